@@ -1,0 +1,23 @@
+"""graphlink: find banned counterfeit vendors coming back under new identities.
+
+>>> import graphlink as gl
+>>> gl.__version__
+'0.1.0'
+"""
+
+__version__ = "0.1.0"
+
+from graphlink.api import check, load  # noqa: E402
+from graphlink.dataset import Dataset  # noqa: E402
+from graphlink.errors import ConfigError, DatasetError, GraphlinkError, Problem  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "load",
+    "check",
+    "Dataset",
+    "GraphlinkError",
+    "DatasetError",
+    "ConfigError",
+    "Problem",
+]

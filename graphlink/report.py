@@ -1,0 +1,158 @@
+"""Renderers: table, CSV, JSON and HTML, and the JSON schemas of every output.
+
+Every report is a :class:`Report`: a JSON-ready ``payload`` (one object with
+a ``schema`` key, as CONTRACT.md section 2 says) plus the flat ``rows`` that
+the table, CSV and HTML forms show. Hostile text is neutralised per format:
+HTML is escaped, CSV cells that a spreadsheet would run as a formula are
+prefixed with ``'``, terminal control characters are removed from tables.
+
+>>> r = Report("demo", {"schema": "graphlink.demo/1", "rows": []}, [{"a": 1, "b": "=x"}])
+>>> print(render(r, "csv"), end="")
+a,b
+1,'=x
+>>> print(render(r, "table"), end="")
+a  b
+-  --
+1  =x
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema"]
+
+FORMATS = ("table", "csv", "json", "html")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Report:
+    """One report: its title, the JSON payload and the rows for flat formats."""
+
+    title: str
+    payload: dict
+    rows: list[dict]
+    columns: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def header(self) -> list[str]:
+        if self.columns:
+            return self.columns
+        seen: dict[str, None] = {}
+        for row in self.rows:
+            seen.update(dict.fromkeys(row))
+        return list(seen)
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report as text in ``fmt`` (one of :data:`FORMATS`)."""
+    return {"table": _table, "csv": _csv, "json": _json, "html": _html}[fmt](report)
+
+
+def write(report: Report, fmt: str, output: str | Path | None) -> None:
+    """Render and write to ``output`` (a path) or standard output."""
+    text = render(report, fmt)
+    if output is None or str(output) == "-":
+        import click
+
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else ""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def safe_terminal(text: str) -> str:
+    """Remove terminal control sequences and control characters.
+
+    >>> safe_terminal("ok\\x1b[31mred\\x07")
+    'okred'
+    """
+    return _CONTROL.sub("", text)
+
+
+def safe_spreadsheet(text: str) -> str:
+    """Neutralise a cell a spreadsheet would evaluate as a formula.
+
+    >>> safe_spreadsheet("=HYPERLINK(1)"), safe_spreadsheet("-3"), safe_spreadsheet("S1")
+    ("'=HYPERLINK(1)", "'-3", 'S1')
+    """
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _table(report: Report, width: int | None = None) -> str:
+    header = report.header()
+    rows = [[safe_terminal(_cell(r.get(c))).replace("\n", " ") for c in header] for r in report.rows]
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    limit = max(12, width // max(1, len(header)) + 8)
+    rows = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines += [safe_terminal(n) for n in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(report: Report) -> str:
+    header = report.header()
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow(header)
+    for row in report.rows:
+        out.writerow([safe_spreadsheet(_cell(row.get(c))) for c in header])
+    return buffer.getvalue()
+
+
+def _json(report: Report) -> str:
+    return json.dumps(report.payload, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+def _html(report: Report) -> str:
+    header = report.header()
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(_cell(r.get(c)))}</td>" for c in header) + "</tr>"
+        for r in report.rows
+    )
+    notes = "".join(f"<p>{esc(n)}</p>" for n in report.notes)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{esc(report.title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head>"
+        f"<body><h1>{esc(report.title)}</h1>{notes}"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n"
+    )
+
+
+def schema_path(name: str) -> Path:
+    """Path of the shipped JSON Schema for output ``name`` (e.g. ``signups``)."""
+    return Path(str(resources.files("graphlink") / "schemas" / f"{name}.schema.json"))
+
+
+def load_schema(name: str) -> dict:
+    """The shipped JSON Schema for output ``name``."""
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))

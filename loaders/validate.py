@@ -1,0 +1,189 @@
+"""Validation: raw text tables -> the canonical :class:`~graphlink.dataset.Dataset`.
+
+Every problem in every file is collected with its place before anything is
+reported. Strict mode raises one :class:`DatasetError` listing them all;
+lenient mode drops the offending rows (and rows that then dangle) and counts
+them by reason. Problems that no row-skipping can fix (a missing file or
+column, a bad header) are always fatal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from graphlink.dataset import Dataset
+from graphlink.errors import DatasetError, Problem
+from graphlink.schema import TABLES, Table
+from loaders.raw import RawDataset, RawTable
+
+__all__ = ["validate"]
+
+_FATAL = {"missing file", "missing column", "bad header", "encoding", "empty file"}
+
+
+def validate(raw: RawDataset, lenient: bool = False) -> Dataset:
+    """Check every table against the contract and build the canonical dataset."""
+    problems = list(raw.problems)
+    dataset = Dataset.empty()
+    dataset.source, dataset.warnings = raw.source, list(raw.warnings)
+    ids: dict[str, pd.Series] = {}
+    for table in TABLES.values():
+        rt = raw.tables.get(table.name)
+        if rt is None:
+            continue
+        dataset.files[table.name] = rt.file
+        missing = _missing_columns(table, rt)
+        problems.extend(missing)
+        if missing:
+            continue
+        bad, row_problems = _row_problems(table, rt, ids, lenient)
+        problems.extend(row_problems)
+        keep = ~bad if lenient else np.ones(len(rt.frame), dtype=bool)
+        dataset.tables[table.name] = _canonical(table, rt, keep)
+        if table.id_column:
+            ids[table.name] = dataset.tables[table.name][table.id_column]
+    fatal = [p for p in problems if p.reason in _FATAL]
+    if fatal or (problems and not lenient):
+        raise DatasetError(fatal or problems)
+    dataset.problems = problems
+    dataset.skipped = _skipped_rows(problems)
+    return dataset
+
+
+def _skipped_rows(problems: list[Problem]) -> Counter:
+    """Count skipped rows by the reason of their first problem."""
+    first: dict[tuple[str, int | None], str] = {}
+    for p in problems:
+        first.setdefault((p.file, p.line), p.reason)
+    return Counter(first.values())
+
+
+def _missing_columns(table: Table, rt: RawTable) -> list[Problem]:
+    return [
+        Problem(rt.file, rt.header_line, col, "missing required column", "missing column")
+        for col in table.required_columns
+        if col not in rt.frame.columns
+    ]
+
+
+def _row_problems(
+    table: Table, rt: RawTable, ids: dict[str, pd.Series], lenient: bool
+) -> tuple[np.ndarray, list[Problem]]:
+    frame = rt.frame
+    checks = [
+        *_blank_checks(table, frame),
+        *_choice_checks(table, frame),
+        *_date_checks(table, frame),
+        *_float_checks(table, frame),
+        *_duplicate_checks(table, rt),
+        *_reference_checks(table, frame, ids),
+    ]
+    bad = np.zeros(len(frame), dtype=bool)
+    found = []
+    for mask, column, message, reason in checks:
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool) & ~bad if lenient else mask)
+        found.extend(rt.problem(i, column, message(i), reason) for i in rows)
+        bad |= np.asarray(mask, dtype=bool)
+    found.extend(rt.problems)
+    return bad, sorted(found, key=lambda p: (p.line or 0))
+
+
+def _blank_checks(table: Table, frame: pd.DataFrame):
+    for col in table.required_values:
+        yield frame[col].isna(), col, lambda i: "missing value (required)", "missing value"
+    for col, (cond_col, cond_value) in table.required_when.items():
+        if cond_col not in frame.columns:
+            continue
+        condition = frame[cond_col].str.lower() == cond_value
+        values = frame[col] if col in frame.columns else pd.Series(None, index=frame.index)
+        message = f"missing value (required when {cond_col} is {cond_value})"
+        yield condition & values.isna(), col, lambda i, m=message: m, "missing value"
+    for group in table.one_of:
+        present = [frame[c].notna() for c in group if c in frame.columns]
+        blank = ~np.logical_or.reduce(present) if present else np.ones(len(frame), bool)
+        message = f"needs at least one of {', '.join(group)}"
+        yield blank, group[0], lambda i, m=message: m, "missing value"
+
+
+def _choice_checks(table: Table, frame: pd.DataFrame):
+    for col, allowed in table.choices.items():
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        bad = values.notna() & ~values.str.lower().isin(allowed)
+        expected = ", ".join(allowed)
+        yield bad, col, lambda i, v=values, e=expected: f"{v.iat[i]!r} is not one of {e}", "bad value"
+
+
+def _date_checks(table: Table, frame: pd.DataFrame):
+    for col in table.date_columns:
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        bad = values.notna() & _parse_dates(values).isna()
+        message = lambda i, v=values: f"unparseable date {v.iat[i]!r} (expected ISO 8601)"  # noqa: E731
+        yield bad, col, message, "bad date"
+
+
+def _float_checks(table: Table, frame: pd.DataFrame):
+    for col, (low, high) in table.float_columns.items():
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & ~numbers.between(low, high)
+        message = lambda i, v=values, lo=low, hi=high: (  # noqa: E731
+            f"{v.iat[i]!r} is not a number between {lo:g} and {hi:g}"
+        )
+        yield bad, col, message, "bad number"
+
+
+def _duplicate_checks(table: Table, rt: RawTable):
+    col = table.id_column
+    if col is None:
+        return
+    values = rt.frame[col]
+    dup = values.duplicated(keep="first") & values.notna()
+    if not dup.any():
+        return
+    first_line = dict(zip(values[~dup], rt.lines[~dup.to_numpy()], strict=False))
+    message = lambda i: f"duplicate {col} {values.iat[i]!r} (first on {rt.unit} {first_line[values.iat[i]]})"  # noqa: E731
+    yield dup, col, message, "duplicate id"
+
+
+def _reference_checks(table: Table, frame: pd.DataFrame, ids: dict[str, pd.Series]):
+    for col, target in table.references.items():
+        known = ids.get(target, pd.Series(dtype=object))
+        values = frame[col]
+        bad = values.notna() & ~values.isin(known)
+        target_file = f"{target} table"
+        message = lambda i, v=values, c=col, t=target_file: f"unknown {c} {v.iat[i]!r} (not in the {t})"  # noqa: E731
+        yield bad, col, message, "dangling reference"
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _canonical(table: Table, rt: RawTable, keep: np.ndarray) -> pd.DataFrame:
+    frame = rt.frame.loc[keep].reset_index(drop=True)
+    for col in table.columns:
+        if col not in frame.columns:
+            frame[col] = pd.Series([None] * len(frame), dtype=object)
+    for col in table.date_columns:
+        frame[col] = _parse_dates(frame[col])
+    for col in table.float_columns:
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    for col in table.choices:
+        frame[col] = frame[col].str.lower()
+    typed = {*table.date_columns, *table.float_columns}
+    for col in frame.columns:
+        if col not in typed:
+            frame[col] = frame[col].astype(object)
+    frame["_line"] = rt.lines[keep]
+    extras = [c for c in frame.columns if c not in table.columns and c != "_line"]
+    return frame[[*table.columns, *extras, "_line"]]
