@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from graphlink.api import check, load  # noqa: E402
+from graphlink.api import Analysis, analyse, check, load  # noqa: E402
 from graphlink.dataset import Dataset  # noqa: E402
 from graphlink.errors import ConfigError, DatasetError, GraphlinkError, Problem  # noqa: E402
 
@@ -15,6 +15,8 @@ __all__ = [
     "__version__",
     "load",
     "check",
+    "analyse",
+    "Analysis",
     "Dataset",
     "GraphlinkError",
     "DatasetError",

@@ -1,20 +1,33 @@
 """The public Python API: the functions the CLI and the notebooks share.
 
+:func:`analyse` reads as the data's path, one stage per line. The CLI calls
+the same functions, so a number in a report and in a notebook is the same.
+
 >>> import graphlink as gl
->>> callable(gl.load) and callable(gl.check)
+>>> callable(gl.load) and callable(gl.analyse)
 True
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+import networkx as nx
+import pandas as pd
 
 import loaders
 from graphlink.dataset import Dataset
+from graphlink.detect import communities
+from graphlink.graph import build_graph
+from graphlink.identifiers import Identifiers, extract
+from graphlink.link import Links, find_links, hubs, pair_evidence
 from graphlink.report import Report
+from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
 from graphlink.summary import check_report
 
-__all__ = ["load", "check"]
+__all__ = ["load", "check", "analyse", "Analysis", "clusters_report"]
 
 
 def load(
@@ -29,7 +42,68 @@ def load(
     return loaders.load(path, encoding=encoding, mapping=mapping, lenient=lenient, adapter=adapter)
 
 
-def check(path: str | Path | Dataset, **load_options) -> Report:
+def _dataset(source: str | Path | Dataset, load_options: dict) -> Dataset:
+    return source if isinstance(source, Dataset) else load(source, **load_options)
+
+
+def check(source: str | Path | Dataset, **load_options) -> Report:
     """Validate a dataset and summarise it (what `graphlink check` prints)."""
-    dataset = path if isinstance(path, Dataset) else load(path, **load_options)
-    return check_report(dataset)
+    return check_report(_dataset(source, load_options))
+
+
+@dataclass
+class Analysis:
+    """Everything one analysis of a dataset found; see :func:`analyse`."""
+
+    dataset: Dataset
+    identifiers: Identifiers
+    links: Links
+    evidence: pd.DataFrame
+    resolution: Resolution
+    shops: pd.DataFrame  # shop_id, operator_id, community_id
+
+    def clusters(self) -> pd.DataFrame:
+        """One row per shop: shop_id, operator_id, community_id."""
+        return self.shops[["shop_id", "operator_id", "community_id"]].copy()
+
+    def hubs(self) -> pd.DataFrame:
+        """Identifier values and blocks kept as context, with their type."""
+        return hubs(self.identifiers, self.links)
+
+    def explain_pair(self, shop_a: str, shop_b: str) -> list[dict]:
+        """The evidence chain that put two shops in one operator (empty if none)."""
+        return evidence_chain(self.resolution, self.evidence, shop_a, shop_b)
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """The identity graph (shops, accounts, identifiers) as networkx."""
+        typed = self.hubs()
+        hub_types = {(k, v): t for k, v, t, s in
+                     zip(typed["kind"], typed["key"], typed["type"], typed["scope"], strict=True)
+                     if s == "value"}
+        return build_graph(self.dataset, self.identifiers, self.links, self.clusters(), hub_types)
+
+
+def analyse(source: str | Path | Dataset, *, seed: int = 0, **load_options) -> Analysis:
+    """Run the whole pipeline on a dataset folder (or a loaded :class:`Dataset`)."""
+    dataset = _dataset(source, load_options)
+    ids = extract(dataset)
+    links = find_links(ids)
+    evidence = pair_evidence(ids, links)
+    resolution = resolve_operators(dataset.shops["shop_id"], combine(evidence))
+    shops = communities(resolution.operators, resolution.pairs, seed=seed)
+    return Analysis(dataset, ids, links, evidence, resolution, shops)
+
+
+def clusters_report(analysis: Analysis) -> Report:
+    """`graphlink clusters`: one row per shop, every shop exactly once."""
+    rows = analysis.clusters().to_dict("records")
+    payload = {
+        "schema": "graphlink.clusters/1",
+        "dataset": analysis.dataset.source,
+        "operators": int(analysis.shops["operator_id"].nunique()),
+        "communities": int(analysis.shops["community_id"].nunique()),
+        "shops": rows,
+    }
+    return Report("Operators and communities", payload, rows,
+                  ["shop_id", "operator_id", "community_id"])

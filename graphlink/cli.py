@@ -116,6 +116,22 @@ def demo(out: Path | None, shops: int, seed: int) -> None:
         write(run_check(target), "table", None)
 
 
+@cli.command()
+@dataset_options
+@output_options
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of community detection.")
+@_reports_errors
+def clusters(dataset: Path, fmt: str, output: Path | None, seed: int, **kwargs) -> None:
+    """Operators and communities: one row per shop of DATASET.
+
+    Shops judged to be run by the same real-world operator share an
+    operator_id; community_id names the wider network (e.g. dealer ring).
+    """
+    from graphlink.api import analyse, clusters_report
+
+    write(clusters_report(analyse(dataset, seed=seed, **_load_kwargs(kwargs))), fmt, output)
+
+
 def main() -> None:
     """Entry point of the `graphlink` console script."""
     cli(prog_name="graphlink")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from neo4j_fixtures import neo4j_driver, neo4j_settings  # noqa: F401
 
 BASE = {
     "shops.csv": (

@@ -1,0 +1,1672 @@
+"""Synthetic marketplaces with known answers.
+
+:func:`generate_world` writes a dataset in the standard layout (CONTRACT.md
+section 1) and, beside it (never inside it), the ground truth: which shops one
+real-world operator runs, which new shops are banned counterfeiters coming
+back under a new identity (and how hard each is to catch), which shops deal
+for one counterfeiting factory, and which honest shops sit in the benign traps
+that fool naive linkage (e-commerce parks, fulfilment warehouses, carrier NAT
+IPs, very common names, families).
+
+Everything random is drawn from ``random.Random(seed)`` and
+``numpy.random.default_rng(seed)``: one seed gives byte-identical files. Rows
+are streamed to disk shop by shop, so memory grows only with the special
+(non-singleton) shops and the registry of used identifiers.
+
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     summary = generate_world(Path(tmp) / "world", shops=200, seed=1)
+...     summary.rows["shops"], summary.truth.name
+(200, 'world.truth')
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import math
+import random
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+__all__ = ["WorldSummary", "generate_world", "MIN_SHOPS", "ROLES", "TIERS"]
+
+T = TypeVar("T")
+
+MIN_SHOPS = 50
+ROLES = ("honest", "counterfeit_banned", "reregistration", "dealer", "park", "warehouse",
+         "nat", "common_name", "family")
+TIERS = ("exact", "fuzzy", "indirect")
+
+# --------------------------------------------------------------------------
+# time: floats are days since 2024-01-01; the world ends 2026-10-31
+# --------------------------------------------------------------------------
+
+_START = date(2024, 1, 1)
+_SPAN = (date(2026, 10, 31) - _START).days + 1
+_END = _SPAN - 1e-4
+_PAD = 400
+_DAYS = [(_START + timedelta(days=d - _PAD)).isoformat() for d in range(_SPAN + 2 * _PAD)]
+
+
+def _day(t: float) -> str:
+    """ISO date of day offset ``t``.
+
+    >>> _day(0.5), _day(_END)
+    ('2024-01-01', '2026-10-31')
+    """
+    return _DAYS[math.floor(t) + _PAD]
+
+
+def _stamp(t: float) -> str:
+    """ISO datetime (seconds) of day offset ``t``.
+
+    >>> _stamp(1.75)
+    '2024-01-02T18:00:00'
+    """
+    d = math.floor(t)
+    s = int((t - d) * 86400)
+    return f"{_DAYS[d + _PAD]}T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+# --------------------------------------------------------------------------
+# reference data: Chinese names
+# --------------------------------------------------------------------------
+
+
+def _table(text: str) -> list[tuple[str, str]]:
+    """``'张zhang 伟wei'`` -> ``[('张', 'zhang'), ('伟', 'wei')]``."""
+    out = []
+    for token in text.split():
+        cut = next(i for i, ch in enumerate(token) if ch.isascii())
+        out.append((token[:cut], token[cut:]))
+    return out
+
+
+_SURNAMES = _table(
+    "王wang 李li 张zhang 刘liu 陈chen 杨yang 黄huang 赵zhao 吴wu 周zhou 徐xu 孙sun 马ma 朱zhu "
+    "胡hu 郭guo 何he 林lin 罗luo 高gao 郑zheng 梁liang 谢xie 宋song 唐tang 许xu 韩han 冯feng "
+    "邓deng 曹cao 彭peng 曾zeng 肖xiao 田tian 董dong 潘pan 袁yuan 蔡cai 蒋jiang 余yu 于yu 杜du "
+    "叶ye 程cheng 魏wei 苏su 丁ding 沈shen 任ren 姚yao 卢lu 傅fu 钟zhong 姜jiang 崔cui 谭tan "
+    "陆lu 范fan 汪wang 廖liao 石shi 金jin 韦wei 贾jia 夏xia 方fang 邹zou 熊xiong 白bai 孟meng "
+    "秦qin 邱qiu 侯hou 江jiang 尹yin 薛xue 段duan 雷lei 龙long 黎li 史shi 陶tao 贺he 毛mao "
+    "郝hao 顾gu 龚gong 邵shao 万wan 武wu 钱qian 戴dai 严yan 章zhang 欧阳ouyang 上官shangguan")
+_SUR_CUM = list(np.cumsum([1.0 / (i + 4) for i in range(len(_SURNAMES))]))
+_GIVEN = _table(
+    "伟wei 玮wei 维wei 炜wei 芳fang 方fang 娜na 敏min 民min 静jing 晶jing 婧jing 丽li 莉li "
+    "立li 强qiang 磊lei 蕾lei 军jun 俊jun 君jun 洋yang 阳yang 勇yong 艳yan 燕yan 杰jie 洁jie "
+    "娟juan 涛tao 明ming 鸣ming 超chao 秀xiu 霞xia 平ping 萍ping 刚gang 桂gui 英ying 莹ying "
+    "华hua 红hong 宏hong 建jian 健jian 国guo 文wen 雯wen 辉hui 慧hui 玲ling 琳ling 鹏peng "
+    "飞fei 菲fei 宇yu 雨yu 瑜yu 浩hao 昊hao 然ran 欣xin 鑫xin 新xin 佳jia 嘉jia 子zi 梓zi "
+    "涵han 晗han 思si 晨chen 辰chen 博bo 海hai 斌bin 彬bin 峰feng 锋feng 亮liang 婷ting "
+    "庭ting 雪xue 梅mei 琴qin 云yun 芸yun 凯kai 帆fan 志zhi 小xiao 晓xiao 春chun 东dong 一yi")
+_PINYIN = dict(_SURNAMES + _GIVEN)
+_HOMOPHONES: dict[str, list[str]] = {}
+for _group in (_SURNAMES, _GIVEN):
+    _by_sound: dict[str, list[str]] = {}
+    for _han, _py in _group:
+        _by_sound.setdefault(_py, []).append(_han)
+    for _han, _py in _group:
+        _HOMOPHONES[_han] = [h for h in _by_sound[_py] if h != _han]
+
+_REGIONS = ("330106 330110 330108 330782 350302 350304 350582 350503 440106 440111 440304 "
+            "440306 441900 310115 310112 110105 110108 510107 420106 320505 320106 350203 "
+            "330302 410105 371302 430102 360102 340104 450102 130102").split()
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_BIRTH0 = date(1962, 1, 1)
+_BIRTH_SPAN = (date(2004, 12, 31) - _BIRTH0).days
+
+# --------------------------------------------------------------------------
+# reference data: Chinese places
+# --------------------------------------------------------------------------
+
+_ZH_CITIES = (
+    ("浙江省", "杭州市", 30.274, 120.155, "西湖区 余杭区 滨江区 拱墅区 萧山区",
+     "文一西路 文三路 天目山路 江南大道 莫干山路 古墩路 教工路"),
+    ("浙江省", "义乌市", 29.306, 120.075, "稠城街道 北苑街道 江东街道 福田街道",
+     "工人北路 稠州北路 城中中路 宗泽路 丹溪北路"),
+    ("浙江省", "温州市", 28.000, 120.672, "鹿城区 瓯海区 龙湾区",
+     "人民路 车站大道 温州大道 学院路"),
+    ("广东省", "广州市", 23.129, 113.264, "白云区 天河区 越秀区 海珠区 番禺区",
+     "广州大道 中山大道 黄埔大道 解放北路 机场路 增槎路"),
+    ("广东省", "深圳市", 22.543, 114.058, "福田区 南山区 龙岗区 宝安区 罗湖区",
+     "深南大道 华强北路 科技园路 沙河西路 布吉路 宝安大道"),
+    ("广东省", "东莞市", 23.021, 113.752, "长安镇 虎门镇 厚街镇 南城街道 塘厦镇",
+     "长安大道 虎门大道 莞太路 东莞大道 振安路"),
+    ("福建省", "莆田市", 25.454, 119.008, "荔城区 城厢区 涵江区 秀屿区",
+     "荔园路 文献路 东园路 学园路 梅园路"),
+    ("福建省", "泉州市", 24.874, 118.676, "晋江市 丰泽区 鲤城区 石狮市",
+     "泉秀路 丰泽街 刺桐路 温陵路 世纪大道"),
+    ("福建省", "厦门市", 24.480, 118.089, "思明区 湖里区 集美区",
+     "厦禾路 湖滨南路 嘉禾路 集美大道"),
+    ("", "上海市", 31.230, 121.474, "浦东新区 闵行区 徐汇区 静安区 松江区",
+     "张杨路 沪闵路 漕溪北路 南京西路 九亭大街"),
+    ("", "北京市", 39.904, 116.407, "朝阳区 海淀区 丰台区 大兴区 通州区",
+     "建国路 中关村大街 丰台路 兴华大街 新华大街"),
+    ("四川省", "成都市", 30.573, 104.066, "武侯区 锦江区 青羊区 成华区 金牛区",
+     "人民南路 春熙路 蜀都大道 建设路 一环路"),
+    ("湖北省", "武汉市", 30.593, 114.305, "江汉区 武昌区 洪山区 汉阳区",
+     "解放大道 中山路 珞喻路 汉阳大道"),
+    ("江苏省", "苏州市", 31.299, 120.585, "姑苏区 工业园区 吴中区 相城区",
+     "人民路 干将路 星湖街 东环路"),
+    ("江苏省", "南京市", 32.060, 118.797, "鼓楼区 玄武区 秦淮区 江宁区",
+     "中山北路 中山东路 汉中路 双龙大道"),
+    ("河南省", "郑州市", 34.747, 113.625, "金水区 二七区 中原区",
+     "花园路 农业路 大学路"),
+    ("山东省", "临沂市", 35.105, 118.356, "兰山区 罗庄区 河东区",
+     "沂蒙路 通达路 解放路"),
+)
+_ZH_CITIES = tuple((p, c, la, lo, tuple(d.split()), tuple(ro.split()))
+                   for p, c, la, lo, d, ro in _ZH_CITIES)
+_FACTORY_CITIES = (5, 3, 6, 7, 1, 2, 4)  # Dongguan, Guangzhou, Putian, Quanzhou, Yiwu, ...
+_ZONE_STEMS = ("沙头 宝龙 龙华 黄石 陈埭 北苑 娄桥 福永 石湖 大岭 横沥 新塘 永和 金山 鹤山 "
+               "西丽 松岗 官田 上沙 洋湖 港口 安平 池店 华林 民乐 东城 西城 前进 红星 振兴").split()
+_ROAD_STEMS = "一 二 三 工业 兴业 创业 振兴 发展 科技 富民 长青 金龙 迎宾".split()
+_COMPOUNDS = ("阳光花园 金色家园 翠苑小区 幸福里 锦绣城 碧桂园 万科城 绿城花园 东方名都 华府 雅苑 "
+              "新村 御景湾 世纪城 和平里").split()
+_PARKS = ("海创园 电子商务产业园 跨境电商产业园 网商创业园 数字经济产业园 智慧谷电商园 创意产业园 "
+          "互联网产业园").split()
+_STORES = "菜鸟智能仓 京东物流仓 顺丰云仓 中通云仓 国际物流园 电商云仓 跨境保税仓".split()
+_FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+_HANZI_DIGITS = "零一二三四五六七八九"
+
+# --------------------------------------------------------------------------
+# reference data: Latin-script countries
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Country:
+    code: str
+    groups: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]
+    cities: tuple[tuple[str, str, tuple[str, ...], float, float], ...]
+    roads: tuple[str, ...]
+    kinds: tuple[str, ...]
+    mails: tuple[str, ...]
+    names: tuple[str, ...]
+    units: tuple[str, ...]
+
+
+def _w(text: str) -> tuple[str, ...]:
+    return tuple(text.split(","))
+
+
+_COUNTRIES = {
+    "GB": _Country(
+        "GB",
+        ((_w("James,John,Robert,Michael,William,David,Richard,Thomas,Daniel,Matthew,Jonathan,"
+             "Christopher,Andrew,Oliver,Harry,George,Mohammed,Jack"),
+          _w("Mary,Elizabeth,Sarah,Emily,Emma,Olivia,Sophie,Laura,Hannah,Rachel,Katherine,"
+             "Charlotte,Amelia,Grace"),
+          _w("Smith,Jones,Williams,Taylor,Brown,Davies,Evans,Wilson,Thomas,Johnson,Roberts,"
+             "Robinson,Thompson,Wright,Walker,White,Hughes,Green,Hall,Clarke,Patel,Khan,Ali,"
+             "Wood,Lewis")),),
+        (("London", "", _w("E1,E14,N1,NW1,SE1,SW11,W2"), 51.507, -0.128),
+         ("Manchester", "", _w("M1,M4,M14"), 53.481, -2.243),
+         ("Birmingham", "", _w("B1,B5,B15"), 52.486, -1.890),
+         ("Leeds", "", _w("LS1,LS6"), 53.800, -1.549)),
+        _w("Baker,High,Station,Church,Park,Victoria,Green,Queen,King,Mill,Albert,Manor,Oxford"),
+        _w("Street,Road,Lane,Avenue,Close,Way"),
+        _w("gmail.com,outlook.com,hotmail.co.uk,yahoo.co.uk,icloud.com,btinternet.com"),
+        _w("United Kingdom,UK,U.K."), _w("Flat,Flat,Apartment,Unit")),
+    "US": _Country(
+        "US",
+        ((_w("James,John,Robert,Michael,William,David,Richard,Joseph,Thomas,Charles,Daniel,"
+             "Matthew,Anthony,Mark,Jose,Carlos,Luis,Kevin"),
+          _w("Mary,Patricia,Jennifer,Linda,Elizabeth,Barbara,Susan,Jessica,Sarah,Karen,Maria,"
+             "Ana,Ashley,Emily"),
+          _w("Smith,Johnson,Williams,Brown,Jones,Garcia,Miller,Davis,Rodriguez,Martinez,"
+             "Hernandez,Lopez,Gonzalez,Wilson,Anderson,Thomas,Taylor,Moore,Jackson,Martin,Lee,"
+             "Nguyen,Kim")),),
+        (("New York", "NY", _w("100,101,112"), 40.713, -74.006),
+         ("Los Angeles", "CA", _w("900,913"), 34.052, -118.244),
+         ("Houston", "TX", _w("770"), 29.760, -95.370),
+         ("Chicago", "IL", _w("606"), 41.878, -87.630),
+         ("San Francisco", "CA", _w("941"), 37.775, -122.419)),
+        _w("Main,Oak,Maple,Market,Elm,Pine,Cedar,Washington,Lake,Hill,Park,Sunset"),
+        _w("Street,Avenue,Boulevard,Road,Drive,Lane"),
+        _w("gmail.com,yahoo.com,outlook.com,hotmail.com,icloud.com,aol.com"),
+        _w("USA,United States"), _w("Apt,Apt.,Suite,Unit,#")),
+    "MY": _Country(
+        "MY",
+        ((_w("Ahmad,Muhammad,Mohd Faiz,Hafiz,Amir,Farid"), _w("Siti Aisyah,Nur Aina,Farah,Aisyah"),
+          _w("bin Abdullah,bin Ismail,bin Hassan,bin Yusof,bin Ahmad")),
+         (_w("Wei Ming,Chee Keong,Kar Fai,Jun Hao"), _w("Mei Ling,Hui Min,Xin Yi,Li Ying"),
+          _w("Tan,Lim,Lee,Wong,Ng,Ong,Chong,Teo")),
+         (_w("Rajesh,Arjun,Suresh,Vijay"), _w("Priya,Kavitha,Devi,Anita"),
+          _w("Kumar,Raman,Subramaniam,Pillai"))),
+        (("Kuala Lumpur", "Wilayah Persekutuan", _w("504,552,561"), 3.139, 101.687),
+         ("Petaling Jaya", "Selangor", _w("462,474"), 3.107, 101.607),
+         ("George Town", "Pulau Pinang", _w("102,104"), 5.414, 100.329),
+         ("Johor Bahru", "Johor", _w("800,812"), 1.493, 103.741)),
+        _w("Ampang,Bukit Bintang,Tun Razak,SS2/24,Penang,Sultan Ismail,Klang Lama,Ipoh"),
+        ("",), _w("gmail.com,yahoo.com,hotmail.com,outlook.com"), _w("Malaysia,MALAYSIA"),
+        _w("Unit,Lot,No.")),
+    "DE": _Country(
+        "DE",
+        ((_w("Lukas,Leon,Finn,Jonas,Maximilian,Felix,Paul,Thomas,Michael,Stefan"),
+          _w("Anna,Lena,Sophie,Marie,Laura,Julia,Katharina,Sabine"),
+          _w("Müller,Schmidt,Schneider,Fischer,Weber,Meyer,Wagner,Becker,Schulz,Hoffmann,"
+             "Koch,Richter")),),
+        (("Berlin", "", _w("10,12,13"), 52.520, 13.405),
+         ("Hamburg", "", _w("20,22"), 53.551, 9.994),
+         ("München", "", _w("80,81"), 48.135, 11.582),
+         ("Frankfurt am Main", "", _w("60"), 50.110, 8.682)),
+        _w("Hauptstraße,Bahnhofstraße,Gartenstraße,Schulstraße,Berliner Straße,Lindenstraße,"
+           "Kirchweg,Am Markt"),
+        ("",), _w("gmail.com,gmx.de,web.de,t-online.de,outlook.de"), _w("Germany,Deutschland"),
+        _w("Wohnung,WE,App.")),
+}
+_LATIN_CODES = ("GB", "US", "MY", "DE")
+_LATIN_CUM = (0.3, 0.6, 0.85, 1.0)
+_FAMILY_FIRST = frozenset("Tan Lim Lee Wong Ng Ong Chong Teo".split())
+_ABBREV = {"Street": "St.", "Road": "Rd", "Avenue": "Ave", "Lane": "Ln", "Boulevard": "Blvd",
+           "Drive": "Dr.", "Close": "Cl.", "Way": "Wy"}
+_ESTATES = _w("Riverside,Kingsway,Parkside,Northgate,Eastfield,Westpoint,Meadow,Canal,Harbour")
+_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "á": "a",
+                        "í": "i", "ó": "o", "ñ": "n", "ç": "c"})
+_NICKS = {
+    "Jonathan": "Jon", "John": "Jon", "William": "Bill", "Robert": "Bob", "Michael": "Mike",
+    "Christopher": "Chris", "Elizabeth": "Liz", "Katherine": "Kate", "Daniel": "Dan",
+    "Matthew": "Matt", "Thomas": "Tom", "James": "Jim", "Richard": "Rick", "Joseph": "Joe",
+    "Anthony": "Tony", "Andrew": "Andy", "Jennifer": "Jenny", "Patricia": "Pat",
+    "Mohammed": "Muhammad", "Muhammad": "Mohd", "Maria": "María", "Jose": "José",
+    "Maximilian": "Max", "Katharina": "Kathi", "Stefan": "Stephan", "Sarah": "Sara",
+    "Oliver": "Ollie", "Charles": "Charlie", "Barbara": "Barb", "Susan": "Sue",
+}
+_SUR_VARIANTS = {
+    "Smith": "Smyth", "Clarke": "Clark", "Thompson": "Thomson", "Johnson": "Jonson",
+    "Müller": "Mueller", "Meyer": "Meier", "Schmidt": "Schmitt", "Garcia": "García",
+    "Lopez": "López", "Hernandez": "Hernández", "Rodriguez": "Rodríguez",
+    "Martinez": "Martínez", "Gonzalez": "González", "Davies": "Davis", "Brown": "Browne",
+    "Ali": "Aly", "Khan": "Kahn", "Lee": "Li", "Tan": "Tang",
+}
+
+# --------------------------------------------------------------------------
+# reference data: shops, phones, payments, events
+# --------------------------------------------------------------------------
+
+_ZH_PREFIX = ("小美 潮流 优品 时尚 韩版 原创 精品 良品 悦己 木子 星辰 森系 极简 都市 乐享 鑫鑫 "
+              "诚信 好运 百搭 初见 南风 青柠 暖阳 简约").split()
+_CORES = (("服饰", "apparel"), ("女装", "apparel"), ("男装", "apparel"), ("鞋业", "shoes"),
+          ("潮鞋", "shoes"), ("箱包", "bags"), ("美妆", "cosmetics"), ("手表", "watches"),
+          ("饰品", "jewellery"), ("数码", "electronics"), ("童装", "kids"), ("家居", "home"),
+          ("母婴", "baby"), ("运动", "sports"), ("零食", "food"), ("茶叶", "food"),
+          ("宠物", "pets"), ("户外", "outdoor"), ("玩具", "toys"))
+_RISKY_ZH = 10  # the first cores are what counterfeiters sell
+_ZH_SUFFIX = "旗舰店 专营店 专卖店 小店 工作室 的店 优选 铺子 馆 屋 生活馆 精品店".split()
+_BRANDS = ("Nike Adidas Gucci LV Dior Rolex Coach Apple Puma Zara MK YSL Chanel Prada "
+           "Balenciaga NewBalance Supreme").split()
+_BRAND_SUFFIX = "潮牌店 代购 正品店 折扣店 官方店 专柜 outlet".split()
+_LATIN_ADJ = ("Urban Bella Golden Happy Blue Little Prime Royal Green Lucky Sunny Modern "
+              "Vintage Smart Cosy Bright").split()
+_NOUNS = (("Threads", "apparel"), ("Style", "apparel"), ("Kicks", "shoes"),
+          ("Sneakers", "shoes"), ("Bags", "bags"), ("Beauty", "cosmetics"),
+          ("Watch", "watches"), ("Jewels", "jewellery"), ("Gadget", "electronics"),
+          ("Kids", "kids"), ("Home", "home"), ("Baby", "baby"), ("Sports", "sports"),
+          ("Tea", "food"), ("Pet", "pets"), ("Outdoor", "outdoor"), ("Toys", "toys"))
+_LATIN_SUFFIX = "Store,Shop,Boutique,Hub,Co.,Emporium,Outlet,Direct,Mart,Corner".split(",")
+_BRAND_LATIN = "Outlet,Factory Store,Deals,Discount,Official,Wholesale".split(",")
+_RISKY_LATIN = 9
+_FIRMS = "鑫源 恒达 华盛 锦程 百川 万家 宏图 佳美".split()
+_TRADES = "贸易 电子商务 服饰 科技 商贸".split()
+_COMPANY = {"GB": "Ltd", "US": "LLC", "MY": "Sdn Bhd", "DE": "GmbH"}
+_LATIN_STORES = _w("Prologis Park,Fulfilment Centre,Logistics Hub,Distribution Centre")
+
+_CN_MOBILE = tuple(str(p) for p in (*range(130, 140), 150, 151, 152, 153, 155, 156, 157,
+                                    158, 159, 166, *range(170, 179), *range(180, 190), 191,
+                                    198, 199))
+_US_AREAS = _w("212,646,917,213,310,323,713,832,312,773,415,628")
+_DE_MOBILE = _w("151,152,157,160,170,171,176,179")
+_PHONE_FORMS = {
+    "CN": ("{n}", "{n}", "{n}", "{n}", "+86 {a}-{b}-{c}", "{a} {b} {c}", "(+86){n}", "+86{n}",
+           "{a}-{b}-{c}", "86-{n}"),
+    "GB": ("+44 {a} {b}", "0{a} {b}", "+44{n}", "0{n}"),
+    "US": ("+1 ({a}) {b}-{c}", "({a}) {b}-{c}", "{a}-{b}-{c}", "+1{n}", "{a}.{b}.{c}"),
+    "MY": ("+60 {a}-{b} {c}", "0{a}-{b} {c}", "+60{n}", "0{n}"),
+    "DE": ("+49 {a} {b}", "0{a} {b}", "+49{n}", "0{a}/{b}"),
+}
+_PHONE_CUTS = {"CN": (3, 7), "GB": (4, 10), "US": (3, 6), "MY": (2, 5), "DE": (3, 11)}
+_ZH_MAIL = ("qq.com", "163.com", "126.com", "sina.com", "gmail.com", "outlook.com",
+            "hotmail.com", "foxmail.com", "139.com")
+_ZH_MAIL_CUM = (0.0, 0.45, 0.6, 0.68, 0.78, 0.86, 0.92, 0.98, 1.0)
+_TAGS = _w("shop,store,2,new,biz,tb")
+_CN_BANKS = _w("622202,622848,621700,622588,621483,622609,622260,621226,623668,621799")
+_GB_BANKS = _w("NWBK,BARC,LOYD,HBUK,MIDL")
+_ZH_OCTETS = (27, 36, 39, 42, 49, 58, 59, 60, 61, 101, 106, 110, 111, 113, 114, 115, 116,
+              118, 119, 120, 121, 122, 123, 124, 125, 180, 182, 183, 218, 219, 220, 221, 222)
+_LATIN_OCTETS = (2, 5, 24, 31, 37, 46, 50, 62, 66, 67, 68, 69, 70, 71, 73, 74, 75, 76, 77,
+                 78, 79, 80, 81, 82, 84, 86, 90, 94, 95, 98, 99, 175, 202, 203, 210)
+_NAT_PREFIXES = ("223.104", "112.97", "117.136", "120.204")
+_NAT_LATIN = ("92.40", "172.56")
+_REASONS = ("not_received", "not_received", "not_as_described", "not_as_described",
+            "damaged", "late_delivery", "wrong_item", "refund")
+_BAN_REASONS = ("counterfeit", "counterfeit", "counterfeit: brand complaint",
+                "counterfeit: test buy failed", "counterfeit (repeat complaints)")
+# level -> (mean disputes, share counterfeit, mean test buys, share fake)
+_LEVELS = {"base": (0.3, 0.04, 0.12, 0.02), "cf": (3.5, 0.65, 1.2, 0.8),
+           "dealer": (2.5, 0.5, 1.2, 0.55), "rereg": (0.8, 0.4, 0.3, 0.4)}
+_COMMON = ("张伟", "John Smith", "王伟", "Maria Garcia", "王芳", "Mohammed Ali", "李娜", "刘洋")
+_COMMON_COUNTRY = {"John Smith": "GB", "Maria Garcia": "US", "Mohammed Ali": "GB"}
+
+TABLES = {
+    "shops": ("shop_id", "name", "created_at", "status", "banned_at", "ban_reason", "category"),
+    "accounts": ("account_id", "shop_id", "holder_name", "id_number", "phone", "email",
+                 "created_at"),
+    "devices": ("account_id", "device_id", "ip", "seen_at"),
+    "addresses": ("shop_id", "address", "lat", "lon", "first_seen"),
+    "payments": ("shop_id", "method", "endpoint", "holder_name", "first_seen"),
+    "disputes": ("shop_id", "opened_at", "reason"),
+    "test_buys": ("shop_id", "bought_at", "verdict"),
+}
+TRUTH_COLUMNS = ("shop_id", "operator_id", "community_id", "role", "tier", "parent_shop_ids",
+                 "trap_group", "factory_id")
+
+# --------------------------------------------------------------------------
+# pure helpers: check digits, renderings, variants
+# --------------------------------------------------------------------------
+
+
+def _luhn(body: str) -> str:
+    """Append the Luhn check digit.
+
+    >>> _luhn("7992739871")
+    '79927398713'
+    """
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str(-total % 10)
+
+
+def _cn_id_check(body17: str) -> str:
+    """Check character of an 18-character resident ID (GB 11643).
+
+    >>> _cn_id_check("11010519491231002")
+    'X'
+    """
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def _iban(country: str, bban: str) -> str:
+    """IBAN with correct check digits.
+
+    >>> _iban("GB", "WEST12345698765432")
+    'GB82WEST12345698765432'
+    """
+    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+def _sha(value: str) -> str:
+    """How pre-hashed values arrive: sha256 hex of the canonical value."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _hanzi_number(k: int) -> str:
+    """Chinese numeral for 0-99 (digits beyond).
+
+    >>> _hanzi_number(5), _hanzi_number(12), _hanzi_number(25)
+    ('五', '十二', '二十五')
+    """
+    if k < 10:
+        return _HANZI_DIGITS[k]
+    if k >= 100:
+        return str(k)
+    tens, ones = divmod(k, 10)
+    return ("" if tens == 1 else _HANZI_DIGITS[tens]) + "十" + (_HANZI_DIGITS[ones] if ones else "")
+
+
+def _masks(value: str) -> list[str]:
+    """The masked forms a platform shows for one card or account number.
+
+    >>> _masks("6222021234567891234")
+    ['6222****1234', '622202*********1234', '6222 **** **** 1234']
+    """
+    return [f"{value[:4]}****{value[-4:]}", f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}",
+            f"{value[:4]} **** **** {value[-4:]}"]
+
+
+def _mask_key(text: str) -> tuple[str, str] | None:
+    """(visible prefix, last 4) of a masked endpoint, None when not masked."""
+    if "*" not in text:
+        return None
+    compact = text.replace(" ", "")
+    return compact.split("*", 1)[0], compact[-4:]
+
+
+def _render_card(value: str, r: random.Random) -> str:
+    """A card or account number as one shop's payments table shows it."""
+    u = r.random()
+    if u < 0.78:
+        return value
+    if u < 0.86:
+        return " ".join(value[i:i + 4] for i in range(0, len(value), 4))
+    if u < 0.96:
+        return r.choice(_masks(value)[:2])
+    return _sha(value)
+
+
+def _render_phone(country: str, n: str, r: random.Random) -> str:
+    """A national number in one of the formats people type.
+
+    >>> _render_phone("CN", "13800138000", random.Random(4))
+    '+86 138-0013-8000'
+    """
+    i, j = _PHONE_CUTS[country]
+    text = r.choice(_PHONE_FORMS[country]).format(n=n, a=n[:i], b=n[i:j], c=n[j:])
+    if country == "CN" and r.random() < 0.04:
+        text = text.translate(_FULLWIDTH)
+    return text
+
+
+def _zh_name_variant(surname: str, given: str, r: random.Random) -> str:
+    """Pinyin, reordered, homophone-typo or spaced form of a Hanzi name.
+
+    >>> sorted({_zh_name_variant("张", "伟", random.Random(s)) for s in range(40)})[:4]
+    ['WEI ZHANG', 'Wei Zhang', 'ZHANG WEI', 'Zhang Wei']
+    """
+    sp, gp = _PINYIN[surname], "".join(_PINYIN[c] for c in given)
+    u = r.random()
+    if u < 0.3:
+        return f"{sp.title()} {gp.title()}"
+    if u < 0.45:
+        return f"{gp.title()} {sp.title()}"
+    if u < 0.55:
+        return r.choice((f"{sp} {gp}".upper(), f"{gp} {sp}".upper(), f"{sp}{gp}"))
+    if u < 0.65:
+        return f"{surname} {given}"
+    chars = list(surname + given) if len(surname) == 1 else [surname, *given]
+    spots = [i for i, ch in enumerate(chars) if _HOMOPHONES.get(ch)]
+    if not spots:
+        return f"{sp.title()} {gp.title()}"
+    i = r.choice(spots)
+    chars[i] = r.choice(_HOMOPHONES[chars[i]])
+    return "".join(chars)
+
+
+def _typo(word: str, r: random.Random) -> str:
+    """A known spelling variant, else two neighbouring letters swapped.
+
+    >>> _typo("Smith", random.Random(0))
+    'Smyth'
+    """
+    if word in _SUR_VARIANTS:
+        return _SUR_VARIANTS[word]
+    spots = [i for i in range(1, len(word) - 1) if word[i] != word[i + 1] and word[i + 1] != " "]
+    if not spots:
+        return word + word[-1]
+    i = r.choice(spots)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+
+def _latin_name_variant(first: str, last: str, r: random.Random) -> str:
+    """Nickname, spelling variant, initials, reordering or capitals.
+
+    >>> _latin_name_variant("Jonathan", "Smith", random.Random(3))
+    'Jon Smyth'
+    """
+    nick = _NICKS.get(first, first)
+    u = r.random()
+    if u < 0.2:
+        return f"{nick} {last}"
+    if u < 0.4:
+        return f"{first} {_typo(last, r)}"
+    if u < 0.55:
+        return f"{nick} {_typo(last, r)}"
+    if u < 0.7:
+        return f"{last}, {first}"
+    if u < 0.8:
+        return f"{first[0]}. {last}"
+    if u < 0.9:
+        return f"{first} {last}".upper()
+    return f"{first} {chr(65 + r.randrange(26))}. {last}"
+
+
+def _email_variant(email: str, r: random.Random) -> str:
+    """Dots moved, a plus tag, other digits or another provider.
+
+    >>> _email_variant("zhangwei88@163.com", random.Random(1))
+    'zhangwei88+2@163.com'
+    """
+    local, _, domain = email.partition("@")
+    stem = local.rstrip("0123456789")
+    u = r.random()
+    if u < 0.25 and not local.isdigit():
+        if "." in local:
+            return f"{local.replace('.', '')}@{domain}"
+        i = r.randrange(1, max(2, len(stem)))
+        return f"{local[:i]}.{local[i:]}@{domain}"
+    if u < 0.45:
+        return f"{local}+{r.choice(_TAGS)}@{domain}"
+    if u < 0.75 and stem:
+        return f"{stem}{r.randrange(1, 10000)}@{domain}"
+    other = r.choice([d for d in (*_ZH_MAIL, "gmail.com", "outlook.com") if d != domain])
+    return f"{local}@{other}"
+
+
+def _poisson(r: random.Random, lam: float) -> int:
+    """Knuth's Poisson draw, fine for the small means used here."""
+    limit, k, p = math.exp(-lam), 0, r.random()
+    while p > limit:
+        k += 1
+        p *= r.random()
+    return k
+
+
+def _building(b: int, r: random.Random) -> str:
+    u = r.random()
+    if u < 0.35:
+        return f"{b}号楼"
+    if u < 0.7:
+        return f"{b}栋"
+    if u < 0.85:
+        return f"{b}幢"
+    if u < 0.93:
+        return f"{_hanzi_number(b)}幢"
+    return f"{b}座"
+
+
+def _room(room: int, r: random.Random) -> str:
+    u = r.random()
+    if u < 0.6:
+        return f"{room}室"
+    if u < 0.85:
+        return str(room)
+    return f"{room // 100}楼{room}室"
+
+
+def _render(p: _Place, r: random.Random, plain: bool = False) -> str:
+    """One way of writing a place; ``plain`` gives the full, tidy form.
+
+    >>> home = _Place(True, "CN", "浙江省", "杭州市", "余杭区", "文一西路", "", 998, "海创园",
+    ...               5, 302, "", 30.27, 120.02)
+    >>> _render(home, random.Random(0), plain=True)
+    '浙江省杭州市余杭区文一西路998号海创园5号楼302室'
+    >>> sorted({_render(home, random.Random(s)) for s in range(60)})[:2]
+    ['杭州市 余杭区 文一西路 998号 海创园 5号楼 302室', '杭州市余杭区文一西路998号海创园5号楼302']
+    """
+    return _render_zh(p, r, plain) if p.zh else _render_latin(p, r, plain)
+
+
+def _render_zh(p: _Place, r: random.Random, plain: bool) -> str:
+    keep = plain or r.random() < 0.7
+    parts = [p.province if keep else "", p.city, p.district, p.road, f"{p.number}号", p.compound]
+    if p.building:
+        parts.append(f"{p.building}号楼" if plain else _building(p.building, r))
+    if p.room:
+        parts.append(f"{p.room}室" if plain else _room(p.room, r))
+    if plain:
+        return "".join(x for x in parts if x)
+    text = (" " if r.random() < 0.08 else "").join(x for x in parts if x)
+    return text.translate(_FULLWIDTH) if r.random() < 0.07 else text
+
+
+def _latin_street(p: _Place, r: random.Random, plain: bool) -> list[str]:
+    """The street part: '12 Baker St.', 'No. 27, Jln Ampang', 'Hauptstr. 5'."""
+    short = not plain and r.random() < 0.35
+    if p.country == "MY":
+        return [f"No. {p.number}", f"{'Jln' if short else 'Jalan'} {p.road}"]
+    if p.country == "DE":
+        road = p.road.replace("straße", "str.").replace("Straße", "Str.") if short else p.road
+        return [f"{road} {p.number}"]
+    kind = _ABBREV.get(p.kind, p.kind) if short else p.kind
+    return [f"{p.number} {p.road} {kind}"]
+
+
+def _render_latin(p: _Place, r: random.Random, plain: bool) -> str:
+    c = _COUNTRIES[p.country]
+    word = c.units[0] if plain else r.choice(c.units)
+    unit = "" if not p.room else f"#{p.room}" if word == "#" else f"{word} {p.room}"
+    country = c.names[0] if plain or r.random() < 0.65 else ""
+    street = _latin_street(p, r, plain)
+    if p.country == "US":
+        parts = [*street, unit, p.compound, p.city, f"{p.province} {p.postcode}", country]
+    elif p.country == "MY":
+        parts = [unit, p.compound, *street, f"{p.postcode} {p.city}", p.province, country]
+    elif p.country == "DE":
+        parts = [*street, unit, p.compound, f"{p.postcode} {p.city}", country]
+    else:
+        parts = [unit, p.compound, *street, f"{p.city} {p.postcode}", country]
+    text = ", ".join(x for x in parts if x)
+    return text.upper() if not plain and r.random() < 0.04 else text
+
+
+def _neighbour(p: _Place, r: random.Random) -> _Place:
+    """The room next door, or the house two numbers along."""
+    if p.room:
+        step = 1 if p.room % 100 <= 1 or r.random() < 0.5 else -1
+        return replace(p, room=p.room + step)
+    return replace(p, number=p.number + (2 if p.number <= 2 or r.random() < 0.5 else -2),
+                   lat=p.lat + r.uniform(-2e-4, 2e-4), lon=p.lon + r.uniform(-2e-4, 2e-4))
+
+
+def _family_home(p: _Place, r: random.Random) -> _Place:
+    """Same building; the same flat or another one in it."""
+    if r.random() < 0.4 or not p.room:
+        return p
+    room = r.randrange(1, 31) * 100 + r.randrange(1, 7) if p.zh else r.randrange(1, 41)
+    return replace(p, room=room if room != p.room else room + 1)
+
+
+def _shop_name_variant(name: str, zh: bool, r: random.Random) -> str:
+    if zh:
+        return r.choice((f"{name}2店", f"{name}二店", f"新{name}", f"{name}分店"))
+    return r.choice((f"{name} II", f"The {name}", f"{name} 2", f"{name} Official"))
+
+
+def _name_variant(p: _Person, r: random.Random) -> str:
+    """A variant of the person's registered name that differs from it."""
+    for _ in range(8):
+        name = (_zh_name_variant(p.surname, p.given, r) if p.zh
+                else _latin_name_variant(p.given, p.surname, r))
+        if name != p.name:
+            return name
+    return p.name.upper() if not p.zh else f"{p.surname} {p.given}"
+
+
+# --------------------------------------------------------------------------
+# entities
+# --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Person:
+    zh: bool
+    country: str
+    surname: str
+    given: str
+    name: str
+    id_number: str
+    id_raw: str
+    msisdn: str
+    phone: str
+    email: str
+    region: str = ""
+
+
+@dataclass(slots=True)
+class _Place:
+    zh: bool
+    country: str
+    province: str
+    city: str
+    district: str
+    road: str
+    kind: str
+    number: int
+    compound: str
+    building: int
+    room: int
+    postcode: str
+    lat: float
+    lon: float
+
+
+Row = tuple[str, float, float]
+
+
+@dataclass(slots=True)
+class _Profile:
+    """What one shop's rows will say about it."""
+
+    zh: bool
+    name: str
+    category: str
+    accounts: list[_Person]
+    devices: list[str]
+    ips: list[str]
+    addresses: list[Row]
+    payments: list[tuple[str, str, str]]
+
+
+@dataclass(slots=True)
+class _Shop:
+    created: float
+    role: str
+    op: int
+    profile: _Profile | None = None
+    level: str = "base"
+    status: str = "active"
+    banned: float | None = None
+    reason: str = ""
+    tier: str = ""
+    parents: list[int] = field(default_factory=list)
+    group: str = ""
+    factory: int = -1
+
+
+@dataclass(slots=True)
+class _Op:
+    """A counterfeit operator and what it carries from shop to shop."""
+
+    key: int
+    boss: _Person
+    home: _Place
+    laptop: str
+    card: str
+    method: str
+    ip: str
+    originals: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    last_ban: float = 0.0
+
+
+@dataclass(slots=True)
+class _Factory:
+    index: int
+    place: _Place
+    address: str
+    size: int
+    members: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WorldSummary:
+    """What :func:`generate_world` wrote.
+
+    Attributes
+    ----------
+    out, truth : Path
+        The dataset folder and the ground-truth folder beside it.
+    files : dict
+        Table name -> CSV path (dataset tables, then ``truth_shops``,
+        ``truth_factories``, ``truth_readme``).
+    rows : dict
+        Table name -> data rows written (headers not counted).
+    roles : dict
+        Ground-truth role -> number of shops (every role listed).
+    tiers : dict
+        Re-registration tier -> number of shops.
+    factories : int
+        Number of counterfeiting factories.
+    """
+
+    out: Path
+    truth: Path
+    files: dict[str, Path]
+    rows: dict[str, int]
+    roles: dict[str, int]
+    tiers: dict[str, int]
+    factories: int
+
+
+def _sizes(n: int) -> dict[str, int]:
+    """Group counts and sizes for a world of ``n`` shops."""
+    f = min(1.0, n / 200)
+    return {
+        "factories": max(2, round(n / 600)),
+        "dealers_lo": 4 if n >= 200 else 2, "dealers_hi": int(np.clip(n // 25, 4, 12)),
+        "cf_ops": max(3 if n >= 200 else 2, round(0.04 * n / 3.3)),
+        "parks": max(1, round(n / 3000)), "park_shops": max(round(30 * f), round(0.03 * n)),
+        "warehouses": max(2, round(n / 4000)), "wh_lo": max(2, round(20 * f)),
+        "wh_hi": int(np.clip(round(0.004 * n), 20 * f, 300)),
+        "nat": max(3, round(n / 10000)), "nat_size": int(np.clip(round(0.01 * n), 12 * f, 400)),
+        "names": max(2, min(len(_COMMON), n // 25)), "name_size": max(2, round(0.0015 * n)),
+        "families": max(2, round(n / 400)),
+    }
+
+
+# --------------------------------------------------------------------------
+# the world: identifiers and people
+# --------------------------------------------------------------------------
+
+
+class _World:
+    """Plans the special shops, then streams every shop's rows to disk."""
+
+    def __init__(self, shops: int, seed: int) -> None:
+        self.n = shops
+        self.r = random.Random(seed)
+        self.nrng = np.random.default_rng(seed)
+        self.taken: set[str] = set()
+        self.shops: list[_Shop] = []
+        self.factories: list[_Factory] = []
+        self.op_factory: dict[int, int] = {}
+        self.ops = 0
+
+    # ---- identifiers -----------------------------------------------------
+
+    def _unique(self, make: Callable[[], str]) -> str:
+        """A value from ``make`` that no one in this world has used yet."""
+        while True:
+            value = make()
+            if value not in self.taken:
+                self.taken.add(value)
+                return value
+
+    def _device(self) -> str:
+        x, u = self.r.getrandbits(128), self.r.random()
+        if u < 0.45:
+            return f"{x:032x}"
+        if u < 0.8:
+            h = f"{x:032X}"
+            return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return f"{x >> 64:016x}"
+
+    def _ip(self, zh: bool) -> str:
+        r = self.r
+
+        def make() -> str:
+            if r.random() < 0.05:
+                groups = ":".join(f"{r.getrandbits(16):x}" for _ in range(5))
+                return f"{'240e' if zh else '2a02'}:{r.getrandbits(12):x}:{groups}"
+            first = r.choice(_ZH_OCTETS if zh else _LATIN_OCTETS)
+            return f"{first}.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}"
+
+        return self._unique(make)
+
+    def _card(self, zh: bool, bank: bool) -> str:
+        r = self.r
+
+        def make() -> str:
+            if zh and bank:
+                return _luhn(r.choice(_CN_BANKS) + f"{r.randrange(10 ** 12):012d}")
+            if zh:
+                return _luhn("6225" + f"{r.randrange(10 ** 11):011d}")
+            if not bank:
+                prefix = r.choice(("4", "4", "51", "53", "55"))
+                return _luhn(prefix + f"{r.randrange(10 ** 14):014d}"[len(prefix) - 1:])
+            return self._latin_account()
+
+        return self._unique(make)
+
+    def _latin_account(self) -> str:
+        r, u = self.r, self.r.random()
+        if u < 0.4:
+            bban = f"{r.choice(_GB_BANKS)}{r.randrange(10 ** 14):014d}"
+            return _iban("GB", bban)
+        if u < 0.6:
+            return _iban("DE", f"{r.randrange(10 ** 18):018d}")
+        return f"{r.randrange(10 ** 11, 10 ** 12)}"
+
+    # ---- people ----------------------------------------------------------
+
+    def _person(self, zh: bool, **fixed: str) -> _Person:
+        return self._zh_person(**fixed) if zh else self._latin_person(**fixed)
+
+    def _zh_person(self, surname: str = "", given: str = "", region: str = "",
+                   country: str = "") -> _Person:
+        r = self.r
+        sur = surname or r.choices(_SURNAMES, cum_weights=_SUR_CUM)[0][0]
+        giv = given or "".join(r.choice(_GIVEN)[0] for _ in range(1 + (r.random() < 0.65)))
+        region = region or r.choice(_REGIONS)
+        raw = self._unique(lambda: self._cn_id_raw(region))
+        n = self._unique(lambda: r.choice(_CN_MOBILE) + f"{r.randrange(10 ** 8):08d}")
+        return _Person(True, "CN", sur, giv, sur + giv, self._render_id(raw), raw, n,
+                       _render_phone("CN", n, r), self._zh_email(sur, giv), region)
+
+    def _cn_id_raw(self, region: str) -> str:
+        r = self.r
+        born = _BIRTH0 + timedelta(days=r.randrange(_BIRTH_SPAN))
+        body = f"{region}{born:%Y%m%d}{r.randrange(1000):03d}"
+        return body + _cn_id_check(body)
+
+    def _render_id(self, raw: str) -> str:
+        """Most IDs as issued; a few typed wrong (bad check) or pre-hashed."""
+        u = self.r.random()
+        if u < 0.03 and raw[-1].isdigit():
+            return raw[:-1] + str((int(raw[-1]) + 1 + self.r.randrange(8)) % 10)
+        if u < 0.07:
+            return _sha(raw.upper())
+        if u < 0.09:
+            return raw.lower()
+        return raw
+
+    def _zh_email(self, sur: str, giv: str) -> str:
+        r = self.r
+
+        def make() -> str:
+            domain = r.choices(_ZH_MAIL, cum_weights=_ZH_MAIL_CUM)[0]
+            if domain == "qq.com" or r.random() < 0.1:
+                return f"{r.randrange(10 ** 5, 10 ** 10)}@{domain}"
+            sp, gp = _PINYIN[sur], "".join(_PINYIN[c] for c in giv)
+            local = r.choice((sp + gp, f"{sp}.{gp}", f"{gp}.{sp}", sp[0] + gp, sp + gp[0]))
+            return f"{local}{r.randrange(10, 10000)}@{domain}"
+
+        return self._unique(make)
+
+    def _latin_person(self, surname: str = "", given: str = "", region: str = "",
+                      country: str = "") -> _Person:
+        r = self.r
+        code = country or r.choices(_LATIN_CODES, cum_weights=_LATIN_CUM)[0]
+        c = _COUNTRIES[code]
+        male_names, female_names, lasts = r.choice(c.groups)
+        male = r.random() < 0.5
+        first = given or r.choice(male_names if male else female_names)
+        last = surname or r.choice(lasts)
+        if not male and last.startswith("bin "):
+            last = "binti " + last[4:]
+        name = f"{last} {first}" if last in _FAMILY_FIRST else f"{first} {last}"
+        raw = self._unique(lambda: self._passport(code))
+        n = self._unique(lambda: self._latin_msisdn(code))
+        return _Person(False, code, last, first, name, self._render_id(raw), raw, n,
+                       _render_phone(code, n, r), self._latin_email(first, last, c), region)
+
+    def _passport(self, code: str) -> str:
+        r = self.r
+        if code == "MY":
+            born = _BIRTH0 + timedelta(days=r.randrange(_BIRTH_SPAN))
+            return f"{born:%y%m%d}-{r.randrange(1, 17):02d}-{r.randrange(10 ** 4):04d}"
+        if code == "DE":
+            return r.choice("CFGHJKLMNPRTVWXYZ") + "".join(
+                r.choice("CFGHJKLMNPRTVWXYZ0123456789") for _ in range(8))
+        if code == "US" and r.random() < 0.4:
+            return r.choice("ACDEFGHJ") + f"{r.randrange(10 ** 8):08d}"
+        return f"{r.randrange(1, 6)}{r.randrange(10 ** 8):08d}"
+
+    def _latin_msisdn(self, code: str) -> str:
+        r = self.r
+        if code == "GB":
+            return f"7{r.randrange(1, 10)}{r.randrange(10 ** 8):08d}"
+        if code == "US":
+            return f"{r.choice(_US_AREAS)}{r.randrange(2, 10)}{r.randrange(10 ** 6):06d}"
+        if code == "MY":
+            return f"1{r.choice('2367')}{r.randrange(10 ** 7):07d}"
+        return f"{r.choice(_DE_MOBILE)}{r.randrange(10 ** 8):08d}"
+
+    def _latin_email(self, first: str, last: str, c: _Country) -> str:
+        r = self.r
+        f = first.lower().translate(_ASCII).replace(" ", "")
+        last = last.lower().translate(_ASCII).replace(" ", "")
+
+        def make() -> str:
+            local = r.choice((f"{f}.{last}", f + last, f[0] + last, f"{f}_{last}",
+                              f"{last}.{f}", f + last[0]))
+            return f"{local}{r.randrange(1, 10000)}@{r.choice(c.mails)}"
+
+        return self._unique(make)
+
+    def _relative(self, p: _Person) -> _Person:
+        """Same surname and home region, everything else the relative's own."""
+        return self._person(p.zh, surname=p.surname, region=p.region, country=p.country)
+
+    def _alias(self, p: _Person) -> _Person:
+        """The same person registering again: name variant, typo'd ID, new phone."""
+        r = self.r
+        fresh = self._person(p.zh, surname=p.surname, given=p.given, region=p.region,
+                             country=p.country)
+        name = (_zh_name_variant(p.surname, p.given, r) if p.zh
+                else _latin_name_variant(p.given, p.surname, r))
+        raw = self._unique(lambda: self._id_typo(p.id_raw))
+        email = self._unique(lambda: _email_variant(p.email, r))
+        return replace(fresh, name=name, id_number=raw, id_raw=raw, email=email)
+
+    def _id_typo(self, raw: str) -> str:
+        """Two neighbouring digits swapped (check character kept or recomputed)."""
+        r = self.r
+        spots = [i for i in range(len(raw) - 2) if raw[i] != raw[i + 1] and raw[i].isdigit()
+                 and raw[i + 1].isdigit()] or [0]
+        i = r.choice(spots)
+        typo = raw[:i] + raw[i + 1] + raw[i] + raw[i + 2:]
+        if len(raw) == 18 and r.random() < 0.5:
+            typo = typo[:17] + _cn_id_check(typo[:17])
+        return typo if typo != raw else raw + "1"
+
+    # ---- places ----------------------------------------------------------
+
+    def _home(self, zh: bool, country: str = "") -> _Place:
+        r = self.r
+        if not zh:
+            return self._latin_home(country)
+        prov, city, lat, lon, districts, roads = r.choice(_ZH_CITIES)
+        compound = r.choice(_COMPOUNDS) if r.random() < 0.8 else ""
+        room = r.randrange(1, 31) * 100 + r.randrange(1, 7)
+        return _Place(True, "CN", prov, city, r.choice(districts), r.choice(roads), "",
+                      r.randrange(1, 999), compound, r.randrange(1, 31), room, "",
+                      lat + r.gauss(0, 0.04), lon + r.gauss(0, 0.04))
+
+    def _latin_home(self, country: str = "") -> _Place:
+        r = self.r
+        code = country or r.choices(_LATIN_CODES, cum_weights=_LATIN_CUM)[0]
+        c = _COUNTRIES[code]
+        city, region, stems, lat, lon = r.choice(c.cities)
+        room = r.randrange(1, 41) if r.random() < 0.45 else 0
+        return _Place(False, code, region, city, "", r.choice(c.roads), r.choice(c.kinds),
+                      r.randrange(1, 300), "", 0, room, self._postcode(code, stems),
+                      lat + r.gauss(0, 0.04), lon + r.gauss(0, 0.04))
+
+    def _postcode(self, code: str, stems: Sequence[str]) -> str:
+        r, stem = self.r, self.r.choice(stems)
+        if code == "GB":
+            letters = "ABDEFGHJLNPQRSTUWXYZ"
+            return f"{stem} {r.randrange(1, 10)}{r.choice(letters)}{r.choice(letters)}"
+        if code == "DE":
+            return f"{stem}{r.randrange(1000):03d}"
+        return f"{stem}{r.randrange(100):02d}"
+
+    def _site(self, make: Callable[[], _Place]) -> _Place:
+        """A factory, park or warehouse site on a road no other site uses."""
+        for _ in range(30):
+            place = make()
+            key = f"site|{place.city}|{place.district}|{place.road}|{place.compound}"
+            if key not in self.taken:
+                break
+        self.taken.add(key)
+        return place
+
+    def _factory_place(self, zh: bool) -> _Place:
+        r = self.r
+
+        def make() -> _Place:
+            if not zh:
+                home = self._latin_home(r.choice(("GB", "US", "MY")))
+                estate = f"{r.choice(_ESTATES)} Industrial Estate"
+                return replace(home, compound=estate, room=0, number=r.randrange(1, 200))
+            prov, city, lat, lon, districts, _ = _ZH_CITIES[r.choice(_FACTORY_CITIES)]
+            stem = r.choice(_ZONE_STEMS)
+            road = f"{r.choice(_ZONE_STEMS)}{r.choice(_ROAD_STEMS)}路"
+            return _Place(True, "CN", prov, city, f"{r.choice(districts)}{stem}工业区", road, "",
+                          r.randrange(10, 600), "", 0, 0, "", lat + r.uniform(-0.12, 0.12),
+                          lon + r.uniform(-0.12, 0.12))
+
+        return self._site(make)
+
+    def _dealer_place(self, f: _Factory) -> _Place:
+        """Same street and zone as the factory, another number or unit, < 300 m away."""
+        r, a = self.r, f.place
+        dist, angle = r.uniform(15, 280), r.uniform(0, 2 * math.pi)
+        lat = a.lat + dist * math.cos(angle) / 111_320
+        lon = a.lon + dist * math.sin(angle) / (111_320 * math.cos(math.radians(a.lat)))
+        number = max(1, a.number + r.choice((-8, -6, -4, -2, 0, 0, 2, 4, 6, 8, 10, 12)))
+        if not a.zh:
+            return replace(a, number=number, room=r.randrange(1, 40), lat=lat, lon=lon)
+        building = r.randrange(1, 8) if r.random() < 0.7 else 0
+        room = r.randrange(1, 6) * 100 + r.randrange(1, 20) if r.random() < 0.5 else 0
+        return replace(a, number=number, building=building, room=room, lat=lat, lon=lon)
+
+    def _park(self) -> _Place:
+        r = self.r
+
+        def make() -> _Place:
+            prov, city, lat, lon, districts, roads = _ZH_CITIES[r.choice((0, 0, 1, 3, 4, 9, 13))]
+            return _Place(True, "CN", prov, city, r.choice(districts), r.choice(roads), "",
+                          r.randrange(100, 2000), r.choice(_PARKS), 0, 0, "",
+                          lat + r.uniform(-0.08, 0.08), lon + r.uniform(-0.08, 0.08))
+
+        return self._site(make)
+
+    def _warehouse(self, zh: bool) -> tuple[Row, str]:
+        """One fulfilment warehouse address, written once, used verbatim by all."""
+        r = self.r
+
+        def make() -> _Place:
+            if not zh:
+                home = self._latin_home(r.choice(("GB", "US", "DE")))
+                return replace(home, compound=r.choice(_LATIN_STORES), room=r.randrange(1, 20))
+            home = self._home(True)
+            store = f"{r.choice(_STORES)}{r.randrange(1, 10)}号库"
+            return replace(home, compound=store, building=0, room=0)
+
+        place = self._site(make)
+        return (_render(place, r), place.lat, place.lon), place.country
+
+    @staticmethod
+    def _row(place: _Place, r: random.Random) -> Row:
+        return _render(place, r), place.lat, place.lon
+
+    def _distinct_row(self, place: _Place, taken: list[str]) -> Row:
+        """A writing of ``place`` that matches none of ``taken`` verbatim."""
+        for _ in range(30):
+            text = _render(place, self.r)
+            if text not in taken:
+                return text, place.lat, place.lon
+        return self._distinct_row(_neighbour(place, self.r), taken)
+
+    # ---- profiles --------------------------------------------------------
+
+    def _shop_name(self, zh: bool, risky: bool) -> tuple[str, str]:
+        r = self.r
+        brand = r.random() < (0.45 if risky else 0.05)
+        if zh:
+            core, category = r.choice(_CORES[:_RISKY_ZH] if risky else _CORES)
+            if brand and r.random() < 0.5:
+                return f"{r.choice(_BRANDS)}{r.choice(_BRAND_SUFFIX)}", category
+            head = r.choice(_BRANDS) if brand else r.choice(_ZH_PREFIX)
+            return f"{head}{core}{r.choice(_ZH_SUFFIX)}", category
+        noun, category = r.choice(_NOUNS[:_RISKY_LATIN] if risky else _NOUNS)
+        if brand:
+            return f"{r.choice(_BRANDS)} {noun} {r.choice(_BRAND_LATIN)}", category
+        return f"{r.choice(_LATIN_ADJ)} {noun} {r.choice(_LATIN_SUFFIX)}", category
+
+    def _holder(self, p: _Person) -> str:
+        r = self.r
+        if r.random() > 0.1:
+            return p.name
+        if p.zh:
+            town = r.choice(_ZH_CITIES)[1][:-1]
+            return f"{town}{r.choice(_FIRMS)}{r.choice(_TRADES)}有限公司"
+        trade = r.choice(("Trading", "Retail", "Goods", "Imports"))
+        return f"{p.surname.title()} {trade} {_COMPANY[p.country]}"
+
+    def _payment(self, p: _Person) -> tuple[str, str, str]:
+        r, u = self.r, self.r.random()
+        if p.zh and 0.45 <= u < 0.9:
+            endpoint = p.msisdn if r.random() < 0.6 else p.email
+            if endpoint.isdigit() and r.random() < 0.1:
+                endpoint = f"{endpoint[:3]}****{endpoint[-4:]}"
+            return "alipay", endpoint, p.name
+        bank = u < (0.45 if p.zh else 0.4)
+        card = _render_card(self._card(p.zh, bank), r)
+        return ("bank" if bank else "card"), card, self._holder(p)
+
+    def _fresh_profile(self, zh: bool, person: _Person | None = None,
+                       place: _Place | None = None, risky: bool = False) -> _Profile:
+        """A shop with its own person, place, devices, IPs and payment endpoints."""
+        r = self.r
+        person = person or self._person(zh)
+        place = place or self._home(zh, person.country)
+        name, category = self._shop_name(zh, risky)
+        accounts = [person]
+        if r.random() < 0.1:
+            accounts.append(self._person(zh, country=person.country))
+        devices = [self._device() for _ in range(1 + (r.random() < 0.3))]
+        ips = [self._ip(zh) for _ in range(1 + (r.random() < 0.5) + (r.random() < 0.15))]
+        addresses = [self._row(place, r)]
+        if r.random() < 0.4:
+            other = self._row(place if r.random() < 0.3 else self._home(zh, person.country), r)
+            if other[0] != addresses[0][0]:
+                addresses.append(other)
+        payments = [self._payment(person)]
+        if r.random() < 0.35:
+            second = self._payment(person)
+            if second[1] != payments[0][1]:
+                payments.append(second)
+        return _Profile(zh, name, category, accounts, devices, ips, addresses, payments)
+
+    # ---- plan: the special shops ------------------------------------------
+
+    def _add(self, shop: _Shop) -> int:
+        self.shops.append(shop)
+        return len(self.shops) - 1
+
+    def _new_op(self) -> int:
+        self.ops += 1
+        return self.ops - 1
+
+    def _trap(self, prof: _Profile, role: str, group: str) -> None:
+        self._add(_Shop(self.r.uniform(0, _END), role, self._new_op(), prof, group=group))
+
+    def _join(self, f: _Factory, shop: _Shop, index: int) -> None:
+        shop.factory = f.index
+        f.members.append(index)
+        self.op_factory[shop.op] = f.index
+
+    def plan(self) -> None:
+        """Decide every shop that is not a lone honest one."""
+        size = _sizes(self.n)
+        self._plan_factories(size)
+        self._plan_counterfeit(size["cf_ops"])
+        for f in self.factories:
+            for _ in range(f.size - len(f.members)):
+                self._add_dealer(f)
+        self._plan_parks(size["parks"], size["park_shops"])
+        self._plan_warehouses(size["warehouses"], size["wh_lo"], size["wh_hi"])
+        self._plan_nat(size["nat"], size["nat_size"])
+        self._plan_names(size["names"], size["name_size"])
+        self._plan_families(size["families"])
+        left = self.n - len(self.shops)
+        if left < 1:
+            raise ValueError(f"{self.n} shops are too few for every phenomenon; "
+                             f"use at least {MIN_SHOPS}")
+        self._plan_multi(left)
+
+    def _plan_factories(self, size: dict[str, int]) -> None:
+        for k in range(size["factories"]):
+            place = self._factory_place(zh=k % 5 != 4)
+            count = self.r.randint(size["dealers_lo"], size["dealers_hi"])
+            self.factories.append(_Factory(k, place, _render(place, self.r, plain=True), count))
+
+    def _plan_counterfeit(self, count: int) -> None:
+        hosts = [f for f in self.factories if f.index == 0 or self.r.random() < 0.4]
+        for i in range(count):
+            self._plan_op(self._tiers(i), hosts[i] if i < len(hosts) else None)
+
+    def _tiers(self, i: int) -> list[str]:
+        """Re-registration tiers of operator ``i``, in order (indirect follows an exact)."""
+        if i < 2:
+            return [["exact", "indirect"], ["fuzzy"]][i]
+        r, tiers = self.r, []
+        for _ in range(r.choices((1, 2, 3), cum_weights=(0.45, 0.8, 1.0))[0]):
+            u = r.random()
+            if "exact" in tiers:
+                tiers.append("indirect" if u < 0.5 else "exact" if u < 0.65 else "fuzzy")
+            else:
+                tiers.append("exact" if u < 0.56 else "fuzzy")
+        return tiers
+
+    def _plan_op(self, tiers: list[str], factory: _Factory | None) -> None:
+        r = self.r
+        zh = factory.place.zh if factory else r.random() < 0.75
+        boss = self._person(zh, country=factory.place.country if factory else "")
+        op = _Op(self._new_op(), boss, self._home(zh, boss.country), self._device(),
+                 self._card(zh, bank=zh), "bank" if zh else "card", self._ip(zh))
+        start = r.uniform(0, 480)
+        for j in range(r.choices((1, 2, 3), cum_weights=(0.6, 0.9, 1.0))[0]):
+            self._add_original(op, start + (r.uniform(5, 90) if j else 0.0),
+                               factory if j == 0 else None)
+        created = op.last_ban
+        for tier in tiers:
+            created = min(created + r.uniform(2, 120), _END)
+            self._add_rereg(op, tier, created)
+
+    def _add_original(self, op: _Op, created: float, factory: _Factory | None) -> None:
+        """A counterfeit shop that gets banned; the operator's laptop, card and IP on it."""
+        r, first = self.r, not op.originals
+        holder = op.boss if first else self._relative(op.boss)
+        place = op.home if first or r.random() < 0.5 else _neighbour(op.home, r)
+        prof = self._fresh_profile(op.boss.zh, holder, place, risky=True)
+        prof.devices = [op.laptop, *prof.devices[:1]]
+        prof.ips = [op.ip, *prof.ips[1:]]
+        endpoint = op.card if first else _render_card(op.card, r)
+        prof.payments = [(op.method, endpoint, op.boss.name), *prof.payments[1:]]
+        if factory:
+            prof.addresses.insert(0, self._row(self._dealer_place(factory), r))
+        banned = min(created + r.uniform(25, 200), 760.0)
+        shop = _Shop(created, "dealer" if factory else "counterfeit_banned", op.key, prof,
+                     level="cf", status="banned", banned=banned, reason=r.choice(_BAN_REASONS))
+        index = self._add(shop)
+        if factory:
+            self._join(factory, shop, index)
+        op.originals.append(index)
+        op.last_ban = max(op.last_ban, banned)
+        op.texts += [a[0] for a in prof.addresses]
+        op.endpoints += [p[1] for p in prof.payments]
+        op.names.append(prof.name)
+
+    def _add_rereg(self, op: _Op, tier: str, created: float) -> None:
+        r = self.r
+        build = {"exact": self._exact, "fuzzy": self._fuzzy, "indirect": self._indirect}[tier]
+        prof = build(op)
+        if tier != "indirect" and r.random() < 0.3:
+            prof.name = _shop_name_variant(r.choice(op.names), prof.zh, r)
+        self._add(_Shop(created, "reregistration", op.key, prof, level="rereg", tier=tier,
+                        parents=list(op.originals)))
+
+    def _exact(self, op: _Op) -> _Profile:
+        """Relative's name, new phone; the same laptop and/or the same full card number."""
+        r, boss = self.r, op.boss
+        holder = (self._relative(boss) if r.random() < 0.75
+                  else self._person(boss.zh, country=boss.country))
+        if r.random() < 0.4:
+            holder = replace(holder, email=self._unique(lambda: _email_variant(boss.email, r)))
+        place = _neighbour(op.home, r) if r.random() < 0.5 else op.home
+        prof = self._fresh_profile(boss.zh, holder, place, risky=True)
+        laptop, new_device = r.random() < 0.8, prof.devices[0]
+        prof.devices = [op.laptop, new_device] if laptop else [new_device]
+        if not laptop or r.random() < 0.4:
+            prof.payments.insert(0, (op.method, op.card, boss.name))
+        if r.random() < 0.5:
+            prof.ips.insert(0, op.ip)
+        op.links.append(("device", "", new_device))
+        op.links += [("payment", m, e) for m, e, _ in prof.payments
+                     if m != "alipay" and e != op.card and e.isalnum() and len(e) < 40]
+        return prof
+
+    def _fuzzy(self, op: _Op) -> _Profile:
+        """Nothing exact: relative or name variant, neighbouring room, masked card."""
+        r, boss = self.r, op.boss
+        holder = self._relative(boss) if r.random() < 0.55 else self._alias(boss)
+        if r.random() < 0.4 and holder.surname == boss.surname and holder.given != boss.given:
+            holder = replace(holder, email=self._unique(lambda: _email_variant(boss.email, r)))
+        place = _neighbour(op.home, r) if r.random() < 0.5 else op.home
+        prof = self._fresh_profile(boss.zh, holder, place, risky=True)
+        prof.addresses = [self._distinct_row(place, op.texts)]
+        masked = self._distinct_mask(op.card, op.endpoints) if r.random() < 0.65 else None
+        if masked:
+            name = boss.name if r.random() < 0.4 else _name_variant(boss, r)
+            prof.payments.insert(0, (op.method, masked, name))
+        return prof
+
+    def _distinct_mask(self, card: str, endpoints: list[str]) -> str | None:
+        """A masked form of ``card`` whose (prefix, suffix) no parent row shows."""
+        used = [k for k in map(_mask_key, endpoints) if k]
+        options = [m for m in _masks(card) if _mask_key(m) not in used]
+        return self.r.choice(options) if options else None
+
+    def _indirect(self, op: _Op) -> _Profile:
+        """A stranger's identity that shares only a device or card with an exact sibling."""
+        r = self.r
+        prof = self._fresh_profile(op.boss.zh, risky=True)
+        kind, method, value = r.choice(op.links)
+        if kind == "device":
+            prof.devices.insert(0, value)
+        else:
+            prof.payments.insert(0, (method, value, prof.accounts[0].name))
+        return prof
+
+    def _add_dealer(self, f: _Factory) -> None:
+        r = self.r
+        person = self._person(f.place.zh, country=f.place.country)
+        prof = self._fresh_profile(f.place.zh, person, self._dealer_place(f), risky=True)
+        created = r.uniform(0, 900)
+        shop = _Shop(created, "dealer", self._new_op(), prof, level="dealer")
+        if r.random() < 0.35:
+            shop.status, shop.reason = "banned", r.choice(_BAN_REASONS)
+            shop.banned = min(created + r.uniform(30, 300), _END)
+        self._join(f, shop, self._add(shop))
+
+    def _plan_parks(self, parks: int, total: int) -> None:
+        r = self.r
+        weights = [r.uniform(0.5, 1.5) for _ in range(parks)]
+        sizes = [max(1, int(total * w / sum(weights))) for w in weights]
+        sizes[0] += max(0, total - sum(sizes))
+        for k, size in enumerate(sizes, 1):
+            park = self._park()
+            for _ in range(size):
+                place = replace(park, building=r.randrange(1, 13),
+                                room=r.randrange(1, 10) * 100 + r.randrange(1, 31),
+                                lat=park.lat + r.gauss(0, 3e-4), lon=park.lon + r.gauss(0, 3e-4))
+                self._trap(self._fresh_profile(True, place=place), "park", f"park-{k}")
+
+    def _plan_warehouses(self, count: int, lo: int, hi: int) -> None:
+        r = self.r
+        for k in range(1, count + 1):
+            row, country = self._warehouse(zh=k % 4 != 0)
+            zh = country == "CN"
+            for _ in range(r.randint(lo, max(lo, hi))):
+                prof = self._fresh_profile(zh, self._person(zh, country=country))
+                prof.addresses = [row, *prof.addresses[:1]] if r.random() < 0.3 else [row]
+                self._trap(prof, "warehouse", f"warehouse-{k}")
+
+    def _plan_nat(self, hubs: int, size: int) -> None:
+        r = self.r
+        for k in range(1, hubs + 1):
+            zh = k % 4 != 0
+            prefixes = _NAT_PREFIXES if zh else _NAT_LATIN
+            ip = self._unique(lambda p=prefixes: f"{r.choice(p)}.{r.randrange(256)}."
+                                                 f"{r.randrange(1, 255)}")
+            for _ in range(size):
+                prof = self._fresh_profile(zh)
+                prof.ips.append(ip)
+                self._trap(prof, "nat", f"nat-{k}")
+
+    def _plan_names(self, count: int, size: int) -> None:
+        for name in _COMMON[:count]:
+            zh = not name.isascii()
+            for _ in range(size):
+                if zh:
+                    person = self._person(True, surname=name[0], given=name[1:])
+                else:
+                    first, last = name.split()
+                    person = self._person(False, given=first, surname=last,
+                                          country=_COMMON_COUNTRY[name])
+                self._trap(self._fresh_profile(zh, person), "common_name", f"name-{name}")
+
+    def _plan_families(self, count: int) -> None:
+        r = self.r
+        for k in range(1, count + 1):
+            zh = r.random() < 0.75
+            head = self._person(zh)
+            home = self._home(zh, head.country)
+            for j in range(r.randint(2, 3)):
+                person = self._relative(head) if j else head
+                place = _family_home(home, r) if j else home
+                self._trap(self._fresh_profile(zh, person, place), "family", f"family-{k}")
+
+    def _plan_multi(self, left: int) -> None:
+        """Honest operators with 2-3 shops that share holder, phone, laptop and card."""
+        r = self.r
+        count = min(max(1, round(0.05 * left / 1.075)), (left - 1) // 3)
+        for _ in range(count):
+            zh = r.random() < 0.75
+            person = self._person(zh)
+            home = self._home(zh, person.country)
+            base = self._fresh_profile(zh, person, home)
+            key, start = self._new_op(), r.uniform(0, _END - 60)
+            for j in range(r.randint(2, 3)):
+                prof = base if j == 0 else self._sibling(base, person, home)
+                status = "closed" if r.random() < 0.03 else "active"
+                created = min(start + j * r.uniform(5, 200), _END)
+                self._add(_Shop(created, "honest", key, prof, status=status))
+
+    def _sibling(self, base: _Profile, person: _Person, home: _Place) -> _Profile:
+        r = self.r
+        same = replace(person, phone=_render_phone(person.country, person.msisdn, r))
+        prof = self._fresh_profile(base.zh, same, home)
+        prof.devices[0] = base.devices[0]
+        if r.random() < 0.5:
+            prof.ips[0] = base.ips[0]
+        prof.payments[0] = base.payments[0]
+        return prof
+
+    # ---- write: every shop, in order of creation ---------------------------
+
+    def write(self, out: Path, truth: Path) -> WorldSummary:
+        """Stream the dataset and the ground truth to disk."""
+        created = np.empty(self.n)
+        created[: len(self.shops)] = [s.created for s in self.shops]
+        created[len(self.shops):] = self.nrng.random(self.n - len(self.shops)) ** 0.8 * _END
+        order = np.argsort(created, kind="stable")
+        self.rank = np.empty(self.n, dtype=np.int64)
+        self.rank[order] = np.arange(self.n)
+        self.width, self.accounts, self.operators = max(6, len(str(self.n))), 0, {}
+        roles, tiers = dict.fromkeys(ROLES, 0), dict.fromkeys(TIERS, 0)
+        with ExitStack() as stack:
+            data = _Sink(stack, out, TABLES)
+            answers = _Sink(stack, truth, {"shops": TRUTH_COLUMNS})
+            for index in order.tolist():
+                shop = self.shops[index] if index < len(self.shops) else self._single(
+                    float(created[index]))
+                sid = self._sid(index)
+                self._emit(data, sid, shop, shop.profile or self._fresh_profile(
+                    self.r.random() < 0.75))
+                answers.put("shops", self._truth_row(sid, shop))
+                roles[shop.role] += 1
+                if shop.tier:
+                    tiers[shop.tier] += 1
+        files = {**data.paths, "truth_shops": answers.paths["shops"],
+                 "truth_factories": self._write_factories(truth),
+                 "truth_readme": self._write_readme(truth)}
+        return WorldSummary(out, truth, files, data.rows, roles, tiers, len(self.factories))
+
+    def _single(self, created: float) -> _Shop:
+        status = "closed" if self.r.random() < 0.03 else "active"
+        return _Shop(created, "honest", self._new_op(), status=status)
+
+    def _sid(self, index: int) -> str:
+        return f"S{self.rank[index] + 1:0{self.width}d}"
+
+    def _fid(self, index: int) -> str:
+        return f"F{index + 1:03d}"
+
+    def _truth_row(self, sid: str, shop: _Shop) -> tuple[str, ...]:
+        if shop.op not in self.operators:
+            self.operators[shop.op] = f"OP{len(self.operators) + 1:0{self.width}d}"
+        operator = self.operators[shop.op]
+        factory = self.op_factory.get(shop.op)
+        community = self._fid(factory) if factory is not None else operator
+        parents = ";".join(sorted(self._sid(i) for i in shop.parents))
+        own = self._fid(shop.factory) if shop.factory >= 0 else ""
+        return sid, operator, community, shop.role, shop.tier, parents, shop.group, own
+
+    def _emit(self, sink: _Sink, sid: str, shop: _Shop, prof: _Profile) -> None:
+        r = self.r
+        stop = _END if shop.banned is None else shop.banned
+        banned = "" if shop.banned is None else _stamp(shop.banned)
+        sink.put("shops", (sid, prof.name, _stamp(shop.created), shop.status, banned,
+                           shop.reason, prof.category))
+        for k, person in enumerate(prof.accounts):
+            self._emit_account(sink, sid, shop, prof, person, k, stop)
+        for k, (text, lat, lon) in enumerate(prof.addresses):
+            seen = shop.created if k == 0 else r.uniform(shop.created, stop)
+            geo = r.random() < 0.6
+            sink.put("addresses", (sid, text, f"{lat:.6f}" if geo else "",
+                                   f"{lon:.6f}" if geo else "", _day(seen)))
+        for k, (method, endpoint, holder) in enumerate(prof.payments):
+            seen = shop.created if k == 0 else r.uniform(shop.created, stop)
+            holder = holder if r.random() < 0.97 else ""
+            sink.put("payments", (sid, method, endpoint, holder, _day(seen)))
+        self._emit_events(sink, sid, shop, stop)
+
+    def _emit_account(self, sink: _Sink, sid: str, shop: _Shop, prof: _Profile,
+                      person: _Person, k: int, stop: float) -> None:
+        r = self.r
+        self.accounts += 1
+        aid = f"A{self.accounts:0{self.width + 1}d}"
+        opened = shop.created - r.uniform(0, 1.5) if k == 0 else r.uniform(shop.created, stop)
+        email = person.email if r.random() < 0.96 else ""
+        id_number = person.id_number if r.random() < 0.98 else ""
+        sink.put("accounts", (aid, sid, person.name, id_number, person.phone, email,
+                              _stamp(opened)))
+        devices = prof.devices if k == 0 else prof.devices[-1:]
+        ips = prof.ips if k == 0 else prof.ips[:1]
+        self._emit_sightings(sink, aid, opened, stop, devices, ips)
+
+    def _emit_sightings(self, sink: _Sink, aid: str, start: float, stop: float,
+                        devices: list[str], ips: list[str]) -> None:
+        """Every device and every IP seen at least once, plus a few repeat visits."""
+        r = self.r
+        rows = [(d, r.choice(ips) if r.random() < 0.7 else "") for d in devices]
+        seen = [ip for _, ip in rows]
+        rows += [(r.choice(devices) if r.random() < 0.5 else "", ip) for ip in ips
+                 if ip not in seen]
+        for _ in range(r.randrange(4)):
+            device = r.choice(devices) if r.random() < 0.85 else ""
+            rows.append((device, r.choice(ips) if not device or r.random() < 0.8 else ""))
+        times = sorted(r.uniform(start, stop) for _ in rows)
+        r.shuffle(rows)
+        for (device, ip), t in zip(rows, times, strict=True):
+            sink.put("devices", (aid, device, ip, _stamp(t)))
+
+    def _emit_events(self, sink: _Sink, sid: str, shop: _Shop, stop: float) -> None:
+        r = self.r
+        mean_disputes, p_counterfeit, mean_buys, p_fake = _LEVELS[shop.level]
+        for _ in range(_poisson(r, mean_disputes) + (shop.level == "cf")):
+            reason = "counterfeit" if r.random() < p_counterfeit else r.choice(_REASONS)
+            sink.put("disputes", (sid, _stamp(r.uniform(shop.created, stop)), reason))
+        buys = [(r.uniform(shop.created, stop), "fake" if r.random() < p_fake else "genuine")
+                for _ in range(_poisson(r, mean_buys))]
+        if shop.level == "cf":
+            buys.append((max(shop.created, stop - r.uniform(1, 20)), "fake"))
+        for t, verdict in buys:
+            sink.put("test_buys", (sid, _day(t), verdict))
+
+    def _write_factories(self, truth: Path) -> Path:
+        path = truth / "factories.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(("factory_id", "anchor_address", "lat", "lon", "shop_ids"))
+            for f in self.factories:
+                shops = ";".join(sorted(self._sid(i) for i in f.members))
+                writer.writerow((self._fid(f.index), f.address, f"{f.place.lat:.6f}",
+                                 f"{f.place.lon:.6f}", shops))
+        return path
+
+    def _write_readme(self, truth: Path) -> Path:
+        path = truth / "README.md"
+        path.write_text(_README.format(shops=self.n), encoding="utf-8")
+        return path
+
+
+class _Sink:
+    """One CSV writer per table, counting rows."""
+
+    def __init__(self, stack: ExitStack, folder: Path, tables: dict[str, tuple[str, ...]]):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.rows = dict.fromkeys(tables, 0)
+        self.paths = {name: folder / f"{name}.csv" for name in tables}
+        self._writers = {}
+        for name, header in tables.items():
+            handle = stack.enter_context(self.paths[name].open("w", encoding="utf-8", newline=""))
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            self._writers[name] = writer.writerow
+
+    def put(self, table: str, row: Sequence[str]) -> None:
+        self._writers[table](row)
+        self.rows[table] += 1
+
+
+_README = """# Ground truth of a generated marketplace
+
+Written by `graphlink.generate.generate_world` ({shops} shops). The dataset
+beside this folder never contains these answers.
+
+`shops.csv`, one row per shop of the dataset:
+
+- `operator_id`: the real-world actor running the shop (`OP...`).
+- `community_id`: the factory id for every shop of an operator that deals for
+  a factory; otherwise the operator id.
+- `role`: `honest`, `counterfeit_banned` (banned original of a counterfeit
+  operator), `reregistration` (its new shop after the ban), `dealer` (sells
+  for a factory; a counterfeit operator's dealer shop is `dealer` too), or the
+  benign trap the honest shop sits in: `park`, `warehouse`, `nat`,
+  `common_name`, `family`.
+- `tier` (re-registrations only): `exact` shares a device id or a full card
+  number verbatim with a banned parent; `fuzzy` shares no device, card,
+  phone, ID number or email verbatim, only name variants, a neighbouring room,
+  a reformatted address, an email variant or a masked card; `indirect`
+  shares nothing with the parents but a device or card with an `exact`
+  sibling.
+- `parent_shop_ids`: `;`-joined banned shops of the same operator it comes
+  back from.
+- `trap_group`: `park-N`, `warehouse-N`, `nat-N`, `name-<name>`, `family-N`.
+- `factory_id`: the factory a dealer shop sells for.
+
+`factories.csv`: `factory_id`, `anchor_address`, `lat`, `lon`, `shop_ids`
+(`;`-joined dealer shops, one per operator).
+
+Pre-hashed cells are sha256 hex of the canonical value (digits of a card or
+account number, the upper-case ID number).
+"""
+
+
+def generate_world(out: str | Path, shops: int = 3000, seed: int = 0,
+                   truth: str | Path | None = None) -> WorldSummary:
+    """Write a synthetic marketplace with known answers.
+
+    Parameters
+    ----------
+    out : str or Path
+        Dataset folder (created; its seven CSV tables are overwritten).
+    shops : int
+        Number of shops, at least ``MIN_SHOPS``; every phenomenon is present
+        from 200 shops on.
+    seed : int
+        Random seed (non-negative); one seed gives byte-identical files.
+    truth : str or Path, optional
+        Ground-truth folder; default ``<out>.truth`` beside the dataset. It may
+        not lie inside ``out``.
+
+    Returns
+    -------
+    WorldSummary
+        Paths, rows per table, shops per role and tier.
+    """
+    if isinstance(shops, bool) or not isinstance(shops, int | np.integer) or shops < MIN_SHOPS:
+        raise ValueError(f"shops must be an integer >= {MIN_SHOPS}, got {shops!r}")
+    out = Path(out)
+    truth = Path(str(out) + ".truth") if truth is None else Path(truth)
+    inside = out.resolve() == truth.resolve() or out.resolve() in truth.resolve().parents
+    if inside:
+        raise ValueError(f"the ground truth {truth} must not lie inside the dataset {out}")
+    world = _World(int(shops), int(seed))
+    world.plan()
+    return world.write(out, truth)
+
+
+def _main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write a synthetic marketplace with truth.")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--shops", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    summary = generate_world(args.out, shops=args.shops, seed=args.seed)
+    print(f"{summary.out}: {summary.rows}")
+    print(f"{summary.truth}: roles {summary.roles}, tiers {summary.tiers}")
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,178 @@
+"""Identifier extraction: canonical tables -> who uses which identifier, when.
+
+DESIGN.md's identifier model: every identifying value becomes an identifier
+keyed by ``(kind, canonical value)``. This stage applies the normalisers of
+:mod:`graphlink.normalise` to every identifying column and returns
+
+- ``uses``: one row per (shop, kind, value): the account that carried it,
+  first and last time seen, how many rows, the raw form and the source row;
+- ``values``: one row per (kind, value): how many shops use it, a masked
+  display form, and the keys the linkage stage blocks on.
+
+>>> from graphlink.dataset import Dataset
+>>> ids = extract(Dataset.empty())
+>>> list(ids.uses.columns)[:4]
+['shop_id', 'kind', 'value', 'account_id']
+>>> mask("phone", "+8613800138000")
+'+86138****8000'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from graphlink import normalise as norm
+from graphlink.dataset import Dataset
+
+__all__ = ["Identifiers", "extract", "mask", "SOURCES"]
+
+# (table, column, kind): where each identifier kind comes from.
+SOURCES = (
+    ("accounts", "phone", "phone"),
+    ("accounts", "email", "email"),
+    ("accounts", "id_number", "id_number"),
+    ("accounts", "holder_name", "holder_name"),
+    ("devices", "device_id", "device"),
+    ("devices", "ip", "ip"),
+    ("addresses", "address", "address"),
+    ("payments", "endpoint", "payment"),
+    ("payments", "holder_name", "holder_name"),
+)
+
+# the column of each table that carries its rows' time
+_TIME = {"accounts": "created_at", "devices": "seen_at", "addresses": "first_seen",
+         "payments": "first_seen"}
+
+_USES_COLUMNS = ["shop_id", "kind", "value", "account_id", "first_seen", "last_seen", "rows",
+                 "raw", "source", "line"]
+
+
+@dataclass
+class Identifiers:
+    """Identifier uses and identifier values of one dataset."""
+
+    uses: pd.DataFrame
+    values: pd.DataFrame
+
+    def shops_of(self, kind: str, value: str) -> list[str]:
+        """Shops that use identifier ``(kind, value)``."""
+        u = self.uses
+        return sorted(u.loc[(u["kind"] == kind) & (u["value"] == value), "shop_id"].unique())
+
+
+def _canonical(kind: str) -> Callable[[str], str | None]:
+    def payment(raw: str) -> str | None:
+        p = norm.payment(raw)
+        return p.value if p else None
+
+    def id_number(raw: str) -> str | None:
+        i = norm.id_number(raw)
+        return i.value if i else None
+
+    def address(raw: str) -> str | None:
+        a = norm.address(raw)
+        return a.canonical if a else None
+
+    return {
+        "phone": norm.phone, "email": norm.email, "id_number": id_number,
+        "holder_name": norm.person_name, "device": norm.device, "ip": norm.ip,
+        "address": address, "payment": payment,
+    }[kind]
+
+
+def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """Apply ``fn`` once per distinct value (identifiers repeat a lot)."""
+    uniques = values.dropna().unique()
+    table = {v: fn(v) for v in uniques}
+    return values.map(table)
+
+
+def _rows_of(dataset: Dataset, table: str, column: str, kind: str) -> pd.DataFrame:
+    frame = dataset.tables[table]
+    if table == "devices":
+        frame = frame.merge(dataset.accounts[["account_id", "shop_id"]], on="account_id")
+    account = frame["account_id"] if "account_id" in frame else pd.Series(None, index=frame.index)
+    out = pd.DataFrame({
+        "shop_id": frame["shop_id"],
+        "kind": kind,
+        "raw": frame[column],
+        "account_id": account.astype(object),
+        "seen": frame[_TIME[table]],
+        "source": table,
+        "line": frame["_line"],
+    })
+    out = out[out["raw"].notna()]
+    out["value"] = _map_unique(out["raw"], _canonical(kind))
+    return out[out["value"].notna()]
+
+
+def extract(dataset: Dataset) -> Identifiers:
+    """Normalise every identifying column of ``dataset`` into identifier uses."""
+    rows = [_rows_of(dataset, t, c, k) for t, c, k in SOURCES]
+    rows = [r for r in rows if len(r)]
+    if not rows:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _USES_COLUMNS})
+        return Identifiers(empty, _values(empty, dataset))
+    allrows = pd.concat(rows, ignore_index=True)
+    allrows["seen"] = pd.to_datetime(allrows["seen"])
+    uses = (
+        allrows.sort_values(["seen", "line"], na_position="last")
+        .groupby(["shop_id", "kind", "value"], sort=True, observed=True)
+        .agg(account_id=("account_id", "first"), first_seen=("seen", "min"),
+             last_seen=("seen", "max"), rows=("raw", "size"), raw=("raw", "first"),
+             source=("source", "first"), line=("line", "first"))
+        .reset_index()
+    )
+    return Identifiers(uses[_USES_COLUMNS], _values(uses, dataset))
+
+
+def _values(uses: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    grouped = uses.groupby(["kind", "value"], sort=True, observed=True)
+    values = grouped.agg(shops=("shop_id", "nunique"), raw=("raw", "first")).reset_index()
+    values["display"] = [mask(k, v) for k, v in zip(values["kind"], values["value"], strict=True)]
+    return _with_geo(values, dataset)
+
+
+def _with_geo(values: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """Mean lat/lon of each address value, where the data gives coordinates."""
+    addresses = dataset.addresses.dropna(subset=["lat", "lon"])
+    if not len(addresses):
+        values["lat"] = values["lon"] = float("nan")
+        return values
+    canon = _map_unique(addresses["address"], _canonical("address"))
+    geo = (
+        pd.DataFrame({"value": canon, "lat": addresses["lat"], "lon": addresses["lon"]})
+        .dropna(subset=["value"]).groupby("value")[["lat", "lon"]].mean()
+    )
+    geo["kind"] = "address"
+    return values.merge(geo.reset_index(), on=["kind", "value"], how="left")
+
+
+def mask(kind: str, value: str) -> str:
+    """A display form that does not reveal a sensitive identifier in full.
+
+    Phones, ID numbers and payment endpoints keep a short prefix and the last
+    four characters; emails keep the first character of the local part.
+    Other kinds are shown as they are.
+
+    >>> mask("id_number", "110101199003074514")
+    '1101**********4514'
+    >>> mask("payment", "6222021234567891234")
+    '6222***********1234'
+    >>> mask("email", "zhangwei@qq.com")
+    'z*******@qq.com'
+    >>> mask("device", "d-88")
+    'd-88'
+    """
+    if kind == "email" and "@" in value:
+        local, _, domain = value.partition("@")
+        return local[:1] + "*" * max(len(local) - 1, 1) + "@" + domain
+    if kind in ("phone", "id_number", "payment"):
+        if "*" in value or len(value) <= 8:
+            return value
+        head = 6 if value.startswith("+") else 4
+        return value[:head] + "*" * (len(value) - head - 4) + value[-4:]
+    return value

@@ -1,0 +1,315 @@
+"""Linkage: blocking + fuzzy comparison of identifier values, then shop-pair evidence.
+
+Fuzzy where people cheat, exact where machines speak (DESIGN.md, idea 3).
+Devices, IPs, phones and ID numbers link only when their canonical values are
+equal. Holder names, dispatch addresses, emails and payment endpoints are also
+compared fuzzily, but never all pairs: each *blocking pass* below groups the
+distinct values of one kind by a key, and only values sharing a key are
+compared, first with a vectorised rapidfuzz prefilter (``process.cdist``), then
+with the kind's rule from :mod:`graphlink.compare`.
+
+Blocking passes (kind, name: key)
+
+- holder_name, pinyin: the script-neutral name key (张伟 = Zhang Wei = Wei Zhang)
+- holder_name, prefix: each name token cut to 2 letters, sorted (Jonathan Smith = Jon Smyth)
+- address, place: the address without building and room (one room down the corridor)
+- address, geocell: lat/lon rounded to ~110 m cells, where coordinates exist
+- email, skeleton: the email local part without digits and separators
+- payment, mask: visible prefix and last four digits (6222****1234 = 6222021234567891234)
+
+A block larger than ``MAX_BLOCK`` values (a very common name, a park with
+hundreds of rooms) is not compared pairwise: it is context, recorded in
+``Links.hub_blocks``. Comparisons therefore grow with the number of values
+times the (bounded) block size: near-linear.
+
+Each comparison that scores at least ``LINK_MIN`` becomes a similarity link;
+:func:`pair_evidence` then turns exact shared values and similarity links into
+evidence between pairs of shops, weighted by rarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from graphlink import compare
+from graphlink import normalise as norm
+from graphlink.identifiers import Identifiers
+
+__all__ = [
+    "Links", "find_links", "pair_evidence", "rarity", "MAX_BLOCK", "LINK_MIN",
+    "HUB_SHOPS", "STRENGTH", "hubs", "comparison_growth",
+]
+
+MAX_BLOCK = 200
+LINK_MIN = 0.6
+# a value shared by more shops than this is a hub: context, never evidence of one operator
+HUB_SHOPS = 30
+# rarity: sharing a value with up to RARE_SHOPS shops counts in full
+RARE_SHOPS = 4
+
+# How strongly one shared identifier says "same operator", before rarity.
+# Machine identifiers that an operator carries from shop to shop are strong;
+# human-readable ones are weaker because relatives, namesakes and neighbours share them.
+STRENGTH = {
+    ("device", "exact"): 0.9,
+    ("payment", "exact"): 0.9,
+    ("id_number", "exact"): 0.9,
+    ("phone", "exact"): 0.85,
+    ("email", "exact"): 0.85,
+    ("address", "exact"): 0.5,
+    ("holder_name", "exact"): 0.45,
+    ("ip", "exact"): 0.3,
+    ("payment", "fuzzy"): 0.55,
+    ("email", "fuzzy"): 0.5,
+    ("address", "fuzzy"): 0.45,
+    ("holder_name", "fuzzy"): 0.4,
+}
+
+
+def rarity(shops: int | np.ndarray) -> np.ndarray:
+    """Weight of a value shared by ``shops`` shops: 1 when rare, falling as sqrt(k/n).
+
+    >>> rarity(np.array([2, 4, 16, 100])).round(2).tolist()
+    [1.0, 1.0, 0.5, 0.2]
+    """
+    n = np.maximum(np.asarray(shops, dtype=float), 1.0)
+    return np.minimum(1.0, np.sqrt(RARE_SHOPS / n))
+
+
+@dataclass(frozen=True)
+class BlockingPass:
+    """One blocking pass: which kind, how to key a value, how to prefilter."""
+
+    kind: str
+    name: str
+    key: Callable[[pd.DataFrame], pd.Series]
+    text: Callable[[str], str]
+    scorer: Callable | None
+    cutoff: float
+    rule: Callable[[str, str], compare.Similarity]
+
+
+@dataclass
+class Links:
+    """Similarity links between identifier values, and the cost of finding them."""
+
+    similar: pd.DataFrame
+    comparisons: int = 0
+    candidates: int = 0
+    hub_blocks: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _apply(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    table = {v: fn(v) for v in values.unique()}
+    return values.map(table)
+
+
+def _name_prefix(value: str) -> str | None:
+    key = norm.name_pinyin(value)
+    return " ".join(sorted(t[:2] for t in key.split())) if key else None
+
+
+def _address_part(part: str) -> Callable[[str], object]:
+    def get(value: str) -> object:
+        a = norm.address(value)
+        return getattr(a, part) if a else None
+
+    return get
+
+
+def _geocell(values: pd.DataFrame) -> pd.Series:
+    cell = values["lat"].mul(1000).round().astype("Int64").astype(str) + "," + values[
+        "lon"].mul(1000).round().astype("Int64").astype(str)
+    return cell.where(values["lat"].notna() & values["lon"].notna())
+
+
+def _payment_mask(value: str) -> str | None:
+    p = norm.payment(value)
+    if p is None or p.hashed or not p.prefix or not p.suffix:
+        return None
+    return f"{p.prefix[:4]}|{p.suffix[-4:]}"
+
+
+def _address_obj(value: str):
+    return norm.address(value)
+
+
+PASSES = (
+    BlockingPass("holder_name", "pinyin", lambda v: _apply(v["value"], norm.name_pinyin),
+                 lambda s: norm.name_pinyin(s) or s, fuzz.token_sort_ratio, 60,
+                 compare.name_similarity),
+    BlockingPass("holder_name", "prefix", lambda v: _apply(v["value"], _name_prefix),
+                 lambda s: norm.name_pinyin(s) or s, fuzz.token_sort_ratio, 70,
+                 compare.name_similarity),
+    BlockingPass("address", "place", lambda v: _apply(v["value"], _address_part("place")),
+                 str, None, 0,
+                 lambda a, b: compare.address_similarity(_address_obj(a), _address_obj(b))),
+    BlockingPass("address", "geocell", _geocell, str, fuzz.token_set_ratio, 50,
+                 lambda a, b: compare.address_similarity(_address_obj(a), _address_obj(b))),
+    BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
+                 str, None, 0, compare.email_similarity),
+    BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask),
+                 str, None, 0,
+                 lambda a, b: compare.payment_similarity(norm.payment(a), norm.payment(b))),
+)
+
+
+def find_links(ids: Identifiers, passes=PASSES, max_block: int = MAX_BLOCK) -> Links:
+    """Compare identifier values within blocks; return the similarity links.
+
+    The result's ``similar`` has columns kind, value_a, value_b (value_a <
+    value_b), score, method, block_shops (shops in the block, for rarity).
+    """
+    found, hubs = [], []
+    comparisons = candidates = 0
+    for bp in passes:
+        values = ids.values[(ids.values["kind"] == bp.kind) & (ids.values["shops"] <= HUB_SHOPS)]
+        if len(values) < 2:
+            continue
+        keyed = values.assign(key=bp.key(values)).dropna(subset=["key"])
+        sizes = keyed.groupby("key")["value"].transform("size")
+        keyed = keyed[sizes >= 2]
+        for key, block in keyed.groupby("key", sort=True):
+            shops = int(block["shops"].sum())
+            if len(block) > max_block:
+                hubs.append({"kind": bp.kind, "pass": bp.name, "key": key,
+                             "values": len(block), "shops": shops})
+                continue
+            n = len(block)
+            comparisons += n * (n - 1) // 2
+            pairs = _candidates(block["value"].tolist(), bp)
+            candidates += len(pairs)
+            for a, b in pairs:
+                sim = bp.rule(a, b)
+                if sim.score >= LINK_MIN:
+                    found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops))
+    similar = pd.DataFrame(found, columns=["kind", "value_a", "value_b", "score", "method",
+                                           "block_shops"])
+    similar = (similar.sort_values(["score", "block_shops"], ascending=[False, True])
+               .drop_duplicates(["kind", "value_a", "value_b"])
+               .sort_values(["kind", "value_a", "value_b"]).reset_index(drop=True))
+    return Links(similar, comparisons, candidates, pd.DataFrame(hubs))
+
+
+def _candidates(values: list[str], bp: BlockingPass) -> list[tuple[str, str]]:
+    """Pairs of a block worth the full comparison rule (rapidfuzz prefilter)."""
+    if bp.scorer is None or len(values) == 2:
+        return [(values[i], values[j]) for i in range(len(values)) for j in range(i + 1, len(values))]
+    texts = [bp.text(v) for v in values]
+    scores = process.cdist(texts, texts, scorer=bp.scorer, score_cutoff=bp.cutoff, workers=1)
+    rows, cols = np.nonzero(np.triu(scores, k=1))
+    return [(values[i], values[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)]
+
+
+_EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",
+                     "shops", "weight"]
+
+
+def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
+    """Evidence between pairs of shops: one row per shared or similar identifier.
+
+    Exact: both shops use the same (kind, value), with 2..HUB_SHOPS shops on it.
+    Fuzzy: one uses value_a, the other value_b, and the two are linked.
+    ``weight`` = STRENGTH[kind, tier] * score * rarity(shops).
+    """
+    uses = ids.uses[["shop_id", "kind", "value"]].drop_duplicates()
+    shops = ids.values.set_index(["kind", "value"])["shops"]
+    exact = _exact_pairs(uses, shops)
+    fuzzy = _fuzzy_pairs(uses, shops, links.similar)
+    evidence = pd.concat([exact, fuzzy], ignore_index=True)
+    if not len(evidence):
+        return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+    tier = np.where(evidence["method"] == "exact", "exact", "fuzzy")
+    strength = [STRENGTH.get((k, t), 0.0) for k, t in zip(evidence["kind"], tier, strict=True)]
+    evidence["weight"] = np.asarray(strength) * evidence["score"] * rarity(evidence["shops"])
+    return evidence[_EVIDENCE_COLUMNS].sort_values(["shop_a", "shop_b", "kind"]).reset_index(drop=True)
+
+
+def _exact_pairs(uses: pd.DataFrame, shops: pd.Series) -> pd.DataFrame:
+    n = shops.reindex(pd.MultiIndex.from_frame(uses[["kind", "value"]])).to_numpy()
+    shared = uses[(n >= 2) & (n <= HUB_SHOPS)]
+    pairs = shared.merge(shared, on=["kind", "value"], suffixes=("_a", "_b"))
+    pairs = pairs[pairs["shop_id_a"] < pairs["shop_id_b"]]
+    return pd.DataFrame({
+        "shop_a": pairs["shop_id_a"], "shop_b": pairs["shop_id_b"], "kind": pairs["kind"],
+        "value_a": pairs["value"], "value_b": pairs["value"], "score": 1.0, "method": "exact",
+        "shops": shops.reindex(pd.MultiIndex.from_frame(pairs[["kind", "value"]])).to_numpy(),
+    })
+
+
+def _fuzzy_pairs(uses: pd.DataFrame, shops: pd.Series, similar: pd.DataFrame) -> pd.DataFrame:
+    if not len(similar):
+        return pd.DataFrame(columns=_EVIDENCE_COLUMNS[:-1])
+    left = similar.merge(uses.rename(columns={"value": "value_a", "shop_id": "s1"}),
+                         on=["kind", "value_a"])
+    both = left.merge(uses.rename(columns={"value": "value_b", "shop_id": "s2"}),
+                      on=["kind", "value_b"])
+    both = both[both["s1"] != both["s2"]]
+    swap = both["s1"] > both["s2"]
+    n_a = shops.reindex(pd.MultiIndex.from_frame(both[["kind", "value_a"]])).to_numpy()
+    n_b = shops.reindex(pd.MultiIndex.from_frame(both[["kind", "value_b"]])).to_numpy()
+    return pd.DataFrame({
+        "shop_a": np.where(swap, both["s2"], both["s1"]),
+        "shop_b": np.where(swap, both["s1"], both["s2"]),
+        "kind": both["kind"],
+        "value_a": np.where(swap, both["value_b"], both["value_a"]),
+        "value_b": np.where(swap, both["value_a"], both["value_b"]),
+        "score": both["score"], "method": both["method"],
+        "shops": np.maximum(np.maximum(n_a, n_b), both["block_shops"].to_numpy()),
+    })
+
+
+def comparison_growth(n1: int, c1: int, n2: int, c2: int) -> float:
+    """How much faster comparisons grew than records: (c2/c1) / (n2/n1).
+
+    1.0 means comparisons grew exactly as fast as the data (linear).
+
+    >>> comparison_growth(1000, 5000, 10000, 50000)
+    1.0
+    """
+    return (max(c2, 1) / max(c1, 1)) / (n2 / n1)
+
+
+_HUB_TYPES = {
+    "address": "shared warehouse or office address",
+    "ip": "carrier NAT or shared network IP",
+    "holder_name": "common name",
+    "device": "shared device",
+    "payment": "shared payment endpoint",
+    "phone": "shared phone",
+    "email": "shared email",
+    "id_number": "shared ID number",
+}
+_BLOCK_HUB_TYPES = {
+    ("address", "place"): "e-commerce park or multi-tenant building",
+    ("address", "geocell"): "dense block (many addresses at one spot)",
+    ("holder_name", "pinyin"): "common name",
+    ("holder_name", "prefix"): "common name initials",
+    ("email", "skeleton"): "common email name",
+    ("payment", "mask"): "common card prefix and suffix",
+}
+
+
+def hubs(ids: Identifiers, links: Links, minimum: int = HUB_SHOPS) -> pd.DataFrame:
+    """Identifier values and blocks too widely shared to be evidence, typed.
+
+    Columns: kind, key (the value, or the blocking key of a hub block), shops,
+    type, scope (``value``: one value shared by many shops; ``block``: many
+    distinct values at one place/name, e.g. hundreds of rooms in one park).
+    """
+    values = ids.values[ids.values["shops"] > minimum]
+    rows = [{"kind": k, "key": v, "shops": int(n), "type": _HUB_TYPES.get(k, "shared value"),
+             "scope": "value"}
+            for k, v, n in zip(values["kind"], values["value"], values["shops"], strict=True)]
+    for hub in links.hub_blocks.to_dict("records") if len(links.hub_blocks) else []:
+        rows.append({"kind": hub["kind"], "key": hub["key"], "shops": int(hub["shops"]),
+                     "type": _BLOCK_HUB_TYPES.get((hub["kind"], hub["pass"]), "large block"),
+                     "scope": "block"})
+    frame = pd.DataFrame(rows, columns=["kind", "key", "shops", "type", "scope"])
+    return frame.sort_values(["shops", "kind", "key"], ascending=[False, True, True],
+                             ignore_index=True)
