@@ -3,24 +3,28 @@
 Fuzzy where people cheat, exact where machines speak (DESIGN.md, idea 3).
 Devices, IPs, phones and ID numbers link only when their canonical values are
 equal. Holder names, dispatch addresses, emails and payment endpoints are also
-compared fuzzily, but never all pairs: each *blocking pass* below groups the
-distinct values of one kind by a key, and only values sharing a key are
-compared, first with a vectorised rapidfuzz prefilter (``process.cdist``), then
-with the kind's rule from :mod:`graphlink.compare`.
+compared fuzzily, never all pairs: each *blocking pass* below gives every
+distinct value of one kind a key, sorts the values by (key, text), and compares
+each value with the next ``WINDOW - 1`` (the sorted-neighbourhood method).
+Each comparison is a vectorised rapidfuzz prefilter (``process.cpdist``) or a
+key-equality test; survivors get the kind's full rule from
+:mod:`graphlink.compare`. Comparisons are therefore at most
+``values * (WINDOW - 1)`` per pass: linear in the data.
 
-Blocking passes (kind, name: key)
+Blocking passes (kind, name: key; prefilter)
 
-- holder_name, pinyin: the script-neutral name key (张伟 = Zhang Wei = Wei Zhang)
-- holder_name, prefix: each name token cut to 2 letters, sorted (Jonathan Smith = Jon Smyth)
-- address, place: the address without building and room (one room down the corridor)
-- address, geocell: lat/lon rounded to ~110 m cells, where coordinates exist
-- email, skeleton: the email local part without digits and separators
-- payment, mask: visible prefix and last four digits (6222****1234 = 6222021234567891234)
+- holder_name, pinyin: the script-neutral name key (张伟 = Zhang Wei = Wei Zhang); token-sort >= 60
+- holder_name, prefix: Latin names, each token cut to 2 letters, sorted
+  (Jonathan Smith = Jon Smyth); token-sort >= 70
+- address, place: the address without building and room (one room down the corridor); same key
+- address, geocell: lat/lon rounded to ~110 m cells, where coordinates exist; same key and
+  token-set >= 50
+- email, skeleton: the email local part without digits and separators; same key
+- payment, mask: visible prefix and last four digits (6222****1234 = 6222021234567891234); same key
 
-A block larger than ``MAX_BLOCK`` values (a very common name, a park with
-hundreds of rooms) is not compared pairwise: it is context, recorded in
-``Links.hub_blocks``. Comparisons therefore grow with the number of values
-times the (bounded) block size: near-linear.
+A key shared by more than ``MAX_BLOCK`` values (a very common name, a park
+with hundreds of rooms) is not compared at all: it is context, recorded in
+``Links.hub_blocks``.
 
 Each comparison that scores at least ``LINK_MIN`` becomes a similarity link;
 :func:`pair_evidence` then turns exact shared values and similarity links into
@@ -41,11 +45,12 @@ from graphlink import normalise as norm
 from graphlink.identifiers import Identifiers
 
 __all__ = [
-    "Links", "find_links", "pair_evidence", "rarity", "MAX_BLOCK", "LINK_MIN",
+    "Links", "find_links", "pair_evidence", "rarity", "MAX_BLOCK", "WINDOW", "LINK_MIN",
     "HUB_SHOPS", "STRENGTH", "hubs", "comparison_growth",
 ]
 
 MAX_BLOCK = 200
+WINDOW = 10
 LINK_MIN = 0.6
 # a value shared by more shops than this is a hub: context, never evidence of one operator
 HUB_SHOPS = 30
@@ -83,15 +88,20 @@ def rarity(shops: int | np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BlockingPass:
-    """One blocking pass: which kind, how to key a value, how to prefilter."""
+    """One blocking pass: which kind, how to key a value, how to prefilter.
+
+    ``scorer`` (a rapidfuzz scorer on ``text`` forms, with ``cutoff``) is the
+    prefilter; ``same_key`` restricts candidates to values with equal keys.
+    """
 
     kind: str
     name: str
     key: Callable[[pd.DataFrame], pd.Series]
-    text: Callable[[str], str]
-    scorer: Callable | None
-    cutoff: float
     rule: Callable[[str, str], compare.Similarity]
+    same_key: bool = True
+    text: Callable[[str], str] = str
+    scorer: Callable | None = None
+    cutoff: float = 0
 
 
 @dataclass
@@ -110,6 +120,9 @@ def _apply(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
 
 
 def _name_prefix(value: str) -> str | None:
+    """Latin names only: Hanzi typos are caught by the pinyin pass."""
+    if norm.has_hanzi(value):
+        return None
     key = norm.name_pinyin(value)
     return " ".join(sorted(t[:2] for t in key.split())) if key else None
 
@@ -123,9 +136,9 @@ def _address_part(part: str) -> Callable[[str], object]:
 
 
 def _geocell(values: pd.DataFrame) -> pd.Series:
-    cell = values["lat"].mul(1000).round().astype("Int64").astype(str) + "," + values[
-        "lon"].mul(1000).round().astype("Int64").astype(str)
-    return cell.where(values["lat"].notna() & values["lon"].notna())
+    lat = values["lat"].mul(1000).round().astype("Int64").astype(str)
+    lon = values["lon"].mul(1000).round().astype("Int64").astype(str)
+    return (lat + "," + lon).where(values["lat"].notna() & values["lon"].notna())
 
 
 def _payment_mask(value: str) -> str | None:
@@ -135,75 +148,96 @@ def _payment_mask(value: str) -> str | None:
     return f"{p.prefix[:4]}|{p.suffix[-4:]}"
 
 
-def _address_obj(value: str):
-    return norm.address(value)
+def _pinyin_text(value: str) -> str:
+    return norm.name_pinyin(value) or value
+
+
+def _addresses(a: str, b: str) -> compare.Similarity:
+    return compare.address_similarity(norm.address(a), norm.address(b))
+
+
+def _payments(a: str, b: str) -> compare.Similarity:
+    return compare.payment_similarity(norm.payment(a), norm.payment(b))
 
 
 PASSES = (
     BlockingPass("holder_name", "pinyin", lambda v: _apply(v["value"], norm.name_pinyin),
-                 lambda s: norm.name_pinyin(s) or s, fuzz.token_sort_ratio, 60,
-                 compare.name_similarity),
+                 compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 60),
     BlockingPass("holder_name", "prefix", lambda v: _apply(v["value"], _name_prefix),
-                 lambda s: norm.name_pinyin(s) or s, fuzz.token_sort_ratio, 70,
-                 compare.name_similarity),
+                 compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 70),
     BlockingPass("address", "place", lambda v: _apply(v["value"], _address_part("place")),
-                 str, None, 0,
-                 lambda a, b: compare.address_similarity(_address_obj(a), _address_obj(b))),
-    BlockingPass("address", "geocell", _geocell, str, fuzz.token_set_ratio, 50,
-                 lambda a, b: compare.address_similarity(_address_obj(a), _address_obj(b))),
+                 _addresses),
+    BlockingPass("address", "geocell", _geocell, _addresses, True, str, fuzz.token_set_ratio, 50),
     BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
-                 str, None, 0, compare.email_similarity),
-    BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask),
-                 str, None, 0,
-                 lambda a, b: compare.payment_similarity(norm.payment(a), norm.payment(b))),
+                 compare.email_similarity),
+    BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask), _payments),
 )
 
+_LINK_COLUMNS = ["kind", "value_a", "value_b", "score", "method", "block_shops"]
 
-def find_links(ids: Identifiers, passes=PASSES, max_block: int = MAX_BLOCK) -> Links:
-    """Compare identifier values within blocks; return the similarity links.
+
+def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
+    """Compare identifier values pass by pass; return the similarity links.
 
     The result's ``similar`` has columns kind, value_a, value_b (value_a <
-    value_b), score, method, block_shops (shops in the block, for rarity).
+    value_b), score, method, block_shops (shops on the two values' keys, for
+    rarity).
     """
     found, hubs = [], []
     comparisons = candidates = 0
     for bp in passes:
-        values = ids.values[(ids.values["kind"] == bp.kind) & (ids.values["shops"] <= HUB_SHOPS)]
-        if len(values) < 2:
+        keyed, hub_keys = _keyed(ids.values, bp)
+        hubs.extend(hub_keys)
+        if len(keyed) < 2:
             continue
-        keyed = values.assign(key=bp.key(values)).dropna(subset=["key"])
-        sizes = keyed.groupby("key")["value"].transform("size")
-        keyed = keyed[sizes >= 2]
-        for key, block in keyed.groupby("key", sort=True):
-            shops = int(block["shops"].sum())
-            if len(block) > max_block:
-                hubs.append({"kind": bp.kind, "pass": bp.name, "key": key,
-                             "values": len(block), "shops": shops})
-                continue
-            n = len(block)
-            comparisons += n * (n - 1) // 2
-            pairs = _candidates(block["value"].tolist(), bp)
-            candidates += len(pairs)
-            for a, b in pairs:
-                sim = bp.rule(a, b)
-                if sim.score >= LINK_MIN:
-                    found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops))
-    similar = pd.DataFrame(found, columns=["kind", "value_a", "value_b", "score", "method",
-                                           "block_shops"])
+        pairs, compared = _window_pairs(keyed, bp, window)
+        comparisons += compared
+        candidates += len(pairs)
+        for a, b, shops in pairs:
+            sim = bp.rule(a, b)
+            if sim.score >= LINK_MIN:
+                found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops))
+    similar = pd.DataFrame(found, columns=_LINK_COLUMNS)
     similar = (similar.sort_values(["score", "block_shops"], ascending=[False, True])
                .drop_duplicates(["kind", "value_a", "value_b"])
                .sort_values(["kind", "value_a", "value_b"]).reset_index(drop=True))
     return Links(similar, comparisons, candidates, pd.DataFrame(hubs))
 
 
-def _candidates(values: list[str], bp: BlockingPass) -> list[tuple[str, str]]:
-    """Pairs of a block worth the full comparison rule (rapidfuzz prefilter)."""
-    if bp.scorer is None or len(values) == 2:
-        return [(values[i], values[j]) for i in range(len(values)) for j in range(i + 1, len(values))]
-    texts = [bp.text(v) for v in values]
-    scores = process.cdist(texts, texts, scorer=bp.scorer, score_cutoff=bp.cutoff, workers=1)
-    rows, cols = np.nonzero(np.triu(scores, k=1))
-    return [(values[i], values[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)]
+def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[dict]]:
+    """The pass's values with keys, sorted; hub keys removed and reported."""
+    values = values[(values["kind"] == bp.kind) & (values["shops"] <= HUB_SHOPS)]
+    keyed = values.assign(key=bp.key(values)).dropna(subset=["key"])
+    grouped = keyed.groupby("key")
+    keyed = keyed.assign(key_values=grouped["value"].transform("size"),
+                         key_shops=grouped["shops"].transform("sum"))
+    big = keyed["key_values"] > MAX_BLOCK
+    hubs = [{"kind": bp.kind, "pass": bp.name, "key": key, "values": int(part["key_values"].iat[0]),
+             "shops": int(part["key_shops"].iat[0])}
+            for key, part in keyed[big].groupby("key", sort=True)]
+    keyed = keyed[~big].assign(text=lambda f: f["value"].map(bp.text))
+    return keyed.sort_values(["key", "text", "value"], ignore_index=True), hubs
+
+
+def _window_pairs(keyed: pd.DataFrame, bp: BlockingPass, window: int
+                  ) -> tuple[list[tuple[str, str, int]], int]:
+    """Sorted-neighbourhood candidates: (value_a, value_b, shops on their keys)."""
+    keys = keyed["key"].to_numpy()
+    texts = keyed["text"].tolist()
+    values = keyed["value"].to_numpy()
+    shops = keyed["key_shops"].to_numpy()
+    found, compared = [], 0
+    for offset in range(1, min(window, len(keyed))):
+        left, right = np.arange(len(keyed) - offset), np.arange(offset, len(keyed))
+        keep = keys[left] == keys[right] if bp.same_key else np.ones(len(left), bool)
+        if bp.scorer is not None:
+            scores = process.cpdist([texts[i] for i in left], [texts[j] for j in right],
+                                    scorer=bp.scorer, score_cutoff=bp.cutoff, workers=1)
+            keep &= scores > 0
+        compared += len(left)
+        for i, j in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
+            found.append((values[i], values[j], int(max(shops[i], shops[j]))))
+    return found, compared
 
 
 _EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",

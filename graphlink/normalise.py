@@ -288,9 +288,10 @@ _GMAIL = frozenset({"gmail.com", "googlemail.com"})
 
 
 def _email(s: str) -> str | None:
-    s = unicodedata.normalize("NFKC", _strip_controls(s)).lower()
+    s = _fixpoint(lambda x: unicodedata.normalize("NFKC", x).lower(), _strip_controls(s))
     s = _DOT.sub(".", _AT.sub("@", s))
-    s = "".join(s.split()).strip("<>\"'")
+    s = _fixpoint(lambda x: unicodedata.normalize("NFKC", "".join(x.split())), s)
+    s = s.strip("<>\"'")
     if s.startswith("mailto:"):
         s = s[len("mailto:"):]
     local, sep, domain = s.rpartition("@")
@@ -1106,9 +1107,12 @@ _MASKED_DIGITS = re.compile(r"(\d*)[*•●·x#.…]+(?:\d+[*•●·x#.…]+)*(
 _MASKED_TEXT = re.compile(r"([^*]*)\*+(?:[^*]*\*+)*([^*]*)")
 
 
+def _compact_lower(s: str) -> str:
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", s).lower())
+
+
 def _payment(s: str) -> Payment | None:
-    s = unicodedata.normalize("NFKC", _strip_controls(s)).lower()
-    compact = re.sub(r"[\s\-]", "", s)
+    compact = _fixpoint(_compact_lower, _strip_controls(s))
     if not compact:
         return None
     if _HEX_RE.fullmatch(compact) and not compact.isdigit():
