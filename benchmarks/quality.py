@@ -18,14 +18,17 @@ import time
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 import graphlink as gl
-from graphlink.evaluate import false_merges, pairwise_f1
+from graphlink.evaluate import average_precision, false_merges, pairwise_f1
 from graphlink.generate import generate_world
 from graphlink.link import comparison_growth
 
 BASELINE_KINDS = ("device", "payment", "phone", "email", "id_number")
+TRAP_ROLES = ("park", "warehouse", "nat", "common_name", "family")
+DETECTED = ("high", "medium")
 
 
 def baseline_operators(analysis: gl.Analysis) -> pd.Series:
@@ -41,6 +44,53 @@ def baseline_operators(analysis: gl.Analysis) -> pd.Series:
     return analysis.dataset.shops["shop_id"].map(owner)
 
 
+def baseline_signups(analysis: gl.Analysis, since: str) -> pd.DataFrame:
+    """Exact-identifier baseline: risk 1 when a new shop shares an exact strong
+    identifier with a banned shop, else 0; matches are those banned shops."""
+    shops = analysis.dataset.shops
+    banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
+    uses = analysis.identifiers.uses
+    uses = uses[uses["kind"].isin(BASELINE_KINDS)][["shop_id", "kind", "value"]]
+    pairs = uses.merge(uses, on=["kind", "value"], suffixes=("", "_b"))
+    pairs = pairs[pairs["shop_id_b"].isin(banned) & (pairs["shop_id"] != pairs["shop_id_b"])]
+    hits = pairs.groupby("shop_id")["shop_id_b"].apply(lambda s: sorted(set(s)))
+    new = shops[shops["created_at"] >= pd.Timestamp(since)]["shop_id"]
+    matches = [hits.get(s, []) for s in new]
+    return pd.DataFrame({"shop_id": new.to_numpy(), "risk": [1.0 if m else 0.0 for m in matches],
+                         "flag": ["high" if m else "none" for m in matches],
+                         "matches": [[{"banned_shop_id": b} for b in m] for m in matches]})
+
+
+def signup_figures(signups: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """AP, recall per tier, trap false-positive rate, first-match accuracy, MRR."""
+    t = truth.set_index("shop_id").loc[signups["shop_id"]]
+    rereg = (t["role"] == "reregistration").to_numpy()
+    detected = signups["flag"].isin(DETECTED).to_numpy()
+    out = {"signups": len(signups), "rereg": int(rereg.sum()),
+           "ap": average_precision(signups["risk"].to_numpy(), rereg)}
+    for tier in ("exact", "fuzzy", "indirect"):
+        mask = rereg & (t["tier"] == tier).to_numpy()
+        out[f"recall_{tier}"] = float(detected[mask].mean()) if mask.any() else float("nan")
+    traps = t["role"].isin(TRAP_ROLES).to_numpy()
+    out["trap_fp_rate"] = float(detected[traps].mean()) if traps.any() else float("nan")
+    honest = (t["role"] == "honest").to_numpy()
+    out["honest_fp_rate"] = float(detected[honest].mean()) if honest.any() else float("nan")
+    operator = truth.set_index("shop_id")["operator_id"]
+    first_ok, rr = [], []
+    for matches, parents, op, hit in zip(signups["matches"], t["parent_shop_ids"],
+                                         t["operator_id"], rereg & detected, strict=True):
+        if not hit:
+            continue
+        ids = [m["banned_shop_id"] for m in matches]
+        first_ok.append(bool(ids) and operator.get(ids[0]) == op)
+        parent_set = set(parents.split(";"))
+        rank = next((i for i, b in enumerate(ids, 1) if b in parent_set), None)
+        rr.append(1 / rank if rank else 0.0)
+    out["first_match_right"] = float(np.mean(first_ok)) if first_ok else float("nan")
+    out["mrr_parent"] = float(np.mean(rr)) if rr else float("nan")
+    return out
+
+
 def _trap_figures(truth: pd.DataFrame, predicted: pd.Series) -> dict:
     traps = truth["trap_group"].where(truth["trap_group"].astype(bool))
     merged = false_merges(traps, predicted, truth["operator_id"])
@@ -52,8 +102,16 @@ def _trap_figures(truth: pd.DataFrame, predicted: pd.Series) -> dict:
     return out
 
 
-def score_world(folder: Path, truth_dir: Path) -> dict:
+def _auto_since(folder: Path, truth: pd.DataFrame) -> str:
+    shops = pd.read_csv(folder / "shops.csv", dtype=str).set_index("shop_id")
+    rereg = truth.loc[truth["role"] == "reregistration", "shop_id"]
+    created = pd.to_datetime(shops.loc[rereg, "created_at"], format="ISO8601")
+    return str(created.median().date())
+
+
+def score_world(folder: Path, truth_dir: Path, since: str) -> dict:
     truth = pd.read_csv(truth_dir / "shops.csv", dtype=str, keep_default_na=False)
+    since = _auto_since(folder, truth) if since == "auto" else since
     start = time.perf_counter()
     analysis = gl.analyse(folder)
     seconds = time.perf_counter() - start
@@ -63,7 +121,7 @@ def score_world(folder: Path, truth_dir: Path) -> dict:
     base_f1 = pairwise_f1(base.loc[truth["shop_id"]], truth["operator_id"])
     records = sum(len(t) for t in analysis.dataset.tables.values())
     figures = {
-        "shops": len(truth), "records": records, "seconds": round(seconds, 1),
+        "shops": len(truth), "records": records, "seconds": round(seconds, 1), "since": since,
         "op_precision": f1["precision"], "op_recall": f1["recall"], "op_f1": f1["f1"],
         "base_precision": base_f1["precision"], "base_recall": base_f1["recall"],
         "base_f1": base_f1["f1"],
@@ -72,6 +130,14 @@ def score_world(folder: Path, truth_dir: Path) -> dict:
     }
     base_traps = _trap_figures(truth, base.loc[truth["shop_id"]].reset_index(drop=True))
     figures["base_trap_groups_merged"] = base_traps["trap_groups_merged"]
+    # shops already banned are not leads to triage: they are scored but not counted
+    active = set(analysis.dataset.shops.loc[analysis.dataset.shops["status"] != "banned", "shop_id"])
+    signups = analysis.signups(since)
+    figures.update(signup_figures(signups[signups["shop_id"].isin(active)], truth))
+    base = baseline_signups(analysis, since)
+    base_signups = signup_figures(base[base["shop_id"].isin(active)], truth)
+    figures.update({f"base_{k}": v for k, v in base_signups.items()
+                    if k not in ("signups", "rereg")})
     return figures
 
 
@@ -79,6 +145,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shops", type=int, nargs="+", default=[3000, 30000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--since", default="auto",
+                        help="sign-up report date (auto: the median creation date of the "
+                        "world's re-registrations, so half of them are scored)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +155,7 @@ def main() -> None:
             for seed in args.seeds:
                 out = Path(tmp) / f"world-{n}-{seed}"
                 summary = generate_world(out, shops=n, seed=seed)
-                rows.append({"seed": seed, **score_world(out, Path(summary.truth))})
+                rows.append({"seed": seed, **score_world(out, Path(summary.truth), args.since)})
     table = pd.DataFrame(rows)
     with pd.option_context("display.max_columns", None, "display.width", 200,
                            "display.float_format", "{:.3f}".format):

@@ -20,14 +20,16 @@ import pandas as pd
 import loaders
 from graphlink.dataset import Dataset
 from graphlink.detect import communities
+from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
 from graphlink.link import Links, find_links, hubs, pair_evidence
 from graphlink.report import Report
 from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
+from graphlink.score import score_signups
 from graphlink.summary import check_report
 
-__all__ = ["load", "check", "analyse", "Analysis", "clusters_report"]
+__all__ = ["load", "check", "analyse", "Analysis", "clusters_report", "signups_report"]
 
 
 def load(
@@ -75,6 +77,38 @@ class Analysis:
         return evidence_chain(self.resolution, self.evidence, shop_a, shop_b)
 
     @cached_property
+    def explainer(self) -> Explainer:
+        """Readable evidence for shop pairs and paths."""
+        return Explainer(self.evidence, self.identifiers)
+
+    def signup_records(self, since: str | pd.Timestamp) -> list[dict]:
+        """Sign-up risk of every shop created on or after ``since`` (JSON-ready dicts)."""
+        shops = self.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
+            self.shops, on="shop_id")
+        return score_signups(shops, self.resolution.pairs, pd.Timestamp(since),
+                             self.explainer.path)
+
+    def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
+        """Sign-up risk as a DataFrame: one row per new shop, riskiest first.
+
+        Columns: shop_id, created_at, risk, flag, operator_id, community_id,
+        best_match, best_score, evidence (the best match's evidence as text),
+        matches (the full list, as in the JSON report).
+        """
+        rows = []
+        for r in self.signup_records(since):
+            best = r["matches"][0] if r["matches"] else None
+            rows.append({**{k: r[k] for k in ("shop_id", "created_at", "risk", "flag",
+                                              "operator_id", "community_id")},
+                         "best_match": best["banned_shop_id"] if best else None,
+                         "best_score": best["score"] if best else None,
+                         "evidence": "; ".join(e["detail"] for e in best["evidence"]) if best else "",
+                         "matches": r["matches"]})
+        return pd.DataFrame(rows, columns=["shop_id", "created_at", "risk", "flag", "operator_id",
+                                           "community_id", "best_match", "best_score", "evidence",
+                                           "matches"])
+
+    @cached_property
     def graph(self) -> nx.Graph:
         """The identity graph (shops, accounts, identifiers) as networkx."""
         typed = self.hubs()
@@ -107,3 +141,31 @@ def clusters_report(analysis: Analysis) -> Report:
     }
     return Report("Operators and communities", payload, rows,
                   ["shop_id", "operator_id", "community_id"])
+
+
+def _iso_day(value: object) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).isoformat().removesuffix("T00:00:00")
+
+
+def signups_report(analysis: Analysis, since: str) -> Report:
+    """`graphlink report signups`: every new shop once, riskiest first, with evidence."""
+    records = analysis.signup_records(since)
+    signups = []
+    for r in records:
+        matches = [{"banned_shop_id": m["banned_shop_id"], "score": m["score"], "hops": m["hops"],
+                    "path": m["path"], "evidence": m["evidence"]} for m in r["matches"]]
+        signups.append({**r, "created_at": _iso_day(r["created_at"]), "matches": matches})
+    payload = {"schema": "graphlink.signups/1", "since": str(pd.Timestamp(since).date()),
+               "dataset": analysis.dataset.source, "signups": signups}
+    rows = [{"shop_id": s["shop_id"], "created_at": s["created_at"], "risk": s["risk"],
+             "flag": s["flag"], "operator_id": s["operator_id"],
+             "best_match": s["matches"][0]["banned_shop_id"] if s["matches"] else "",
+             "evidence": "; ".join(e["detail"] for e in s["matches"][0]["evidence"][:3])
+             if s["matches"] else ""}
+            for s in signups]
+    flags = pd.Series([s["flag"] for s in signups], dtype=object).value_counts()
+    notes = ["", f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
+        f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]
+    return Report(f"Sign-ups since {payload['since']}", payload, rows,
+                  ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match", "evidence"],
+                  notes)

@@ -859,11 +859,12 @@ class _World:
 
     def _unique(self, make: Callable[[], str]) -> str:
         """A value from ``make`` that no one in this world has used yet."""
-        while True:
+        for _ in range(10_000):
             value = make()
             if value not in self.taken:
                 self.taken.add(value)
                 return value
+        raise RuntimeError("generator ran out of unique values")  # a bug, not bad luck
 
     def _device(self) -> str:
         x, u = self.r.getrandbits(128), self.r.random()
@@ -1021,15 +1022,16 @@ class _World:
         return replace(fresh, name=name, id_number=raw, id_raw=raw, email=email)
 
     def _id_typo(self, raw: str) -> str:
-        """Two neighbouring digits swapped (check character kept or recomputed)."""
+        """One digit mistyped or two swapped (check character kept or recomputed)."""
         r = self.r
-        spots = [i for i in range(len(raw) - 2) if raw[i] != raw[i + 1] and raw[i].isdigit()
-                 and raw[i + 1].isdigit()] or [0]
-        i = _pick(r, spots)
-        typo = raw[:i] + raw[i + 1] + raw[i] + raw[i + 2:]
+        i = _pick(r, [k for k in range(len(raw) - 1) if raw[k].isdigit()])
+        if raw[i + 1].isdigit() and raw[i] != raw[i + 1] and r.random() < 0.5:
+            typo = raw[:i] + raw[i + 1] + raw[i] + raw[i + 2:]
+        else:
+            typo = raw[:i] + str((int(raw[i]) + _int(r, 1, 10)) % 10) + raw[i + 1:]
         if len(raw) == 18 and r.random() < 0.5:
             typo = typo[:17] + _cn_id_check(typo[:17])
-        return typo if typo != raw else raw + "1"
+        return typo
 
     # ---- places ----------------------------------------------------------
 
@@ -1473,7 +1475,9 @@ class _World:
         with ExitStack() as stack:
             data = _Sink(stack, out, TABLES)
             answers = _Sink(stack, truth, {"shops": TRUTH_COLUMNS})
-            for index in order.tolist():
+            for pos, index in enumerate(order.tolist()):
+                if pos % 8192 == 0:
+                    data.flush()
                 shop = self.shops[index] if index < len(self.shops) else self._single(
                     float(created[index]))
                 sid = self._sid(index)
@@ -1588,22 +1592,29 @@ class _World:
 
 
 class _Sink:
-    """One CSV writer per table, counting rows."""
+    """One CSV writer per table; rows are buffered and written in batches."""
 
     def __init__(self, stack: ExitStack, folder: Path, tables: dict[str, tuple[str, ...]]):
         folder.mkdir(parents=True, exist_ok=True)
         self.rows = dict.fromkeys(tables, 0)
         self.paths = {name: folder / f"{name}.csv" for name in tables}
+        self._buffers: dict[str, list[Sequence[str]]] = {name: [] for name in tables}
         self._writers = {}
         for name, header in tables.items():
             handle = stack.enter_context(self.paths[name].open("w", encoding="utf-8", newline=""))
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(header)
-            self._writers[name] = writer.writerow
+            self._writers[name] = writer.writerows
+        stack.callback(self.flush)
 
     def put(self, table: str, row: Sequence[str]) -> None:
-        self._writers[table](row)
-        self.rows[table] += 1
+        self._buffers[table].append(row)
+
+    def flush(self) -> None:
+        for name, rows in self._buffers.items():
+            self._writers[name](rows)
+            self.rows[name] += len(rows)
+            rows.clear()
 
 
 _README = """# Ground truth of a generated marketplace

@@ -67,12 +67,12 @@ STRENGTH = {
     ("phone", "exact"): 0.85,
     ("email", "exact"): 0.85,
     ("address", "exact"): 0.5,
-    ("holder_name", "exact"): 0.45,
+    ("holder_name", "exact"): 0.35,
     ("ip", "exact"): 0.3,
     ("payment", "fuzzy"): 0.55,
     ("email", "fuzzy"): 0.5,
     ("address", "fuzzy"): 0.45,
-    ("holder_name", "fuzzy"): 0.4,
+    ("holder_name", "fuzzy"): 0.3,
 }
 
 

@@ -375,7 +375,7 @@ def email_skeleton(raw: object) -> str | None:
 # --------------------------------------------------------------------------
 
 _TITLES = frozenset(
-    "mr mrs ms miss mx dr prof sir madam mme mlle herr frau sra srta dona don".split()
+    "mr mrs ms miss mx dr prof sir madam mme mlle herr frau sra srta".split()
 )
 _ZH_HONORIFICS = ("先生", "女士", "小姐")
 
@@ -463,7 +463,10 @@ def _name_pinyin(s: str) -> str | None:
     name = _person_name_cached(s) if len(s) <= _CACHE_MAX_LEN else _person_name(s)
     if name is None:
         return None
-    tokens = [t for t in hanzi_name_parts(name) if t] if has_hanzi(name) else name.split()
+    if has_hanzi(name):
+        tokens = [t for t in hanzi_name_parts(name) if t]
+    else:  # titles anywhere: sorting must not bring one to the front
+        tokens = [t for t in name.split() if t not in _TITLES] or name.split()
     return " ".join(sorted(tokens)) or None
 
 
@@ -814,12 +817,14 @@ def _latin_address(s: str) -> Address | None:
     return Address(canonical, text, building, room, "latin", "", text)
 
 
+def _parse_address(s: str) -> Address | None:
+    return _zh_address(s) if has_hanzi(s) else _latin_address(s)
+
+
 def _address(s: str) -> Address | None:
-    s = _simplify(_fold(s))
-    parse = _zh_address if has_hanzi(s) else _latin_address
-    result = parse(s)
+    result = _parse_address(_simplify(_fold(s)))
     for _ in range(3):  # guard: the canonical form must parse to itself
-        again = parse(result.canonical) if result else None
+        again = _parse_address(result.canonical) if result else None
         if again == result:
             break
         result = again
@@ -1121,7 +1126,8 @@ def _payment(s: str) -> Payment | None:
         long = len(compact) >= 8
         return Payment(compact, False, compact[:6] if long else None,
                        compact[-4:] if long else None)
-    m = _MASKED_DIGITS.fullmatch(compact) or _MASKED_TEXT.fullmatch(re.sub("[•●]", "*", compact))
+    starred = re.sub("[•●]", "*", compact)
+    m = _MASKED_TEXT.fullmatch(starred) if "*" in starred else _MASKED_DIGITS.fullmatch(compact)
     if m is None:
         return Payment(compact)
     prefix, suffix = m.group(1), m.group(2)

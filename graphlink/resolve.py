@@ -1,8 +1,9 @@
 """Operators: which shops are run by the same real-world actor, and why.
 
 Evidence between two shops (from :func:`graphlink.link.pair_evidence`) is
-combined per pair: for each identifier kind the strongest piece counts, and
-kinds combine as independent signals, ``p = 1 - prod(1 - w_kind)``. Two shops
+combined per pair: for each independent signal (an identifier kind; names and
+fuzzy emails together, see :func:`signal_group`) the strongest piece counts,
+and signals combine as independent, ``p = 1 - prod(1 - w_signal)``. Two shops
 whose ``p`` reaches ``MERGE`` are linked; operators are the connected
 components of those links (union-find semantics: a new shop that shares a
 device with a shop that shares a card with a banned shop joins that operator).
@@ -28,16 +29,35 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-__all__ = ["MERGE", "Resolution", "combine", "resolve_operators", "evidence_chain"]
+__all__ = ["MERGE", "Resolution", "combine", "signal_group", "resolve_operators", "evidence_chain"]
 
 MERGE = 0.7
+
+
+def signal_group(kind: pd.Series, method: pd.Series) -> pd.Series:
+    """Which independent signal a piece of evidence belongs to.
+
+    Pieces within one group are not independent and count once (the
+    strongest): a fuzzy email match is mostly the person's name spelt into
+    the local part, so it shares the ``name`` group with holder names.
+
+    >>> signal_group(pd.Series(["email", "email", "device"]),
+    ...              pd.Series(["exact", "email-skeleton", "exact"])).tolist()
+    ['email', 'name', 'device']
+    """
+    group = kind.astype(object).copy()
+    group[kind == "holder_name"] = "name"
+    group[(kind == "email") & (method != "exact")] = "name"
+    return group
 
 
 def combine(evidence: pd.DataFrame) -> pd.DataFrame:
     """Per shop pair: combined probability ``p`` and the kinds that support it."""
     if not len(evidence):
         return pd.DataFrame(columns=["shop_a", "shop_b", "p", "kinds"])
-    best = evidence.groupby(["shop_a", "shop_b", "kind"], sort=False)["weight"].max().reset_index()
+    method = evidence["method"] if "method" in evidence else pd.Series("exact", evidence.index)
+    grouped = evidence.assign(kind=signal_group(evidence["kind"], method))
+    best = grouped.groupby(["shop_a", "shop_b", "kind"], sort=False)["weight"].max().reset_index()
     best["log_miss"] = np.log1p(-best["weight"].clip(upper=0.999))
     pairs = best.groupby(["shop_a", "shop_b"], sort=True).agg(
         log_miss=("log_miss", "sum"), kinds=("kind", lambda k: ",".join(sorted(k))))

@@ -1,0 +1,975 @@
+"""Neo4j: push the analysed identity graph, and run the named queries of ``queries/``.
+
+The graph model in Neo4j, in one place (docs/neo4j.md repeats it for analysts).
+It is DESIGN.md's identifier model: shops and accounts link to identifier
+nodes keyed by (kind, canonical value) with time-stamped edges.
+
+Nodes (label: key property; other properties)
+
+- ``Shop``: ``shop_id``; every attribute of the shop node of
+  :attr:`graphlink.Analysis.graph` (``name``, ``status``, ``created_at``,
+  ``banned_at``, ``operator_id``, ``community_id``, and ``risk``, ``flag``,
+  ``factory_id`` once detection sets them), plus the shop table's other
+  columns (``ban_reason``, ``category``, extra columns).
+- ``Account``: ``account_id``; ``created_at``.
+- ``Identifier`` plus one kind label: ``Device``, ``IP``, ``Phone``,
+  ``Email``, ``IdNumber``, ``HolderName``, ``Address``, ``Payment``; key
+  ``value`` (canonical value, unique per kind label); ``kind``, ``display``
+  (masked where sensitive), ``shops`` (how many shops use it), ``hub`` (hub
+  type when it is too widely shared to be evidence), ``lat``/``lon`` and
+  ``location`` (a WGS84 point) for addresses with coordinates.
+- ``GraphlinkMeta``: ``key`` = ``"graph"``; one node saying which dataset was
+  pushed, when, by which graphlink version, and whether the push completed.
+
+Relationships
+
+- ``(:Account)-[:OPERATES]->(:Shop)``
+- ``(:Account|Shop)-[:USES {first_seen, last_seen, rows, source}]->(:Identifier)``:
+  accounts use phones, emails, ID numbers, holder names, devices and IPs;
+  shops use dispatch addresses, payment endpoints and payee names. A shop's
+  identifiers are therefore ``(s:Shop)<-[:OPERATES*0..1]-()-[:USES]->(i)``.
+- ``(:Identifier)-[:SIMILAR {score, method}]->(:Identifier)``: same kind,
+  fuzzy match (from the smaller value to the larger).
+- ``(:Shop)-[:LINKED {p, kinds, merged, evidence}]->(:Shop)``: the combined
+  pair evidence of :mod:`graphlink.resolve` (from the smaller shop id to the
+  larger): ``p`` the probability of one operator, ``kinds`` the identifier
+  kinds behind it, ``merged`` whether ``p`` reaches the operator merge
+  threshold, ``evidence`` one human-readable line per piece of evidence.
+
+Temporal values are Cypher ``LocalDateTime`` (compare them with
+``localdatetime($since)``). Labels and relationship types come only from
+the fixed tables of this module; values always travel as parameters.
+
+A push makes the database's graphlink graph equal to one analysis: it MERGEs
+every node and relationship on its key and replaces its properties
+(``SET n = row``), stamping each with the push's ``push_id``, then deletes the
+graphlink nodes and relationships that carry an older ``push_id``. So pushing
+the same data twice leaves the same graph, and a push after an interrupted
+one converges to it. Nodes and relationships without ``push_id`` (made by
+someone else) are never touched.
+
+>>> sorted(KIND_LABELS.values())[:3]
+['Address', 'Device', 'Email']
+>>> [q.name for q in list_queries()][:2]
+['banned_reappearing', 'evidence_path']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import neo4j as _neo4j
+import neo4j.exceptions as _nx
+import numpy as np
+import pandas as pd
+from neo4j.graph import Node, Path as GraphPath, Relationship
+from neo4j.spatial import WGS84Point
+
+from graphlink import __version__
+from graphlink.errors import ConfigError, Neo4jError
+from graphlink.report import Report
+from graphlink.resolve import MERGE
+from graphlink.schema import IDENTIFIER_KINDS, NODE_ACCOUNT, NODE_SHOP, node_id
+
+__all__ = [
+    "KIND_LABELS", "NODE_LABELS", "REL_TYPES", "DEFAULT_URI", "DEFAULT_USER",
+    "PushSummary", "Query", "push", "run_query", "list_queries", "get_query",
+    "query_report", "queries_report", "fingerprint", "clear", "queries_dir",
+    "grass_json", "render_guide",
+]
+
+DEFAULT_URI = "bolt://127.0.0.1:7687"
+DEFAULT_USER = "neo4j"
+DEFAULT_PASSWORD = "graphlink-dev"  # the local development server's (scripts/neo4j-local)
+
+HOW_TO_START = (
+    "Start the local server with `scripts/neo4j-local start` (docs/neo4j.md), or run "
+    "`docker run -p7474:7474 -p7687:7687 -e NEO4J_AUTH=neo4j/graphlink-dev neo4j:5`, "
+    "or point --uri / NEO4J_URI at your server."
+)
+
+# ---------------------------------------------------------------- the model ---
+
+KIND_LABELS: dict[str, str] = {
+    "device": "Device",
+    "ip": "IP",
+    "phone": "Phone",
+    "email": "Email",
+    "id_number": "IdNumber",
+    "holder_name": "HolderName",
+    "address": "Address",
+    "payment": "Payment",
+}
+assert set(KIND_LABELS) == set(IDENTIFIER_KINDS)
+
+SHOP, ACCOUNT, IDENTIFIER, META = "Shop", "Account", "Identifier", "GraphlinkMeta"
+# label -> key property
+NODE_LABELS: dict[str, str] = {SHOP: "shop_id", ACCOUNT: "account_id",
+                               **{label: "value" for label in KIND_LABELS.values()}}
+REL_TYPES = ("OPERATES", "USES", "SIMILAR", "LINKED")
+BOOKKEEPING = "push_id"
+_OWNED = f"n:{SHOP} OR n:{ACCOUNT} OR n:{IDENTIFIER}"
+
+SCHEMA_STATEMENTS = (
+    *(f"CREATE CONSTRAINT graphlink_{label.lower()}_key IF NOT EXISTS "
+      f"FOR (n:{label}) REQUIRE n.{key} IS UNIQUE" for label, key in NODE_LABELS.items()),
+    f"CREATE CONSTRAINT graphlink_meta_key IF NOT EXISTS FOR (n:{META}) REQUIRE n.key IS UNIQUE",
+    *(f"CREATE INDEX graphlink_shop_{prop} IF NOT EXISTS FOR (n:{SHOP}) ON (n.{prop})"
+      for prop in ("status", "created_at", "operator_id", "community_id", "factory_id", "risk")),
+    f"CREATE INDEX graphlink_identifier_value IF NOT EXISTS FOR (n:{IDENTIFIER}) ON (n.value)",
+    f"CREATE INDEX graphlink_identifier_shops IF NOT EXISTS FOR (n:{IDENTIFIER}) ON (n.shops)",
+    "CALL db.awaitIndexes(300)",
+)
+
+
+def _node_statement(label: str) -> str:
+    key = NODE_LABELS[label]  # KeyError for anything not in the fixed table
+    extra = f", n:{IDENTIFIER}" if label in KIND_LABELS.values() else ""
+    return (f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}}) "
+            f"SET n = row.props, n.push_id = $push_id{extra} {_SET_TIMES.format('n')} "
+            "RETURN count(n) AS n")
+
+
+def _rel_statement(rel: str, src: str, dst: str) -> str:
+    if rel not in REL_TYPES:
+        raise ValueError(f"unknown relationship type {rel!r}")
+    return (f"UNWIND $rows AS row "
+            f"MATCH (a:{src} {{{NODE_LABELS[src]}: row.src}}) "
+            f"MATCH (b:{dst} {{{NODE_LABELS[dst]}: row.dst}}) "
+            f"MERGE (a)-[r:{rel}]->(b) SET r = row.props, r.push_id = $push_id "
+            f"{_SET_TIMES.format('r')} "
+            "RETURN count(r) AS n")
+
+
+# ------------------------------------------------------------ connection ---
+
+
+@dataclass(frozen=True)
+class _Settings:
+    uri: str
+    user: str
+    password: str = field(repr=False)
+    database: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The URI without any user info, safe to print."""
+        return _safe_uri(self.uri)
+
+
+def _settings(uri, user, password, database) -> _Settings:
+    return _Settings(
+        uri=uri or os.environ.get("NEO4J_URI") or DEFAULT_URI,
+        user=user or os.environ.get("NEO4J_USER") or DEFAULT_USER,
+        password=password or os.environ.get("NEO4J_PASSWORD") or DEFAULT_PASSWORD,
+        database=database or os.environ.get("NEO4J_DATABASE") or None,
+    )
+
+
+def _safe_uri(uri: str) -> str:
+    """``uri`` without user name and password.
+
+    >>> _safe_uri("bolt://neo4j:secret@db.example:7687")
+    'bolt://db.example:7687'
+    """
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "<unparseable URI>"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _scrub(text: str, settings: _Settings) -> str:
+    """``text`` with the password (and a URI with user info) removed."""
+    if len(settings.password) >= 3:
+        text = text.replace(settings.password, "***")
+    return text.replace(settings.uri, settings.where) if settings.uri else text
+
+
+def _error(settings: _Settings, exc: Exception, doing: str) -> Neo4jError:
+    where = settings.where
+    if isinstance(exc, _nx.AuthError):
+        message = (f"Neo4j at {where} rejected the user name or password (from --user/--password "
+                   "or NEO4J_USER/NEO4J_PASSWORD). For the local server the password is "
+                   "NEO4J_PASSWORD at its first start (default graphlink-dev); "
+                   "`scripts/neo4j-local reset` starts it afresh.")
+    elif isinstance(exc, (_nx.ServiceUnavailable, _nx.SessionExpired, OSError)):
+        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        message = f"cannot reach Neo4j at {where} while {doing} ({reason}). {HOW_TO_START}"
+    elif isinstance(exc, _nx.Neo4jError):
+        message = f"Neo4j refused {doing}: {exc.code}: {exc.message}"
+    elif isinstance(exc, (_nx.ConfigurationError, ValueError)):
+        message = f"bad Neo4j connection settings for {where}: {exc}"
+    else:
+        message = f"Neo4j error while {doing}: {type(exc).__name__}: {exc}"
+    return Neo4jError(_scrub(message, settings))
+
+
+_DRIVER_ERRORS = (_nx.Neo4jError, _nx.DriverError, OSError)
+
+
+@contextmanager
+def _connect(settings: _Settings, max_retry_time: float = 30.0) -> Iterator[_neo4j.Driver]:
+    try:
+        driver = _neo4j.GraphDatabase.driver(
+            settings.uri, auth=(settings.user, settings.password), connection_timeout=10,
+            max_transaction_retry_time=max_retry_time, notifications_min_severity="OFF",
+            user_agent=f"graphlink/{__version__}")
+    except (_nx.ConfigurationError, ValueError) as exc:
+        raise _error(settings, exc, "connecting") from None
+    try:
+        try:
+            driver.verify_connectivity()
+        except _DRIVER_ERRORS as exc:
+            raise _error(settings, exc, "connecting") from None
+        yield driver
+    finally:
+        driver.close()
+
+
+# ------------------------------------------------------------------ values ---
+
+_TEMPORAL = re.compile(r"(_at|_seen|_date)$")
+
+
+def _prop(name: str, value: object) -> object:
+    """A Python value as a Neo4j property value (None: leave the property unset).
+
+    >>> _prop("created_at", "2025-01-02T10:00:00")
+    datetime.datetime(2025, 1, 2, 10, 0)
+    >>> _prop("shops", np.int64(3)), _prop("score", float("nan")), _prop("tags", ("a", "b"))
+    (3, None, ['a', 'b'])
+    """
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        if _TEMPORAL.search(name):
+            try:
+                return _prop(name, datetime.fromisoformat(value))
+            except ValueError:
+                return value
+        return value
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        items = [_prop("", v) for v in value]
+        return [v for v in items if v is not None]
+    if isinstance(value, WGS84Point):
+        return value
+    return str(value)
+
+
+def _props(attrs: Mapping[str, object], **extra: object) -> dict:
+    """``{"props": ..., "times": ...}``: property values, and temporal ones as ISO text.
+
+    Temporal values travel as text and become ``LocalDateTime`` in Cypher: the
+    driver's own datetime encoding costs three times as much per row.
+
+    >>> _props({"name": "S", "created_at": "2025-01-02", "gone": None})
+    {'props': {'name': 'S'}, 'times': {'created_at': '2025-01-02T00:00:00'}}
+    """
+    props, times = {}, {}
+    for key, value in {**attrs, **extra}.items():
+        converted = _prop(str(key), value)
+        if isinstance(converted, datetime):
+            times[str(key)] = converted.isoformat()
+        elif converted is not None:
+            props[str(key)] = converted
+    return {"props": props, "times": times}
+
+
+_SET_TIMES = "FOREACH (k IN keys(row.times) | SET {0}[k] = localdatetime(row.times[k]))"
+
+
+# -------------------------------------------------------------------- plan ---
+
+
+@dataclass
+class _Step:
+    """One statement and the rows it is run with, batch by batch."""
+
+    label: str  # what progress shows
+    kind: str  # "node" or "rel"
+    name: str  # node label or relationship type (counted in the summary)
+    statement: str
+    rows: list[dict]
+
+
+def _plan(analysis) -> list[_Step]:
+    graph = analysis.graph
+    dataset = analysis.dataset
+    shop_extra = _table_extras(dataset.shops, "shop_id")
+    account_extra = _table_extras(dataset.accounts, "account_id", keep=("created_at",))
+    coords = _address_coordinates(analysis)
+    nodes: dict[str, list[dict]] = defaultdict(list)
+    display: dict[str, str] = {}
+    for key, attrs in graph.nodes(data=True):
+        kind = attrs.get("kind")
+        own = {k: v for k, v in attrs.items() if k != "kind"}
+        if kind == NODE_SHOP:
+            shop_id = attrs["shop_id"]
+            props = _props({**shop_extra.get(shop_id, {}), **own})
+            nodes[SHOP].append({"key": shop_id, **props})
+        elif kind == NODE_ACCOUNT:
+            account_id = attrs["account_id"]
+            props = _props({**account_extra.get(account_id, {}), **own})
+            nodes[ACCOUNT].append({"key": account_id, **props})
+        elif kind in KIND_LABELS:
+            extra = coords.get(attrs["value"], {}) if kind == "address" else {}
+            props = _props({**extra, **own}, kind=kind)
+            nodes[KIND_LABELS[kind]].append({"key": attrs["value"], **props})
+            display[key] = attrs.get("display") or attrs["value"]
+        else:
+            raise ValueError(f"graph node {key!r} has unknown kind {kind!r}")
+
+    rels: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for u, v, attrs in graph.edges(data=True):
+        rel = attrs.get("rel")
+        a, b = graph.nodes[u], graph.nodes[v]
+        props = _props({k: val for k, val in attrs.items() if k != "rel"})
+        if rel == "OPERATES":
+            if a["kind"] != NODE_ACCOUNT:
+                a, b = b, a
+            rels[(rel, ACCOUNT, SHOP)].append(
+                {"src": a["account_id"], "dst": b["shop_id"], **props})
+        elif rel == "USES":
+            if a["kind"] not in (NODE_SHOP, NODE_ACCOUNT):
+                a, b = b, a
+            owner = SHOP if a["kind"] == NODE_SHOP else ACCOUNT
+            src = a["shop_id"] if owner == SHOP else a["account_id"]
+            rels[(rel, owner, KIND_LABELS[b["kind"]])].append(
+                {"src": src, "dst": b["value"], **props})
+        elif rel == "SIMILAR":
+            if a["kind"] != b["kind"]:
+                raise ValueError(f"SIMILAR edge between kinds {a['kind']} and {b['kind']}")
+            if a["value"] > b["value"]:
+                a, b = b, a
+            label = KIND_LABELS[a["kind"]]
+            rels[(rel, label, label)].append({"src": a["value"], "dst": b["value"], **props})
+        else:
+            raise ValueError(f"graph edge {u!r}-{v!r} has unknown rel {rel!r}")
+    rels[("LINKED", SHOP, SHOP)] = _linked_rows(analysis, display)
+
+    steps = [_Step(f"{label} nodes", "node", label, _node_statement(label), rows)
+             for label, rows in sorted(nodes.items()) if rows]
+    steps += [_Step(f"{rel} {src}->{dst}", "rel", rel, _rel_statement(rel, src, dst), rows)
+              for (rel, src, dst), rows in sorted(rels.items()) if rows]
+    return steps
+
+
+def _table_extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) -> dict:
+    """Per id, the table's columns (all but ``_*``, or only ``keep``) as a dict."""
+    columns = [c for c in table.columns
+               if c != key and not str(c).startswith("_") and (keep is None or c in keep)]
+    if not columns or not len(table):
+        return {}
+    frame = table.drop_duplicates(key).set_index(key)[columns]
+    return {k: dict(zip(columns, row, strict=True))
+            for k, row in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)}
+
+
+def _address_coordinates(analysis) -> dict[str, dict]:
+    values = analysis.identifiers.values
+    if not {"lat", "lon"} <= set(values.columns):
+        return {}
+    rows = values[(values["kind"] == "address") & values["lat"].notna() & values["lon"].notna()]
+    return {v: {"lat": float(la), "lon": float(lo), "location": WGS84Point((float(lo), float(la)))}
+            for v, la, lo in zip(rows["value"], rows["lat"], rows["lon"], strict=True)}
+
+
+def _linked_rows(analysis, display: dict[str, str]) -> list[dict]:
+    pairs = analysis.resolution.pairs
+    if not len(pairs):
+        return []
+    lines: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+    for row in analysis.evidence.itertuples(index=False):
+        a = display.get(node_id(row.kind, row.value_a), row.value_a)
+        b = display.get(node_id(row.kind, row.value_b), row.value_b)
+        what = a if row.value_a == row.value_b else f"{a} ~ {b} ({row.method} {row.score:.2f})"
+        text = f"{row.kind}: {what}, {int(row.shops)} shops, weight {row.weight:.2f}"
+        lines[(row.shop_a, row.shop_b)].append((float(row.weight), text))
+    out = []
+    for row in pairs.itertuples(index=False):
+        evidence = [t for _, t in sorted(lines.get((row.shop_a, row.shop_b), []),
+                                         key=lambda wt: (-wt[0], wt[1]))]
+        kinds = [k for k in str(row.kinds).split(",") if k]
+        out.append({"src": row.shop_a, "dst": row.shop_b, **_props(
+            {"p": float(row.p), "kinds": kinds, "merged": bool(row.p >= MERGE),
+             "evidence": evidence})})
+    return out
+
+
+# -------------------------------------------------------------------- push ---
+
+
+@dataclass
+class PushSummary:
+    """What a push did: counts in Neo4j afterwards, stale data removed, time taken."""
+
+    dataset: str
+    uri: str
+    nodes: dict[str, int]
+    relationships: dict[str, int]
+    rows: int
+    batches: int
+    removed_nodes: int
+    removed_relationships: int
+    seconds: float
+    push_id: str
+
+    def report(self) -> Report:
+        rows = ([{"element": "node", "name": k, "count": v} for k, v in self.nodes.items()]
+                + [{"element": "relationship", "name": k, "count": v}
+                   for k, v in self.relationships.items()])
+        payload = {"schema": "graphlink.neo4j-push/1", "dataset": self.dataset, "uri": self.uri,
+                   "nodes": self.nodes, "relationships": self.relationships, "rows": self.rows,
+                   "batches": self.batches, "removed_nodes": self.removed_nodes,
+                   "removed_relationships": self.removed_relationships,
+                   "seconds": round(self.seconds, 3), "push_id": self.push_id}
+        notes = [f"pushed {self.dataset} to {self.uri}: {sum(self.nodes.values())} nodes, "
+                 f"{sum(self.relationships.values())} relationships in {self.seconds:.1f} s "
+                 f"({self.batches} batches); removed {self.removed_nodes} stale nodes and "
+                 f"{self.removed_relationships} stale relationships"]
+        return Report("Neo4j push", payload, rows, ["element", "name", "count"], notes)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def push(analysis, uri: str | None = None, user: str | None = None,
+         password: str | None = None, batch_size: int = 5000,
+         progress: Progress | None = None, *, database: str | None = None,
+         max_retry_time: float = 30.0) -> PushSummary:
+    """Load ``analysis`` (a :class:`graphlink.Analysis`) into Neo4j; see the module doc.
+
+    Connection: the arguments, else ``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD``
+    (``NEO4J_DATABASE``), else the local development server's defaults.
+    ``progress(stage, done, total)`` is called after every batch (rows done
+    of all rows). ``max_retry_time`` bounds the driver's retries of a failed
+    batch (seconds). Raises :class:`graphlink.errors.Neo4jError`.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    settings = _settings(uri, user, password, database)
+    started = time.monotonic()
+    push_id = uuid.uuid4().hex
+    steps = _plan(analysis)
+    total = sum(len(s.rows) for s in steps)
+    expected_nodes: dict[str, int] = defaultdict(int)
+    expected_rels: dict[str, int] = defaultdict(int)
+    for step in steps:
+        (expected_nodes if step.kind == "node" else expected_rels)[step.name] += len(step.rows)
+    dataset = str(analysis.dataset.source or "")
+    done = batches = 0
+    doing = "creating constraints and indexes"
+    with _connect(settings, max_retry_time) as driver:
+        try:
+            with driver.session(database=settings.database) as session:
+                for statement in SCHEMA_STATEMENTS:
+                    session.run(statement).consume()
+                doing = "recording the push"
+                session.execute_write(_run, f"MERGE (m:{META} {{key: 'graph'}}) "
+                                      "SET m.push_id = $push_id, m.complete = false, "
+                                      "m.dataset = $dataset, m.started_at = localdatetime(), "
+                                      "m.graphlink_version = $version",
+                                      push_id=push_id, dataset=dataset, version=__version__)
+                for step in steps:
+                    for start in range(0, len(step.rows), batch_size):
+                        batch = step.rows[start:start + batch_size]
+                        doing = f"loading {step.label} (batch {batches + 1}, {done} of {total} rows)"
+                        written = session.execute_write(_run, step.statement, rows=batch,
+                                                        push_id=push_id)
+                        if written != len(batch):
+                            raise Neo4jError(
+                                f"{step.label}: {len(batch) - written} of {len(batch)} rows found "
+                                "no endpoint node (was another push running at the same time?)")
+                        done += len(batch)
+                        batches += 1
+                        if progress:
+                            progress(step.label, done, total)
+                doing = "removing stale data"
+                removed_rels = _delete_stale(
+                    session, "MATCH ()-[r:" + "|".join(REL_TYPES) + "]->() "
+                    "WHERE r.push_id <> $push_id WITH r LIMIT $limit DELETE r "
+                    "RETURN count(*) AS n", push_id)
+                removed_nodes = _delete_stale(
+                    session, f"MATCH (n) WHERE ({_OWNED}) AND n.push_id <> $push_id "
+                    "WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS n", push_id)
+                doing = "counting the result"
+                nodes, rels = _counts(session, push_id)
+                session.execute_write(_run, f"MATCH (m:{META} {{key: 'graph'}}) "
+                                      "WHERE m.push_id = $push_id SET m.complete = true, "
+                                      "m.finished_at = localdatetime(), m.nodes = $nodes, "
+                                      "m.relationships = $rels RETURN count(m) AS n",
+                                      push_id=push_id, nodes=sum(nodes.values()),
+                                      rels=sum(rels.values()))
+        except _DRIVER_ERRORS as exc:
+            error = _error(settings, exc, doing)
+            if 0 < done < total or doing == "removing stale data":
+                error = Neo4jError(f"{error}\nThe push stopped part-way ({done} of {total} rows); "
+                                   "the graph in Neo4j is partly updated. Push again: the next "
+                                   "complete push replaces it.")
+            raise error from None
+    if progress:
+        progress("done", total, total)
+    found = {**nodes, **rels}
+    for name, count in {**expected_nodes, **expected_rels}.items():
+        if found.get(name, 0) != count:
+            raise Neo4jError(f"after the push Neo4j holds {found.get(name, 0)} {name} of this "
+                             f"push, expected {count} (was another push running at the same time?)")
+    return PushSummary(dataset, settings.where, nodes, rels, total, batches, removed_nodes,
+                       removed_rels, time.monotonic() - started, push_id)
+
+
+def _run(tx, statement: str, **params) -> int:
+    record = tx.run(statement, params).single()
+    return int(record[0]) if record is not None else 0
+
+
+def _delete_stale(session, statement: str, push_id: str, limit: int = 10_000) -> int:
+    removed = 0
+    while True:
+        n = session.execute_write(_run, statement, push_id=push_id, limit=limit)
+        removed += n
+        if n < limit:
+            return removed
+
+
+def _counts(session, push_id: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """Nodes per label and relationships per type: all, or those of one push."""
+    where = "WHERE x.push_id = $push_id " if push_id else ""
+    nodes = {label: session.execute_read(
+        _run, f"MATCH (x:{label}) {where}RETURN count(x) AS n", push_id=push_id)
+        for label in (SHOP, ACCOUNT, IDENTIFIER, *KIND_LABELS.values())}
+    rels = {rel: session.execute_read(
+        _run, f"MATCH ()-[x:{rel}]->() {where}RETURN count(x) AS n", push_id=push_id)
+        for rel in REL_TYPES}
+    return ({k: v for k, v in nodes.items() if v or k in (SHOP, ACCOUNT, IDENTIFIER)}, rels)
+
+
+def clear(uri: str | None = None, user: str | None = None, password: str | None = None,
+          *, database: str | None = None) -> int:
+    """Delete every graphlink node (and its relationships); returns how many nodes went."""
+    settings = _settings(uri, user, password, database)
+    with _connect(settings) as driver, driver.session(database=settings.database) as session:
+        try:
+            return _delete_stale(
+                session, f"MATCH (n) WHERE {_OWNED} OR n:{META} WITH n LIMIT $limit "
+                "DETACH DELETE n RETURN count(*) AS n", "")
+        except _DRIVER_ERRORS as exc:
+            raise _error(settings, exc, "clearing the graph") from None
+
+
+_CANONICAL = """
+CALL (x) {
+  UNWIND [k IN keys(x) WHERE k <> 'push_id'] AS k
+  WITH k, x[k] AS v ORDER BY k
+  RETURN reduce(s = '', p IN collect(k + '=' + CASE WHEN v IS :: LIST<ANY>
+           THEN '[' + reduce(t = '', e IN v | t + toString(e) + '|') + ']'
+           ELSE toString(v) END) | s + p + ';') AS props
+}
+"""
+_KEY = "coalesce({0}.shop_id, {0}.account_id, {0}.kind + ':' + {0}.value)"
+
+
+def fingerprint(uri: str | None = None, user: str | None = None, password: str | None = None,
+                *, database: str | None = None) -> dict:
+    """Counts per label and relationship type, and a checksum of the graphlink graph's content.
+
+    The canonical text of every node and relationship (labels, type, end
+    keys, properties but ``push_id``) is computed and sorted in Cypher; the
+    checksum is the SHA-256 of those lines. Two graphs with equal fingerprints
+    hold the same data.
+    """
+    settings = _settings(uri, user, password, database)
+    node_lines = (f"MATCH (x) WHERE x:{SHOP} OR x:{ACCOUNT} OR x:{IDENTIFIER} " + _CANONICAL +
+                  "CALL (x) { UNWIND labels(x) AS l WITH l ORDER BY l "
+                  "RETURN reduce(s = '', m IN collect(l) | s + ':' + m) AS labels } "
+                  "RETURN labels + ' ' + props AS line ORDER BY line")
+    rel_lines = ("MATCH (a)-[x:" + "|".join(REL_TYPES) + "]->(b) WHERE x.push_id IS NOT NULL "
+                 + _CANONICAL + "RETURN type(x) + ' ' + " + _KEY.format("a") + " + ' -> ' + "
+                 + _KEY.format("b") + " + ' ' + props AS line ORDER BY line")
+    digest = hashlib.sha256()
+    with _connect(settings) as driver, driver.session(database=settings.database) as session:
+        try:
+            for statement in (node_lines, rel_lines):
+                for record in session.run(statement):
+                    digest.update(record["line"].encode("utf-8") + b"\n")
+                digest.update(b"--\n")
+            nodes, rels = _counts(session)
+        except _DRIVER_ERRORS as exc:
+            raise _error(settings, exc, "reading the graph") from None
+    return {"nodes": nodes, "relationships": rels, "checksum": digest.hexdigest()}
+
+
+# ----------------------------------------------------------------- queries ---
+
+
+def queries_dir() -> Path:
+    """Where the named queries are: shipped in the package, else the source checkout's.
+
+    >>> (queries_dir() / "banned_reappearing.cypher").is_file()
+    True
+    """
+    shipped = Path(str(resources.files("graphlink") / "queries"))
+    if shipped.is_dir() and any(shipped.glob("*.cypher")):
+        return shipped
+    checkout = Path(__file__).resolve().parent.parent / "queries"
+    if checkout.is_dir():
+        return checkout
+    raise ConfigError(f"the named queries are missing: neither {shipped} nor {checkout} exists")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One named query: its header (purpose, parameters, example) and its Cypher."""
+
+    name: str
+    path: Path
+    purpose: str
+    params: dict[str, str]  # name -> description
+    examples: dict[str, str]  # name -> Cypher expression of its example value
+    returns: str
+    guide: str
+    text: str  # the whole file
+    body: str  # the Cypher without the header comment
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the purpose."""
+        return re.split(r"(?<=[.:;])\s", self.purpose, maxsplit=1)[0]
+
+
+_SECTION = re.compile(r"^(Purpose|Parameters|Example|Returns|Guide):\s*(.*)$")
+_PARAM_LINE = re.compile(r"^:param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=>\s*(.+?);?\s*$")
+_USED_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _parse_query(path: Path) -> Query:
+    text = path.read_text(encoding="utf-8")
+    header, body, in_header = [], [], True
+    for line in text.splitlines():
+        if in_header and line.startswith("//"):
+            header.append(line[2:].removeprefix(" "))
+        elif in_header and not line.strip() and not header:
+            continue
+        else:
+            in_header = False
+            body.append(line)
+    name = header[0].strip() if header else ""
+    if name != path.stem:
+        raise ConfigError(f"{path}: the first header line must be the query name {path.stem!r}")
+    sections: dict[str, list[str]] = defaultdict(list)
+    current = None
+    for line in header[1:]:
+        match = _SECTION.match(line)
+        if match:
+            current = match.group(1)
+            if match.group(2):
+                sections[current].append(match.group(2))
+        elif current:
+            sections[current].append(line)
+    params = {}
+    for line in sections["Parameters"]:
+        if line.strip():
+            pname, _, description = line.strip().partition(" ")
+            params[pname.lstrip("$")] = description.strip()
+    examples = {}
+    for line in sections["Example"]:
+        match = _PARAM_LINE.match(line.strip())
+        if match:
+            examples[match.group(1)] = match.group(2)
+
+    def prose(key: str) -> str:
+        return " ".join(s.strip() for s in sections[key] if s.strip())
+
+    return Query(name, path, prose("Purpose"), params, examples, prose("Returns"),
+                 "\n".join(sections["Guide"]).strip(), text, "\n".join(body).strip())
+
+
+def list_queries() -> list[Query]:
+    """Every named query of ``queries/``, by name."""
+    return [_parse_query(p) for p in sorted(queries_dir().glob("*.cypher"))]
+
+
+def get_query(name: str) -> Query:
+    """The named query ``name``; :class:`ConfigError` listing the names if unknown."""
+    if not re.fullmatch(r"[a-z0-9_]+", name or ""):
+        raise ConfigError(f"bad query name {name!r}")
+    path = queries_dir() / f"{name}.cypher"
+    if not path.is_file():
+        names = ", ".join(q.name for q in list_queries())
+        raise ConfigError(f"no named query {name!r}; the queries are: {names}")
+    return _parse_query(path)
+
+
+def _coerce(name: str, value: object, like: object) -> object:
+    """A parameter given as text, converted to the type of its example value.
+
+    >>> _coerce("limit", "10", 50), _coerce("min_p", "0.5", 0.7), _coerce("kinds", "device,ip", ["payment"])
+    (10, 0.5, ['device', 'ip'])
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        if isinstance(like, bool):
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false", "yes", "no", "1", "0"):
+                raise ValueError(value)
+            return lowered in ("true", "yes", "1")
+        if isinstance(like, int):
+            return int(value)
+        if isinstance(like, float):
+            return float(value)
+        if isinstance(like, list):
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            return [_coerce(name, v, like[0]) for v in items] if like else items
+    except ValueError:
+        kind = {bool: "true or false", int: "an integer", float: "a number"}.get(type(like), "")
+        raise ConfigError(f"parameter {name}: expected {kind}, got {value!r}") from None
+    return value
+
+
+def run_query(name: str, params: Mapping[str, object] | None = None, *, uri: str | None = None,
+              user: str | None = None, password: str | None = None,
+              database: str | None = None) -> pd.DataFrame:
+    """Run the named query ``name`` (read-only) and return its rows.
+
+    Parameters not given take the value of the query's example (its
+    ``:param name => expression`` header lines, evaluated by Neo4j as Browser
+    does). Text values are converted to the example value's type, so
+    ``{"limit": "10"}`` works. Nodes, relationships and paths come back as
+    short text (``(Shop S1)-[:LINKED]->(Shop S2)``), temporal values as ISO
+    text.
+    """
+    frame, _ = _run_named(get_query(name), params or {}, _settings(uri, user, password, database))
+    return frame
+
+
+def _run_named(query: Query, given: Mapping[str, object], settings: _Settings
+               ) -> tuple[pd.DataFrame, dict]:
+    unknown = sorted(set(given) - set(query.params))
+    if unknown:
+        known = ", ".join(query.params) or "none"
+        raise ConfigError(f"query {query.name} has no parameter {', '.join(unknown)} "
+                          f"(its parameters: {known})")
+    with _connect(settings) as driver, driver.session(database=settings.database) as session:
+        try:
+            defaults = {}
+            if query.examples:
+                returns = ", ".join(f"{expr} AS `{p}`" for p, expr in query.examples.items())
+                defaults = session.execute_read(
+                    lambda tx: tx.run(f"RETURN {returns}").single().data())
+            values = {p: _coerce(p, given[p], defaults.get(p)) if p in given else defaults.get(p)
+                      for p in query.params}
+            keys, records = session.execute_read(_fetch, query.body, values)
+            meta = session.execute_read(
+                lambda tx: tx.run(f"MATCH (m:{META} {{key: 'graph'}}) RETURN m.complete AS "
+                                  "complete, m.dataset AS dataset").data())
+        except _nx.CypherSyntaxError as exc:
+            raise Neo4jError(f"query {query.name} ({query.path}): {exc.message}") from None
+        except _DRIVER_ERRORS as exc:
+            raise _error(settings, exc, f"running query {query.name}") from None
+    frame = pd.DataFrame.from_records([[_plain(v) for v in r] for r in records], columns=keys)
+    return frame, {"params": {k: _plain(v) for k, v in values.items()},
+                   "graph": meta[0] if meta else None}
+
+
+def _fetch(tx, body: str, values: dict) -> tuple[list[str], list[list]]:
+    result = tx.run(body, values)
+    records = [list(r.values()) for r in result]
+    return list(result.keys()), records
+
+
+def _node_text(node: Node) -> str:
+    labels = set(node.labels)
+    for label, key in NODE_LABELS.items():
+        if label in labels and key in node:
+            return f"({label} {node[key]})"
+    return f"({':'.join(sorted(labels)) or 'node'})"
+
+
+def _plain(value: object) -> object:
+    """A Neo4j result value as plain, printable data."""
+    if isinstance(value, GraphPath):
+        text = _node_text(value.start_node)
+        current = value.start_node
+        for rel in value.relationships:
+            forward = rel.start_node is not None and rel.start_node.element_id == current.element_id
+            nxt = rel.end_node if forward else rel.start_node
+            arrow = f"-[:{rel.type}]->" if forward else f"<-[:{rel.type}]-"
+            text += arrow + _node_text(nxt)
+            current = nxt
+        return text
+    if isinstance(value, Node):
+        return _node_text(value)
+    if isinstance(value, Relationship):
+        return f"[:{value.type}]"
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "to_native") and hasattr(value, "iso_format"):
+        native = value.to_native()
+        return native.isoformat() if hasattr(native, "isoformat") else str(native)
+    if isinstance(value, WGS84Point):
+        return {"lon": value.longitude, "lat": value.latitude}
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def query_report(name: str, params: Mapping[str, object] | None = None, *,
+                 uri: str | None = None, user: str | None = None, password: str | None = None,
+                 database: str | None = None) -> Report:
+    """`graphlink neo4j query NAME`: the rows of a named query as a report."""
+    query = get_query(name)
+    frame, info = _run_named(query, params or {}, _settings(uri, user, password, database))
+    rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    notes = [] if len(rows) else ["(no rows)"]
+    graph = info["graph"]
+    if graph is None:
+        notes.append("note: no graphlink graph in this database yet: run `graphlink neo4j push`")
+    elif not graph.get("complete"):
+        notes.append("warning: the last push did not complete; results may mix two pushes. "
+                     "Push again.")
+    payload = {"schema": "graphlink.neo4j-query/1", "query": name, "params": info["params"],
+               "columns": list(frame.columns), "rows": rows}
+    return Report(f"Neo4j query {name}", payload, rows, list(frame.columns), notes)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def queries_report() -> Report:
+    """`graphlink neo4j queries`: every named query, its purpose and parameters."""
+    rows = [{"name": q.name, "purpose": q.summary,
+             "parameters": ", ".join(f"{p} (e.g. {q.examples.get(p, '?')})" for p in q.params)}
+            for q in list_queries()]
+    payload = {"schema": "graphlink.neo4j-queries/1", "folder": str(queries_dir()),
+               "queries": [{"name": q.name, "purpose": q.purpose, "returns": q.returns,
+                            "parameters": [{"name": p, "description": d,
+                                            "example": q.examples.get(p)}
+                                           for p, d in q.params.items()]}
+                           for q in list_queries()]}
+    return Report("Named Neo4j queries", payload, rows, ["name", "purpose", "parameters"])
+
+
+# ------------------------------------------------------ Browser style, guide ---
+
+
+def grass_json(text: str | None = None) -> str:
+    """The Browser style file ``queries/graphlink.grass`` as one line of JSON.
+
+    Neo4j Browser's ``:style`` command takes this inline (no download, so no
+    allowlist), which is what ``browser.post_connect_cmd`` uses.
+
+    >>> grass_json("node { color: #fff; }\\nnode.Shop { caption: '{name}'; }")
+    '{"node":{"color":"#fff"},"node.Shop":{"caption":"{name}"}}'
+    """
+    import json
+
+    if text is None:
+        text = (queries_dir() / "graphlink.grass").read_text(encoding="utf-8")
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    rules: dict[str, dict[str, str]] = {}
+    for selector, block in re.findall(r"([^{}]+?)\s*\{((?:[^{}'\"]|'[^']*'|\"[^\"]*\")*)\}", text):
+        props = rules.setdefault(selector.strip(), {})
+        for decl in re.findall(r"((?:[^;'\"]|'[^']*'|\"[^\"]*\")+)", block):
+            key, sep, value = decl.partition(":")
+            if sep and key.strip():
+                props[key.strip()] = value.strip().strip("'\"")
+    return json.dumps(rules, ensure_ascii=False, separators=(",", ":"))
+
+
+def render_guide() -> str:
+    """The Neo4j Browser guide ``queries/guide.html``, built from the query headers.
+
+    Slides follow the queries' ``Guide:`` order; each has the story, the
+    ``:param`` lines and the query as one runnable block.
+    """
+    import html as _html
+
+    order = ["graph_summary", "banned_reappearing", "evidence_path", "shortest_path_to_banned",
+             "shared_with_banned", "operator_footprint", "top_risky_signups", "hub_identifiers",
+             "factories", "factory_footprint"]
+    queries = {q.name: q for q in list_queries()}
+    names = [n for n in order if n in queries] + sorted(set(queries) - set(order))
+    esc = _html.escape
+    slides = [
+        "<slide class=\"row-fluid\">\n<div class=\"col-sm-12\">\n<h3>Finding banned vendors "
+        "who come back</h3>\n<p>This guide walks through graphlink's named queries on the "
+        "graph that <code>graphlink neo4j push DATASET</code> loaded. Click a grey block to "
+        "put it in the editor, then run it: the <code>:param</code> lines set the query's "
+        "parameters (change them to your case), the last statement is the query.</p>\n"
+        "<p>The graph: <code>(:Account)-[:OPERATES]-&gt;(:Shop)</code>; accounts and shops "
+        "<code>-[:USES]-&gt;</code> identifiers (<code>:Device</code>, <code>:IP</code>, "
+        "<code>:Phone</code>, <code>:Email</code>, <code>:IdNumber</code>, "
+        "<code>:HolderName</code>, <code>:Address</code>, <code>:Payment</code>, all also "
+        "<code>:Identifier</code>); similar identifiers are <code>-[:SIMILAR]-</code>; "
+        "<code>(:Shop)-[:LINKED {p, kinds, evidence}]-(:Shop)</code> is the combined evidence "
+        "that two shops have one operator. Banned shops have <code>status = 'banned'</code>."
+        "</p>\n<p>Each query is also a file in graphlink's <code>queries/</code> folder and runs "
+        "from the command line: <code>graphlink neo4j query NAME --param key=value</code>.</p>"
+        "\n</div>\n</slide>"]
+    for name in names:
+        q = queries[name]
+        params = "".join(f":param {p} => {q.examples[p]};\n" for p in q.params if p in q.examples)
+        story = "".join(f"<p>{esc(par.strip())}</p>\n"
+                        for par in re.split(r"\n\s*\n", q.guide or q.purpose) if par.strip())
+        described = "".join(f"<li><code>${esc(p)}</code>: {esc(d)}</li>\n"
+                            for p, d in q.params.items())
+        slides.append(
+            f"<slide class=\"row-fluid\">\n<div class=\"col-sm-12\">\n<h3>{esc(name)}</h3>\n"
+            f"{story}"
+            + (f"<ul>\n{described}</ul>\n" if described else "")
+            + f"<pre class=\"code runnable\">{esc(params + q.body)}</pre>\n"
+            + (f"<p>Returns: {esc(q.returns)}</p>\n" if q.returns else "")
+            + "</div>\n</slide>")
+    return ("<!DOCTYPE html>\n<!-- Generated by graphlink.neo4j.render_guide() from the headers "
+            "of queries/*.cypher: edit those, then run\n     python -m graphlink.neo4j guide > "
+            "queries/guide.html -->\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<title>graphlink: banned vendors, operators and factories</title>\n</head>\n<body>\n"
+            "<article class=\"guide\">\n<carousel class=\"deck container-fluid\">\n"
+            + "\n".join(slides) + "\n</carousel>\n</article>\n</body>\n</html>\n")
+
+
+if __name__ == "__main__":  # python -m graphlink.neo4j guide|grass
+    import sys
+
+    what = sys.argv[1] if len(sys.argv) > 1 else ""
+    if what == "guide":
+        sys.stdout.write(render_guide())
+    elif what == "grass":
+        sys.stdout.write(grass_json() + "\n")
+    else:
+        sys.exit("usage: python -m graphlink.neo4j guide|grass")

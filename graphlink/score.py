@@ -1,0 +1,127 @@
+"""Sign-up risk: is a new shop a banned operator coming back under a new identity?
+
+For each shop created on or after ``since``, the strongest paths through the
+shop-pair graph (combined pair scores ``p`` from :mod:`graphlink.resolve`)
+to banned shops are found: a direct pair (the new shop shares or resembles an
+identifier of the banned shop), or an indirect one through other shops (a new
+shop that shares a device with a shop that shares a card with a banned shop).
+A path's score is the product of its pairs' ``p`` (so each hop must itself be
+believable), times ``CONCURRENT`` when the new shop was opened before the
+banned shop's ban (a sister shop rather than a comeback: still a lead, but
+ban evasion is a sequence: ban first, new shop after).
+
+A match is one banned shop reached with score >= ``FLAGS['low']``; ``risk`` is
+the best match's score. Flags (documented thresholds):
+
+- ``high`` (>= 0.7): the same evidence that merges operators: one rare machine
+  identifier (device, card, ID number, phone, email) or two independent
+  kinds of weaker evidence tie the shop to a banned shop. Investigate today.
+- ``medium`` (>= 0.4): one piece of weaker but specific evidence (an address
+  one room away, an email variant, a masked card) or a strong identifier
+  that is shared more widely.
+- ``low`` (>= 0.15): faint links, worth a look when time allows.
+- ``none``: nothing ties the shop to a banned shop.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+__all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups"]
+
+FLAGS = {"high": 0.7, "medium": 0.4, "low": 0.15}
+CONCURRENT = 0.9
+MAX_HOPS = 3
+MAX_MATCHES = 5
+
+_LABELS = {
+    "device": "device", "ip": "IP", "phone": "phone", "email": "email",
+    "id_number": "ID number", "holder_name": "holder name", "address": "dispatch address",
+    "payment": "payment endpoint",
+}
+
+
+def flag_of(risk: float) -> str:
+    """The flag for a risk value.
+
+    >>> [flag_of(r) for r in (0.93, 0.5, 0.2, 0.0)]
+    ['high', 'medium', 'low', 'none']
+    """
+    for name, threshold in FLAGS.items():
+        if risk >= threshold:
+            return name
+    return "none"
+
+
+def _pair_graph(pairs: pd.DataFrame) -> nx.Graph:
+    usable = pairs[pairs["p"] >= FLAGS["low"]]
+    graph = nx.Graph()
+    for a, b, p in usable[["shop_a", "shop_b", "p"]].itertuples(index=False):
+        graph.add_edge(a, b, p=float(p), cost=-float(np.log(p)))
+    return graph
+
+
+def _paths_to_banned(graph: nx.Graph, shop: str, banned: set[str]) -> dict[str, list[str]]:
+    if shop not in graph:
+        return {}
+    cutoff = -np.log(FLAGS["low"])
+    _, paths = nx.single_source_dijkstra(graph, shop, cutoff=cutoff, weight="cost")
+    return {b: path for b, path in paths.items()
+            if b in banned and b != shop and len(path) - 1 <= MAX_HOPS}
+
+
+def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame, since: pd.Timestamp,
+                  explain) -> list[dict]:
+    """Score every shop created on or after ``since``; sorted by risk, then shop id.
+
+    ``shops`` has shop_id, created_at, status, banned_at, operator_id,
+    community_id; ``explain(new_shop, banned_shop, path, banned_at)`` returns the
+    evidence list of one match.
+    """
+    graph = _pair_graph(pairs)
+    banned_rows = shops[shops["status"] == "banned"].set_index("shop_id")
+    banned = set(banned_rows.index)
+    new = shops[shops["created_at"] >= since].sort_values("shop_id")
+    results = []
+    for row in new.itertuples(index=False):
+        matches = []
+        for b, path in _paths_to_banned(graph, row.shop_id, banned).items():
+            score = float(np.prod([graph.edges[u, v]["p"] for u, v in zip(path, path[1:],
+                                                                          strict=False)]))
+            banned_at = banned_rows.at[b, "banned_at"]
+            if pd.notna(banned_at) and row.created_at < banned_at:
+                score *= CONCURRENT
+            if score >= FLAGS["low"]:
+                matches.append({"banned_shop_id": b, "score": round(score, 4),
+                                "path": path, "banned_at": banned_at})
+        matches.sort(key=lambda m: (-m["score"], len(m["path"]), m["banned_shop_id"]))
+        matches = matches[:MAX_MATCHES]
+        risk = matches[0]["score"] if matches else 0.0
+        results.append({
+            "shop_id": row.shop_id,
+            "created_at": row.created_at,
+            "risk": round(risk, 4),
+            "flag": flag_of(risk),
+            "operator_id": row.operator_id,
+            "community_id": row.community_id,
+            "matches": [_match(m, row.shop_id, explain) for m in matches],
+        })
+    results.sort(key=lambda r: (-r["risk"], r["shop_id"]))
+    return results
+
+
+def _match(match: dict, shop: str, explain) -> dict:
+    return {
+        "banned_shop_id": match["banned_shop_id"],
+        "score": match["score"],
+        "hops": len(match["path"]) - 1,
+        "path": match["path"],
+        "evidence": explain(shop, match["banned_shop_id"], match["path"], match["banned_at"]),
+    }
+
+
+def label(kind: str) -> str:
+    """Human label of an identifier kind (``id_number`` -> ``ID number``)."""
+    return _LABELS.get(kind, kind)
