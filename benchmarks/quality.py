@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 import graphlink as gl
-from graphlink.evaluate import average_precision, false_merges, pairwise_f1
+from graphlink.evaluate import average_precision, best_jaccard, false_merges, pairwise_f1
 from graphlink.generate import generate_world
 from graphlink.link import comparison_growth
 
@@ -138,7 +138,18 @@ def score_world(folder: Path, truth_dir: Path, since: str) -> dict:
     base_signups = signup_figures(base[base["shop_id"].isin(active)], truth)
     figures.update({f"base_{k}": v for k, v in base_signups.items()
                     if k not in ("signups", "rereg")})
+    figures.update(factory_figures(analysis, truth_dir))
     return figures
+
+
+def factory_figures(analysis: gl.Analysis, truth_dir: Path) -> dict:
+    """Mean best-Jaccard of true factories (recall side) and of reported ones (precision side)."""
+    true = pd.read_csv(truth_dir / "factories.csv", dtype=str, keep_default_na=False)
+    true_groups = [set(s.split(";")) for s in true["shop_ids"]]
+    found = [set(s) for s in analysis.factories()["shops"]]
+    return {"factories_true": len(true_groups), "factories_found": len(found),
+            "factory_jaccard": best_jaccard(true_groups, found),
+            "factory_jaccard_reported": best_jaccard(found, true_groups)}
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 import loaders
 from graphlink.dataset import Dataset
-from graphlink.detect import communities
+from graphlink.detect import communities, factories, shop_signals
 from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
@@ -29,7 +29,8 @@ from graphlink.resolve import Resolution, combine, evidence_chain, resolve_opera
 from graphlink.score import score_signups
 from graphlink.summary import check_report
 
-__all__ = ["load", "check", "analyse", "Analysis", "clusters_report", "signups_report"]
+__all__ = ["load", "check", "analyse", "Analysis", "clusters_report", "signups_report",
+           "factories_report"]
 
 
 def load(
@@ -108,6 +109,32 @@ class Analysis:
                                            "community_id", "best_match", "best_score", "evidence",
                                            "matches"])
 
+    def address_points(self) -> pd.DataFrame:
+        """One row per (shop, dispatch address): shop_id, value, lat, lon."""
+        uses = self.identifiers.uses
+        points = uses.loc[uses["kind"] == "address", ["shop_id", "value"]]
+        geo = self.identifiers.values.loc[self.identifiers.values["kind"] == "address",
+                                          ["value", "lat", "lon"]]
+        return points.merge(geo, on="value", how="left")
+
+    @cached_property
+    def _factories(self) -> pd.DataFrame:
+        return factories(self.address_points(), self.shops, shop_signals(self.dataset))
+
+    def factories(self) -> pd.DataFrame:
+        """Factory clusters: factory_id, shops (list), operators, score, anchor_address,
+        lat, lon, radius_m, banned_shops; best score first."""
+        frame = self._factories.copy()
+        banned = set(self.dataset.banned_shop_ids())
+        frame["banned_shops"] = [sum(s in banned for s in shops) for shops in frame["shops"]]
+        return frame
+
+    def factory_of(self) -> pd.Series:
+        """factory_id per shop (None outside any factory), indexed by shop_id."""
+        owner = {s: f for f, shops in zip(self._factories["factory_id"], self._factories["shops"],
+                                          strict=True) for s in shops}
+        return self.shops["shop_id"].map(owner).set_axis(self.shops["shop_id"])
+
     @cached_property
     def graph(self) -> nx.Graph:
         """The identity graph (shops, accounts, identifiers) as networkx."""
@@ -169,3 +196,23 @@ def signups_report(analysis: Analysis, since: str) -> Report:
     return Report(f"Sign-ups since {payload['since']}", payload, rows,
                   ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match", "evidence"],
                   notes)
+
+
+def factories_report(analysis: Analysis) -> Report:
+    """`graphlink report factories`: shops of different operators converging on one place."""
+    frame = analysis.factories()
+    records = []
+    for r in frame.to_dict("records"):
+        records.append({"factory_id": r["factory_id"], "shops": r["shops"],
+                        "anchor_address": r["anchor_address"],
+                        "lat": None if pd.isna(r["lat"]) else r["lat"],
+                        "lon": None if pd.isna(r["lon"]) else r["lon"],
+                        "radius_m": None if pd.isna(r["radius_m"]) else r["radius_m"],
+                        "score": round(r["score"], 4), "banned_shops": int(r["banned_shops"]),
+                        "operators": int(r["operators"])})
+    payload = {"schema": "graphlink.factories/1", "dataset": analysis.dataset.source,
+               "factories": records}
+    rows = [{**r, "shops": len(r["shops"]), "shop_ids": " ".join(r["shops"])} for r in records]
+    return Report("Factory clusters", payload, rows,
+                  ["factory_id", "shops", "operators", "banned_shops", "score", "anchor_address",
+                   "lat", "lon", "shop_ids"])

@@ -132,6 +132,41 @@ def clusters(dataset: Path, fmt: str, output: Path | None, seed: int, **kwargs) 
     write(clusters_report(analyse(dataset, seed=seed, **_load_kwargs(kwargs))), fmt, output)
 
 
+@cli.group()
+def report() -> None:
+    """Reports analysts run every morning: sign-ups, factories, spot checks."""
+
+
+@report.command()
+@dataset_options
+@output_options
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Score shops created on or after this date (YYYY-MM-DD).")
+@_reports_errors
+def signups(dataset: Path, fmt: str, output: Path | None, since, **kwargs) -> None:
+    """Score every shop created since DATE for being a banned operator come back.
+
+    Every new shop appears once, riskiest first, with the banned shops it is
+    tied to and the evidence (identifiers, dates, similarity, path).
+    """
+    from graphlink.api import analyse, signups_report
+
+    analysis = analyse(dataset, **_load_kwargs(kwargs))
+    write(signups_report(analysis, since.date().isoformat()), fmt, output)
+
+
+@report.command()
+@dataset_options
+@output_options
+@_reports_errors
+def factories(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
+    """Groups of shops of different operators whose dispatch addresses converge
+    on one place (a factory or den), scored by bans, disputes and fake test buys."""
+    from graphlink.api import analyse, factories_report
+
+    write(factories_report(analyse(dataset, **_load_kwargs(kwargs))), fmt, output)
+
+
 def main() -> None:
     """Entry point of the `graphlink` console script."""
     cli(prog_name="graphlink")

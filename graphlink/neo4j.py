@@ -66,6 +66,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -119,7 +120,8 @@ SHOP, ACCOUNT, IDENTIFIER, META = "Shop", "Account", "Identifier", "GraphlinkMet
 # label -> key property
 NODE_LABELS: dict[str, str] = {SHOP: "shop_id", ACCOUNT: "account_id",
                                **{label: "value" for label in KIND_LABELS.values()}}
-REL_TYPES = ("OPERATES", "USES", "SIMILAR", "LINKED")
+REL_TYPES = ("OPERATES", "USES", "SIMILAR", "LINKED", "MATCHES")
+BANNED = "Banned"  # extra label of shops whose status is banned (Browser colours it)
 BOOKKEEPING = "push_id"
 _OWNED = f"n:{SHOP} OR n:{ACCOUNT} OR n:{IDENTIFIER}"
 
@@ -138,6 +140,9 @@ SCHEMA_STATEMENTS = (
 def _node_statement(label: str) -> str:
     key = NODE_LABELS[label]  # KeyError for anything not in the fixed table
     extra = f", n:{IDENTIFIER}" if label in KIND_LABELS.values() else ""
+    if label == SHOP:
+        extra = (f" REMOVE n:{BANNED} FOREACH (_ IN CASE WHEN row.props.status = 'banned' "
+                 f"THEN [1] ELSE [] END | SET n:{BANNED})")
     return (f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}}) "
             f"SET n = row.props, n.push_id = $push_id{extra} {_SET_TIMES.format('n')} "
             "RETURN count(n) AS n")
@@ -246,22 +251,38 @@ def _connect(settings: _Settings, max_retry_time: float = 30.0) -> Iterator[_neo
 _TEMPORAL = re.compile(r"(_at|_seen|_date)$")
 
 
+@lru_cache(maxsize=4096)
+def _temporal(name: str) -> bool:
+    return bool(_TEMPORAL.search(name))
+
+
 def _prop(name: str, value: object) -> object:
     """A Python value as a Neo4j property value (None: leave the property unset).
+
+    Text in a property whose name ends in ``_at``, ``_seen`` or ``_date`` is
+    read as an ISO date-time.
 
     >>> _prop("created_at", "2025-01-02T10:00:00")
     datetime.datetime(2025, 1, 2, 10, 0)
     >>> _prop("shops", np.int64(3)), _prop("score", float("nan")), _prop("tags", ("a", "b"))
     (3, None, ['a', 'b'])
     """
-    if value is None or value is pd.NaT:
+    kind = type(value)
+    if kind is str:
+        if _temporal(name):
+            try:
+                return _prop(name, datetime.fromisoformat(value))
+            except ValueError:
+                return value
+        return value
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return None if math.isnan(value) else value
+    if value is pd.NaT:
         return None
     if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, (bool, int)):
-        return value
+        return _prop(name, value.item())
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, datetime):
@@ -270,13 +291,8 @@ def _prop(name: str, value: object) -> object:
         return value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        if _TEMPORAL.search(name):
-            try:
-                return _prop(name, datetime.fromisoformat(value))
-            except ValueError:
-                return value
-        return value
+    if isinstance(value, (str, int, float)):  # subclasses
+        return _prop(name, str(value) if isinstance(value, str) else value.real)
     if isinstance(value, (list, tuple, set, np.ndarray)):
         items = [_prop("", v) for v in value]
         return [v for v in items if v is not None]
@@ -327,6 +343,8 @@ def _plan(analysis) -> list[_Step]:
     shop_extra = _table_extras(dataset.shops, "shop_id")
     account_extra = _table_extras(dataset.accounts, "account_id", keep=("created_at",))
     coords = _address_coordinates(analysis)
+    scores, matches = _signups(analysis)
+    factory = _factory_ids(analysis)
     nodes: dict[str, list[dict]] = defaultdict(list)
     display: dict[str, str] = {}
     for key, attrs in graph.nodes(data=True):
@@ -334,7 +352,8 @@ def _plan(analysis) -> list[_Step]:
         own = {k: v for k, v in attrs.items() if k != "kind"}
         if kind == NODE_SHOP:
             shop_id = attrs["shop_id"]
-            props = _props({**shop_extra.get(shop_id, {}), **own})
+            props = _props({**shop_extra.get(shop_id, {}), **factory.get(shop_id, {}), **own,
+                             **scores.get(shop_id, {})})
             nodes[SHOP].append({"key": shop_id, **props})
         elif kind == NODE_ACCOUNT:
             account_id = attrs["account_id"]
@@ -375,12 +394,51 @@ def _plan(analysis) -> list[_Step]:
         else:
             raise ValueError(f"graph edge {u!r}-{v!r} has unknown rel {rel!r}")
     rels[("LINKED", SHOP, SHOP)] = _linked_rows(analysis, display)
+    rels[("MATCHES", SHOP, SHOP)] = matches
 
     steps = [_Step(f"{label} nodes", "node", label, _node_statement(label), rows)
              for label, rows in sorted(nodes.items()) if rows]
     steps += [_Step(f"{rel} {src}->{dst}", "rel", rel, _rel_statement(rel, src, dst), rows)
               for (rel, src, dst), rows in sorted(rels.items()) if rows]
     return steps
+
+
+def _signups(analysis) -> tuple[dict[str, dict], list[dict]]:
+    """Sign-up risk of every shop: ``risk``/``flag`` per shop and MATCHES rows.
+
+    A shop's risk does not depend on the report's ``since`` (it only selects
+    the shops), so scoring every shop once serves every ``since``.
+    """
+    shops = analysis.dataset.shops
+    if not hasattr(analysis, "signups") or not len(shops):
+        return {}, []
+    frame = analysis.signups(shops["created_at"].min())
+    scores, rows = {}, []
+    for shop_id, risk, flag, found in zip(frame["shop_id"], frame["risk"], frame["flag"],
+                                          frame["matches"], strict=True):
+        scores[shop_id] = {"risk": risk, "flag": flag}
+        for rank, match in enumerate(found, 1):
+            rows.append({"src": shop_id, "dst": match["banned_shop_id"], **_props({
+                "rank": rank, "score": match["score"], "hops": match["hops"],
+                "path": match["path"],
+                "evidence": [e["detail"] for e in match.get("evidence", [])]})})
+    return scores, rows
+
+
+def _factory_ids(analysis) -> dict[str, dict]:
+    """``factory_id`` per shop from ``analysis.factories()``, when the analysis has it."""
+    if not hasattr(analysis, "factories"):
+        return {}
+    found = analysis.factories()
+    records = found.to_dict("records") if isinstance(found, pd.DataFrame) else list(found)
+    out = {}
+    for record in records:
+        members = record.get("shops")
+        if members is None and "shop_id" in record:
+            members = [record["shop_id"]]
+        for shop_id in members if isinstance(members, (list, tuple, np.ndarray)) else []:
+            out[shop_id] = {"factory_id": record["factory_id"]}
+    return out
 
 
 def _table_extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) -> dict:
@@ -566,7 +624,7 @@ def _counts(session, push_id: str | None = None) -> tuple[dict[str, int], dict[s
     where = "WHERE x.push_id = $push_id " if push_id else ""
     nodes = {label: session.execute_read(
         _run, f"MATCH (x:{label}) {where}RETURN count(x) AS n", push_id=push_id)
-        for label in (SHOP, ACCOUNT, IDENTIFIER, *KIND_LABELS.values())}
+        for label in (SHOP, BANNED, ACCOUNT, IDENTIFIER, *KIND_LABELS.values())}
     rels = {rel: session.execute_read(
         _run, f"MATCH ()-[x:{rel}]->() {where}RETURN count(x) AS n", push_id=push_id)
         for rel in REL_TYPES}
@@ -911,6 +969,15 @@ def grass_json(text: str | None = None) -> str:
     return json.dumps(rules, ensure_ascii=False, separators=(",", ":"))
 
 
+def _code(text: str) -> str:
+    """Markdown-style `code` spans (in already escaped text) as <code>.
+
+    >>> _code("run `graphlink neo4j push`")
+    'run <code>graphlink neo4j push</code>'
+    """
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
 def render_guide() -> str:
     """The Neo4j Browser guide ``queries/guide.html``, built from the query headers.
 
@@ -919,9 +986,9 @@ def render_guide() -> str:
     """
     import html as _html
 
-    order = ["graph_summary", "banned_reappearing", "evidence_path", "shortest_path_to_banned",
-             "shared_with_banned", "operator_footprint", "top_risky_signups", "hub_identifiers",
-             "factories", "factory_footprint"]
+    order = ["graph_summary", "top_risky_signups", "banned_reappearing", "evidence_path",
+             "shortest_path_to_banned", "shared_with_banned", "operators", "operator_footprint",
+             "hub_identifiers", "factories", "factory_footprint"]
     queries = {q.name: q for q in list_queries()}
     names = [n for n in order if n in queries] + sorted(set(queries) - set(order))
     esc = _html.escape
@@ -937,23 +1004,25 @@ def render_guide() -> str:
         "<code>:HolderName</code>, <code>:Address</code>, <code>:Payment</code>, all also "
         "<code>:Identifier</code>); similar identifiers are <code>-[:SIMILAR]-</code>; "
         "<code>(:Shop)-[:LINKED {p, kinds, evidence}]-(:Shop)</code> is the combined evidence "
-        "that two shops have one operator. Banned shops have <code>status = 'banned'</code>."
+        "that two shops have one operator; <code>(:Shop)-[:MATCHES {score, path, evidence}]"
+        "-&gt;(:Shop)</code> ties a shop to the banned shops its sign-up risk comes from. "
+        "Banned shops have <code>status = 'banned'</code> and the label <code>:Banned</code>."
         "</p>\n<p>Each query is also a file in graphlink's <code>queries/</code> folder and runs "
         "from the command line: <code>graphlink neo4j query NAME --param key=value</code>.</p>"
         "\n</div>\n</slide>"]
     for name in names:
         q = queries[name]
         params = "".join(f":param {p} => {q.examples[p]};\n" for p in q.params if p in q.examples)
-        story = "".join(f"<p>{esc(par.strip())}</p>\n"
+        story = "".join(f"<p>{_code(esc(' '.join(par.split())))}</p>\n"
                         for par in re.split(r"\n\s*\n", q.guide or q.purpose) if par.strip())
-        described = "".join(f"<li><code>${esc(p)}</code>: {esc(d)}</li>\n"
+        described = "".join(f"<li><code>${esc(p)}</code>: {_code(esc(d))}</li>\n"
                             for p, d in q.params.items())
         slides.append(
             f"<slide class=\"row-fluid\">\n<div class=\"col-sm-12\">\n<h3>{esc(name)}</h3>\n"
             f"{story}"
             + (f"<ul>\n{described}</ul>\n" if described else "")
             + f"<pre class=\"code runnable\">{esc(params + q.body)}</pre>\n"
-            + (f"<p>Returns: {esc(q.returns)}</p>\n" if q.returns else "")
+            + (f"<p>Returns: {_code(esc(q.returns))}</p>\n" if q.returns else "")
             + "</div>\n</slide>")
     return ("<!DOCTYPE html>\n<!-- Generated by graphlink.neo4j.render_guide() from the headers "
             "of queries/*.cypher: edit those, then run\n     python -m graphlink.neo4j guide > "

@@ -32,7 +32,11 @@ __all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema"]
 
 FORMATS = ("table", "csv", "json", "html")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI sequences (colours, cursor moves)
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC sequences (titles, hyperlinks)
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # other control characters, ESC included
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -71,13 +75,13 @@ def write(report: Report, fmt: str, output: str | Path | None) -> None:
         Path(output).write_text(text, encoding="utf-8")
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, digits: int = 6) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else ""
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".") if value == value else ""
     if isinstance(value, (list, tuple)):
-        return "; ".join(_cell(v) for v in value)
+        return "; ".join(_cell(v, digits) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -101,16 +105,33 @@ def safe_spreadsheet(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _fit(widths: list[int], total: int, gap: int = 2) -> list[int]:
+    """Shrink the widest columns until the row fits ``total`` characters.
+
+    >>> _fit([5, 40, 30], 50)
+    [5, 20, 21]
+    """
+    widths = list(widths)
+    while sum(widths) + gap * (len(widths) - 1) > total:
+        i = max(range(len(widths)), key=lambda k: widths[k])
+        if widths[i] <= 10:
+            break
+        widths[i] -= 1
+    return widths
+
+
 def _table(report: Report, width: int | None = None) -> str:
     header = report.header()
-    rows = [[safe_terminal(_cell(r.get(c))).replace("\n", " ") for c in header] for r in report.rows]
-    width = width or shutil.get_terminal_size((120, 24)).columns
-    limit = max(12, width // max(1, len(header)) + 8)
-    rows = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    rows = [[safe_terminal(_cell(r.get(c), 3)).replace("\n", " ") for c in header]
+            for r in report.rows]
+    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    widths = _fit(natural, width or shutil.get_terminal_size((120, 24)).columns)
+
+    def line(cells: list[str]) -> str:
+        cut = [c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(cells, widths, strict=True)]
+        return "  ".join(c.ljust(w) for c, w in zip(cut, widths, strict=True)).rstrip()
+
+    lines = [line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
     lines += [safe_terminal(n) for n in report.notes]
     return "\n".join(lines) + "\n"
 
