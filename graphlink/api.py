@@ -26,11 +26,11 @@ from graphlink.identifiers import Identifiers, extract
 from graphlink.link import Links, find_links, hubs, pair_evidence
 from graphlink.report import Report
 from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
-from graphlink.score import score_signups
+from graphlink.score import nearest_banned, score_signups, spotcheck
 from graphlink.summary import check_report
 
 __all__ = ["load", "check", "analyse", "Analysis", "clusters_report", "signups_report",
-           "factories_report"]
+           "factories_report", "spotcheck_report"]
 
 
 def load(
@@ -135,6 +135,22 @@ class Analysis:
                                           strict=True) for s in shops}
         return self.shops["shop_id"].map(owner).set_axis(self.shops["shop_id"])
 
+    def spotcheck_records(self, budget: int = 20) -> list[dict]:
+        """The ``budget`` active shops most worth a test buy (JSON-ready dicts)."""
+        shops = self.dataset.shops[["shop_id", "status"]].merge(self.shops, on="shop_id")
+        near = nearest_banned(self.resolution.pairs, self.dataset.banned_shop_ids())
+        found = self._factories
+        return spotcheck(shops, near, self.factory_of(),
+                         found.set_index("factory_id")["score"], self.dataset.disputes,
+                         self.dataset.test_buys, budget)
+
+    def spotcheck(self, budget: int = 20) -> pd.DataFrame:
+        """Spot-check list as a DataFrame: rank, shop_id, priority, reasons (text), ..."""
+        rows = [{**r, "reasons": "; ".join(x["detail"] for x in r["reasons"])}
+                for r in self.spotcheck_records(budget)]
+        return pd.DataFrame(rows, columns=["rank", "shop_id", "priority", "operator_id",
+                                           "community_id", "factory_id", "reasons"])
+
     @cached_property
     def graph(self) -> nx.Graph:
         """The identity graph (shops, accounts, identifiers) as networkx."""
@@ -216,3 +232,13 @@ def factories_report(analysis: Analysis) -> Report:
     return Report("Factory clusters", payload, rows,
                   ["factory_id", "shops", "operators", "banned_shops", "score", "anchor_address",
                    "lat", "lon", "shop_ids"])
+
+
+def spotcheck_report(analysis: Analysis, budget: int) -> Report:
+    """`graphlink report spotcheck`: the shops to test-buy next, with reasons."""
+    records = analysis.spotcheck_records(budget)
+    payload = {"schema": "graphlink.spotcheck/1", "dataset": analysis.dataset.source,
+               "budget": budget, "shops": records}
+    rows = [{**r, "reasons": "; ".join(x["detail"] for x in r["reasons"])} for r in records]
+    return Report(f"Spot checks (budget {budget})", payload, rows,
+                  ["rank", "shop_id", "priority", "operator_id", "factory_id", "reasons"])

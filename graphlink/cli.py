@@ -8,6 +8,7 @@ usage mistakes exit with 2 (click's convention).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import tempfile
@@ -165,6 +166,130 @@ def factories(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
     from graphlink.api import analyse, factories_report
 
     write(factories_report(analyse(dataset, **_load_kwargs(kwargs))), fmt, output)
+
+
+@report.command()
+@dataset_options
+@output_options
+@click.option("--budget", type=click.IntRange(1), default=20, show_default=True,
+              help="How many shops to list (test buys you can afford).")
+@_reports_errors
+def spotcheck(dataset: Path, fmt: str, output: Path | None, budget: int, **kwargs) -> None:
+    """The active shops to test-buy next, each with its reasons: links to banned
+    shops, factory membership, counterfeit disputes, fake verdicts on file."""
+    from graphlink.api import analyse, spotcheck_report
+
+    write(spotcheck_report(analyse(dataset, **_load_kwargs(kwargs)), budget), fmt, output)
+
+
+# --- Neo4j: push the analysed graph, run the named queries (docs/neo4j.md) ----------
+
+
+def neo4j_options(command):
+    """Connection options; each falls back to its NEO4J_* variable, then the local server."""
+    decorators = [
+        click.option("--uri", envvar="NEO4J_URI",
+                     help="Bolt URI (env NEO4J_URI; default bolt://127.0.0.1:7687)."),
+        click.option("--user", envvar="NEO4J_USER", help="User (env NEO4J_USER; default neo4j)."),
+        click.option("--password", envvar="NEO4J_PASSWORD", prompt="Neo4j password",
+                     prompt_required=False, hide_input=True,
+                     help="Password (env NEO4J_PASSWORD). Give --password without a value to "
+                     "be asked for it; it is never echoed or printed."),
+        click.option("--database", envvar="NEO4J_DATABASE",
+                     help="Database (env NEO4J_DATABASE; default: the server's default)."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+@contextlib.contextmanager
+def _push_progress(quiet: bool):
+    """A progress callback drawing a click progress bar on stderr (None when quiet)."""
+    bars = []
+
+    def show(stage: str, done: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=max(total, 1), label="pushing", file=sys.stderr))
+        bars[0].label = f"{stage:<30.30}"
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        yield None if quiet else show
+    finally:
+        if bars:
+            bars[0].render_finish()
+
+
+def _params(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx, param)
+        out[key.strip()] = value
+    return out
+
+
+@cli.group("neo4j")
+def neo4j_group() -> None:
+    """Load the analysed graph into Neo4j and run the named Cypher queries.
+
+    The connection comes from --uri/--user/--password or NEO4J_URI,
+    NEO4J_USER, NEO4J_PASSWORD; `scripts/neo4j-local start` runs a local
+    server (docs/neo4j.md).
+    """
+
+
+@neo4j_group.command("push")
+@dataset_options
+@neo4j_options
+@output_options
+@click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
+              help="Rows per transaction.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_reports_errors
+def neo4j_push(dataset: Path, uri, user, password, database, fmt: str, output: Path | None,
+               batch_size: int, quiet: bool, **kwargs) -> None:
+    """Analyse DATASET and load its graph into Neo4j; pushing again is safe.
+
+    Nodes and relationships are merged on their keys; what an earlier push
+    left and this one does not have is removed, so the graph always equals
+    the latest analysis (an interrupted push is repaired by the next one).
+    """
+    from graphlink.api import analyse
+    from graphlink.neo4j import push
+
+    analysis = analyse(dataset, **_load_kwargs(kwargs))
+    with _push_progress(quiet) as progress:
+        summary = push(analysis, uri, user, password, batch_size, progress, database=database)
+    write(summary.report(), fmt, output)
+
+
+@neo4j_group.command("query")
+@click.argument("name")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", callback=_params,
+              help="A query parameter (repeatable); unset ones take the query's example value.")
+@neo4j_options
+@output_options
+@_reports_errors
+def neo4j_query(name: str, params: dict, uri, user, password, database, fmt: str,
+                output: Path | None) -> None:
+    """Run the named query NAME (see `graphlink neo4j queries`) and print its rows."""
+    from graphlink.neo4j import query_report
+
+    write(query_report(name, params, uri=uri, user=user, password=password, database=database),
+          fmt, output)
+
+
+@neo4j_group.command("queries")
+@output_options
+@_reports_errors
+def neo4j_queries(fmt: str, output: Path | None) -> None:
+    """List the named queries (the files of queries/), their purpose and parameters."""
+    from graphlink.neo4j import queries_report
+
+    write(queries_report(), fmt, output)
 
 
 def main() -> None:

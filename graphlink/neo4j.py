@@ -66,8 +66,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -76,7 +76,8 @@ import neo4j as _neo4j
 import neo4j.exceptions as _nx
 import numpy as np
 import pandas as pd
-from neo4j.graph import Node, Path as GraphPath, Relationship
+from neo4j.graph import Node, Relationship
+from neo4j.graph import Path as GraphPath
 from neo4j.spatial import WGS84Point
 
 from graphlink import __version__
@@ -122,7 +123,6 @@ NODE_LABELS: dict[str, str] = {SHOP: "shop_id", ACCOUNT: "account_id",
                                **{label: "value" for label in KIND_LABELS.values()}}
 REL_TYPES = ("OPERATES", "USES", "SIMILAR", "LINKED", "MATCHES")
 BANNED = "Banned"  # extra label of shops whose status is banned (Browser colours it)
-BOOKKEEPING = "push_id"
 _OWNED = f"n:{SHOP} OR n:{ACCOUNT} OR n:{IDENTIFIER}"
 
 SCHEMA_STATEMENTS = (
@@ -510,7 +510,8 @@ class PushSummary:
                    "batches": self.batches, "removed_nodes": self.removed_nodes,
                    "removed_relationships": self.removed_relationships,
                    "seconds": round(self.seconds, 3), "push_id": self.push_id}
-        notes = [f"pushed {self.dataset} to {self.uri}: {sum(self.nodes.values())} nodes, "
+        total = sum(self.nodes.get(label, 0) for label in (SHOP, ACCOUNT, IDENTIFIER))
+        notes = [f"pushed {self.dataset} to {self.uri}: {total} nodes, "
                  f"{sum(self.relationships.values())} relationships in {self.seconds:.1f} s "
                  f"({self.batches} batches); removed {self.removed_nodes} stale nodes and "
                  f"{self.removed_relationships} stale relationships"]
@@ -560,7 +561,8 @@ def push(analysis, uri: str | None = None, user: str | None = None,
                 for step in steps:
                     for start in range(0, len(step.rows), batch_size):
                         batch = step.rows[start:start + batch_size]
-                        doing = f"loading {step.label} (batch {batches + 1}, {done} of {total} rows)"
+                        doing = (f"loading {step.label} (batch {batches + 1}, "
+                                 f"{done} of {total} rows)")
                         written = session.execute_write(_run, step.statement, rows=batch,
                                                         push_id=push_id)
                         if written != len(batch):
@@ -721,7 +723,7 @@ class Query:
     @property
     def summary(self) -> str:
         """The first sentence of the purpose."""
-        return re.split(r"(?<=[.:;])\s", self.purpose, maxsplit=1)[0]
+        return re.split(r"(?<=\.)\s", self.purpose, maxsplit=1)[0]
 
 
 _SECTION = re.compile(r"^(Purpose|Parameters|Example|Returns|Guide):\s*(.*)$")
@@ -753,11 +755,17 @@ def _parse_query(path: Path) -> Query:
                 sections[current].append(match.group(2))
         elif current:
             sections[current].append(line)
-    params = {}
+    params: dict[str, str] = {}
     for line in sections["Parameters"]:
-        if line.strip():
+        indent = len(line) - len(line.lstrip())
+        if not line.strip():
+            continue
+        if indent < 4 or not params:  # "  name  description"; deeper lines continue it
             pname, _, description = line.strip().partition(" ")
             params[pname.lstrip("$")] = description.strip()
+        else:
+            last = next(reversed(params))
+            params[last] = f"{params[last]} {line.strip()}"
     examples = {}
     for line in sections["Example"]:
         match = _PARAM_LINE.match(line.strip())
@@ -790,8 +798,10 @@ def get_query(name: str) -> Query:
 def _coerce(name: str, value: object, like: object) -> object:
     """A parameter given as text, converted to the type of its example value.
 
-    >>> _coerce("limit", "10", 50), _coerce("min_p", "0.5", 0.7), _coerce("kinds", "device,ip", ["payment"])
-    (10, 0.5, ['device', 'ip'])
+    >>> _coerce("limit", "10", 50), _coerce("min_p", "0.5", 0.7)
+    (10, 0.5)
+    >>> _coerce("kinds", "device,ip", ["payment"])
+    ['device', 'ip']
     """
     if not isinstance(value, str):
         return value

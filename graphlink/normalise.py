@@ -668,12 +668,13 @@ _ZH_PROVINCE = re.compile(
 )
 _ZH_ROADISH = re.compile(r"[东南西北中]?(?:大道|大街|路|街|道|巷|弄|里|\d)")
 _ZH_UNIT_RE = re.compile(r"\D{1,12}?(?:自治州|自治县|地区|街道|新区|市|区|县|旗|镇|乡|盟)")
+_ZH_MARKER_ID = r"\.?\s*#?\s*(\d+[a-z]?|[a-z]\d*)(?![0-9a-z])"
 _ZH_LATIN_MARKERS = (
-    (re.compile(r"(?<![a-z])(\d+|g)\s*/\s*f(?![a-z])"), r"\1层"),
-    (re.compile(r"(?<![a-z])(?:room|rm|unit|apt|flat|suite|ste)\.?\s*#?\s*([0-9a-z]+)"), r"\1室"),
-    (re.compile(r"(?<![a-z])(?:building|bldg|block|blk|tower)\.?\s*([0-9a-z]+)"), r"\1栋"),
-    (re.compile(r"(?<![a-z])(?:floor|fl)\.?\s*(\d+)"), r"\1层"),
+    (re.compile(r"(?<![0-9a-z])(?:room|rm|unit|apt|flat|suite|ste)" + _ZH_MARKER_ID), r"\1室"),
+    (re.compile(r"(?<![0-9a-z])(?:building|bldg|block|blk|tower)" + _ZH_MARKER_ID), r"\1栋"),
+    (re.compile(r"(?<![0-9a-z])(?:floor|fl)" + _ZH_MARKER_ID), r"\1层"),
 )
+_ZH_SLASH_FLOOR = re.compile(r"(?<![0-9a-z])(\d+|g)\s*/\s*f(?![0-9a-z])")
 _ID = r"(?<![0-9a-z])([0-9a-z]+(?:-[0-9a-z]+)*)"
 _ZH_HYPHEN = re.compile(r"(?<=号)(\d+[a-z]?)-(\d+)(?:-(\d+))?(?:室|房)?$")
 _ZH_ROOM = re.compile(_ID + "(?:号房|室|房|户)$")
@@ -686,21 +687,29 @@ _ZH_HOUSE = re.compile(r"(?<![0-9a-z])\d+[a-z]?号(?:院)?")
 
 def _zh_compact(s: str) -> str:
     """Folded Chinese address -> one space-free string with digits."""
+    s = _ZH_SLASH_FLOOR.sub(r"\1层", re.sub(r"[^\w\-#/]|_", " ", s)).replace("/", " ")
     for pattern, repl in _ZH_LATIN_MARKERS:
         s = pattern.sub(repl, s)
-    s = re.sub(r"[^\w\-#]|_", "", s)
+    s = re.sub(r"-{2,}", "-", "".join(s.split())).strip("-")
     s = _CN_NUMERAL.sub(lambda m: _cn_int(m.group(1)), s)
     s = _CN_TRAILING_NUMERAL.sub(lambda m: _cn_int(m.group(1)), s)
-    return re.sub(r"-{2,}", "-", s).strip("-")
+    for pattern, repl in _ZH_LATIN_MARKERS:  # again: numerals may have made new ids
+        s = pattern.sub(repl, s)
+    return s
 
 
-def _zh_locality(s: str) -> tuple[str, str]:
-    """Split off the administrative prefix; the province is dropped."""
+def _drop_province(s: str) -> str:
     s = s[_ZH_COUNTRY.match(s).end():]
     m = _ZH_PROVINCE.match(s)
     if m and (m.group(2) or not m.group(1) or (
             m.end() < len(s) and not _ZH_ROADISH.match(s, m.end()))):
         s = s[m.end():]
+    return s
+
+
+def _zh_locality(s: str) -> tuple[str, str]:
+    """Split off the administrative prefix; the province is dropped."""
+    s = _fixpoint(_drop_province, s)
     units = []
     while (m := _ZH_UNIT_RE.match(s)) is not None:
         units.append(m.group())

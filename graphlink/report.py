@@ -22,6 +22,7 @@ import csv
 import html
 import io
 import json
+import math
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -147,7 +148,19 @@ def _csv(report: Report) -> str:
 
 
 def _json(report: Report) -> str:
-    return json.dumps(report.payload, ensure_ascii=False, indent=2, default=str) + "\n"
+    return json.dumps(_finite(report.payload), ensure_ascii=False, indent=2, default=str,
+                      allow_nan=False) + "\n"
+
+
+def _finite(value: object) -> object:
+    """NaN and infinities become null: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _html(report: Report) -> str:

@@ -1,4 +1,6 @@
-"""Sign-up risk: is a new shop a banned operator coming back under a new identity?
+"""Scoring: sign-up risk with evidence, and which shops to test-buy next.
+
+Sign-up risk: is a new shop a banned operator coming back under a new identity?
 
 For each shop created on or after ``since``, the strongest paths through the
 shop-pair graph (combined pair scores ``p`` from :mod:`graphlink.resolve`)
@@ -21,6 +23,10 @@ the best match's score. Flags (documented thresholds):
   that is shared more widely.
 - ``low`` (>= 0.15): faint links, worth a look when time allows.
 - ``none``: nothing ties the shop to a banned shop.
+
+Spot checks (:func:`spotcheck`) rank active shops for the next test buys by
+their network proximity to banned shops, factory membership, counterfeit
+disputes and fake verdicts not yet acted on; each comes with its reasons.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-__all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups"]
+__all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
+           "spotcheck", "SPOTCHECK_WEIGHTS"]
 
 FLAGS = {"high": 0.7, "medium": 0.4, "low": 0.15}
 CONCURRENT = 0.9
@@ -125,3 +132,78 @@ def _match(match: dict, shop: str, explain) -> dict:
 def label(kind: str) -> str:
     """Human label of an identifier kind (``id_number`` -> ``ID number``)."""
     return _LABELS.get(kind, kind)
+
+
+# --- spot checks -------------------------------------------------------------
+
+# How much each kind of lead adds to a shop's test-buy priority (combined as
+# independent signals, 1 - prod(1 - w)).
+SPOTCHECK_WEIGHTS = {"proximity": 0.8, "factory": 0.6, "fake": 0.9, "dispute": 0.3}
+# a genuine verdict already on file halves the priority: that shop was checked
+GENUINE_DISCOUNT = 0.5
+
+
+def nearest_banned(pairs: pd.DataFrame, banned: list[str]) -> pd.DataFrame:
+    """For every shop linked to a banned shop: the best path score and that shop.
+
+    One multi-source Dijkstra over ``-log p`` from all banned shops at once.
+    """
+    graph = _pair_graph(pairs)
+    sources = [b for b in banned if b in graph]
+    if not sources:
+        return pd.DataFrame(columns=["shop_id", "proximity", "banned_shop_id", "hops"])
+    cost, paths = nx.multi_source_dijkstra(graph, sources, cutoff=-np.log(FLAGS["low"]),
+                                           weight="cost")
+    rows = [{"shop_id": s, "proximity": float(np.exp(-c)), "banned_shop_id": paths[s][0],
+             "hops": len(paths[s]) - 1} for s, c in cost.items() if s not in set(sources)]
+    return pd.DataFrame(rows, columns=["shop_id", "proximity", "banned_shop_id", "hops"])
+
+
+def spotcheck(shops: pd.DataFrame, near: pd.DataFrame, factory: pd.Series,
+              factory_score: pd.Series, disputes: pd.DataFrame, test_buys: pd.DataFrame,
+              budget: int) -> list[dict]:
+    """The ``budget`` active shops most worth a test buy, each with its reasons."""
+    active = shops[shops["status"] == "active"].set_index("shop_id")
+    near = near.set_index("shop_id")
+    counterfeit = disputes[disputes["reason"].fillna("").str.contains("counterfeit|fake|假",
+                                                                      case=False)]
+    n_disputes = counterfeit["shop_id"].value_counts()
+    verdicts = test_buys.groupby("shop_id")["verdict"].agg(lambda v: set(v.dropna()))
+    ranked = []
+    for shop in active.index:
+        reasons = _spot_reasons(shop, near, factory, factory_score, n_disputes)
+        fake = "fake" in verdicts.get(shop, set())
+        if fake:
+            reasons.append(("fake", SPOTCHECK_WEIGHTS["fake"], "a fake test buy on file, not banned"))
+        if not reasons:
+            continue
+        priority = 1 - np.prod([1 - w for _, w, _ in reasons])
+        if "genuine" in verdicts.get(shop, set()) and not fake:
+            priority *= GENUINE_DISCOUNT
+            reasons.append(("genuine", 0.0, "a genuine test buy on file (priority halved)"))
+        ranked.append({"shop_id": shop, "priority": round(float(priority), 4),
+                       "operator_id": active.at[shop, "operator_id"],
+                       "community_id": active.at[shop, "community_id"],
+                       "factory_id": fid if isinstance(fid := factory.get(shop), str) else None,
+                       "reasons": [{"kind": k, "detail": d} for k, _, d in reasons]})
+    ranked.sort(key=lambda r: (-r["priority"], r["shop_id"]))
+    return [{"rank": i, **r} for i, r in enumerate(ranked[:budget], 1)]
+
+
+def _spot_reasons(shop: str, near: pd.DataFrame, factory: pd.Series, factory_score: pd.Series,
+                  n_disputes: pd.Series) -> list[tuple[str, float, str]]:
+    reasons = []
+    if shop in near.index:
+        hit = near.loc[shop]
+        reasons.append(("proximity", SPOTCHECK_WEIGHTS["proximity"] * hit["proximity"],
+                        f"linked to banned shop {hit['banned_shop_id']} "
+                        f"({int(hit['hops'])} hop(s), path score {hit['proximity']:.2f})"))
+    fid = factory.get(shop)
+    if isinstance(fid, str):
+        reasons.append(("factory", SPOTCHECK_WEIGHTS["factory"] * factory_score.get(fid, 0.0),
+                        f"in factory cluster {fid} (score {factory_score.get(fid, 0.0):.2f})"))
+    n = int(n_disputes.get(shop, 0))
+    if n:
+        weight = 1 - (1 - SPOTCHECK_WEIGHTS["dispute"]) ** n
+        reasons.append(("dispute", weight, f"{n} counterfeit dispute(s)"))
+    return reasons

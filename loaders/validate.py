@@ -45,12 +45,25 @@ def validate(raw: RawDataset, lenient: bool = False) -> Dataset:
         dataset.tables[table.name] = _canonical(table, rt, keep)
         if table.id_column:
             ids[table.name] = dataset.tables[table.name][table.id_column]
+    problems = _in_table_order(problems, raw)
     fatal = [p for p in problems if p.reason in _FATAL]
     if fatal or (problems and not lenient):
         raise DatasetError(fatal or problems)
     dataset.problems = problems
     dataset.skipped = _skipped_rows(problems)
     return dataset
+
+
+def _in_table_order(problems: list[Problem], raw: RawDataset) -> list[Problem]:
+    """Problems sorted by table (contract order), then by place in the file."""
+    rank = {name: i for i, name in enumerate(TABLES)}
+    table_of = {rt.file: name for name, rt in raw.tables.items()}
+
+    def key(p: Problem) -> tuple[int, int]:
+        table = table_of.get(p.file, p.file.split(".")[0])
+        return rank.get(table, len(rank)), p.line or 0
+
+    return sorted(problems, key=key)
 
 
 def _skipped_rows(problems: list[Problem]) -> Counter:

@@ -53,3 +53,20 @@ def write_dataset(folder: Path, files: dict[str, str], encoding: str = "utf-8") 
 @pytest.fixture
 def small_dataset(tmp_path: Path) -> Path:
     return write_dataset(tmp_path / "ds", BASE)
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> Path:
+    """A small generated marketplace (with ground truth in ``<world>.truth``)."""
+    from graphlink.generate import generate_world
+
+    out = tmp_path_factory.mktemp("worlds") / "world"
+    generate_world(out, shops=400, seed=3)
+    return out
+
+
+@pytest.fixture(scope="session")
+def analysis(world):
+    import graphlink as gl
+
+    return gl.analyse(world)
