@@ -9,12 +9,14 @@ usage mistakes exit with 2 (click's convention).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import sys
 import tempfile
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from graphlink import __version__
 from graphlink.errors import GraphlinkError
@@ -103,18 +105,30 @@ def demo(out: Path | None, shops: int, seed: int) -> None:
     """Generate a synthetic marketplace (with ground truth) and analyse it.
 
     Without --out this is the one-command tour: a world in a temporary
-    folder, then `check` on it, then the reports.
+    folder, `check` on it, then the sign-up report of the last 90 days
+    (table here, HTML beside the dataset).
     """
-    from graphlink.api import check as run_check
+    from graphlink.api import analyse, check, signups_report
     from graphlink.generate import generate_world
 
     target = out or Path(tempfile.mkdtemp(prefix="graphlink-demo-")) / "marketplace"
     summary = generate_world(target, shops=shops, seed=seed)
     click.echo(f"wrote a marketplace of {shops} shops to {target}")
-    click.echo(f"ground truth: {summary.truth}")
-    if out is None:
-        click.echo("")
-        write(run_check(target), "table", None)
+    click.echo(f"ground truth: {summary.truth}\n")
+    if out is not None:
+        return
+    analysis = analyse(target)
+    write(check(analysis.dataset), "table", None)
+    since = (analysis.dataset.shops["created_at"].max() - pd.Timedelta(days=90)).date()
+    report = signups_report(analysis, since.isoformat())
+    html = target.with_name(target.name + ".signups.html")
+    write(report, "html", html)
+    click.echo("")
+    top = dataclasses.replace(report, rows=report.rows[:15],
+                              notes=[*report.notes, "(top 15 shown; all are in the HTML report)"])
+    write(top, "table", None)
+    click.echo(f"\nHTML report: {html}")
+    click.echo(f"next: graphlink report signups {target} --since {since} --format json")
 
 
 @cli.command()
