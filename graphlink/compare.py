@@ -205,7 +205,7 @@ def _align(a: list[str], b: list[str]) -> list[tuple[int, int, float, str]]:
 
 
 def _merges(tokens: list[str]) -> list[list[str]]:
-    """The tokens, and every way of gluing two neighbours (Xiao Ming = Xiaoming)."""
+    """The tokens, and every way of gluing two neighbours (Mary Ann = Maryann)."""
     glued = [tokens[:k] + [tokens[k] + tokens[k + 1]] + tokens[k + 2:]
              for k in range(min(len(tokens) - 1, 6))]
     return [tokens, *glued]
@@ -233,10 +233,12 @@ def _latin_names(a: str, b: str) -> Similarity:
     if "".join(sorted(ta)) == "".join(sorted(tb)) or "".join(ta) == "".join(tb):
         return _sim(0.95, "latin-token-sort")
     best = _latin_score(ta, tb)
-    for xa, xb in itertools.chain(((m, tb) for m in _merges(ta)[1:]),
-                                  ((ta, m) for m in _merges(tb)[1:])):
-        s = _latin_score(xa, xb)
-        if s.score - 0.03 > best.score:
+    if best.is_match or len(ta) == len(tb):
+        return best
+    longer, shorter = (ta, tb) if len(ta) > len(tb) else (tb, ta)
+    for glued in _merges(longer)[1:]:  # 'Mary Ann Lee' / 'Maryann Lee'
+        s = _latin_score(glued, shorter)
+        if s.is_match and s.score - 0.03 > best.score:
             best = _sim(s.score - 0.03, s.method)
     return best
 
@@ -350,6 +352,8 @@ def company_similarity(a_raw: object, b_raw: object) -> Similarity:
     One name inside the other (``杭州星辰贸易`` / ``星辰贸易``) is a weak 0.8.
 
     >>> company_similarity("星辰贸易（杭州）有限公司", "星辰貿易有限公司")
+    Similarity(score=1.0, method='company-exact')
+    >>> company_similarity("星辰贸易有限公司", "星辰贸易有限责任公司")
     Similarity(score=0.97, method='company-exact')
     >>> company_similarity("杭州星辰贸易有限公司", "星辰贸易有限公司")
     Similarity(score=0.8, method='company-contains')
@@ -424,19 +428,22 @@ def _numbers(text: str) -> list[str]:
     return re.findall(r"\d+", text)
 
 
+def _localities_agree(a: str, b: str) -> bool:
+    """One locality is missing or written inside the other ('杭州余杭区' / '余杭区')."""
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    return a in b or b in a
+
+
 def _place_factor(a: Address, b: Address) -> float | None:
     """1.0 same place, <1 the same place written differently, None otherwise."""
     if a.place == b.place:
         return 1.0
+    if a.street == b.street and _numbers(a.street) and _localities_agree(a.locality, b.locality):
+        return 0.99
     if not _numbers(a.place) or _numbers(a.place) != _numbers(b.place):
         return None
-    if a.script == "zh":
-        compatible = a.street == b.street and (
-            a.locality in b.locality or b.locality in a.locality)
-        if compatible:
-            return 0.99
-        return 0.95 if fuzz.ratio(a.place, b.place) >= 90 else None
-    return 0.95 if fuzz.token_set_ratio(a.place, b.place) >= 90 else None
+    scorer = fuzz.ratio if a.script == "zh" else fuzz.token_set_ratio
+    return 0.95 if scorer(a.place, b.place) >= 90 else None
 
 
 def address_similarity(a: Address | object, b: Address | object) -> Similarity:
@@ -482,14 +489,19 @@ def address_similarity(a: Address | object, b: Address | object) -> Similarity:
 # --------------------------------------------------------------------------
 
 
+_ROLE_LOCALS = frozenset("info sales admin support service contact kefu shop office hello mail "
+                         "webmaster noreply postmaster service order orders business".split())
+
+
 def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     """Similarity of two emails.
 
     Same canonical email 1.0; the same local part at another provider 0.85
     (``email-same-local``); the same skeleton (letters of the local part)
     0.85 when it has 6+ letters, else 0.75 (``email-skeleton``); otherwise a
-    ratio of the local parts, capped at 0.8 (``email-fuzzy``). Numeric local
-    parts (QQ numbers) match exactly or not at all.
+    ratio of the local parts scaled to at most 0.65 (``email-fuzzy``: never a
+    link on its own). Numeric local parts (QQ numbers) match exactly or not at
+    all; role addresses (``sales@``, ``kefu@``) barely count (``email-role``).
 
     >>> email_similarity("Zhang.Wei+shop@qq.com", "zhang.wei@QQ.com")
     Similarity(score=1.0, method='same-email')
@@ -507,11 +519,13 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     sa, sb = norm.email_skeleton(a), norm.email_skeleton(b)
     if sa is None or sb is None:
         return _sim(0.0, "email-different")
+    if sa in _ROLE_LOCALS or sb in _ROLE_LOCALS:  # sales@, kefu@: shared by design
+        return _sim(0.3 if sa == sb else 0.0, "email-role")
     if la == lb:
         return _sim(0.85 if len(la) >= 6 else 0.75, "email-same-local")
     if sa == sb:
         return _sim(0.85 if len(sa) >= 6 else 0.75, "email-skeleton")
-    return _sim(min(0.8, 0.8 * fuzz.ratio(la, lb) / 100), "email-fuzzy")
+    return _sim(0.65 * fuzz.ratio(la, lb) / 100, "email-fuzzy")
 
 
 # --------------------------------------------------------------------------

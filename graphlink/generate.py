@@ -830,16 +830,17 @@ class WorldSummary:
 
 
 def _sizes(n: int) -> dict[str, int]:
-    """Group counts and sizes for a world of ``n`` shops."""
-    f = min(1.0, n / 200)
+    """Group counts and sizes for a world of ``n`` shops (minima shrink below 200 shops)."""
+    f = min(1.0, n / 200) ** 1.5
     return {
         "factories": max(2, round(n / 600)),
         "dealers_lo": 4 if n >= 200 else 2, "dealers_hi": int(np.clip(n // 25, 4, 12)),
         "cf_ops": max(3 if n >= 200 else 2, round(0.04 * n / 3.3)),
         "parks": max(1, round(n / 3000)), "park_shops": max(round(30 * f), round(0.03 * n)),
         "warehouses": max(2, round(n / 4000)), "wh_lo": max(2, round(20 * f)),
-        "wh_hi": int(np.clip(round(0.004 * n), 20 * f, 300)),
-        "nat": max(3, round(n / 10000)), "nat_size": int(np.clip(round(0.01 * n), 12 * f, 400)),
+        "wh_hi": max(2, int(np.clip(round(0.004 * n), 20 * f, 300))),
+        "nat": max(3, round(n / 10000)),
+        "nat_size": max(2, int(np.clip(round(0.01 * n), 12 * f, 400))),
         "names": max(2, min(len(_COMMON), n // 25)), "name_size": max(2, round(0.0015 * n)),
         "families": max(2, round(n / 400)),
     }
@@ -861,6 +862,7 @@ class _World:
         self.shops: list[_Shop] = []
         self.factories: list[_Factory] = []
         self.op_factory: dict[int, int] = {}
+        self.zones: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
         self.ops = 0
 
     # ---- identifiers -----------------------------------------------------
@@ -1023,11 +1025,9 @@ class _World:
         r = self.r
         fresh = self._person(p.zh, surname=p.surname, given=p.given, region=p.region,
                              country=p.country)
-        name = (_zh_name_variant(p.surname, p.given, r) if p.zh
-                else _latin_name_variant(p.given, p.surname, r))
         raw = self._unique(lambda: self._id_typo(p.id_raw))
         email = self._unique(lambda: _email_variant(p.email, r))
-        return replace(fresh, name=name, id_number=raw, id_raw=raw, email=email)
+        return replace(fresh, name=_name_variant(p, r), id_number=raw, id_raw=raw, email=email)
 
     def _id_typo(self, raw: str) -> str:
         """One digit mistyped or two swapped (check character kept or recomputed)."""
@@ -1075,11 +1075,13 @@ class _World:
             return f"{stem}{_int(r, 1000):03d}"
         return f"{stem}{_int(r, 100):02d}"
 
-    def _site(self, make: Callable[[], _Place]) -> _Place:
-        """A factory, park or warehouse site on a road no other site uses."""
+    def _site(self, make: Callable[[], _Place], zone: bool = False) -> _Place:
+        """A factory, park or warehouse site on a road (or in a zone) no other site uses,
+        while unused ones are easy to find."""
         for _ in range(30):
             place = make()
-            key = f"site|{place.city}|{place.district}|{place.road}|{place.compound}"
+            road = "" if zone else place.road
+            key = f"site|{place.city}|{place.district}|{road}|{place.compound}"
             if key not in self.taken:
                 break
         self.taken.add(key)
@@ -1100,7 +1102,15 @@ class _World:
                           _int(r, 10, 600), "", 0, 0, "", lat + r.uniform(-0.12, 0.12),
                           lon + r.uniform(-0.12, 0.12))
 
-        return self._site(make)
+        place = self._site(make, zone=True)
+        anchors = self.zones.setdefault((place.city, place.district, place.compound), [])
+        centre = anchors[0] if anchors else (place.lat, place.lon)
+        for _ in range(20):  # keep factories of one zone ~1 km apart
+            lat, lon = centre[0] + r.uniform(-0.02, 0.02), centre[1] + r.uniform(-0.02, 0.02)
+            if all(abs(lat - a) + abs(lon - b) > 0.012 for a, b in anchors):
+                break
+        anchors.append((lat, lon))
+        return replace(place, lat=lat, lon=lon)
 
     def _dealer_place(self, f: _Factory) -> _Place:
         """Same street and zone as the factory, another number or unit, < 300 m away."""
@@ -1344,19 +1354,36 @@ class _World:
         return prof
 
     def _fuzzy(self, op: _Op) -> _Profile:
-        """Nothing exact: relative or name variant, neighbouring room, masked card."""
+        """Nothing exact; at least two weak links back to the operator."""
         r, boss = self.r, op.boss
-        holder = self._relative(boss) if r.random() < 0.55 else self._alias(boss)
-        if r.random() < 0.4 and holder.surname == boss.surname and holder.given != boss.given:
+        cues = self._fuzzy_cues()
+        if "name" not in cues:
+            holder = self._person(boss.zh, country=boss.country)
+        else:
+            holder = self._relative(boss) if r.random() < 0.45 else self._alias(boss)
+        if "email" in cues and holder.given != boss.given:
             holder = replace(holder, email=self._unique(lambda: _email_variant(boss.email, r)))
-        place = _neighbour(op.home, r) if r.random() < 0.5 else op.home
+        elif "email" not in cues and holder.given == boss.given:
+            holder = replace(holder, email=self._person(boss.zh, country=boss.country).email)
+        if "address" in cues:
+            place = _neighbour(op.home, r) if r.random() < 0.5 else op.home
+        else:
+            place = self._home(boss.zh, boss.country)
         prof = self._fresh_profile(boss.zh, holder, place, risky=True)
         prof.addresses = [self._distinct_row(place, op.texts)]
-        masked = self._distinct_mask(op.card, op.endpoints) if r.random() < 0.65 else None
+        masked = self._distinct_mask(op.card, op.endpoints) if "card" in cues else None
         if masked:
             name = boss.name if r.random() < 0.4 else _name_variant(boss, r)
             prof.payments.insert(0, (op.method, masked, name))
         return prof
+
+    def _fuzzy_cues(self) -> list[str]:
+        """At least two of: relative or name variant, home address, masked card, email."""
+        while True:
+            cues = [cue for cue, p in (("name", 0.75), ("address", 0.7), ("card", 0.6),
+                                       ("email", 0.45)) if self.r.random() < p]
+            if len(cues) >= 2:
+                return cues
 
     def _distinct_mask(self, card: str, endpoints: list[str]) -> str | None:
         """A masked form of ``card`` whose (prefix, suffix) no parent row shows."""

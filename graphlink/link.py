@@ -51,7 +51,7 @@ __all__ = [
 
 MAX_BLOCK = 200
 WINDOW = 10
-LINK_MIN = 0.6
+LINK_MIN = compare.POSSIBLE  # below: "not the same" (see graphlink.compare)
 # a value shared by more shops than this is a hub: context, never evidence of one operator
 HUB_SHOPS = 30
 # rarity: sharing a value with up to RARE_SHOPS shops counts in full

@@ -836,12 +836,23 @@ def run_query(name: str, params: Mapping[str, object] | None = None, *, uri: str
     short text (``(Shop S1)-[:LINKED]->(Shop S2)``), temporal values as ISO
     text.
     """
-    frame, _ = _run_named(get_query(name), params or {}, _settings(uri, user, password, database))
+    keys, rows, _ = _run_named(get_query(name), params or {},
+                               _settings(uri, user, password, database))
+    return _frame(keys, rows)
+
+
+def _frame(keys: list[str], rows: list[list]) -> pd.DataFrame:
+    """Rows as a DataFrame; integer columns with nulls stay integers (``Int64``)."""
+    frame = pd.DataFrame(rows, columns=keys)
+    for i, key in enumerate(keys):
+        values = [r[i] for r in rows if r[i] is not None]
+        if values and frame[key].dtype == float and all(type(v) is int for v in values):
+            frame[key] = pd.array([r[i] for r in rows], dtype="Int64")
     return frame
 
 
 def _run_named(query: Query, given: Mapping[str, object], settings: _Settings
-               ) -> tuple[pd.DataFrame, dict]:
+               ) -> tuple[list[str], list[list], dict]:
     unknown = sorted(set(given) - set(query.params))
     if unknown:
         known = ", ".join(query.params) or "none"
@@ -864,8 +875,8 @@ def _run_named(query: Query, given: Mapping[str, object], settings: _Settings
             raise Neo4jError(f"query {query.name} ({query.path}): {exc.message}") from None
         except _DRIVER_ERRORS as exc:
             raise _error(settings, exc, f"running query {query.name}") from None
-    frame = pd.DataFrame.from_records([[_plain(v) for v in r] for r in records], columns=keys)
-    return frame, {"params": {k: _plain(v) for k, v in values.items()},
+    rows = [[_plain(v) for v in r] for r in records]
+    return keys, rows, {"params": {k: _plain(v) for k, v in values.items()},
                    "graph": meta[0] if meta else None}
 
 
@@ -918,8 +929,9 @@ def query_report(name: str, params: Mapping[str, object] | None = None, *,
                  database: str | None = None) -> Report:
     """`graphlink neo4j query NAME`: the rows of a named query as a report."""
     query = get_query(name)
-    frame, info = _run_named(query, params or {}, _settings(uri, user, password, database))
-    rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    keys, records, info = _run_named(query, params or {},
+                                     _settings(uri, user, password, database))
+    rows = [dict(zip(keys, r, strict=True)) for r in records]
     notes = [] if len(rows) else ["(no rows)"]
     graph = info["graph"]
     if graph is None:
@@ -928,14 +940,8 @@ def query_report(name: str, params: Mapping[str, object] | None = None, *,
         notes.append("warning: the last push did not complete; results may mix two pushes. "
                      "Push again.")
     payload = {"schema": "graphlink.neo4j-query/1", "query": name, "params": info["params"],
-               "columns": list(frame.columns), "rows": rows}
-    return Report(f"Neo4j query {name}", payload, rows, list(frame.columns), notes)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+               "columns": keys, "rows": rows}
+    return Report(f"Neo4j query {name}", payload, rows, keys, notes)
 
 
 def queries_report() -> Report:

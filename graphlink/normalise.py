@@ -42,12 +42,15 @@ Decisions worth knowing
 from __future__ import annotations
 
 import ipaddress
+import math
+import numbers
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 import phonenumbers
 
@@ -68,12 +71,12 @@ __all__ = [
     "name_pinyin",
     "payment",
     "payment_key",
-    "pinyin",
-    "resident_id_check",
-    "uscc_check",
     "person_name",
     "phone",
+    "pinyin",
+    "resident_id_check",
     "shop_name",
+    "uscc_check",
 ]
 
 _CACHE_SIZE = 1 << 16
@@ -105,10 +108,10 @@ def _text(raw: object) -> str | None:
         return raw.decode("utf-8", errors="replace")
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int):
-        return str(raw)
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, numbers.Integral):  # int, numpy.int64
         return str(int(raw))
+    if isinstance(raw, numbers.Real) and math.isfinite(raw) and float(raw).is_integer():
+        return str(int(raw))  # 13800138000.0 from a float column
     return None
 
 
@@ -140,11 +143,17 @@ def _fold_once(s: str) -> str:
     return _strip_controls(unicodedata.normalize("NFKC", s))
 
 
+# text made only of these is already folded
+_FOLDED = re.compile("[\x20-\x40\x5b-\x7e\u4e00-\u9fff]*")
+
+
 def _fold(s: str) -> str:
     """NFKC, case-fold, strip diacritics and invisible characters."""
     s = _strip_controls(s)
     if s.isascii():
         return s.lower()
+    if _FOLDED.fullmatch(s):
+        return s
     return _fixpoint(_fold_once, s)
 
 
@@ -160,20 +169,26 @@ def _t2s_once(s: str) -> str:
     return _fold(_OPENCC.convert(s))
 
 
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str] | None:
+    """Characters OpenCC's t2s converts (None: unknown, always convert)."""
+    try:
+        import opencc
+
+        path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+        return frozenset(line.split("\t", 1)[0] for line in path.read_text("utf-8").splitlines())
+    except Exception:  # a differently packaged OpenCC: convert every Hanzi string
+        return None
+
+
 def _simplify(s: str) -> str:
-    """Traditional to simplified Chinese (only when Hanzi are present)."""
+    """Traditional to simplified Chinese; skipped for text without traditional characters."""
     if not _HANZI_RE.search(s):
         return s
+    traditional = _traditional_chars()
+    if traditional is not None and traditional.isdisjoint(s):
+        return s
     return _fixpoint(_t2s_once, s)
-
-
-def _prepare(raw: object) -> str | None:
-    """Text, folded and simplified, or None when empty."""
-    s = _text(raw)
-    if s is None:
-        return None
-    s = _simplify(_fold(s)).strip()
-    return s or None
 
 
 def _call(cached: Callable[[str], object], fn: Callable[[str], object], raw: object):
@@ -214,29 +229,40 @@ def _phone_clean(s: str) -> str:
     return ("+" if part.lstrip(" ([").startswith("+") else "") + digits
 
 
-def _e164(text: str, region: str) -> str | None:
-    """E.164 form of a valid (or possible, 7+ digit) number, else None."""
+def _e164(text: str, region: str) -> tuple[str | None, bool]:
+    """E.164 form of a valid (or possible, 7+ digit) number, and whether it is plain.
+
+    Plain: valid and without leading zeros, so it formats back to itself.
+    """
     try:
         num = phonenumbers.parse(text, region)
-        ok = phonenumbers.is_valid_number(num) or (
+        valid = phonenumbers.is_valid_number(num)
+        ok = valid or (
             phonenumbers.is_possible_number(num) and len(str(num.national_number)) >= 7
         )
-        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164) if ok else None
+        if not ok:
+            return None, False
+        plain = valid and not num.italian_leading_zero
+        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), plain
     except Exception:  # phonenumbers raises on anything odd
-        return None
+        return None, False
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def _phone_cached(s: str, region: str) -> str | None:
+def _phone(s: str, region: str) -> str | None:
     compact = re.sub(r"[\s\-]", "", s).lower()
     if _HEX_RE.fullmatch(compact) and not compact.isdigit():
         return compact
     cleaned = _phone_clean(s)
     if not 5 <= len(cleaned.lstrip("+")) <= 20:
         return None
-    e164 = _e164(cleaned, region)
-    # odd numbers (leading zeros) can format to a different number: keep the digits then
-    return e164 if e164 is not None and _e164(e164, region) == e164 else cleaned
+    e164, plain = _e164(cleaned, region)
+    if e164 is None:
+        return cleaned
+    # odd numbers (leading zeros) can format to another number: keep the digits then
+    return e164 if plain or _e164(e164, region)[0] == e164 else cleaned
+
+
+_phone_cached = lru_cache(maxsize=_CACHE_SIZE)(_phone)
 
 
 def phone(raw: object, region: str = "CN") -> str | None:
@@ -275,15 +301,15 @@ def phone(raw: object, region: str = "CN") -> str | None:
     if s is None or len(s) > 10_000:
         return None
     reg = region.upper() if isinstance(region, str) else "CN"
-    return _phone_cached(s, reg)
+    return _phone_cached(s, reg) if len(s) <= _CACHE_MAX_LEN else _phone(s, reg)
 
 
 # --------------------------------------------------------------------------
 # email
 # --------------------------------------------------------------------------
 
-_AT = re.compile(r"\s*[\[(]\s*at\s*[\])]\s*")
-_DOT = re.compile(r"\s*[\[(]\s*dot\s*[\])]\s*")
+_AT = re.compile(r"[\[(]\s*at\s*[\])]")  # blanks around are dropped later
+_DOT = re.compile(r"[\[(]\s*dot\s*[\])]")
 _GMAIL = frozenset({"gmail.com", "googlemail.com"})
 
 
@@ -386,7 +412,7 @@ def _latin_tokens(s: str) -> list[str]:
 
 
 def _person_name(s: str) -> str | None:
-    s = _simplify(_fold(s))
+    s = _drop_brackets(_simplify(_fold(s)))
     if has_hanzi(s):
         han = _NOT_HANZI_RE.sub("", s)
         for title in _ZH_HONORIFICS:
@@ -394,9 +420,10 @@ def _person_name(s: str) -> str | None:
                 han = han[: -len(title)]
         return han
     tokens = _latin_tokens(s)
-    while len(tokens) > 1 and tokens[0] in _TITLES:
-        tokens = tokens[1:]
-    return " ".join(tokens) or None
+    first = 0
+    while first < len(tokens) - 1 and tokens[first] in _TITLES:
+        first += 1
+    return " ".join(tokens[first:]) or None
 
 
 _person_name_cached = _cache(_person_name)
@@ -405,8 +432,9 @@ _person_name_cached = _cache(_person_name)
 def person_name(raw: object) -> str | None:
     """Canonical person name.
 
-    Hanzi names: NFKC, traditional -> simplified, only the Hanzi kept (spaces,
-    punctuation, the middle dot and a trailing 先生/女士/小姐 dropped). Other
+    Bracketed parts are dropped (a gloss, a branch city). Hanzi names: NFKC,
+    traditional -> simplified, only the Hanzi kept (spaces, punctuation, the
+    middle dot and a trailing 先生/女士/小姐 dropped). Other
     names: case-folded, diacritics stripped, punctuation to spaces, a leading
     title (Mr, Dr, ...) dropped, tokens kept in order.
 
@@ -436,27 +464,39 @@ _SURNAME_READINGS = {
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def pinyin(han: str) -> str:
-    """Toneless ASCII pinyin of the Hanzi in ``han``, syllables joined.
-
-    >>> pinyin("张伟"), pinyin("吕"), pinyin("Abc")
-    ('zhangwei', 'lu', '')
-    """
+def _pinyin(han: str) -> str:
     from pypinyin import lazy_pinyin
 
     syllables = lazy_pinyin(_NOT_HANZI_RE.sub("", han), errors="ignore", v_to_u=True)
     return "".join(ch for ch in _fold("".join(syllables)) if ch.isascii() and ch.isalpha())
 
 
+def pinyin(han: object) -> str:
+    """Toneless ASCII pinyin of the Hanzi in ``han``, syllables joined ('' if none).
+
+    >>> pinyin("张伟"), pinyin("吕"), pinyin("Abc"), pinyin(None)
+    ('zhangwei', 'lu', '', '')
+    """
+    s = _text(han)
+    if not s or not has_hanzi(s):
+        return ""
+    return _pinyin(s) if len(s) <= _CACHE_MAX_LEN else _pinyin.__wrapped__(s)
+
+
+_MAX_NAME_HANZI = 64  # no name is longer; romanising megabytes would take seconds
+
+
 def hanzi_name_parts(han: str) -> tuple[str, str]:
     """Split a Hanzi name into (surname, given name), both in pinyin.
+
+    Only the first 64 characters are romanised.
 
     >>> hanzi_name_parts("张小明"), hanzi_name_parts("欧阳娜娜"), hanzi_name_parts("单雄信")
     (('zhang', 'xiaoming'), ('ouyang', 'nana'), ('shan', 'xiongxin'))
     """
     cut = 2 if han[:2] in _COMPOUND_SURNAMES and len(han) > 2 else 1
     surname = _SURNAME_READINGS.get(han[:cut]) or pinyin(han[:cut])
-    return surname, pinyin(han[cut:])
+    return surname, pinyin(han[cut:_MAX_NAME_HANZI])
 
 
 def _name_pinyin(s: str) -> str | None:
@@ -496,7 +536,7 @@ def name_pinyin(raw: object) -> str | None:
 _ZH_COMPANY = ("股份有限公司", "有限责任公司", "有限公司", "分公司", "总公司", "公司", "集团",
                "商行", "经营部", "工作室")
 _ZH_SHOP = _ZH_COMPANY + ("官方旗舰店", "旗舰店", "专卖店", "专营店", "直营店", "官方店",
-                          "网店", "小店", "店铺", "商城", "店", "官方")
+                          "网店", "小店", "店铺", "商城", "商店", "店", "官方")
 _LATIN_COMPANY = ("co", "company", "corp", "corporation", "ltd", "limited", "llc", "inc",
                   "incorporated", "plc", "gmbh", "pte", "pty", "sdn", "bhd", "llp")
 _LATIN_SHOP = _LATIN_COMPANY + ("store", "shop", "official", "flagship", "online")
@@ -512,30 +552,32 @@ def _drop_brackets(s: str) -> str:
     return t if _NON_WORD.sub("", t) else s
 
 
-def _strip_latin_tail(s: str, latin: tuple[str, ...]) -> str:
-    """Drop Latin suffix words glued after Hanzi ('耐克officialstore' -> '耐克')."""
-    seen, frontier, best = {len(s)}, [len(s)], len(s)
+def _latin_tail_start(s: str, end: int, latin: tuple[str, ...]) -> int:
+    """Where Latin suffix words glued after Hanzi begin ('耐克officialstore' -> 2)."""
+    seen, frontier, best = {end}, [end], end
+    floor = max(1, end - 200)  # a longer chain of suffix words is not a name
     while frontier:
-        end = frontier.pop()
+        stop = frontier.pop()
         for word in latin:
-            start = end - len(word)
-            if start > 0 and start not in seen and s.startswith(word, start):
+            start = stop - len(word)
+            if start >= floor and start not in seen and s.startswith(word, start, stop):
                 seen.add(start)
                 frontier.append(start)
-                if _HANZI_RE.match(s[start - 1]):
+                if _HANZI_RE.match(s, start - 1):
                     best = min(best, start)
-    return s[:best]
+    return best
 
 
 def _strip_zh_suffixes(s: str, zh: tuple[str, ...], latin: tuple[str, ...]) -> str:
     """Strip legal/store suffixes from a space-free (Hanzi or mixed) name."""
+    end = len(s)
     while True:
-        t = _strip_latin_tail(s, latin)
-        hit = next((x for x in zh if t.endswith(x)), "")
-        t = t[: -len(hit)] if hit and len(t) > len(hit) else t
-        if t == s:
-            return s
-        s = t
+        cut = _latin_tail_start(s, end, latin)
+        hit = next((x for x in zh if s.endswith(x, 0, cut)), "")
+        cut = cut - len(hit) if hit and cut > len(hit) else cut
+        if cut == end:
+            return s[:end]
+        end = cut
 
 
 def _org_name(s: str, zh: tuple[str, ...], latin: tuple[str, ...]) -> str | None:
@@ -586,8 +628,10 @@ def shop_name(raw: object) -> str | None:
 
     Examples
     --------
-    >>> shop_name("耐克官方旗舰店"), shop_name("【正品】耐克 专卖店"), shop_name("耐克 Official Store")
-    ('耐克', '耐克', '耐克')
+    >>> shop_name("耐克官方旗舰店"), shop_name("【正品】耐克 专卖店")
+    ('耐克', '耐克')
+    >>> shop_name("耐克 Official Store")
+    '耐克'
     >>> shop_name("Nike Official Store"), shop_name("Sneaker-World Shop")
     ('nike', 'sneaker world')
     """
@@ -618,10 +662,11 @@ class Address:
     script : str
         ``'zh'`` when the address holds Hanzi, else ``'latin'``.
     locality : str
-        Chinese only: the administrative part of ``place`` (city, district,
-        town) with the province dropped; ``''`` when none was written.
+        The area part of ``place``. Chinese: the administrative prefix (city,
+        district, town; the province dropped). Latin: what follows the street
+        type (``wan chai hong kong``). ``''`` when none was written.
     street : str
-        ``place`` without ``locality``.
+        ``place`` without ``locality``: ``文一西路998号``, ``12 harbour rd``.
     """
 
     canonical: str
@@ -636,7 +681,9 @@ class Address:
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_NUMERAL = re.compile("([零〇一二两三四五六七八九十百千]+)(?=号|栋|幢|座|单元|室|层|楼|房|弄|巷|期|户)")
+_CN_NUMERAL = re.compile(  # the lookbehind makes only a run's start a match start
+    "(?<![零〇一二两三四五六七八九十百千])([零〇一二两三四五六七八九十百千]+)"
+    "(?=号|栋|幢|座|单元|室|层|楼|房|弄|巷|期|户)")
 _CN_TRAILING_NUMERAL = re.compile("(?<=[栋幢座楼元层#])([零〇一二两三四五六七八九十百千]+)$")
 
 
@@ -663,7 +710,8 @@ _PROVINCES = ("北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江
               "香港 澳门").split()
 _ZH_COUNTRY = re.compile(r"^(?:中华人民共和国|中国)?(?:\d{6}(?!\d))?")
 _ZH_PROVINCE = re.compile(
-    "^(?:(" + "|".join(_PROVINCES) + ")(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?"
+    "^(?:(" + "|".join(_PROVINCES) + ")"
+    "(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?"
     "|[\u4e00-\u9fff]{2,3}省)"
 )
 _ZH_ROADISH = re.compile(r"[东南西北中]?(?:大道|大街|路|街|道|巷|弄|里|\d)")
@@ -675,7 +723,7 @@ _ZH_LATIN_MARKERS = (
     (re.compile(r"(?<![0-9a-z])(?:floor|fl)" + _ZH_MARKER_ID), r"\1层"),
 )
 _ZH_SLASH_FLOOR = re.compile(r"(?<![0-9a-z])(\d+|g)\s*/\s*f(?![0-9a-z])")
-_ID = r"(?<![0-9a-z])([0-9a-z]+(?:-[0-9a-z]+)*)"
+_ID = r"(?<![0-9a-z\-])([0-9a-z]+(?:-[0-9a-z]+)*)"
 _ZH_HYPHEN = re.compile(r"(?<=号)(\d+[a-z]?)-(\d+)(?:-(\d+))?(?:室|房)?$")
 _ZH_ROOM = re.compile(_ID + "(?:号房|室|房|户)$")
 _ZH_BARE_ROOM = re.compile(r"(?<=[栋幢座#楼元层])([0-9a-z]+)$")
@@ -710,10 +758,11 @@ def _drop_province(s: str) -> str:
 def _zh_locality(s: str) -> tuple[str, str]:
     """Split off the administrative prefix; the province is dropped."""
     s = _fixpoint(_drop_province, s)
-    units = []
-    while (m := _ZH_UNIT_RE.match(s)) is not None:
+    units, pos = [], 0
+    while (m := _ZH_UNIT_RE.match(s, pos)) is not None:
         units.append(m.group())
-        s = s[m.end():]
+        pos = m.end()
+    s = s[pos:]
     locality = "".join(u[:-1] if u.endswith("市") and k < len(units) - 1 else u
                        for k, u in enumerate(units))
     return locality, s
@@ -823,7 +872,19 @@ def _latin_address(s: str) -> Address | None:
         return None
     text = " ".join(place)
     canonical = text + (f" bldg {building}" if building else "") + (f" room {room}" if room else "")
-    return Address(canonical, text, building, room, "latin", "", text)
+    street, locality = _latin_street(place)
+    return Address(canonical, text, building, room, "latin", locality, street)
+
+
+_STREET_TYPES = frozenset("st rd ave blvd dr ln ct pl sq hwy pkwy ter cres way jln lrg".split())
+
+
+def _latin_street(place: list[str]) -> tuple[str, str]:
+    """Split a Latin place after its first street type preceded by a number."""
+    for k, tok in enumerate(place):
+        if k and tok in _STREET_TYPES and any(c.isdigit() for t in place[:k] for c in t):
+            return " ".join(place[: k + 1]), " ".join(place[k + 1:])
+    return " ".join(place), ""
 
 
 def _parse_address(s: str) -> Address | None:

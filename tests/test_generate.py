@@ -188,6 +188,7 @@ def test_factories_are_dealers_of_distinct_operators_near_the_anchor(world: dict
     truth, factories = world["truth"], world["factories"]
     addresses = world["tables"]["addresses"]
     assert len(factories) >= 2
+    placed = []
     for _, f in factories.iterrows():
         members = f["shop_ids"].split(";")
         assert 4 <= len(members) <= 12
@@ -195,11 +196,14 @@ def test_factories_are_dealers_of_distinct_operators_near_the_anchor(world: dict
         assert sorted(dealers["shop_id"]) == sorted(members)
         assert (dealers["role"] == "dealer").all() and dealers["operator_id"].is_unique
         assert (dealers["community_id"] == f["factory_id"]).all()
-        rows = addresses[addresses["shop_id"].isin(members) & (addresses["lat"] != "")]
-        metres = pd.Series([distance_m(float(f["lat"]), float(f["lon"]), float(a), float(b))
-                            for a, b in zip(rows["lat"], rows["lon"], strict=True)])
-        assert (metres[metres < 5_000] < 300).all()  # near the anchor means on its street
-        assert rows["shop_id"][(metres < 300).to_numpy()].nunique() >= len(members) / 3
+        zone = re.search(r"\w{2}工业区|\w+ Industrial Estate", f["anchor_address"]).group()
+        rows = addresses[addresses["shop_id"].isin(members)
+                         & addresses["address"].str.casefold().str.contains(zone.casefold())]
+        assert set(rows["shop_id"]) == set(members)  # every dealer ships from the zone
+        rows = rows[rows["lat"] != ""]
+        placed += [distance_m(float(f["lat"]), float(f["lon"]), float(a), float(b))
+                   for a, b in zip(rows["lat"], rows["lon"], strict=True)]
+    assert placed and max(placed) < 300
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
