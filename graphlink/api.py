@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 import loaders
 from graphlink.dataset import Dataset
 from graphlink.detect import communities, factories, shop_signals
+from graphlink.dossier import Dossier, dossier
 from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
@@ -49,9 +51,34 @@ def _dataset(source: str | Path | Dataset, load_options: dict) -> Dataset:
     return source if isinstance(source, Dataset) else load(source, **load_options)
 
 
-def check(source: str | Path | Dataset, **load_options) -> Report:
+# progress(stage, done, total): called as each stage starts (done = stages
+# finished), and once more as ("done", total, total); the same callback shape
+# as graphlink.neo4j.push.
+Progress = Callable[[str, int, int], None]
+ANALYSE_STAGES = ("loading", "extracting identifiers", "linking", "weighing evidence",
+                  "resolving operators", "detecting communities")
+
+
+def _stages(progress: Progress | None, stages: tuple[str, ...]) -> Callable[[str], None]:
+    """A function announcing each stage of ``stages`` to ``progress`` in turn."""
+    def announce(stage: str) -> None:
+        if progress is not None:
+            done = len(stages) if stage == "done" else stages.index(stage)
+            progress(stage, done, len(stages))
+
+    return announce
+
+
+def check(source: str | Path | Dataset, *, progress: Progress | None = None,
+          **load_options) -> Report:
     """Validate a dataset and summarise it (what `graphlink check` prints)."""
-    return check_report(_dataset(source, load_options))
+    stage = _stages(progress, ("loading", "summarising"))
+    stage("loading")
+    dataset = _dataset(source, load_options)
+    stage("summarising")
+    report = check_report(dataset)
+    stage("done")
+    return report
 
 
 @dataclass
@@ -76,6 +103,16 @@ class Analysis:
     def explain_pair(self, shop_a: str, shop_b: str) -> list[dict]:
         """The evidence chain that put two shops in one operator (empty if none)."""
         return evidence_chain(self.resolution, self.evidence, shop_a, shop_b)
+
+    def explain(self, shop_id: str) -> Dossier:
+        """Why this shop matters, in one call: its operator, community and factory,
+        the banned shops it is tied to with the evidence, its linked shops, and
+        every identifier it uses with how many shops share it.
+
+        The result is data (``.banned_ties``, ``.links``, ``.identifiers``, ...)
+        and text (``.text``); see :class:`graphlink.dossier.Dossier`.
+        """
+        return dossier(self, shop_id)
 
     @cached_property
     def explainer(self) -> Explainer:
@@ -161,14 +198,27 @@ class Analysis:
         return build_graph(self.dataset, self.identifiers, self.links, self.clusters(), hub_types)
 
 
-def analyse(source: str | Path | Dataset, *, seed: int = 0, **load_options) -> Analysis:
-    """Run the whole pipeline on a dataset folder (or a loaded :class:`Dataset`)."""
+def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress | None = None,
+            **load_options) -> Analysis:
+    """Run the whole pipeline on a dataset folder (or a loaded :class:`Dataset`).
+
+    ``progress(stage, done, total)``, if given, hears each stage of
+    :data:`ANALYSE_STAGES` as it starts, then ``("done", total, total)``.
+    """
+    stage = _stages(progress, ANALYSE_STAGES)
+    stage("loading")
     dataset = _dataset(source, load_options)
+    stage("extracting identifiers")
     ids = extract(dataset)
+    stage("linking")
     links = find_links(ids)
+    stage("weighing evidence")
     evidence = pair_evidence(ids, links)
+    stage("resolving operators")
     resolution = resolve_operators(dataset.shops["shop_id"], combine(evidence))
+    stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
+    stage("done")
     return Analysis(dataset, ids, links, evidence, resolution, shops)
 
 

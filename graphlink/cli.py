@@ -36,6 +36,8 @@ def dataset_options(command):
         click.option("--lenient", is_flag=True, help="Skip bad rows (counted in the summary) "
                      "instead of failing."),
         click.option("--adapter", help="Force a loader adapter (standard, jsonl)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress display (it is shown on "
+                     "standard error when that is a terminal)."),
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
@@ -51,7 +53,30 @@ def output_options(command):
 
 
 def _load_kwargs(kwargs: dict) -> dict:
-    return {k: kwargs.pop(k) for k in ("encoding", "mapping", "lenient", "adapter")}
+    """The load options of ``kwargs`` (removed from it), plus the progress display."""
+    options = {k: kwargs.pop(k) for k in ("encoding", "mapping", "lenient", "adapter")}
+    return {**options, "progress": _stage_progress(click.get_current_context().params)}
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _stage_progress(params: dict):
+    """A progress callback redrawing one line on standard error: the stage and a bar.
+
+    None (no display) with --quiet or when standard error is not a terminal,
+    so logs, pipes and error messages stay clean.
+    """
+    if params.get("quiet") or not _stderr_is_terminal():
+        return None
+
+    def show(stage: str, done: int, total: int) -> None:
+        bar = "#" * round(20 * done / max(total, 1))
+        text = "" if stage == "done" else f"graphlink [{bar:<20}] {done}/{total} {stage}..."
+        click.echo("\r\x1b[K" + text, nl=False, err=True)
+
+    return show
 
 
 def _reports_errors(command):
@@ -261,7 +286,6 @@ def neo4j_group() -> None:
 @output_options
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Rows per transaction.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_reports_errors
 def neo4j_push(dataset: Path, uri, user, password, database, fmt: str, output: Path | None,
                batch_size: int, quiet: bool, **kwargs) -> None:

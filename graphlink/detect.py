@@ -49,9 +49,8 @@ def communities(operators: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0,
     edges.loc[swap, ["a", "b"]] = edges.loc[swap, ["b", "a"]].to_numpy()
     edges = edges.groupby(["a", "b"], sort=True)["w"].sum().reset_index()
     graph = nx.Graph()
-    graph.add_nodes_from(sorted(owner.unique()))
     graph.add_weighted_edges_from(edges.itertuples(index=False))
-    member = {}
+    member = {op: "C-" + op.removeprefix("OP-") for op in owner.unique()}  # alone: own community
     for community in nx.community.louvain_communities(graph, weight="weight", seed=seed):
         for part in nx.connected_components(graph.subgraph(community)):
             name = "C-" + min(part).removeprefix("OP-")

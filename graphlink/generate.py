@@ -1311,7 +1311,7 @@ class _World:
         endpoint = op.card if first else _render_card(op.card, r)
         prof.payments = [(op.method, endpoint, op.boss.name), *prof.payments[1:]]
         if factory:
-            prof.addresses.insert(0, self._row(self._dealer_place(factory), r))
+            prof.addresses = [self._row(self._dealer_place(factory), r), *prof.addresses[:1]]
         banned = min(created + r.uniform(25, 200), 760.0)
         shop = _Shop(created, "dealer" if factory else "counterfeit_banned", op.key, prof,
                      level="cf", status="banned", banned=banned, reason=_pick(r, _BAN_REASONS))
@@ -1345,7 +1345,7 @@ class _World:
         laptop, new_device = r.random() < 0.8, prof.devices[0]
         prof.devices = [op.laptop, new_device] if laptop else [new_device]
         if not laptop or r.random() < 0.4:
-            prof.payments.insert(0, (op.method, op.card, boss.name))
+            prof.payments = [(op.method, op.card, boss.name), *prof.payments[:1]]
         if r.random() < 0.5:
             prof.ips.insert(0, op.ip)
         op.links.append(("device", "", new_device))
@@ -1374,7 +1374,7 @@ class _World:
         masked = self._distinct_mask(op.card, op.endpoints) if "card" in cues else None
         if masked:
             name = boss.name if r.random() < 0.4 else _name_variant(boss, r)
-            prof.payments.insert(0, (op.method, masked, name))
+            prof.payments = [(op.method, masked, name), *prof.payments[:1]]
         return prof
 
     def _fuzzy_cues(self) -> list[str]:
@@ -1399,7 +1399,7 @@ class _World:
         if kind == "device":
             prof.devices.insert(0, value)
         else:
-            prof.payments.insert(0, (method, value, prof.accounts[0].name))
+            prof.payments = [(method, value, prof.accounts[0].name), *prof.payments[:1]]
         return prof
 
     def _add_dealer(self, f: _Factory) -> None:

@@ -118,14 +118,13 @@ def extract(dataset: Dataset) -> Identifiers:
         return Identifiers(empty, _values(empty, dataset))
     allrows = pd.concat(rows, ignore_index=True)
     allrows["seen"] = pd.to_datetime(allrows["seen"])
-    uses = (
-        allrows.sort_values(["seen", "line"], na_position="last")
-        .groupby(["shop_id", "kind", "value"], sort=True, observed=True)
-        .agg(account_id=("account_id", "first"), first_seen=("seen", "min"),
-             last_seen=("seen", "max"), rows=("raw", "size"), raw=("raw", "first"),
-             source=("source", "first"), line=("line", "first"))
-        .reset_index()
-    )
+    keys = ["shop_id", "kind", "value"]
+    first = (allrows.sort_values(["seen", "line"], na_position="last", kind="stable")
+             .drop_duplicates(keys)[[*keys, "account_id", "raw", "source", "line"]])
+    times = (allrows.groupby(keys, sort=False)
+             .agg(first_seen=("seen", "min"), last_seen=("seen", "max"), rows=("seen", "size"))
+             .reset_index())
+    uses = first.merge(times, on=keys).sort_values(keys, ignore_index=True)
     return Identifiers(uses[_USES_COLUMNS], _values(uses, dataset))
 
 

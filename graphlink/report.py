@@ -25,11 +25,13 @@ import json
 import math
 import re
 import shutil
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema"]
+__all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema", "display_width",
+           "clip", "wrap"]
 
 FORMATS = ("table", "csv", "json", "html")
 
@@ -115,26 +117,78 @@ def _fit(widths: list[int], total: int, gap: int = 2) -> list[int]:
     widths = list(widths)
     while sum(widths) + gap * (len(widths) - 1) > total:
         i = max(range(len(widths)), key=lambda k: widths[k])
-        if widths[i] <= 10:
+        if widths[i] <= 5:
             break
         widths[i] -= 1
     return widths
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide characters take two.
+
+    >>> display_width("S1"), display_width("张伟"), display_width("ｶ")
+    (2, 4, 1)
+    """
+    return len(text) + sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns (with ``…``) and padded to it.
+
+    >>> clip("文一西路998号", 8) + "|"
+    '文一西… |'
+    """
+    if display_width(text) > width:
+        out, used = "", 1
+        for ch in text:
+            used += display_width(ch)
+            if used > width:
+                break
+            out += ch
+        text = out + "…"
+    return text + " " * (width - display_width(text))
 
 
 def _table(report: Report, width: int | None = None) -> str:
     header = report.header()
     rows = [[safe_terminal(_cell(r.get(c), 3)).replace("\n", " ") for c in header]
             for r in report.rows]
-    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    natural = [max([display_width(h)] + [display_width(r[i]) for r in rows])
+               for i, h in enumerate(header)]
     widths = _fit(natural, width or shutil.get_terminal_size((120, 24)).columns)
 
     def line(cells: list[str]) -> str:
-        cut = [c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(cells, widths, strict=True)]
-        return "  ".join(c.ljust(w) for c, w in zip(cut, widths, strict=True)).rstrip()
+        return "  ".join(clip(c, w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     lines = [line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
-    lines += [safe_terminal(n) for n in report.notes]
+    total = width or shutil.get_terminal_size((120, 24)).columns
+    lines += [w for n in report.notes for w in wrap(safe_terminal(n), total)]
     return "\n".join(lines) + "\n"
+
+
+def wrap(text: str, width: int, indent: str = "  ") -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width`` terminal columns.
+
+    >>> wrap("shared by 20 shops: address 浙江省温州市瓯海区车站大道460号", 24)
+    ['shared by 20 shops:', '  address', '  浙江省温州市瓯海区车站', '  大道460号']
+    """
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else (indent if lines else "") + word
+        if display_width(candidate) <= width or not line.strip():
+            line = candidate
+        else:
+            lines.append(line)
+            line = indent + word
+        while display_width(line) > width > len(indent) + 1:  # a word wider than a line
+            cut = len(line)
+            while display_width(line[:cut]) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = indent + line[cut:]
+    lines.append(line)
+    return lines
 
 
 def _csv(report: Report) -> str:

@@ -1,0 +1,636 @@
+"""Figures an analyst reads at a glance; each function returns a matplotlib Figure.
+
+- :func:`evidence_subgraph`: the shop, its accounts and identifiers, the
+  shops those identifiers tie it to (banned ones in red) and the path on to
+  banned shops, with the evidence written on the edges.
+- :func:`risk_histogram`: how the sign-ups' risk is distributed, by flag.
+- :func:`factory_map`: a factory cluster's dispatch addresses around its
+  anchor, with the cluster radius.
+- :func:`cluster_sizes`: shops per operator and per community.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects on the Agg
+canvas: they never touch pyplot's global state (no window, no leak when a
+report draws dozens), ``fig.savefig(...)`` writes them, and Jupyter shows a
+figure that ends a cell.
+
+Chinese text: importing this module registers a CJK font with matplotlib's
+font manager (Noto Sans CJK, WenQuanYi Micro Hei, Source Han Sans, ...; or
+the font file named by ``GRAPHLINK_CJK_FONT``) and adds it as a fallback
+family, so shop names and addresses render instead of boxes. Without one it
+warns once and draws Latin text only (Debian: ``apt-get install
+fonts-wqy-microhei`` or ``fonts-noto-cjk``).
+
+>>> _short("成都成华区建设路566号金色家园6栋1504室", 16, tail=True)
+'…家园6栋1504室'
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import shutil
+import subprocess
+import warnings
+from dataclasses import dataclass, field
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Ellipse, Patch
+
+from graphlink.report import display_width
+from graphlink.score import FLAGS, label
+
+__all__ = ["evidence_subgraph", "risk_histogram", "factory_map", "cluster_sizes", "CJK_FONT",
+           "find_cjk_font", "NODE_STYLE", "to_png"]
+
+# --- fonts -----------------------------------------------------------------
+
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC",
+    "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Droid Sans Fallback",
+    "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Heiti SC",
+    "Arial Unicode MS", "AR PL UMing CN", "AR PL UKai CN",
+)
+_CJK_GLOBS = ("/usr/share/fonts/**/*[Nn]oto*CJK*", "/usr/share/fonts/**/wqy*",
+              "/usr/share/fonts/**/*[Dd]roid*[Ff]allback*", "/usr/share/fonts/**/*[Ss]ource[Hh]an*",
+              "/Library/Fonts/*", "/System/Library/Fonts/*", "C:/Windows/Fonts/msyh*",
+              "C:/Windows/Fonts/simhei*")
+
+
+def _fc_list_zh() -> list[str]:
+    """Font files fontconfig knows for Chinese (empty without fc-list)."""
+    if not shutil.which("fc-list"):
+        return []
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
+                             timeout=20, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
+
+
+def _add_font(path: str) -> str | None:
+    """Register a font file with matplotlib; its family name, or None if unusable."""
+    try:
+        font_manager.fontManager.addfont(path)
+        return font_manager.FontProperties(fname=path).get_name()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def find_cjk_font() -> str | None:
+    """Find a font that has Chinese glyphs, register it, return its family name.
+
+    Order: the file in ``GRAPHLINK_CJK_FONT``; a known CJK family matplotlib
+    already knows; the files fontconfig lists for ``:lang=zh``; well-known
+    font folders.
+    """
+    named = os.environ.get("GRAPHLINK_CJK_FONT")
+    if named and os.path.exists(named) and (family := _add_font(named)):
+        return family
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    for family in _CJK_FAMILIES:
+        if family in known:
+            return family
+    files = _fc_list_zh() + sorted({p for g in _CJK_GLOBS for p in glob.glob(g, recursive=True)})
+    for path in files:
+        if path.lower().endswith((".ttf", ".otf", ".ttc")) and (family := _add_font(path)):
+            if family in _CJK_FAMILIES or "CJK" in family or path in files[:1]:
+                return family
+    return None
+
+
+def _install_cjk_font() -> str | None:
+    family = find_cjk_font()
+    if family is None:
+        warnings.warn("graphlink.plot: no font with Chinese glyphs found; Chinese text will "
+                      "show as boxes (install fonts-noto-cjk or fonts-wqy-microhei, or set "
+                      "GRAPHLINK_CJK_FONT to a font file)", stacklevel=3)
+        return None
+    families = list(matplotlib.rcParams["font.family"])
+    if family not in families:
+        matplotlib.rcParams["font.family"] = [*families, family]
+    return family
+
+
+#: The CJK fallback family registered at import (None when none was found).
+CJK_FONT = _install_cjk_font()
+
+# --- styles ----------------------------------------------------------------
+
+#: colour and marker of each node kind in :func:`evidence_subgraph`
+NODE_STYLE = {
+    "shop": ("#1f4e79", "s"),
+    "banned": ("#c0392b", "s"),
+    "account": ("#7f8c8d", "^"),
+    "device": ("#8e44ad", "D"),
+    "ip": ("#16a085", "h"),
+    "phone": ("#d35400", "p"),
+    "email": ("#2471a3", "v"),
+    "id_number": ("#27ae60", "P"),
+    "holder_name": ("#b7950b", "o"),
+    "address": ("#6e2c00", "H"),
+    "payment": ("#c2185b", "*"),
+}
+FLAG_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#f1c40f", "none": "#95a5a6"}
+_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def to_png(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _short(text: object, width: int, tail: bool = False) -> str:
+    """``text`` within ``width`` terminal columns, cut with ``…`` (at the start if ``tail``)."""
+    text = " ".join(str(text).split())
+    if display_width(text) <= width:
+        return text
+    chars = list(reversed(text)) if tail else list(text)
+    out, used = [], 1
+    for ch in chars:
+        used += display_width(ch)
+        if used > width:
+            break
+        out.append(ch)
+    return "…" + "".join(reversed(out)) if tail else "".join(out) + "…"
+
+
+def _day(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+# --- label placement without overlaps ---------------------------------------
+
+
+class _Labels:
+    """Places texts one by one, each at the first candidate spot that overlaps none before."""
+
+    def __init__(self, fig: Figure, ax):
+        self.ax, self.renderer, self.boxes = ax, fig.canvas.get_renderer(), []
+
+    def _box(self, text):
+        return text.get_window_extent(self.renderer).expanded(1.04, 1.1)
+
+    def add(self, candidates: list[tuple[float, float]], text: str, **style):
+        """Put ``text`` at the first of ``candidates`` (data points) that is free."""
+        best, best_overlap = None, math.inf
+        for x, y in candidates:
+            artist = self.ax.text(x, y, text, zorder=5, bbox=_BOX, **style)
+            box = self._box(artist)
+            overlap = sum(_area(box, other) for other in self.boxes)
+            if overlap == 0:
+                self.boxes.append(box)
+                if best is not None:
+                    best.remove()
+                return artist
+            if overlap < best_overlap:
+                if best is not None:
+                    best.remove()
+                best, best_overlap = artist, overlap
+            else:
+                artist.remove()
+        self.boxes.append(self._box(best))
+        return best
+
+
+def _area(a, b) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+# --- evidence subgraph ------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    key: str
+    kind: str  # shop, banned, account or an identifier kind
+    text: str
+    column: int
+    order: float = 0.0
+    y: float = 0.0
+
+
+@dataclass
+class _Layout:
+    nodes: dict[str, _Node] = field(default_factory=dict)
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # a, b, style, label
+
+    def node(self, key: str, kind: str, text: str, column: int, order: float = 0.0) -> None:
+        if key not in self.nodes:
+            self.nodes[key] = _Node(key, kind, text, column, order)
+
+
+def _shop_text(shops: pd.DataFrame, shop: str, width: int = 26) -> tuple[str, str]:
+    row = shops.loc[shop]
+    banned = row["status"] == "banned"
+    text = f"{shop} {_short(row['name'], width - len(shop) - 1)}"
+    if banned:
+        text += f"\nbanned {_day(row['banned_at'])}"
+    return ("banned" if banned else "shop"), text
+
+
+def _evidence_label(row, mine_first: bool, seen: dict) -> str:
+    other = row.value_b if mine_first else row.value_a
+    other_shop = row.shop_b if mine_first else row.shop_a
+    if row.method == "exact":
+        first = seen.get((other_shop, row.kind, other))
+        return "same" + (f", seen there {first}" if first else "")
+    return f"{round(100 * row.score)}% ~ {_short(other, 16, tail=row.kind == 'address')}"
+
+
+def _subgraph(analysis, shop_id: str, max_identifiers: int, max_shops: int) -> tuple[_Layout,
+                                                                                    dict]:
+    shops = analysis.dataset.shops.set_index("shop_id")
+    ids = analysis.identifiers
+    display = ids.values.set_index(["kind", "value"])["display"]
+    n_shops = ids.values.set_index(["kind", "value"])["shops"]
+    uses = ids.uses[ids.uses["shop_id"] == shop_id]
+    seen = {(s, k, v): _day(f) for s, k, v, f in
+            zip(ids.uses["shop_id"], ids.uses["kind"], ids.uses["value"], ids.uses["first_seen"],
+                strict=True)}
+    ev = analysis.evidence
+    ev = ev[(ev["shop_a"] == shop_id) | (ev["shop_b"] == shop_id)]
+    pairs = analysis.resolution.pairs
+    pairs = pairs[(pairs["shop_a"] == shop_id) | (pairs["shop_b"] == shop_id)]
+    p_of = {(b if a == shop_id else a): p for a, b, p in
+            zip(pairs["shop_a"], pairs["shop_b"], pairs["p"], strict=True)}
+    ties = analysis.explain(shop_id).banned_ties
+    on_paths = [t["path"] for t in ties]
+    # linked shops: the first hop of every path to a banned shop, then the strongest pairs
+    first_hops = list(dict.fromkeys(p[1] for p in on_paths))
+    ranked = first_hops + sorted((s for s in p_of if s not in first_hops),
+                                 key=lambda s: (-p_of[s], s))
+    linked = ranked[:max(max_shops, len(first_hops))]
+    info = {"risk": None, "omitted_identifiers": 0, "omitted_shops": len(ranked) - len(linked)}
+
+    layout = _Layout()
+    kind, text = _shop_text(shops, shop_id, 30)
+    layout.node(f"shop:{shop_id}", kind, text, 0)
+    accounts = sorted(analysis.dataset.accounts.loc[
+        analysis.dataset.accounts["shop_id"] == shop_id, "account_id"])
+    for i, account in enumerate(accounts):
+        layout.node(f"account:{account}", "account", f"account {account}", 1, i)
+        layout.edges.append((f"shop:{shop_id}", f"account:{account}", "operates", ""))
+    owner_rank = {a: i for i, a in enumerate(accounts)}
+
+    # identifiers: those carrying evidence to a shown linked shop first, then the rest
+    ev = ev[ev["shop_a"].isin(linked) | ev["shop_b"].isin(linked)]
+    mine_first = (ev["shop_a"] == shop_id).to_numpy()
+    my_values = np.where(mine_first, ev["value_a"], ev["value_b"])
+    evidential = list(dict.fromkeys(zip(ev["kind"], my_values, strict=True)))
+    everything = list(dict.fromkeys(zip(uses["kind"], uses["value"], strict=True)))
+    rest = sorted((k for k in everything if k not in evidential),
+                  key=lambda k: (-int(n_shops.get(k, 1)), k))
+    chosen = (evidential + rest)[:max(max_identifiers, len(evidential))]
+    info["omitted_identifiers"] = len(everything) - len([k for k in chosen if k in everything])
+    owner = {(k, v): a for k, v, a in zip(uses["kind"], uses["value"], uses["account_id"],
+                                          strict=True)}
+    for k, v in chosen:
+        count = int(n_shops.get((k, v), 1))
+        text = f"{label(k)} {_short(display.get((k, v), v), 24, tail=k == 'address')}"
+        if count > 1:
+            text += f"\n{count} shops"
+        account = owner.get((k, v))
+        rank = owner_rank.get(account, len(accounts))
+        layout.node(f"{k}:{v}", k, text, 2, rank)
+        src = f"account:{account}" if isinstance(account, str) else f"shop:{shop_id}"
+        layout.edges.append((src, f"{k}:{v}", "uses", ""))
+
+    for rank, s in enumerate(linked):
+        kind, text = _shop_text(shops, s)
+        layout.node(f"shop:{s}", kind, text, 3, rank)
+    for row, first in zip(ev.itertuples(index=False), mine_first, strict=True):
+        mine = row.value_a if first else row.value_b
+        other = row.shop_b if first else row.shop_a
+        style = "exact" if row.method == "exact" else "fuzzy"
+        layout.edges.append((f"{row.kind}:{mine}", f"shop:{other}", style,
+                             _evidence_label(row, first, seen)))
+    # further hops of the paths to banned shops
+    pair_info = analysis.resolution.pairs.set_index(["shop_a", "shop_b"])
+    for path in on_paths:
+        for hop, (u, v) in enumerate(zip(path[1:], path[2:], strict=False), start=4):
+            kind, text = _shop_text(shops, v)
+            layout.node(f"shop:{v}", kind, text, hop)
+            p, kinds = pair_info.loc[tuple(sorted((u, v)))][["p", "kinds"]]
+            edge = (f"shop:{u}", f"shop:{v}", "path", f"p {p:.2f}: {kinds.replace(',', ', ')}")
+            if edge not in layout.edges:
+                layout.edges.append(edge)
+    return layout, info
+
+
+def _arrange(layout: _Layout) -> None:
+    """y of every node (rows go down from 0): few crossings, neighbours level.
+
+    Identifiers are grouped by the strongest linked shop they tie to; linked
+    shops and later hops sit at the mean height of their neighbours on the
+    left, pushed apart to keep a minimum gap.
+    """
+    columns: dict[int, list[_Node]] = {}
+    for node in layout.nodes.values():
+        columns.setdefault(node.column, []).append(node)
+    height = max(len(c) for c in columns.values())
+    neighbours: dict[str, list[_Node]] = {}
+    for a, b, _, _ in layout.edges:
+        neighbours.setdefault(a, []).append(layout.nodes[b])
+        neighbours.setdefault(b, []).append(layout.nodes[a])
+    for node in columns.get(2, []):
+        targets = [n.order for n in neighbours.get(node.key, []) if n.column == 3]
+        node.order = min(targets) if targets else math.inf
+    for col in sorted(columns):
+        nodes = columns[col]
+        if col < 3:
+            nodes.sort(key=lambda n: (n.order, n.kind, n.key))
+            step = (height - 1) / max(len(nodes) - 1, 1)
+            top = 0.0 if len(nodes) > 1 else -(height - 1) / 2
+            for i, n in enumerate(nodes):
+                n.y = top - i * step
+            continue
+        for n in nodes:
+            ys = [m.y for m in neighbours.get(n.key, []) if m.column < col]
+            n.y = float(np.mean(ys)) if ys else -(height - 1) / 2
+        nodes.sort(key=lambda n: (-n.y, n.order, n.key))
+        for n, y in zip(nodes, _spread([n.y for n in nodes], 1.5, -(height - 1), 0.0),
+                        strict=True):
+            n.y = y
+
+
+def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Heights as close to ``wanted`` (descending) as a minimum ``gap`` within [low, high].
+
+    >>> _spread([0.0, -0.5, -4.0], 1.5, -6.0, 0.0)
+    [0.0, -1.5, -4.0]
+    """
+    if len(wanted) > 1 and (high - low) / (len(wanted) - 1) < gap:
+        step = (high - low) / (len(wanted) - 1)
+        return [high - i * step for i in range(len(wanted))]
+    ys = [min(wanted[0], high)]
+    for y in wanted[1:]:
+        ys.append(min(y, ys[-1] - gap))
+    if ys[-1] < low:
+        ys[-1] = low
+        for i in range(len(ys) - 2, -1, -1):
+            ys[i] = max(ys[i], ys[i + 1] + gap)
+    return ys
+
+
+def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
+                      max_shops: int = 8) -> Figure:
+    """The evidence around ``shop_id`` as a graph.
+
+    Left to right: the shop, its accounts, the identifiers they use (with how
+    many shops use each), the shops those identifiers tie it to (banned ones
+    red, with the ban date), and the path on to banned shops reached through
+    other shops. Edges carry the evidence: ``same`` (first seen on the other
+    shop), ``87% ~ value`` for a fuzzy match, ``p 0.99: device, payment`` for
+    a hop between shops. At most ``max_identifiers`` identifiers and
+    ``max_shops`` linked shops are drawn (evidence first); the caption says
+    how many were left out.
+    """
+    layout, info = _subgraph(analysis, shop_id, max_identifiers, max_shops)
+    _arrange(layout)
+    columns = max(n.column for n in layout.nodes.values()) + 1
+    rows = max(sum(n.column == c for n in layout.nodes.values()) for c in range(columns))
+    fig = _figure(max(9.0, 2.75 * columns + 1.0), max(4.5, 0.62 * rows + 1.6))
+    ax = fig.add_subplot()
+    ax.set_xlim(-0.75, columns - 0.25)
+    ax.set_ylim(-rows + 0.4, 0.75)
+    ax.axis("off")
+    pos = {k: (n.column, n.y) for k, n in layout.nodes.items()}
+
+    edge_style = {"operates": ("#7f8c8d", "-", 1.2), "uses": ("#b0b0b0", "-", 0.9),
+                  "exact": ("#34495e", "-", 1.6), "fuzzy": ("#34495e", "--", 1.3),
+                  "path": ("#c0392b", ":", 2.2)}
+    for a, b, style, _ in layout.edges:
+        colour, line, width = edge_style[style]
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        ax.plot([x0, x1], [y0, y1], color=colour, linestyle=line, linewidth=width, zorder=1)
+    for node in layout.nodes.values():
+        colour, marker = NODE_STYLE[node.kind]
+        size = 260 if node.key == f"shop:{shop_id}" else 130
+        ax.scatter([node.column], [node.y], s=size, c=colour, marker=marker, zorder=3,
+                   edgecolors="black" if node.kind in ("shop", "banned") else "white",
+                   linewidths=1.2 if node.kind == "banned" else 0.6)
+
+    labels = _Labels(fig, ax)
+    for node in sorted(layout.nodes.values(), key=lambda n: (n.column, n.y)):
+        x, y = pos[node.key]
+        size = 10 if node.key == f"shop:{shop_id}" else 8
+        colour = NODE_STYLE["banned"][0] if node.kind == "banned" else "#222222"
+        labels.add([(x, y + 0.2), (x, y - 0.2), (x + 0.08, y + 0.3)], node.text, ha="center",
+                   va="bottom", fontsize=size, color=colour, linespacing=1.0)
+    for a, b, style, text in layout.edges:
+        if not text:
+            continue
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        spots = [(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+                 for t in (0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8)]
+        labels.add(spots, text, ha="center", va="center", fontsize=7,
+                   color=edge_style[style][0], style="italic" if style == "fuzzy" else "normal")
+
+    name = _short(analysis.dataset.shops.set_index("shop_id").at[shop_id, "name"], 30)
+    dossier = analysis.explain(shop_id)
+    ax.set_title(f"Evidence around {shop_id} {name}: risk {dossier.risk:.2f} ({dossier.flag})",
+                 fontsize=12, loc="left")
+    notes = []
+    if info["omitted_identifiers"]:
+        notes.append(f"{info['omitted_identifiers']} more identifier(s) without evidence not drawn")
+    if info["omitted_shops"]:
+        notes.append(f"{info['omitted_shops']} weaker linked shop(s) not drawn")
+    if notes:
+        fig.text(0.01, 0.005, "; ".join(notes), fontsize=7, color="#555555")
+    kinds_present = {n.kind for n in layout.nodes.values()}
+    handles = [Line2D([], [], color=NODE_STYLE[k][0], marker=NODE_STYLE[k][1], linestyle="",
+                      markersize=8, label=_kind_name(k)) for k in NODE_STYLE if k in kinds_present]
+    styles_present = {s for _, _, s, _ in layout.edges}
+    handles += [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=_edge_name(s))
+                for s, (c, ls, w) in edge_style.items() if s in styles_present]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    return fig
+
+
+def _kind_name(kind: str) -> str:
+    return {"shop": "shop", "banned": "banned shop", "account": "account"}.get(kind, label(kind))
+
+
+def _edge_name(style: str) -> str:
+    return {"operates": "operates", "uses": "uses", "exact": "same value",
+            "fuzzy": "similar value", "path": "shop-to-shop link"}[style]
+
+
+# --- risk histogram -----------------------------------------------------------
+
+
+def risk_histogram(signups: pd.DataFrame, *, bins: int = 20) -> Figure:
+    """Distribution of sign-up risk (from :meth:`graphlink.Analysis.signups`), by flag.
+
+    Shops with no tie to a banned shop (risk 0) are counted in the title,
+    not drawn, so the flagged few stay visible. Dashed lines mark the flag
+    thresholds.
+    """
+    fig = _figure(8, 4.2)
+    ax = fig.add_subplot()
+    risk = signups["risk"].astype(float) if len(signups) else pd.Series(dtype=float)
+    tied = risk[risk > 0]
+    edges = np.linspace(0, 1, bins + 1)
+    flags = signups["flag"] if len(signups) else pd.Series(dtype=object)
+    for flag in ("low", "medium", "high", "none"):
+        values = tied[flags[risk > 0] == flag]
+        n = int((flags == flag).sum())
+        ax.hist(values, bins=edges, color=FLAG_COLOURS[flag], edgecolor="white",
+                label=f"{flag}: {n}")
+    for name, threshold in FLAGS.items():
+        ax.axvline(threshold, color="#555555", linestyle="--", linewidth=0.8)
+        ax.text(threshold, 1.0, f" {name} ≥ {threshold}", transform=ax.get_xaxis_transform(),
+                fontsize=8, va="top", ha="left", color="#555555")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("risk (best path score to a banned shop)")
+    ax.set_ylabel("sign-ups")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    since = _day(signups["created_at"].min()) if len(signups) else ""
+    ax.set_title(f"Sign-up risk: {len(signups)} sign-ups" + (f" since {since}" if since else "")
+                 + f", {int((risk == 0).sum())} with no tie to a banned shop (not drawn)",
+                 fontsize=11, loc="left")
+    ax.legend(title="flag", fontsize=8, title_fontsize=8, loc="upper left")
+    return fig
+
+
+# --- factory map ---------------------------------------------------------------
+
+_M_PER_DEGREE = 111_320.0
+
+
+def factory_map(analysis, factory_id: str, *, context: float = 3.0) -> Figure:
+    """A factory cluster's dispatch addresses around its anchor, on lat/lon axes.
+
+    The cluster's shops are coloured by status (banned red), the anchor is
+    a star, the dashed circle is the cluster radius; other shops' addresses
+    within ``context`` radii are drawn faint grey for context. Axes keep true
+    proportions (a circle is a circle); a scale bar gives metres.
+    """
+    found = analysis.factories().set_index("factory_id")
+    if factory_id not in found.index:
+        from graphlink.errors import ConfigError
+
+        raise ConfigError(f"no factory cluster {factory_id!r} (see analysis.factories())")
+    f = found.loc[factory_id]
+    lat0, lon0 = float(f["lat"]), float(f["lon"])
+    radius = float(f["radius_m"]) if pd.notna(f["radius_m"]) else 300.0
+    span = max(radius * context, 250.0)
+    points = analysis.address_points().dropna(subset=["lat", "lon"])
+    dy = (points["lat"] - lat0) * _M_PER_DEGREE
+    dx = (points["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))
+    near = points[(dx.abs() <= span) & (dy.abs() <= span)]
+    members = set(f["shops"])
+    status = analysis.dataset.shops.set_index("shop_id")["status"]
+    inside = near[near["shop_id"].isin(members)]
+    outside = near[~near["shop_id"].isin(members)]
+    elsewhere = points[points["shop_id"].isin(members)].shape[0] - len(inside)
+
+    fig = _figure(8.5, 7.2)
+    ax = fig.add_subplot()
+    ax.scatter(outside["lon"], outside["lat"], s=14, c="#c8c8c8", label="other shops", zorder=1)
+    for state, colour in (("active", NODE_STYLE["shop"][0]), ("closed", "#7f8c8d"),
+                          ("banned", NODE_STYLE["banned"][0])):
+        sel = inside[inside["shop_id"].map(status) == state]
+        if len(sel):
+            ax.scatter(sel["lon"], sel["lat"], s=46, c=colour, edgecolors="white", zorder=3,
+                       label=f"cluster shop, {state} ({sel['shop_id'].nunique()})")
+    ax.scatter([lon0], [lat0], s=320, marker="*", c="#f1c40f", edgecolors="black", zorder=4,
+               label="anchor")
+    dlat = radius / _M_PER_DEGREE
+    dlon = dlat / math.cos(math.radians(lat0))
+    ax.add_patch(Ellipse((lon0, lat0), 2 * dlon, 2 * dlat, fill=False, linestyle="--",
+                         edgecolor="#555555", zorder=2))
+    ax.set_aspect(1 / math.cos(math.radians(lat0)))
+    pad_lat = span / _M_PER_DEGREE
+    pad_lon = pad_lat / math.cos(math.radians(lat0))
+    ax.set_xlim(lon0 - pad_lon, lon0 + pad_lon)
+    ax.set_ylim(lat0 - pad_lat, lat0 + pad_lat)
+    ax.ticklabel_format(useOffset=False)
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    _scale_bar(ax, span, lat0)
+    labels = _Labels(fig, ax)
+    at_place = inside.groupby(["lat", "lon"])["shop_id"].agg(lambda s: sorted(set(s)))
+    for (lat, lon), shops in at_place.items():
+        text = ", ".join(shops[:3]) + (f" +{len(shops) - 3}" if len(shops) > 3 else "")
+        off_lon, off_lat = pad_lon / 40, pad_lat / 40
+        spots = [(lon + off_lon * sx, lat + off_lat * sy) for sy in (1, -1, 2.5, -2.5, 4, -4)
+                 for sx in (1, -1)]
+        labels.add(spots, text, fontsize=7, ha="left", va="center")
+    n_ops = int(f["operators"])
+    ax.set_title(f"Factory cluster {factory_id}: {len(members)} shops of {n_ops} operators, "
+                 f"{int(f['banned_shops'])} banned (score {float(f['score']):.2f})\n"
+                 f"anchor {_short(f['anchor_address'], 56)}, radius {radius:.0f} m",
+                 fontsize=10, loc="left")
+    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+    if elsewhere > 0:
+        ax.text(0.01, 0.01, f"{elsewhere} other address(es) of these shops lie outside the map",
+                transform=ax.transAxes, fontsize=7, color="#555555")
+    return fig
+
+
+def _scale_bar(ax, span: float, lat0: float) -> None:
+    metres = next(m for m in (1000, 500, 200, 100, 50, 20, 10) if m <= span / 2)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = metres / (_M_PER_DEGREE * math.cos(math.radians(lat0)))
+    x, y = x1 - (x1 - x0) * 0.05 - length, y0 + (y1 - y0) * 0.05
+    ax.plot([x, x + length], [y, y], color="black", linewidth=2.5, zorder=5)
+    ax.text(x + length / 2, y + (y1 - y0) * 0.015, f"{metres} m", ha="center", va="bottom",
+            fontsize=8, zorder=5)
+
+
+# --- cluster sizes ---------------------------------------------------------------
+
+
+def cluster_sizes(analysis) -> Figure:
+    """How many operators and communities there are of each size (shops), log scale.
+
+    Bars are split by whether the group holds a banned shop; single-shop
+    operators and communities (most honest shops) are the leftmost bar.
+    """
+    fig = _figure(10, 4.2)
+    banned = set(analysis.dataset.banned_shop_ids())
+    shops = analysis.clusters()
+    shops["banned"] = shops["shop_id"].isin(banned)
+    for i, (column, what) in enumerate((("operator_id", "operators"),
+                                         ("community_id", "communities"))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        groups = shops.groupby(column).agg(size=("shop_id", "size"), banned=("banned", "any"))
+        table = groups.groupby(["size", "banned"]).size().unstack(fill_value=0)
+        table = table.reindex(columns=[False, True], fill_value=0)
+        x = np.arange(len(table))
+        ax.bar(x, table[False], color=NODE_STYLE["shop"][0], label="no banned shop")
+        ax.bar(x, table[True], bottom=table[False], color=NODE_STYLE["banned"][0],
+               label="with a banned shop")
+        ax.set_xticks(x, [str(s) for s in table.index], fontsize=8)
+        ax.set_yscale("log")
+        ax.set_xlabel("shops in the group")
+        ax.set_ylabel(f"{what} (log scale)")
+        ax.set_title(f"{len(groups)} {what}; largest {int(groups['size'].max())} shops",
+                     fontsize=10, loc="left")
+        ax.legend(fontsize=8)
+    fig.suptitle("Operators (same real-world actor) and communities (wider networks)",
+                 fontsize=11)
+    return fig
