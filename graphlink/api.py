@@ -98,7 +98,7 @@ class Analysis:
 
     def hubs(self) -> pd.DataFrame:
         """Identifier values and blocks kept as context, with their type."""
-        return hubs(self.identifiers, self.links)
+        return hubs(self.identifiers)
 
     def explain_pair(self, shop_a: str, shop_b: str) -> list[dict]:
         """The evidence chain that put two shops in one operator (empty if none)."""

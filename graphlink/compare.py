@@ -327,9 +327,9 @@ def name_similarity(a_raw: object, b_raw: object) -> Similarity:
 # --------------------------------------------------------------------------
 
 
-def _org_similarity(a: str, b: str, prefix: str) -> Similarity:
+def _org_similarity(a: str, b: str, prefix: str, same_text: bool) -> Similarity:
     if a == b:
-        return _sim(0.97, f"{prefix}-exact")
+        return _sim(1.0 if same_text else 0.97, f"{prefix}-exact")
     ha, hb = has_hanzi(a), has_hanzi(b)
     if ha != hb:
         han, latin = (a, b) if ha else (b, a)
@@ -361,9 +361,8 @@ def company_similarity(a_raw: object, b_raw: object) -> Similarity:
     a, b = norm.company_name(a_raw), norm.company_name(b_raw)
     if a is None or b is None:
         return _MISSING
-    if a == b and norm.person_name(a_raw) == norm.person_name(b_raw):
-        return _sim(1.0, "company-exact")
-    return _org_similarity(a, b, "company")
+    same = a == b and norm.person_name(a_raw) == norm.person_name(b_raw)
+    return _org_similarity(a, b, "company", same)
 
 
 def shop_name_similarity(a_raw: object, b_raw: object) -> Similarity:
@@ -380,7 +379,8 @@ def shop_name_similarity(a_raw: object, b_raw: object) -> Similarity:
     a, b = norm.shop_name(a_raw), norm.shop_name(b_raw)
     if a is None or b is None:
         return _MISSING
-    return _org_similarity(a, b, "shop")
+    same = a == b and norm.plain_text(a_raw) == norm.plain_text(b_raw)
+    return _org_similarity(a, b, "shop", same)
 
 
 # --------------------------------------------------------------------------

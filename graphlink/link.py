@@ -46,7 +46,7 @@ from graphlink.identifiers import Identifiers
 
 __all__ = [
     "Links", "find_links", "pair_evidence", "rarity", "MAX_BLOCK", "WINDOW", "LINK_MIN",
-    "HUB_SHOPS", "STRENGTH", "hubs", "comparison_growth",
+    "HUB_SHOPS", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
 ]
 
 MAX_BLOCK = 200
@@ -309,41 +309,58 @@ def comparison_growth(n1: int, c1: int, n2: int, c2: int) -> float:
     return (max(c2, 1) / max(c1, 1)) / (n2 / n1)
 
 
+# values shared by at least this many shops are listed as context by :func:`hubs`
+HUB_REPORT = 10
+
 _HUB_TYPES = {
-    "address": "shared warehouse or office address",
-    "ip": "carrier NAT or shared network IP",
-    "holder_name": "common name",
-    "device": "shared device",
-    "payment": "shared payment endpoint",
-    "phone": "shared phone",
-    "email": "shared email",
-    "id_number": "shared ID number",
-}
-_BLOCK_HUB_TYPES = {
+    ("address", "value"): "shared warehouse or office address",
     ("address", "place"): "e-commerce park or multi-tenant building",
-    ("address", "geocell"): "dense block (many addresses at one spot)",
-    ("holder_name", "pinyin"): "common name",
-    ("holder_name", "prefix"): "common name initials",
-    ("email", "skeleton"): "common email name",
-    ("payment", "mask"): "common card prefix and suffix",
+    ("ip", "value"): "carrier NAT or shared network IP",
+    ("holder_name", "value"): "common name",
+    ("holder_name", "pinyin"): "common name (all spellings)",
+    ("device", "value"): "shared device",
+    ("payment", "value"): "shared payment endpoint",
+    ("phone", "value"): "shared phone",
+    ("email", "value"): "shared email",
+    ("id_number", "value"): "shared ID number",
 }
 
 
-def hubs(ids: Identifiers, links: Links, minimum: int = HUB_SHOPS) -> pd.DataFrame:
-    """Identifier values and blocks too widely shared to be evidence, typed.
+def _grouped_hubs(ids: Identifiers, kind: str, scope: str, key: Callable[[str], object],
+                  minimum: int) -> list[dict]:
+    """Many distinct values under one key (rooms of one park, spellings of one name)."""
+    uses = ids.uses[ids.uses["kind"] == kind]
+    if not len(uses):
+        return []
+    keyed = uses.assign(key=_apply(uses["value"], key)).dropna(subset=["key"])
+    stats = keyed.groupby("key").agg(shops=("shop_id", "nunique"), values=("value", "nunique"))
+    stats = stats[(stats["shops"] >= minimum) & (stats["values"] >= 3)]
+    return [{"kind": kind, "key": k, "shops": int(r["shops"]), "values": int(r["values"]),
+             "scope": scope}
+            for k, r in stats.iterrows()]
 
-    Columns: kind, key (the value, or the blocking key of a hub block), shops,
-    type, scope (``value``: one value shared by many shops; ``block``: many
-    distinct values at one place/name, e.g. hundreds of rooms in one park).
+
+def hubs(ids: Identifiers, minimum: int = HUB_REPORT) -> pd.DataFrame:
+    """Identifiers too widely shared to say much about one operator, typed.
+
+    Columns: kind, key (the value, or the place / name key grouping many
+    values), shops, values (distinct values under the key), scope (``value``: one value shared by many shops, e.g. a
+    warehouse or a NAT IP; ``place``: many rooms of one building complex, e.g.
+    an e-commerce park; ``pinyin``: many holders of one name), type, and
+    treatment: ``excluded`` (a value on more than ``HUB_SHOPS`` shops, or a
+    key over more than ``MAX_BLOCK`` values: never evidence) or
+    ``down-weighted`` (counted with its rarity weight).
     """
-    values = ids.values[ids.values["shops"] > minimum]
-    rows = [{"kind": k, "key": v, "shops": int(n), "type": _HUB_TYPES.get(k, "shared value"),
-             "scope": "value"}
+    values = ids.values[ids.values["shops"] >= minimum]
+    rows = [{"kind": k, "key": v, "shops": int(n), "values": 1, "scope": "value"}
             for k, v, n in zip(values["kind"], values["value"], values["shops"], strict=True)]
-    for hub in links.hub_blocks.to_dict("records") if len(links.hub_blocks) else []:
-        rows.append({"kind": hub["kind"], "key": hub["key"], "shops": int(hub["shops"]),
-                     "type": _BLOCK_HUB_TYPES.get((hub["kind"], hub["pass"]), "large block"),
-                     "scope": "block"})
-    frame = pd.DataFrame(rows, columns=["kind", "key", "shops", "type", "scope"])
+    rows += _grouped_hubs(ids, "address", "place", _address_part("place"), minimum)
+    rows += _grouped_hubs(ids, "holder_name", "pinyin", norm.name_pinyin, minimum)
+    frame = pd.DataFrame(rows, columns=["kind", "key", "shops", "values", "scope"])
+    frame["type"] = [_HUB_TYPES.get((k, s), "shared value")
+                     for k, s in zip(frame["kind"], frame["scope"], strict=True)]
+    excluded = np.where(frame["scope"] == "value", frame["shops"] > HUB_SHOPS,
+                        frame["values"] > MAX_BLOCK)
+    frame["treatment"] = np.where(excluded, "excluded", "down-weighted")
     return frame.sort_values(["shops", "kind", "key"], ascending=[False, True, True],
                              ignore_index=True)

@@ -72,6 +72,7 @@ __all__ = [
     "payment",
     "payment_key",
     "person_name",
+    "plain_text",
     "phone",
     "pinyin",
     "resident_id_check",
@@ -201,6 +202,19 @@ def _call(cached: Callable[[str], object], fn: Callable[[str], object], raw: obj
 
 def _cache(fn: Callable[[str], object]) -> Callable[[str], object]:
     return lru_cache(maxsize=_CACHE_SIZE)(fn)
+
+
+def _plain_text(s: str) -> str | None:
+    return " ".join(_latin_tokens(_simplify(_fold(s)))) or None
+
+
+def plain_text(raw: object) -> str | None:
+    """Generic folded text: case, width, diacritics, script variant and punctuation gone.
+
+    >>> plain_text("  Nike 耐克 (官方) 旗艦店! "), plain_text("Café-Bar"), plain_text("...")
+    ('nike 耐克 官方 旗舰店', 'cafe bar', None)
+    """
+    return _call(_plain_text_cached, _plain_text, raw)
 
 
 def has_hanzi(s: str | None) -> bool:
@@ -427,6 +441,7 @@ def _person_name(s: str) -> str | None:
 
 
 _person_name_cached = _cache(_person_name)
+_plain_text_cached = _cache(_plain_text)
 
 
 def person_name(raw: object) -> str | None:

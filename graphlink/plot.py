@@ -188,6 +188,13 @@ class _Labels:
     def _box(self, text):
         return text.get_window_extent(self.renderer).expanded(1.04, 1.1)
 
+    def block(self, x: float, y: float, half: float) -> None:
+        """Keep labels off a marker at data point (x, y), ``half`` pixels each way."""
+        from matplotlib.transforms import Bbox
+
+        px, py = self.ax.transData.transform((x, y))
+        self.boxes.append(Bbox([[px - half, py - half], [px + half, py + half]]))
+
     def add(self, candidates: list[tuple[float, float]], text: str, **style):
         """Put ``text`` at the first of ``candidates`` (data points) that is free."""
         best, best_overlap = None, math.inf
@@ -257,8 +264,8 @@ def _evidence_label(row, mine_first: bool, seen: dict) -> str:
     return f"{round(100 * row.score)}% ~ {_short(other, 16, tail=row.kind == 'address')}"
 
 
-def _subgraph(analysis, shop_id: str, max_identifiers: int, max_shops: int) -> tuple[_Layout,
-                                                                                    dict]:
+def _subgraph(analysis, shop_id: str, ties: list[dict], max_identifiers: int,
+              max_shops: int) -> tuple[_Layout, dict]:
     shops = analysis.dataset.shops.set_index("shop_id")
     ids = analysis.identifiers
     display = ids.values.set_index(["kind", "value"])["display"]
@@ -273,7 +280,6 @@ def _subgraph(analysis, shop_id: str, max_identifiers: int, max_shops: int) -> t
     pairs = pairs[(pairs["shop_a"] == shop_id) | (pairs["shop_b"] == shop_id)]
     p_of = {(b if a == shop_id else a): p for a, b, p in
             zip(pairs["shop_a"], pairs["shop_b"], pairs["p"], strict=True)}
-    ties = analysis.explain(shop_id).banned_ties
     on_paths = [t["path"] for t in ties]
     # linked shops: the first hop of every path to a banned shop, then the strongest pairs
     first_hops = list(dict.fromkeys(p[1] for p in on_paths))
@@ -331,7 +337,7 @@ def _subgraph(analysis, shop_id: str, max_identifiers: int, max_shops: int) -> t
             kind, text = _shop_text(shops, v)
             layout.node(f"shop:{v}", kind, text, hop)
             p, kinds = pair_info.loc[tuple(sorted((u, v)))][["p", "kinds"]]
-            edge = (f"shop:{u}", f"shop:{v}", "path", f"p {p:.2f}: {kinds.replace(',', ', ')}")
+            edge = (f"shop:{u}", f"shop:{v}", "path", f"p {p:.2f}\n{kinds.replace(',', ', ')}")
             if edge not in layout.edges:
                 layout.edges.append(edge)
     return layout, info
@@ -352,20 +358,21 @@ def _arrange(layout: _Layout) -> None:
     for a, b, _, _ in layout.edges:
         neighbours.setdefault(a, []).append(layout.nodes[b])
         neighbours.setdefault(b, []).append(layout.nodes[a])
+    def owner(node: _Node) -> float:
+        return min([n.order for n in neighbours.get(node.key, []) if n.column == 1] or [-1])
+
     for node in columns.get(2, []):
         targets = [n.order for n in neighbours.get(node.key, []) if n.column == 3]
         node.order = min(targets) if targets else math.inf
-    for col in sorted(columns):
-        nodes = columns[col]
-        if col < 3:
-            nodes.sort(key=lambda n: (n.order, n.kind, n.key))
-            step = (height - 1) / max(len(nodes) - 1, 1)
-            top = 0.0 if len(nodes) > 1 else -(height - 1) / 2
-            for i, n in enumerate(nodes):
-                n.y = top - i * step
-            continue
-        for n in nodes:
-            ys = [m.y for m in neighbours.get(n.key, []) if m.column < col]
+    identifiers = sorted(columns.get(2, []), key=lambda n: (n.order, owner(n), n.kind, n.key))
+    step = (height - 1) / max(len(identifiers) - 1, 1)
+    for i, n in enumerate(identifiers):
+        n.y = -i * step if len(identifiers) > 1 else -(height - 1) / 2
+    for col in (1, 0, *sorted(c for c in columns if c >= 3)):
+        nodes = columns.get(col, [])
+        for n in nodes:  # level with the neighbours already placed
+            ys = [m.y for m in neighbours.get(n.key, []) if m.column == 2 or
+                  (col >= 3 and m.column < col) or (col == 0 and m.column == 1)]
             n.y = float(np.mean(ys)) if ys else -(height - 1) / 2
         nodes.sort(key=lambda n: (-n.y, n.order, n.key))
         for n, y in zip(nodes, _spread([n.y for n in nodes], 1.5, -(height - 1), 0.0),
@@ -405,7 +412,8 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
     ``max_shops`` linked shops are drawn (evidence first); the caption says
     how many were left out.
     """
-    layout, info = _subgraph(analysis, shop_id, max_identifiers, max_shops)
+    dossier = analysis.explain(shop_id)
+    layout, info = _subgraph(analysis, shop_id, dossier.banned_ties, max_identifiers, max_shops)
     _arrange(layout)
     columns = max(n.column for n in layout.nodes.values()) + 1
     rows = max(sum(n.column == c for n in layout.nodes.values()) for c in range(columns))
@@ -431,6 +439,8 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
                    linewidths=1.2 if node.kind == "banned" else 0.6)
 
     labels = _Labels(fig, ax)
+    for node in layout.nodes.values():
+        labels.block(node.column, node.y, 9 if node.key == f"shop:{shop_id}" else 6)
     for node in sorted(layout.nodes.values(), key=lambda n: (n.column, n.y)):
         x, y = pos[node.key]
         size = 10 if node.key == f"shop:{shop_id}" else 8
@@ -446,8 +456,7 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
         labels.add(spots, text, ha="center", va="center", fontsize=7,
                    color=edge_style[style][0], style="italic" if style == "fuzzy" else "normal")
 
-    name = _short(analysis.dataset.shops.set_index("shop_id").at[shop_id, "name"], 30)
-    dossier = analysis.explain(shop_id)
+    name = _short(dossier.shop["name"], 30)
     ax.set_title(f"Evidence around {shop_id} {name}: risk {dossier.risk:.2f} ({dossier.flag})",
                  fontsize=12, loc="left")
     notes = []
@@ -518,7 +527,7 @@ def risk_histogram(signups: pd.DataFrame, *, bins: int = 20) -> Figure:
 _M_PER_DEGREE = 111_320.0
 
 
-def factory_map(analysis, factory_id: str, *, context: float = 3.0) -> Figure:
+def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
     """A factory cluster's dispatch addresses around its anchor, on lat/lon axes.
 
     The cluster's shops are coloured by status (banned red), the anchor is
@@ -534,7 +543,7 @@ def factory_map(analysis, factory_id: str, *, context: float = 3.0) -> Figure:
     f = found.loc[factory_id]
     lat0, lon0 = float(f["lat"]), float(f["lon"])
     radius = float(f["radius_m"]) if pd.notna(f["radius_m"]) else 300.0
-    span = max(radius * context, 250.0)
+    span = max(radius * context, 150.0)
     points = analysis.address_points().dropna(subset=["lat", "lon"])
     dy = (points["lat"] - lat0) * _M_PER_DEGREE
     dx = (points["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))
@@ -544,6 +553,7 @@ def factory_map(analysis, factory_id: str, *, context: float = 3.0) -> Figure:
     inside = near[near["shop_id"].isin(members)]
     outside = near[~near["shop_id"].isin(members)]
     elsewhere = points[points["shop_id"].isin(members)].shape[0] - len(inside)
+    unplaced = sorted(members - set(points["shop_id"]))
 
     fig = _figure(8.5, 7.2)
     ax = fig.add_subplot()
@@ -571,6 +581,9 @@ def factory_map(analysis, factory_id: str, *, context: float = 3.0) -> Figure:
     ax.set_ylabel("latitude (°N)")
     _scale_bar(ax, span, lat0)
     labels = _Labels(fig, ax)
+    labels.block(lon0, lat0, 11)
+    for lon, lat in zip(inside["lon"], inside["lat"], strict=True):
+        labels.block(lon, lat, 4)
     at_place = inside.groupby(["lat", "lon"])["shop_id"].agg(lambda s: sorted(set(s)))
     for (lat, lon), shops in at_place.items():
         text = ", ".join(shops[:3]) + (f" +{len(shops) - 3}" if len(shops) > 3 else "")
@@ -584,9 +597,15 @@ def factory_map(analysis, factory_id: str, *, context: float = 3.0) -> Figure:
                  f"anchor {_short(f['anchor_address'], 56)}, radius {radius:.0f} m",
                  fontsize=10, loc="left")
     ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+    notes = []
     if elsewhere > 0:
-        ax.text(0.01, 0.01, f"{elsewhere} other address(es) of these shops lie outside the map",
-                transform=ax.transAxes, fontsize=7, color="#555555")
+        notes.append(f"{elsewhere} other address(es) of these shops lie outside the map")
+    if unplaced:
+        notes.append(f"{len(unplaced)} shop(s) without coordinates: {', '.join(unplaced[:6])}"
+                     + (" ..." if len(unplaced) > 6 else ""))
+    if notes:
+        ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7,
+                color="#555555", va="bottom")
     return fig
 
 

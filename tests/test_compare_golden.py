@@ -12,6 +12,8 @@ Both ``weak`` and ``no`` are must-not-match cases (score < MATCH).
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphlink import compare
 from graphlink.compare import MATCH, POSSIBLE
@@ -165,3 +167,29 @@ def test_missing_values_score_zero():
     for rule in RULES.values():
         assert rule(None, "x").score == 0.0
         assert rule("", None).method == "missing"
+
+
+# --------------------------------------------------------------------------
+# properties over hostile input (the golden pairs above pin the behaviour)
+# --------------------------------------------------------------------------
+
+_PIECES = ["张伟", "張偉", "Zhang", "Wei", "John", "Jon", "Smith", "J.", "有限公司", "店", "杭州市",
+           "余杭区", "文一西路", "998号", "5号楼", "302室", "Flat 5B", "12", "Harbour Rd", "@",
+           "qq.com", "6222", "****", "1234", " ", "-", "（", "）", "\x00", "é"]
+_texts = st.one_of(st.none(), st.text(max_size=40),
+                   st.lists(st.sampled_from(_PIECES), max_size=8).map("".join))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rule=st.sampled_from(sorted(RULES)), a=_texts, b=_texts)
+def test_rules_are_total_bounded_and_symmetric(rule, a, b):
+    ab, ba = RULES[rule](a, b), RULES[rule](b, a)
+    assert isinstance(ab, compare.Similarity) and 0.0 <= ab.score <= 1.0
+    assert ab.score == ba.score
+
+
+@settings(max_examples=200, deadline=None)
+@given(rule=st.sampled_from(["name", "address", "email", "shop", "company"]), a=_texts)
+def test_a_value_is_identical_to_itself(rule, a):
+    sim = RULES[rule](a, a)
+    assert sim.score == 1.0 or sim.method == "missing"

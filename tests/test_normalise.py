@@ -50,6 +50,7 @@ STRING_NORMALISERS = {
     "device": norm.device,
     "ip": norm.ip,
     "ip_block": norm.ip_block,
+    "plain_text": norm.plain_text,
 }
 RECORD_NORMALISERS = {
     "address": (norm.address, lambda r: r.canonical),
@@ -113,6 +114,13 @@ def test_name_pinyin_is_sorted_ascii_for_hanzi(raw):
         assert key.split() == sorted(key.split())
         if norm.has_hanzi(norm.person_name(raw)):
             assert key.isascii()
+
+
+@SETTINGS
+@given(raw=cells)
+def test_pinyin_is_total_and_ascii(raw):
+    out = norm.pinyin(raw)
+    assert out == "" or (out.isascii() and out.isalpha())
 
 
 @SETTINGS

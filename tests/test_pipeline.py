@@ -161,3 +161,26 @@ def test_subprocess_reports_bad_input_without_traceback(tmp_path):
         "error: shops.csv line 1, column status: missing required column",
         "error: accounts.csv: required file is missing",
     ]
+
+
+def test_trap_hubs_are_typed_as_context(world, analysis):
+    truth = pd.read_csv(f"{world}.truth/shops.csv", dtype=str, keep_default_na=False)
+    hubs = analysis.hubs()
+    types = set(hubs["type"])
+    assert "e-commerce park or multi-tenant building" in types
+    assert "carrier NAT or shared network IP" in types
+    park = truth.loc[truth["trap_group"].str.startswith("park"), "shop_id"]
+    assert hubs.loc[hubs["scope"] == "place", "shops"].max() >= len(park) * 0.9
+
+
+def test_no_trap_group_is_merged_into_one_operator(world, analysis):
+    truth = pd.read_csv(f"{world}.truth/shops.csv", dtype=str, keep_default_na=False)
+    clusters = analysis.clusters().set_index("shop_id")
+    traps = truth[truth["trap_group"] != ""]
+    for group, part in traps.groupby("trap_group"):
+        predicted = clusters.loc[part["shop_id"], "operator_id"]
+        true_ops = part["operator_id"].to_numpy()
+        for i in range(len(part)):
+            for j in range(i + 1, len(part)):
+                if true_ops[i] != true_ops[j]:
+                    assert predicted.iat[i] != predicted.iat[j], (group, part["shop_id"].iat[i])
