@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from graphlink.api import Analysis, analyse, check, load  # noqa: E402
 from graphlink.dataset import Dataset  # noqa: E402
 from graphlink.errors import ConfigError, DatasetError, GraphlinkError, Problem  # noqa: E402
+from graphlink.generate import WorldSummary, generate_world  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -22,4 +23,6 @@ __all__ = [
     "DatasetError",
     "ConfigError",
     "Problem",
+    "generate_world",
+    "WorldSummary",
 ]

@@ -258,6 +258,7 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
     evidence = pd.concat([exact, fuzzy], ignore_index=True)
     if not len(evidence):
         return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+    evidence = evidence.astype({"score": float, "shops": float})
     tier = np.where(evidence["method"] == "exact", "exact", "fuzzy")
     strength = [STRENGTH.get((k, t), 0.0) for k, t in zip(evidence["kind"], tier, strict=True)]
     evidence["weight"] = np.asarray(strength) * evidence["score"] * rarity(evidence["shops"])
