@@ -25,7 +25,7 @@ from graphlink.dossier import Dossier, dossier
 from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
-from graphlink.link import Links, find_links, hubs, pair_evidence
+from graphlink.link import Links, count_entities, find_links, hubs, pair_evidence
 from graphlink.report import Report
 from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
 from graphlink.score import nearest_banned, score_signups, spotcheck
@@ -209,7 +209,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("loading")
     dataset = _dataset(source, load_options)
     stage("extracting identifiers")
-    ids = extract(dataset)
+    ids = count_entities(extract(dataset))
     stage("linking")
     links = find_links(ids)
     stage("weighing evidence")
@@ -233,7 +233,7 @@ def clusters_report(analysis: Analysis) -> Report:
         "shops": rows,
     }
     return Report("Operators and communities", payload, rows,
-                  ["shop_id", "operator_id", "community_id"])
+                  ["shop_id", "operator_id", "community_id"], analysis=analysis)
 
 
 def _iso_day(value: object) -> str | None:
@@ -261,7 +261,7 @@ def signups_report(analysis: Analysis, since: str) -> Report:
         f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]
     return Report(f"Sign-ups since {payload['since']}", payload, rows,
                   ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match", "evidence"],
-                  notes)
+                  notes, analysis=analysis)
 
 
 def factories_report(analysis: Analysis) -> Report:
@@ -281,7 +281,7 @@ def factories_report(analysis: Analysis) -> Report:
     rows = [{**r, "shops": len(r["shops"]), "shop_ids": " ".join(r["shops"])} for r in records]
     return Report("Factory clusters", payload, rows,
                   ["factory_id", "shops", "operators", "banned_shops", "score", "anchor_address",
-                   "lat", "lon", "shop_ids"])
+                   "lat", "lon", "shop_ids"], analysis=analysis)
 
 
 def spotcheck_report(analysis: Analysis, budget: int) -> Report:
@@ -291,4 +291,5 @@ def spotcheck_report(analysis: Analysis, budget: int) -> Report:
                "budget": budget, "shops": records}
     rows = [{**r, "reasons": "; ".join(x["detail"] for x in r["reasons"])} for r in records]
     return Report(f"Spot checks (budget {budget})", payload, rows,
-                  ["rank", "shop_id", "priority", "operator_id", "factory_id", "reasons"])
+                  ["rank", "shop_id", "priority", "operator_id", "factory_id", "reasons"],
+                  analysis=analysis)

@@ -238,7 +238,8 @@ def _text_lines(d: Dossier) -> list[str]:
         if r.hub:
             who = f"hub: {r.hub}, {r.shops} shops (context, not evidence)"
         elif r.shops > 1:
-            more = f" +{r.shops - 1 - len(r.shared_with)}" if r.shops - 1 > len(r.shared_with) else ""
+            unlisted = r.shops - 1 - len(r.shared_with)
+            more = f" +{unlisted}" if unlisted > 0 else ""
             who = f"shared by {r.shops} shops: {_list(r.shared_with)}{more}"
         else:
             who = "only this shop"

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -45,7 +46,7 @@ from graphlink import normalise as norm
 from graphlink.identifiers import Identifiers
 
 __all__ = [
-    "Links", "find_links", "pair_evidence", "rarity", "MAX_BLOCK", "WINDOW", "LINK_MIN",
+    "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS", "MAX_BLOCK", "WINDOW", "LINK_MIN",
     "HUB_SHOPS", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
 ]
 
@@ -71,7 +72,7 @@ STRENGTH = {
     ("ip", "exact"): 0.3,
     ("payment", "fuzzy"): 0.55,
     ("email", "fuzzy"): 0.5,
-    ("address", "fuzzy"): 0.45,
+    ("address", "fuzzy"): 0.5,
     ("holder_name", "fuzzy"): 0.3,
 }
 
@@ -84,6 +85,37 @@ def rarity(shops: int | np.ndarray) -> np.ndarray:
     """
     n = np.maximum(np.asarray(shops, dtype=float), 1.0)
     return np.minimum(1.0, np.sqrt(RARE_SHOPS / n))
+
+
+# identifiers one operator carries and strangers do not share: they define entities
+ENTITY_KINDS = ("device", "payment", "phone", "email", "id_number")
+
+
+def count_entities(ids: Identifiers) -> Identifiers:
+    """Add ``entities`` to ``ids.values``: how many unrelated entities use each value.
+
+    Rarity is about *unrelated* users (DESIGN.md, idea 2): an operator's six
+    shops that share one laptop are one user of its dispatch address, not six.
+    Shops joined by an exact, non-hub machine identifier (``ENTITY_KINDS``)
+    form one entity; a value's ``entities`` counts the distinct entities among
+    its shops.
+    """
+    uses = ids.uses[["shop_id", "kind", "value"]]
+    shops = ids.values.set_index(["kind", "value"])["shops"]
+    strong = uses[uses["kind"].isin(ENTITY_KINDS)]
+    n = shops.reindex(pd.MultiIndex.from_frame(strong[["kind", "value"]])).to_numpy()
+    strong = strong[(n >= 2) & (n <= HUB_SHOPS)]
+    graph = nx.Graph()
+    for _, group in strong.groupby(["kind", "value"], sort=False)["shop_id"]:
+        members = group.tolist()
+        graph.add_edges_from(zip(members, members[1:], strict=False))
+    entity = {shop: min(component) for component in nx.connected_components(graph)
+              for shop in component}
+    labelled = uses.assign(entity=uses["shop_id"].map(entity).fillna(uses["shop_id"]))
+    counts = labelled.groupby(["kind", "value"])["entity"].nunique()
+    ids.values["entities"] = counts.reindex(
+        pd.MultiIndex.from_frame(ids.values[["kind", "value"]])).to_numpy()
+    return ids
 
 
 @dataclass(frozen=True)
@@ -143,9 +175,7 @@ def _geocell(values: pd.DataFrame) -> pd.Series:
 
 def _payment_mask(value: str) -> str | None:
     p = norm.payment(value)
-    if p is None or p.hashed or not p.prefix or not p.suffix:
-        return None
-    return f"{p.prefix[:4]}|{p.suffix[-4:]}"
+    return norm.payment_key(p) if p is not None and not p.hashed else None
 
 
 def _pinyin_text(value: str) -> str:
@@ -204,13 +234,18 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
     return Links(similar, comparisons, candidates, pd.DataFrame(hubs))
 
 
+def _users(values: pd.DataFrame) -> str:
+    """The column counting a value's users: unrelated entities when known."""
+    return "entities" if "entities" in values.columns else "shops"
+
+
 def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[dict]]:
     """The pass's values with keys, sorted; hub keys removed and reported."""
     values = values[(values["kind"] == bp.kind) & (values["shops"] <= HUB_SHOPS)]
     keyed = values.assign(key=bp.key(values)).dropna(subset=["key"])
     grouped = keyed.groupby("key")
     keyed = keyed.assign(key_values=grouped["value"].transform("size"),
-                         key_shops=grouped["shops"].transform("sum"))
+                         key_shops=grouped[_users(keyed)].transform("sum"))
     big = keyed["key_values"] > MAX_BLOCK
     hubs = [{"kind": bp.kind, "pass": bp.name, "key": key, "values": int(part["key_values"].iat[0]),
              "shops": int(part["key_shops"].iat[0])}
@@ -241,7 +276,7 @@ def _window_pairs(keyed: pd.DataFrame, bp: BlockingPass, window: int
 
 
 _EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",
-                     "shops", "weight"]
+                     "shops", "users", "weight"]
 
 
 def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
@@ -249,35 +284,43 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
 
     Exact: both shops use the same (kind, value), with 2..HUB_SHOPS shops on it.
     Fuzzy: one uses value_a, the other value_b, and the two are linked.
-    ``weight`` = STRENGTH[kind, tier] * score * rarity(shops).
+    ``weight`` = STRENGTH[kind, tier] * score * rarity(users), where ``users``
+    counts the unrelated entities on the value (or its block; see
+    :func:`count_entities`) and ``shops`` the shops, for display.
     """
     uses = ids.uses[["shop_id", "kind", "value"]].drop_duplicates()
-    shops = ids.values.set_index(["kind", "value"])["shops"]
-    exact = _exact_pairs(uses, shops)
-    fuzzy = _fuzzy_pairs(uses, shops, links.similar)
+    values = ids.values.set_index(["kind", "value"])
+    shops, users = values["shops"], values[_users(ids.values)]
+    exact = _exact_pairs(uses, shops, users)
+    fuzzy = _fuzzy_pairs(uses, shops, users, links.similar)
     evidence = pd.concat([exact, fuzzy], ignore_index=True)
     if not len(evidence):
         return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    evidence = evidence.astype({"score": float, "shops": float})
+    evidence = evidence.astype({"score": float, "shops": float, "users": float})
     tier = np.where(evidence["method"] == "exact", "exact", "fuzzy")
     strength = [STRENGTH.get((k, t), 0.0) for k, t in zip(evidence["kind"], tier, strict=True)]
-    evidence["weight"] = np.asarray(strength) * evidence["score"] * rarity(evidence["shops"])
+    evidence["weight"] = np.asarray(strength) * evidence["score"] * rarity(evidence["users"])
     return evidence[_EVIDENCE_COLUMNS].sort_values(["shop_a", "shop_b", "kind"]).reset_index(drop=True)
 
 
-def _exact_pairs(uses: pd.DataFrame, shops: pd.Series) -> pd.DataFrame:
-    n = shops.reindex(pd.MultiIndex.from_frame(uses[["kind", "value"]])).to_numpy()
+def _lookup(series: pd.Series, frame: pd.DataFrame, value: str = "value") -> np.ndarray:
+    return series.reindex(pd.MultiIndex.from_frame(frame[["kind", value]])).to_numpy()
+
+
+def _exact_pairs(uses: pd.DataFrame, shops: pd.Series, users: pd.Series) -> pd.DataFrame:
+    n = _lookup(shops, uses)
     shared = uses[(n >= 2) & (n <= HUB_SHOPS)]
     pairs = shared.merge(shared, on=["kind", "value"], suffixes=("_a", "_b"))
     pairs = pairs[pairs["shop_id_a"] < pairs["shop_id_b"]]
     return pd.DataFrame({
         "shop_a": pairs["shop_id_a"], "shop_b": pairs["shop_id_b"], "kind": pairs["kind"],
         "value_a": pairs["value"], "value_b": pairs["value"], "score": 1.0, "method": "exact",
-        "shops": shops.reindex(pd.MultiIndex.from_frame(pairs[["kind", "value"]])).to_numpy(),
+        "shops": _lookup(shops, pairs), "users": _lookup(users, pairs),
     })
 
 
-def _fuzzy_pairs(uses: pd.DataFrame, shops: pd.Series, similar: pd.DataFrame) -> pd.DataFrame:
+def _fuzzy_pairs(uses: pd.DataFrame, shops: pd.Series, users: pd.Series,
+                 similar: pd.DataFrame) -> pd.DataFrame:
     if not len(similar):
         return pd.DataFrame(columns=_EVIDENCE_COLUMNS[:-1])
     left = similar.merge(uses.rename(columns={"value": "value_a", "shop_id": "s1"}),
@@ -286,8 +329,6 @@ def _fuzzy_pairs(uses: pd.DataFrame, shops: pd.Series, similar: pd.DataFrame) ->
                       on=["kind", "value_b"])
     both = both[both["s1"] != both["s2"]]
     swap = both["s1"] > both["s2"]
-    n_a = shops.reindex(pd.MultiIndex.from_frame(both[["kind", "value_a"]])).to_numpy()
-    n_b = shops.reindex(pd.MultiIndex.from_frame(both[["kind", "value_b"]])).to_numpy()
     return pd.DataFrame({
         "shop_a": np.where(swap, both["s2"], both["s1"]),
         "shop_b": np.where(swap, both["s1"], both["s2"]),
@@ -295,7 +336,10 @@ def _fuzzy_pairs(uses: pd.DataFrame, shops: pd.Series, similar: pd.DataFrame) ->
         "value_a": np.where(swap, both["value_b"], both["value_a"]),
         "value_b": np.where(swap, both["value_a"], both["value_b"]),
         "score": both["score"], "method": both["method"],
-        "shops": np.maximum(np.maximum(n_a, n_b), both["block_shops"].to_numpy()),
+        "shops": np.maximum(_lookup(shops, both, "value_a"), _lookup(shops, both, "value_b")),
+        "users": np.maximum(np.maximum(_lookup(users, both, "value_a"),
+                                       _lookup(users, both, "value_b")),
+                            both["block_shops"].to_numpy()),
     })
 
 

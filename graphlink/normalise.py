@@ -34,9 +34,18 @@ Decisions worth knowing
 * :func:`address` treats ``N号院`` as the house number ``N号`` (Beijing
   compounds) and ``N号楼/栋/幢/座/#`` as the building; a unit (单元) is kept
   in the room as ``unit-room``; a floor is kept only when no room is given,
-  as ``<n>f``.
+  as ``<n>f``, or with a lettered flat (``15楼A室`` -> ``15a``). An address whose
+  canonical form would not parse back to itself (only hostile text does
+  that) is re-parsed until it does (at most three times).
+* Traditional -> simplified conversion (OpenCC ``t2s``) only runs on text
+  holding one of OpenCC's traditional characters: it is the slowest step, and
+  skipping it also keeps names like 沈默 from becoming 沉默.
+* :func:`payment` collapses a masked run to one ``*`` (``6222*1234``): the
+  number of mask characters differs between systems and carries no identity.
 * 15-character (old) ID numbers are kind ``'other'``: they are ambiguous with
   the old 15-digit business licence numbers.
+* Inputs over 512 characters are not memoised. Every step is linear in the
+  input: a hostile 100 kB string takes at most about a second.
 """
 
 from __future__ import annotations
@@ -239,6 +248,7 @@ def _phone_clean(s: str) -> str:
     s = unicodedata.normalize("NFKC", _strip_controls(s))
     part = next((p for p in _PHONE_SPLIT.split(s) if any(c.isdigit() for c in p)), "")
     part = _PHONE_EXT.split(part, maxsplit=1)[0]
+    part = re.sub(r"\.0+\s*$", "", part)  # 13800138000.0 from a float column
     digits = "".join(c for c in part if c.isascii() and c.isdigit())
     return ("+" if part.lstrip(" ([").startswith("+") else "") + digits
 
@@ -501,14 +511,17 @@ def pinyin(han: object) -> str:
 _MAX_NAME_HANZI = 64  # no name is longer; romanising megabytes would take seconds
 
 
-def hanzi_name_parts(han: str) -> tuple[str, str]:
+def hanzi_name_parts(han: object) -> tuple[str, str]:
     """Split a Hanzi name into (surname, given name), both in pinyin.
 
     Only the first 64 characters are romanised.
 
     >>> hanzi_name_parts("张小明"), hanzi_name_parts("欧阳娜娜"), hanzi_name_parts("单雄信")
     (('zhang', 'xiaoming'), ('ouyang', 'nana'), ('shan', 'xiongxin'))
+    >>> hanzi_name_parts(None)
+    ('', '')
     """
+    han = _NOT_HANZI_RE.sub("", _text(han) or "")
     cut = 2 if han[:2] in _COMPOUND_SURNAMES and len(han) > 2 else 1
     surname = _SURNAME_READINGS.get(han[:cut]) or pinyin(han[:cut])
     return surname, pinyin(han[cut:_MAX_NAME_HANZI])
@@ -799,11 +812,18 @@ def _zh_tail(rest: str) -> tuple[str, str | None, str | None]:
             floor = m.group(1) if name == "floor" else floor
             unit = m.group(1) if name == "unit" else unit
             building = m.group(1) if name == "building" else building
-    if unit is not None:
-        room = f"{unit}-{room}" if room else f"{unit}-"
+    return rest, building, _room(room, floor, unit)
+
+
+def _room(room: str | None, floor: str | None, unit: str | None = None) -> str | None:
+    """One room key: 'unit-room', a lettered flat with its floor ('15a'), or '<floor>f'."""
+    if room is not None and floor is not None and not any(c.isdigit() for c in room):
+        room = floor + room  # 15楼A室 / Flat A, 15/F
     elif room is None and floor is not None:
         room = f"{floor}f"
-    return rest, building, room
+    if unit is not None:
+        room = f"{unit}-{room}" if room else f"{unit}-"
+    return room
 
 
 def _zh_address(s: str) -> Address | None:
@@ -875,8 +895,7 @@ def _latin_parts(tokens: list[str]) -> tuple[list[str], str | None, str | None]:
             i = j + 1
         else:
             i = j
-    room = found.get("room") or (f"{found['floor']}f" if "floor" in found else None)
-    return place, found.get("building"), room
+    return place, found.get("building"), _room(found.get("room"), found.get("floor"))
 
 
 def _latin_address(s: str) -> Address | None:

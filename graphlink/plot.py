@@ -21,7 +21,7 @@ warns once and draws Latin text only (Debian: ``apt-get install
 fonts-wqy-microhei`` or ``fonts-noto-cjk``).
 
 >>> _short("成都成华区建设路566号金色家园6栋1504室", 16, tail=True)
-'…家园6栋1504室'
+'…色家园6栋1504室'
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Ellipse, Patch
+from matplotlib.patches import Ellipse
 
 from graphlink.report import display_width
 from graphlink.score import FLAGS, label
@@ -142,19 +142,35 @@ FLAG_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#f1c40f", "none"
 _BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
 
 
+class _Figure(Figure):
+    """A Figure that Jupyter shows as a PNG, even when pyplot was never imported."""
+
+    def _repr_png_(self) -> bytes:
+        return to_png(self)
+
+
 def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = _Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def to_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes."""
+def to_png(fig: Figure, dpi: int = 100, colours: int | None = None) -> bytes:
+    """The figure as PNG bytes; ``colours`` (e.g. 128) writes a palette PNG, several
+    times smaller and indistinguishable for these flat-coloured figures."""
     import io
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    if colours is None:
+        return buffer.getvalue()
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    small = io.BytesIO()
+    image.quantize(colors=colours, method=Image.Quantize.FASTOCTREE).save(small, format="png",
+                                                                          optimize=True)
+    return small.getvalue()
 
 
 def _short(text: object, width: int, tail: bool = False) -> str:
@@ -199,7 +215,7 @@ class _Labels:
         """Put ``text`` at the first of ``candidates`` (data points) that is free."""
         best, best_overlap = None, math.inf
         for x, y in candidates:
-            artist = self.ax.text(x, y, text, zorder=5, bbox=_BOX, **style)
+            artist = self.ax.text(x, y, text, zorder=5, bbox=_BOX, parse_math=False, **style)
             box = self._box(artist)
             overlap = sum(_area(box, other) for other in self.boxes)
             if overlap == 0:
@@ -260,7 +276,7 @@ def _evidence_label(row, mine_first: bool, seen: dict) -> str:
     other_shop = row.shop_b if mine_first else row.shop_a
     if row.method == "exact":
         first = seen.get((other_shop, row.kind, other))
-        return "same" + (f", seen there {first}" if first else "")
+        return "same" + (f" · {first}" if first else "")
     return f"{round(100 * row.score)}% ~ {_short(other, 16, tail=row.kind == 'address')}"
 
 
@@ -375,9 +391,14 @@ def _arrange(layout: _Layout) -> None:
                   (col >= 3 and m.column < col) or (col == 0 and m.column == 1)]
             n.y = float(np.mean(ys)) if ys else -(height - 1) / 2
         nodes.sort(key=lambda n: (-n.y, n.order, n.key))
-        for n, y in zip(nodes, _spread([n.y for n in nodes], 1.5, -(height - 1), 0.0),
+        for n, y in zip(nodes, _spread([n.y for n in nodes], 2.0, -(height - 1), 0.0),
                         strict=True):
             n.y = y
+
+
+def _column_x(column: int) -> float:
+    """x of a column: a wider gap between identifiers and linked shops, for the evidence."""
+    return column + (0.7 if column >= 3 else 0.0)
 
 
 def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[float]:
@@ -417,12 +438,13 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
     _arrange(layout)
     columns = max(n.column for n in layout.nodes.values()) + 1
     rows = max(sum(n.column == c for n in layout.nodes.values()) for c in range(columns))
-    fig = _figure(max(9.0, 2.75 * columns + 1.0), max(4.5, 0.62 * rows + 1.6))
+    xs = [_column_x(c) for c in range(columns)]
+    fig = _figure(max(9.0, 2.6 * xs[-1] + 3.6), max(4.5, 0.62 * rows + 1.6))
     ax = fig.add_subplot()
-    ax.set_xlim(-0.75, columns - 0.25)
+    ax.set_xlim(-0.75, xs[-1] + 0.75)
     ax.set_ylim(-rows + 0.4, 0.75)
     ax.axis("off")
-    pos = {k: (n.column, n.y) for k, n in layout.nodes.items()}
+    pos = {k: (_column_x(n.column), n.y) for k, n in layout.nodes.items()}
 
     edge_style = {"operates": ("#7f8c8d", "-", 1.2), "uses": ("#b0b0b0", "-", 0.9),
                   "exact": ("#34495e", "-", 1.6), "fuzzy": ("#34495e", "--", 1.3),
@@ -434,13 +456,13 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
     for node in layout.nodes.values():
         colour, marker = NODE_STYLE[node.kind]
         size = 260 if node.key == f"shop:{shop_id}" else 130
-        ax.scatter([node.column], [node.y], s=size, c=colour, marker=marker, zorder=3,
+        ax.scatter([pos[node.key][0]], [node.y], s=size, c=colour, marker=marker, zorder=3,
                    edgecolors="black" if node.kind in ("shop", "banned") else "white",
                    linewidths=1.2 if node.kind == "banned" else 0.6)
 
     labels = _Labels(fig, ax)
     for node in layout.nodes.values():
-        labels.block(node.column, node.y, 9 if node.key == f"shop:{shop_id}" else 6)
+        labels.block(*pos[node.key], 9 if node.key == f"shop:{shop_id}" else 6)
     for node in sorted(layout.nodes.values(), key=lambda n: (n.column, n.y)):
         x, y = pos[node.key]
         size = 10 if node.key == f"shop:{shop_id}" else 8
@@ -451,14 +473,15 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
         if not text:
             continue
         (x0, y0), (x1, y1) = pos[a], pos[b]
-        spots = [(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
-                 for t in (0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8)]
+        side = 0.45 if x0 == x1 else 0.0  # a link within one column: label beside it
+        spots = [(x0 + side + t * (x1 - x0), y0 + t * (y1 - y0))
+                 for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85)]
         labels.add(spots, text, ha="center", va="center", fontsize=7,
                    color=edge_style[style][0], style="italic" if style == "fuzzy" else "normal")
 
     name = _short(dossier.shop["name"], 30)
     ax.set_title(f"Evidence around {shop_id} {name}: risk {dossier.risk:.2f} ({dossier.flag})",
-                 fontsize=12, loc="left")
+                 fontsize=12, loc="left", parse_math=False)
     notes = []
     if info["omitted_identifiers"]:
         notes.append(f"{info['omitted_identifiers']} more identifier(s) without evidence not drawn")
@@ -481,7 +504,8 @@ def _kind_name(kind: str) -> str:
 
 
 def _edge_name(style: str) -> str:
-    return {"operates": "operates", "uses": "uses", "exact": "same value",
+    return {"operates": "operates", "uses": "uses",
+            "exact": "same value · first seen there",
             "fuzzy": "similar value", "path": "shop-to-shop link"}[style]
 
 
@@ -495,17 +519,17 @@ def risk_histogram(signups: pd.DataFrame, *, bins: int = 20) -> Figure:
     not drawn, so the flagged few stay visible. Dashed lines mark the flag
     thresholds.
     """
-    fig = _figure(8, 4.2)
+    fig = _figure(9, 4.2)
     ax = fig.add_subplot()
     risk = signups["risk"].astype(float) if len(signups) else pd.Series(dtype=float)
     tied = risk[risk > 0]
     edges = np.linspace(0, 1, bins + 1)
     flags = signups["flag"] if len(signups) else pd.Series(dtype=object)
-    for flag in ("low", "medium", "high", "none"):
+    for flag in ("high", "medium", "low", "none"):
         values = tied[flags[risk > 0] == flag]
         n = int((flags == flag).sum())
         ax.hist(values, bins=edges, color=FLAG_COLOURS[flag], edgecolor="white",
-                label=f"{flag}: {n}")
+                label=f"{flag}: {n}" + (" (not drawn)" if flag == "none" else ""))
     for name, threshold in FLAGS.items():
         ax.axvline(threshold, color="#555555", linestyle="--", linewidth=0.8)
         ax.text(threshold, 1.0, f" {name} ≥ {threshold}", transform=ax.get_xaxis_transform(),
@@ -518,7 +542,8 @@ def risk_histogram(signups: pd.DataFrame, *, bins: int = 20) -> Figure:
     ax.set_title(f"Sign-up risk: {len(signups)} sign-ups" + (f" since {since}" if since else "")
                  + f", {int((risk == 0).sum())} with no tie to a banned shop (not drawn)",
                  fontsize=11, loc="left")
-    ax.legend(title="flag", fontsize=8, title_fontsize=8, loc="upper left")
+    fig.legend(title="flag: sign-ups", fontsize=8, title_fontsize=8, loc="outside right upper",
+               frameon=False)
     return fig
 
 
@@ -595,7 +620,7 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
     ax.set_title(f"Factory cluster {factory_id}: {len(members)} shops of {n_ops} operators, "
                  f"{int(f['banned_shops'])} banned (score {float(f['score']):.2f})\n"
                  f"anchor {_short(f['anchor_address'], 56)}, radius {radius:.0f} m",
-                 fontsize=10, loc="left")
+                 fontsize=10, loc="left", parse_math=False)
     ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
     notes = []
     if elsewhere > 0:

@@ -19,7 +19,6 @@ a  b
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import math
@@ -52,6 +51,9 @@ class Report:
     rows: list[dict]
     columns: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    # the graphlink.Analysis the report came from, if any: the HTML form draws
+    # its figures from it (never part of the payload)
+    analysis: object = field(default=None, repr=False, compare=False)
 
     def header(self) -> list[str]:
         if self.columns:
@@ -218,22 +220,9 @@ def _finite(value: object) -> object:
 
 
 def _html(report: Report) -> str:
-    header = report.header()
-    esc = html.escape
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(_cell(r.get(c)))}</td>" for c in header) + "</tr>"
-        for r in report.rows
-    )
-    notes = "".join(f"<p>{esc(n)}</p>" for n in report.notes)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{esc(report.title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head>"
-        f"<body><h1>{esc(report.title)}</h1>{notes}"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n"
-    )
+    from graphlink.html import render_html
+
+    return render_html(report)
 
 
 def schema_path(name: str) -> Path:

@@ -13,14 +13,13 @@ folder holding exactly one such file.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 
 from graphlink.errors import Problem
 from graphlink.schema import TABLES
 from loaders.mapping import Mapping
-from loaders.raw import RawDataset, RawTable
-from loaders.text import decode
+from loaders.raw import RawDataset, RawTable, TableBuilder
+from loaders.text import TextFile, decode_message
 
 __all__ = ["JsonLinesAdapter"]
 
@@ -53,17 +52,16 @@ class JsonLinesAdapter:
     def read(self, path: Path, encoding: str | None, mapping: Mapping) -> RawDataset:
         file = self._file(path)
         raw = RawDataset(source=str(path))
-        text, _ = decode(file.read_bytes(), file.name, encoding or mapping.encoding)
-        grouped: dict[str, list[tuple[int, dict]]] = defaultdict(list)
-        for line, obj in self._objects(text, file.name, raw.problems):
-            table = _table_of(obj.get("type"))
-            if table is None:
-                message = f"unknown record type {obj.get('type')!r}"
-                raw.problems.append(Problem(file.name, line, "type", message, "unknown type"))
-                continue
-            grouped[table].append((line, obj))
-        for table, rows in grouped.items():
-            raw.tables[table] = self._table(file.name, table, rows, mapping)
+        reader = TextFile(file, file.name, encoding or mapping.encoding)
+        tables = reader.read(lambda lines: self._tables(lines, file.name, reader, raw.problems))
+        raw.warnings.extend(reader.warnings)
+        for table, builder in tables.items():
+            rt = builder.build(table, file.name)
+            rt.frame = mapping.recode(table, rt.frame.rename(
+                columns=dict(zip(rt.frame.columns, mapping.rename(table, list(rt.frame.columns)),
+                                 strict=True))))
+            rt.header_line = None
+            raw.tables[table] = rt
         for table in TABLES.values():
             if table.required and table.name not in raw.tables:
                 message = f"no record of type '{table.name.rstrip('s')}'"
@@ -71,32 +69,96 @@ class JsonLinesAdapter:
         return raw
 
     @staticmethod
-    def _objects(text: str, file: str, problems: list[Problem]):
-        for line, content in enumerate(text.splitlines(), 1):
+    def _tables(lines, file: str, reader: TextFile, problems: list[Problem]
+                ) -> dict[str, _Columns]:
+        """Objects grouped by table, column-wise; problems of bad lines appended."""
+        del problems[:]  # a second pass (another encoding) starts afresh
+        tables: dict[str, _Columns] = {}
+        seen = 0
+        for line, content in enumerate(lines, 1):
+            flawed = None
+            while seen < len(reader.bad) and reader.bad[seen].line <= line:
+                if reader.bad[seen].line == line:
+                    flawed = reader.bad[seen]
+                seen += 1
+            if flawed is not None:
+                problems.append(Problem(file, line, None, decode_message(flawed, reader),
+                                        "encoding"))
+                continue
             if not content.strip():
                 continue
             try:
-                obj = json.loads(content)
+                obj = json.loads(content, object_pairs_hook=_unique_keys)
+            except _DuplicateKey as exc:
+                message = f"duplicate key {_shown(exc.args[0])} in one object"
+                problems.append(Problem(file, line, None, message, "bad row shape"))
+                continue
             except json.JSONDecodeError as exc:
                 message = f"invalid JSON: {exc.msg} (character {exc.colno})"
                 problems.append(Problem(file, line, None, message, "bad row shape"))
                 continue
+            except RecursionError:
+                problems.append(Problem(file, line, None, "invalid JSON: nested too deeply",
+                                        "bad row shape"))
+                continue
             if not isinstance(obj, dict):
                 problems.append(Problem(file, line, None, "not a JSON object", "bad row shape"))
                 continue
-            yield line, obj
+            table = _table_of(obj.get("type"))
+            if table is None:
+                message = f"unknown record type {_shown(_cell(obj.get('type')))}"
+                problems.append(Problem(file, line, "type", message, "unknown type"))
+                continue
+            tables.setdefault(table, _Columns()).add(line, obj)
+        return tables
 
-    @staticmethod
-    def _table(file: str, table: str, rows: list[tuple[int, dict]], mapping: Mapping) -> RawTable:
-        keys: dict[str, None] = {}
-        for _, obj in rows:
-            keys.update(dict.fromkeys(k for k in obj if k != "type"))
-        header = list(keys)
-        records = [(line, [_cell(obj.get(k)) for k in header]) for line, obj in rows]
-        raw = RawTable.from_records(table, file, mapping.rename(table, header), records)
-        raw.header_line = None
-        raw.frame = mapping.recode(table, raw.frame)
-        return raw
+
+class _Columns:
+    """One table's objects, column-wise, as keys appear (missing keys are blank)."""
+
+    def __init__(self):
+        self.keys: dict[str, list[str | None]] = {}
+        self.lines: list[int] = []
+
+    def add(self, line: int, obj: dict) -> None:
+        n = len(self.lines)
+        for key, value in obj.items():
+            if key == "type":
+                continue
+            column = self.keys.get(key)
+            if column is None:
+                column = self.keys[key] = [None] * n
+            column.append(_cell(value))
+        self.lines.append(line)
+        for column in self.keys.values():
+            if len(column) == n:
+                column.append(None)
+
+    def build(self, table: str, file: str) -> RawTable:
+        builder = TableBuilder(list(self.keys))
+        builder.columns = [[None if v is None else v.strip() or None for v in column]
+                           for column in self.keys.values()]
+        builder.lines.extend(self.lines)
+        return builder.build(table, file)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+def _shown(value: str | None) -> str:
+    """``repr`` of a value for a message, cut to 80 characters."""
+    if value is not None and len(value) > 80:
+        value = value[:80] + "..."
+    return repr(value)
 
 
 def _cell(value: object) -> str | None:

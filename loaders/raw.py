@@ -11,6 +11,7 @@ blank), column names already in graphlink's vocabulary, and the source line
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ import pandas as pd
 
 from graphlink.errors import Problem
 
-__all__ = ["RawTable", "RawDataset", "clean_cell"]
+__all__ = ["RawTable", "RawDataset", "TableBuilder", "clean_cell"]
 
 
 def clean_cell(value: object) -> str | None:
@@ -43,7 +44,12 @@ class RawTable:
     lines: np.ndarray
     unit: str = "line"
     header_line: int | None = 1
+    # problems of records that are not in ``frame`` (unreadable, wrong shape)
     problems: list[Problem] = field(default_factory=list)
+    # problems of rows that are in ``frame`` but flawed: (row position, problem);
+    # validation keeps them (strict: so references to them resolve) or skips them
+    row_problems: list[tuple[int, Problem]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_records(
@@ -66,6 +72,48 @@ class RawTable:
     def problem(self, row: int, column: str | None, message: str, reason: str) -> Problem:
         """A :class:`Problem` at positional ``row`` of this table."""
         return Problem(self.file, int(self.lines[row]), column, message, reason, self.unit)
+
+
+class TableBuilder:
+    """Builds a :class:`RawTable` row by row, column-wise (no list of rows is kept).
+
+    >>> b = TableBuilder(["shop_id", "name"])
+    >>> b.add(2, ["S1", " A "]); b.add(3, ["S2"])
+    >>> t = b.build("shops", "shops.csv")
+    >>> t.frame.values.tolist(), t.lines.tolist()
+    ([['S1', 'A'], ['S2', None]], [2, 3])
+    """
+
+    def __init__(self, header: list[str]):
+        self.header = header
+        self.columns: list[list[str | None]] = [[] for _ in header]
+        self.lines = array("q")
+        self.row_problems: list[tuple[int, Problem]] = []
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def add(self, line: int, fields: list[str], problem: Problem | None = None) -> None:
+        """Append one record (at most as many fields as the header; the rest are blank)."""
+        if problem is not None:
+            self.row_problems.append((len(self.lines), problem))
+        self.lines.append(line)
+        for column, value in zip(self.columns, fields, strict=False):
+            column.append(value.strip() or None if isinstance(value, str) else clean_cell(value))
+        for column in self.columns[len(fields):]:
+            column.append(None)
+
+    def build(self, name: str, file: str, unit: str = "line") -> RawTable:
+        data = {}
+        for col, values in zip(self.header, self.columns, strict=True):
+            array_ = np.empty(len(values), dtype=object)
+            array_[:] = values
+            values.clear()
+            data[col] = pd.Series(array_, dtype=object)
+        lines = np.frombuffer(self.lines, dtype=np.int64).copy()
+        table = RawTable(name, file, pd.DataFrame(data, columns=self.header), lines, unit)
+        table.row_problems = self.row_problems
+        return table
 
 
 @dataclass

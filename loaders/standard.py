@@ -6,6 +6,7 @@ as UTF-8 or GB18030 (detected) unless an encoding is given.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,8 +14,8 @@ import pandas as pd
 from graphlink.errors import DatasetError, Problem
 from graphlink.schema import TABLES
 from loaders.mapping import Mapping
-from loaders.raw import RawDataset, RawTable
-from loaders.text import csv_records, decode
+from loaders.raw import RawDataset, RawTable, TableBuilder
+from loaders.text import CsvFile, Record
 
 __all__ = ["StandardAdapter"]
 
@@ -68,52 +69,88 @@ class StandardAdapter:
 
 
 def _read_csv(file: Path, table: str, encoding: str | None, mapping: Mapping) -> RawTable:
-    text, _ = decode(file.read_bytes(), file.name, encoding)
-    records = csv_records(text, file.name)
-    first = next(records, None)
-    if first is None:
-        raise DatasetError([Problem(file.name, None, None, "file is empty (no header row)", "empty file")])
-    header = mapping.rename(table, [h.strip() for h in first[1]])
-    problems = _header_problems(file.name, header)
-    good, width = [], len(header)
-    for line, fields in records:
-        if len(fields) > width:
-            message = f"row has {len(fields)} fields, the header has {width}"
-            problems.append(Problem(file.name, line, None, message, "bad row shape"))
-        else:  # a short row's missing trailing cells are blank, as in most CSV readers
-            good.append((line, fields + [""] * (width - len(fields))))
-    if problems and any(p.line == 1 for p in problems):
-        raise DatasetError(problems)
-    raw = RawTable.from_records(table, file.name, header, good)
-    raw.problems = problems
+    """Stream ``file`` into a raw table; see :mod:`loaders.text` for encodings."""
+    reader = CsvFile(file, file.name, encoding)
+    raw = reader.read(lambda records: _build(records, file.name, table, mapping))
+    raw.warnings = list(reader.warnings)
     return raw
 
 
-def _header_problems(file: str, header: list[str]) -> list[Problem]:
+def _build(records: Iterator[Record], name: str, table: str, mapping: Mapping) -> RawTable:
+    first = next(records, None)
+    if first is None:
+        raise DatasetError([Problem(name, None, None, "file is empty (no header row)", "empty file")])
+    if first.problem is not None:
+        raise DatasetError([first.problem])
+    header = mapping.rename(table, [h.strip() for h in first.fields])
+    problems = _header_problems(name, header, first.line)
+    if problems:
+        raise DatasetError(problems)
+    builder, width = TableBuilder(header), len(header)
+    for record in records:
+        if record.fields is None:
+            problems.append(record.problem)
+        elif len(record.fields) > width:
+            message = f"row has {len(record.fields)} fields, the header has {width}"
+            if record.last_line > record.line:
+                message += (f" (the record spans lines {record.line}-{record.last_line}: "
+                            "an unbalanced quote?)")
+            problems.append(Problem(name, record.line, None, message, "bad row shape"))
+        else:  # a short row's missing trailing cells are blank, as in most CSV readers
+            builder.add(record.line, record.fields, record.problem)
+    raw = builder.build(table, name)
+    raw.problems, raw.header_line = problems, first.line
+    return raw
+
+
+def _header_problems(file: str, header: list[str], line: int | None = 1) -> list[Problem]:
     problems, seen = [], set()
     for position, name in enumerate(header, 1):
         if not name:
-            problems.append(Problem(file, 1, f"#{position}", "blank column name", "bad header"))
+            problems.append(Problem(file, line, f"#{position}", "blank column name", "bad header"))
         elif name in seen:
-            problems.append(Problem(file, 1, name, "duplicate column name", "bad header"))
+            problems.append(Problem(file, line, _shown(name), "duplicate column name",
+                                    "bad header"))
         seen.add(name)
     return problems
 
 
+def _shown(name: str) -> str:
+    """A column name fit for a message: control characters escaped, long names cut.
+
+    >>> _shown("a\\x1b[31mb"), len(_shown("x" * 500))
+    ("'a\\x1b[31mb'", 83)
+    """
+    text = name if name.isprintable() else repr(name)
+    return text if len(text) <= 80 else text[:80] + "..."
+
+
 def _read_parquet(file: Path, table: str, mapping: Mapping) -> RawTable:
+    """Read a Parquet file batch by batch (rows are numbered from 1)."""
     try:
-        frame = pd.read_parquet(file)
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(file)
+        names = [str(c) for c in parquet.schema_arrow.names]
+        batches = parquet.iter_batches(batch_size=65_536)
     except Exception as exc:  # pyarrow raises many types for a bad file
-        raise DatasetError([Problem(file.name, None, None, f"cannot read Parquet: {exc}")]) from None
-    header = mapping.rename(table, [str(c) for c in frame.columns])
-    problems = _header_problems(file.name, header)
+        message = f"cannot read Parquet: {_shown(str(exc))}"
+        raise DatasetError([Problem(file.name, None, None, message, "unreadable file")]) from None
+    header = mapping.rename(table, names)
+    problems = _header_problems(file.name, header, None)
     if problems:
         raise DatasetError(problems)
-    records = [
-        (i, [_parquet_cell(v) for v in row])
-        for i, row in enumerate(frame.itertuples(index=False, name=None), 1)
-    ]
-    raw = RawTable.from_records(table, file.name, header, records, unit="row")
+    builder, row = TableBuilder(header), 0
+    try:
+        for batch in batches:
+            columns = [[_parquet_cell(v) for v in column.to_pylist()] for column in batch.columns]
+            for i in range(batch.num_rows):
+                row += 1
+                builder.add(row, [c[i] for c in columns])
+    except Exception as exc:
+        message = f"cannot read Parquet after row {row}: {_shown(str(exc))}"
+        raise DatasetError([Problem(file.name, None, None, message, "unreadable file")]) from None
+    raw = builder.build(table, file.name, unit="row")
     raw.header_line = None
     return raw
 
@@ -121,8 +158,10 @@ def _read_parquet(file: Path, table: str, mapping: Mapping) -> RawTable:
 def _parquet_cell(value: object) -> str | None:
     if value is None or value is pd.NaT:
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
     if isinstance(value, float) and value != value:
         return None
+    if hasattr(value, "isoformat"):  # datetime, date, time, pd.Timestamp
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     return str(value)

@@ -21,7 +21,8 @@ from loaders.raw import RawDataset, RawTable
 
 __all__ = ["validate"]
 
-_FATAL = {"missing file", "missing column", "bad header", "encoding", "empty file"}
+# problems no row-skipping can fix; "encoding" (a line with undecodable bytes) is a row problem
+_FATAL = {"missing file", "missing column", "bad header", "empty file", "unreadable file"}
 
 
 def validate(raw: RawDataset, lenient: bool = False) -> Dataset:
@@ -35,6 +36,7 @@ def validate(raw: RawDataset, lenient: bool = False) -> Dataset:
         if rt is None:
             continue
         dataset.files[table.name] = rt.file
+        dataset.warnings.extend(rt.warnings)
         missing = _missing_columns(table, rt)
         problems.extend(missing)
         if missing:
@@ -96,6 +98,9 @@ def _row_problems(
     ]
     bad = np.zeros(len(frame), dtype=bool)
     found = []
+    for row, problem in rt.row_problems:  # flawed rows the adapter kept (undecodable bytes)
+        bad[row] = True
+        found.append(problem)
     for mask, column, message, reason in checks:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool) & ~bad if lenient else mask)
         found.extend(rt.problem(i, column, message(i), reason) for i in rows)

@@ -1,0 +1,321 @@
+"""Self-contained HTML reports: one file to open in a browser or send to a colleague.
+
+:func:`render_html` turns any :class:`graphlink.report.Report` into one HTML
+page: a summary, the report's rows as a sortable, filterable table, and,
+for the sign-up and factory reports, a section per flagged shop or factory
+with its evidence and figures. When the report carries the analysis it came
+from (``report.analysis``, set by the ``*_report`` functions of
+:mod:`graphlink.api`), figures are drawn (:mod:`graphlink.plot`) and embedded
+as PNG ``data:`` URIs; at most ``MAX_FIGURES`` detailed figures per report.
+
+Everything is inline (CSS, a few lines of JavaScript, images): the page
+loads nothing from anywhere, and its Content-Security-Policy says so
+(``default-src 'none'``, the script and style allowed by their hashes, images
+only from ``data:``). Every value is HTML-escaped: shop names are written by
+the people under investigation.
+
+>>> from graphlink.report import Report
+>>> page = render_html(Report("t", {"schema": "x/1"}, [{"name": "<script>alert(1)</script>"}]))
+>>> "<script>alert(1)" in page, "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+(False, True)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import math
+
+from graphlink import __version__
+
+__all__ = ["render_html", "MAX_FIGURES"]
+
+#: most evidence figures / factory maps drawn in one report
+MAX_FIGURES = 20
+
+_CSS = """
+:root{--ink:#1d2630;--muted:#5d6d7e;--line:#d5dbe1;--bg:#f6f8fa;--high:#c0392b;
+--medium:#e67e22;--low:#d4ac0d;--none:#95a5a6;--banned:#c0392b}
+*{box-sizing:border-box}
+body{margin:0;color:var(--ink);background:#fff;font:14px/1.45 system-ui,-apple-system,
+"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC",
+"Microsoft YaHei",sans-serif}
+header{background:#1f4e79;color:#fff;padding:18px 28px}
+header h1{margin:0 0 4px;font-size:22px}
+header p{margin:0;opacity:.85;font-size:12px}
+main{padding:8px 28px 40px;max-width:1500px}
+h2{margin:28px 0 10px;font-size:18px;border-bottom:2px solid var(--line);padding-bottom:4px}
+h3{margin:0 0 6px;font-size:15px}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0}
+.card{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:8px 14px;
+min-width:120px}
+.card b{display:block;font-size:20px}
+.card span{color:var(--muted);font-size:12px}
+.notes p{margin:2px 0;color:var(--muted)}
+.flag{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-size:12px;
+font-weight:600}
+.flag-high{background:var(--high)}.flag-medium{background:var(--medium)}
+.flag-low{background:var(--low)}.flag-none{background:var(--none)}
+.banned{color:var(--banned);font-weight:600}
+.item{border:1px solid var(--line);border-radius:6px;padding:12px 16px;margin:12px 0}
+.item ul{margin:4px 0 8px;padding-left:20px}
+.item li{margin:2px 0}
+.muted{color:var(--muted)}
+figure{margin:10px 0}
+figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px}
+figcaption{color:var(--muted);font-size:12px}
+.tools{margin:8px 0}
+.tools input{padding:4px 8px;width:280px;border:1px solid var(--line);border-radius:4px}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;font-size:13px}
+th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+td{max-width:48em;overflow-wrap:anywhere}
+th{background:var(--bg);position:sticky;top:0}
+table.sortable th{cursor:pointer;user-select:none;white-space:nowrap}
+th[aria-sort=ascending]::after{content:" \\25B2"}
+th[aria-sort=descending]::after{content:" \\25BC"}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr:nth-child(even) td{background:#fbfcfd}
+"""
+
+# Sortable tables (click a header; numbers sort as numbers), a row filter, and a
+# mark on every image saying whether it loaded (img.dataset.loaded).
+_JS = """
+document.querySelectorAll('table.sortable').forEach(function(t){
+  t.querySelectorAll('th').forEach(function(th,i){
+    th.addEventListener('click',function(){
+      var asc=th.getAttribute('aria-sort')!=='ascending';
+      t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort')});
+      th.setAttribute('aria-sort',asc?'ascending':'descending');
+      var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+      var key=function(r){var c=r.cells[i];return c?c.getAttribute('data-v')||c.textContent:''};
+      var num=rows.every(function(r){var k=key(r);return k===''||!isNaN(Number(k))});
+      rows.sort(function(a,b){var x=key(a),y=key(b);
+        var d=num?(Number(x)||0)-(Number(y)||0):x.localeCompare(y);return asc?d:-d});
+      rows.forEach(function(r){body.appendChild(r)});
+    });
+  });
+});
+document.querySelectorAll('input[data-filter]').forEach(function(inp){
+  var t=document.getElementById(inp.getAttribute('data-filter'));
+  inp.addEventListener('input',function(){var q=inp.value.toLowerCase();
+    Array.prototype.forEach.call(t.tBodies[0].rows,function(r){
+      r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':''})});
+});
+window.addEventListener('load',function(){
+  document.querySelectorAll('img').forEach(function(img){
+    img.dataset.loaded=img.complete&&img.naturalWidth>0?'yes':'no'});
+  document.body.dataset.ready='yes';
+});
+"""
+
+
+def _hash(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+def esc(value: object) -> str:
+    """Text for HTML content or a quoted attribute.
+
+    >>> esc('"><img src=x onerror=alert(1)>')
+    '&quot;&gt;&lt;img src=x onerror=alert(1)&gt;'
+    """
+    return html.escape(_text(value), quote=True)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _png(fig) -> str:
+    """A figure as a data: URI (PNG, base64)."""
+    from graphlink.plot import to_png
+
+    return "data:image/png;base64," + base64.b64encode(to_png(fig, colours=128)).decode("ascii")
+
+
+def _figure(fig, caption: str, alt: str) -> str:
+    return (f'<figure><img src="{_png(fig)}" alt="{esc(alt)}" loading="eager">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def _flag(flag: str) -> str:
+    name = flag if flag in ("high", "medium", "low", "none") else "none"
+    return f'<span class="flag flag-{name}">{esc(flag)}</span>'
+
+
+def _cards(items: list[tuple[str, object]]) -> str:
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for k, v in items
+    ) + "</div>"
+
+
+def _table(report, table_id: str = "rows") -> str:
+    header = report.header()
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
+    body = []
+    for row in report.rows:
+        cells = []
+        for c in header:
+            value = row.get(c)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells.append(f'<td class="num" data-v="{esc(value)}">{esc(value)}</td>')
+            elif c == "flag" and isinstance(value, str):
+                cells.append(f'<td data-v="{esc(value)}">{_flag(value)}</td>')
+            else:
+                cells.append(f"<td>{esc(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="tools"><input type="search" placeholder="Filter rows…" '
+            f'aria-label="Filter rows" data-filter="{table_id}"> '
+            f'<span class="muted">{len(report.rows)} row(s); click a column to sort</span></div>'
+            f'<div class="scroll"><table class="sortable" id="{table_id}"><thead><tr>{head}'
+            f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _summary(report, lists: bool = True) -> list[tuple[str, object]]:
+    """Top-level scalar values of the payload, and the lengths of its lists."""
+    skip = {"schema", "dataset"}
+    items = [(k.replace("_", " "), v) for k, v in report.payload.items()
+             if k not in skip and isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+    if lists:
+        items += [(k.replace("_", " "), len(v)) for k, v in report.payload.items()
+                  if isinstance(v, list)]
+    return items
+
+
+# --- richer sections -----------------------------------------------------------
+
+
+def _names(analysis) -> dict[str, tuple[str, str]]:
+    shops = analysis.dataset.shops
+    return {s: (n, st) for s, n, st in zip(shops["shop_id"], shops["name"], shops["status"],
+                                           strict=True)}
+
+
+def _shop(shop_id: str, names: dict) -> str:
+    name, status = names.get(shop_id, ("", ""))
+    css = ' class="banned"' if status == "banned" else ""
+    tag = " (banned)" if status == "banned" else ""
+    return f"<span{css}>{esc(shop_id)}</span> {esc(name)}{esc(tag)}"
+
+
+def _signups_sections(report) -> tuple[list, str]:
+    signups = report.payload.get("signups", [])
+    analysis = report.analysis
+    flags = {f: sum(s["flag"] == f for s in signups) for f in ("high", "medium", "low", "none")}
+    cards = [("sign-ups", len(signups))] + [(f"{f} risk", n) for f, n in flags.items()]
+    out = []
+    if analysis is not None:
+        from graphlink import plot
+
+        frame = analysis.signups(report.payload["since"])
+        out.append(_figure(plot.risk_histogram(frame), "Risk of every sign-up in this report; "
+                           "dashed lines are the flag thresholds.", "sign-up risk histogram"))
+    names = _names(analysis) if analysis is not None else {}
+    flagged = [s for s in signups if s["flag"] in ("high", "medium")]
+    out.append(f"<h2>Flagged sign-ups ({len(flagged)} high or medium)</h2>")
+    if not flagged:
+        out.append('<p class="muted">No sign-up is tied to a banned shop strongly enough to '
+                   "flag.</p>")
+    drawn = 0
+    for s in flagged:
+        who = _shop(s["shop_id"], names) if names else esc(s["shop_id"])
+        out.append(f'<section class="item" id="shop-{esc(s["shop_id"])}"><h3>{who} '
+                   f'{_flag(s["flag"])} risk {esc(s["risk"])}</h3>'
+                   f'<p class="muted">created {esc(s["created_at"])}, operator '
+                   f'{esc(s["operator_id"])}, community {esc(s["community_id"])}</p>')
+        for m in s["matches"]:
+            banned = _shop(m["banned_shop_id"], names) if names else esc(m["banned_shop_id"])
+            via = "directly" if m["hops"] == 1 else "through " + " → ".join(
+                esc(p) for p in m["path"])
+            out.append(f"<p>Tied to banned shop {banned}: score {esc(m['score'])}, {via}</p>"
+                       "<ul>" + "".join(f"<li>{esc(e['detail'])}</li>" for e in m["evidence"])
+                       + "</ul>")
+        if analysis is not None and s["flag"] == "high" and drawn < MAX_FIGURES:
+            from graphlink import plot
+
+            out.append(_figure(plot.evidence_subgraph(analysis, s["shop_id"]),
+                               f"Evidence around {s['shop_id']}: its identifiers and the shops "
+                               "they tie it to.", f"evidence graph of {s['shop_id']}"))
+            drawn += 1
+        out.append("</section>")
+    high = flags["high"]
+    if analysis is not None and high > MAX_FIGURES:
+        out.append(f'<p class="muted">Evidence figures are drawn for the first {MAX_FIGURES} '
+                   f"of {high} high flags.</p>")
+    return cards, "".join(out)
+
+
+def _factories_sections(report) -> tuple[list, str]:
+    found = report.payload.get("factories", [])
+    analysis = report.analysis
+    names = _names(analysis) if analysis is not None else {}
+    cards = [("factory clusters", len(found)),
+             ("shops in them", sum(len(f["shops"]) for f in found)),
+             ("banned shops in them", sum(f["banned_shops"] for f in found))]
+    out = [f"<h2>Factory clusters ({len(found)})</h2>"]
+    for i, f in enumerate(found):
+        shops = ", ".join(_shop(s, names) if names else esc(s) for s in f["shops"])
+        radius = f"{f['radius_m']:.0f} m" if isinstance(f.get("radius_m"), (int, float)) else "?"
+        out.append(f'<section class="item" id="factory-{esc(f["factory_id"])}">'
+                   f'<h3>{esc(f["factory_id"])}: score {esc(f["score"])}</h3>'
+                   f'<p>Anchor {esc(f["anchor_address"])} (radius {esc(radius)}); '
+                   f'{len(f["shops"])} shops of {esc(f["operators"])} operators, '
+                   f'{esc(f["banned_shops"])} banned.</p><p class="muted">{shops}</p>')
+        if analysis is not None and i < MAX_FIGURES and f.get("lat") is not None:
+            from graphlink import plot
+
+            out.append(_figure(plot.factory_map(analysis, f["factory_id"]),
+                               f"Dispatch addresses of {f['factory_id']} around its anchor.",
+                               f"map of factory cluster {f['factory_id']}"))
+        out.append("</section>")
+    return cards, "".join(out)
+
+
+def _clusters_sections(report) -> tuple[list, str]:
+    cards = [("shops", len(report.payload.get("shops", [])))]
+    if report.analysis is None:
+        return cards, ""
+    from graphlink import plot
+
+    return cards, _figure(plot.cluster_sizes(report.analysis), "Operators and communities by "
+                          "size.", "operator and community sizes")
+
+
+_SECTIONS = {"graphlink.signups/1": _signups_sections,
+             "graphlink.factories/1": _factories_sections,
+             "graphlink.clusters/1": _clusters_sections}
+
+
+def render_html(report) -> str:
+    """The report as one self-contained HTML page (see the module doc)."""
+    schema = str(report.payload.get("schema", ""))
+    dataset = report.payload.get("dataset")
+    meta = " · ".join(x for x in (f"dataset {_text(dataset)}" if dataset else "",
+                                  schema, f"graphlink {__version__}") if x)
+    notes = "".join(f"<p>{esc(n)}</p>" for n in report.notes if n)
+    sections = _SECTIONS.get(schema)
+    cards, rich = sections(report) if sections else ([], "")
+    cards = _summary(report, lists=not sections) + cards
+    body = (f"<header><h1>{esc(report.title)}</h1><p>{esc(meta)}</p></header><main>"
+            f"<h2>Summary</h2>{_cards(cards)}<div class=\"notes\">{notes}</div>"
+            f"{rich}<h2>All rows</h2>{_table(report)}</main>")
+    csp = (f"default-src 'none'; img-src data:; style-src '{_hash(_CSS)}'; "
+           f"script-src '{_hash(_JS)}'; base-uri 'none'; form-action 'none'")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<meta http-equiv="Content-Security-Policy" content="{esc(csp)}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(report.title)}</title><style>{_CSS}</style></head>"
+            f"<body>{body}<script>{_JS}</script></body></html>\n")

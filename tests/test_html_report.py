@@ -1,0 +1,216 @@
+"""Self-contained HTML reports: escaped, no external resources, and they load in a real browser."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import graphlink as gl
+from graphlink import html as glhtml
+from graphlink.api import clusters_report, factories_report, signups_report, spotcheck_report
+from graphlink.cli import cli
+from graphlink.report import Report, render
+
+SINCE = "2024-01-01"
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "'><svg onload=alert(1)>",
+    "</td></tr></table><iframe src=//evil.example>",
+    "&lt;already&gt; &amp; escaped",
+    "javascript:alert(1) 假货旗舰店",
+]
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
+                "p", "main", "div", "b", "span", "section", "ul", "li", "figure", "img",
+                "figcaption", "input", "table", "thead", "tbody", "tr", "th", "td", "script"}
+
+
+class _Page(HTMLParser):
+    """Every tag with its attributes, the text, and the scripts' text."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        (self.scripts if self._in_script else self.text).append(data)
+
+    def of(self, tag: str) -> list[dict]:
+        return [a for t, a in self.tags if t == tag]
+
+
+def _assert_safe(page: _Page) -> None:
+    assert {t for t, _ in page.tags} <= ALLOWED_TAGS
+    assert page.scripts == [glhtml._JS]  # only our own script
+    for tag, attrs in page.tags:
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        for name in ("src", "href", "action", "srcset"):
+            value = attrs.get(name)
+            assert value is None or value.startswith("data:image/png;base64,"), (tag, name)
+    csp = [a["content"] for a in page.of("meta") if a.get("http-equiv") ==
+           "Content-Security-Policy"]
+    assert csp and "default-src 'none'" in csp[0] and "img-src data:" in csp[0]
+
+
+@pytest.fixture(scope="module")
+def hostile_world(tmp_path_factory) -> Path:
+    """A small generated world whose shop names are all hostile strings."""
+    from graphlink.generate import generate_world
+
+    out = tmp_path_factory.mktemp("hostile") / "world"
+    generate_world(out, shops=400, seed=3)
+    path = out / "shops.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for i, row in enumerate(rows):
+        row["name"] = HOSTILE[i % len(HOSTILE)] + f" #{i}"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_analysis(hostile_world):
+    return gl.analyse(hostile_world)
+
+
+@pytest.fixture(scope="module")
+def signups_page(hostile_analysis, tmp_path_factory) -> tuple[Path, Report]:
+    report = signups_report(hostile_analysis, SINCE)
+    path = tmp_path_factory.mktemp("html") / "signups.html"
+    path.write_text(render(report, "html"), encoding="utf-8")
+    return path, report
+
+
+def test_signups_page_is_escaped_and_self_contained(signups_page, hostile_analysis):
+    path, report = signups_page
+    page = _Page(path.read_text(encoding="utf-8"))
+    _assert_safe(page)
+    text = "".join(page.text)
+    for hostile in HOSTILE:  # shown as text, byte for byte
+        assert hostile in text
+    flagged = [s for s in report.payload["signups"] if s["flag"] in ("high", "medium")]
+    assert flagged
+    for s in flagged:
+        assert s["shop_id"] in text
+        for m in s["matches"]:
+            assert m["evidence"][0]["detail"] in text
+    high = sum(s["flag"] == "high" for s in flagged)
+    images = page.of("img")
+    assert len(images) == 1 + min(high, glhtml.MAX_FIGURES)  # histogram + one per high flag
+    assert all(img.get("alt") for img in images)
+    assert len(page.of("table")) == 1 and len(page.of("tr")) == len(report.rows) + 1
+
+
+def test_generic_report_escapes_everything():
+    hostile = HOSTILE[1]
+    report = Report(hostile, {"schema": hostile, "dataset": hostile, "count": hostile},
+                    [{hostile: hostile, "n": 1.5}], None, [hostile])
+    page = _Page(render(report, "html"))
+    _assert_safe(page)
+    assert "".join(page.text).count(hostile) >= 5
+
+
+@pytest.mark.parametrize("command", [["check"], ["clusters"], ["report", "factories"],
+                                     ["report", "spotcheck"],
+                                     ["report", "signups", "--since", SINCE]])
+def test_every_report_renders_as_html(hostile_world, command, tmp_path):
+    out = tmp_path / "report.html"
+    args = [*command[:2], str(hostile_world), *command[2:]] if command[0] == "report" else \
+        [command[0], str(hostile_world)]
+    result = CliRunner().invoke(cli, [*args, "--format", "html", "--output", str(out)])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    page = _Page(out.read_text(encoding="utf-8"))
+    _assert_safe(page)
+    assert page.of("table") and page.of("h1")
+
+
+def test_factories_page_has_maps(hostile_analysis):
+    report = factories_report(hostile_analysis)
+    page = _Page(render(report, "html"))
+    _assert_safe(page)
+    found = report.payload["factories"]
+    with_coordinates = [f for f in found if f["lat"] is not None]
+    assert len(page.of("img")) == min(len(with_coordinates), glhtml.MAX_FIGURES)
+    text = "".join(page.text)
+    assert all(f["factory_id"] in text and f["anchor_address"] in text for f in found)
+
+
+def test_reports_without_analysis_still_render(hostile_analysis):
+    for report in (clusters_report(hostile_analysis), spotcheck_report(hostile_analysis, 10)):
+        bare = Report(report.title, report.payload, report.rows, report.columns, report.notes)
+        page = _Page(render(bare, "html"))
+        _assert_safe(page)
+        assert not page.of("img")
+
+
+# --- in a real browser ---------------------------------------------------------------
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " [CI=true: .ci/run must install it]", pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def _browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
+               f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args,
+               page.as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_browser_loads_the_page_and_every_image(signups_page, tmp_path):
+    path, report = signups_page
+    dom = _Page(_browse(path, tmp_path / "profile", "--dump-dom").stdout)
+    body = dom.of("body")[0]
+    assert body.get("data-ready") == "yes"  # the page's script ran after load
+    images = dom.of("img")
+    assert images and [img.get("data-loaded") for img in images] == ["yes"] * len(images)
+    text = "".join(dom.text)
+    for s in report.payload["signups"]:
+        if s["flag"] != "none":
+            assert s["shop_id"] in text
+    assert HOSTILE[0] in text  # still text after the browser parsed it
+    assert len(dom.of("script")) == 1
+
+
+def test_browser_screenshot_is_not_blank(signups_page, tmp_path):
+    path, _ = signups_page
+    shot = tmp_path / "page.png"
+    _browse(path, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2400")
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 2400)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 200  # text, figures, header: not blank
+    # the header band is drawn (dark blue) and the figures show red flags
+    assert image.getpixel((10, 10)) == (0x1F, 0x4E, 0x79)
