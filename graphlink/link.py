@@ -61,6 +61,11 @@ RARE_SHOPS = 4
 # How strongly one shared identifier says "same operator", before rarity.
 # Machine identifiers that an operator carries from shop to shop are strong;
 # human-readable ones are weaker because relatives, namesakes and neighbours share them.
+# Fuzzy links of specific identifiers (a room next door, the same email local part at
+# another provider, a masked card) get FUZZY: one alone reaches the `medium` flag
+# (0.4) only when its comparator calls it a MATCH (score >= 0.85), never when it is
+# merely POSSIBLE. Name-derived links (holder names, email skeletons) stay weaker.
+FUZZY = 0.48
 STRENGTH = {
     ("device", "exact"): 0.9,
     ("payment", "exact"): 0.9,
@@ -70,10 +75,11 @@ STRENGTH = {
     ("address", "exact"): 0.5,
     ("holder_name", "exact"): 0.35,
     ("ip", "exact"): 0.3,
-    ("payment", "fuzzy"): 0.55,
-    ("email", "fuzzy"): 0.5,
-    ("address", "fuzzy"): 0.5,
+    ("payment", "fuzzy"): FUZZY,
+    ("email", "fuzzy"): FUZZY,
+    ("address", "fuzzy"): FUZZY,
     ("holder_name", "fuzzy"): 0.3,
+    ("email", "email-skeleton"): 0.4,
 }
 
 
@@ -284,7 +290,7 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
 
     Exact: both shops use the same (kind, value), with 2..HUB_SHOPS shops on it.
     Fuzzy: one uses value_a, the other value_b, and the two are linked.
-    ``weight`` = STRENGTH[kind, tier] * score * rarity(users), where ``users``
+    ``weight`` = STRENGTH[kind, method or tier] * score * rarity(users), where ``users``
     counts the unrelated entities on the value (or its block; see
     :func:`count_entities`) and ``shops`` the shops, for display.
     """
@@ -298,7 +304,8 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
         return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
     evidence = evidence.astype({"score": float, "shops": float, "users": float})
     tier = np.where(evidence["method"] == "exact", "exact", "fuzzy")
-    strength = [STRENGTH.get((k, t), 0.0) for k, t in zip(evidence["kind"], tier, strict=True)]
+    strength = [STRENGTH.get((k, m), STRENGTH.get((k, t), 0.0))
+                for k, m, t in zip(evidence["kind"], evidence["method"], tier, strict=True)]
     evidence["weight"] = np.asarray(strength) * evidence["score"] * rarity(evidence["users"])
     return evidence[_EVIDENCE_COLUMNS].sort_values(["shop_a", "shop_b", "kind"]).reset_index(drop=True)
 

@@ -38,16 +38,17 @@ def signal_group(kind: pd.Series, method: pd.Series) -> pd.Series:
     """Which independent signal a piece of evidence belongs to.
 
     Pieces within one group are not independent and count once (the
-    strongest): a fuzzy email match is mostly the person's name spelt into
-    the local part, so it shares the ``name`` group with holder names.
+    strongest): an email that matches only by its skeleton is mostly the
+    person's name spelt into the local part, so it shares the ``name`` group
+    with holder names.
 
-    >>> signal_group(pd.Series(["email", "email", "device"]),
-    ...              pd.Series(["exact", "email-skeleton", "exact"])).tolist()
-    ['email', 'name', 'device']
+    >>> signal_group(pd.Series(["email", "email", "email", "device"]),
+    ...              pd.Series(["exact", "email-skeleton", "email-same-local", "exact"])).tolist()
+    ['email', 'name', 'email', 'device']
     """
     group = kind.astype(object).copy()
     group[kind == "holder_name"] = "name"
-    group[(kind == "email") & (method != "exact")] = "name"
+    group[(kind == "email") & (method == "email-skeleton")] = "name"
     return group
 
 
