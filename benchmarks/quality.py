@@ -131,7 +131,8 @@ def score_world(folder: Path, truth_dir: Path, since: str) -> dict:
     base_traps = _trap_figures(truth, base.loc[truth["shop_id"]].reset_index(drop=True))
     figures["base_trap_groups_merged"] = base_traps["trap_groups_merged"]
     # shops already banned are not leads to triage: they are scored but not counted
-    active = set(analysis.dataset.shops.loc[analysis.dataset.shops["status"] != "banned", "shop_id"])
+    shops = analysis.dataset.shops
+    active = set(shops.loc[shops["status"] != "banned", "shop_id"])
     signups = analysis.signups(since)
     figures.update(signup_figures(signups[signups["shop_id"].isin(active)], truth))
     base = baseline_signups(analysis, since)

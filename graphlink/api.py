@@ -140,7 +140,8 @@ class Analysis:
                                               "operator_id", "community_id")},
                          "best_match": best["banned_shop_id"] if best else None,
                          "best_score": best["score"] if best else None,
-                         "evidence": "; ".join(e["detail"] for e in best["evidence"]) if best else "",
+                         "evidence": "; ".join(e["detail"] for e in best["evidence"])
+                         if best else "",
                          "matches": r["matches"]})
         return pd.DataFrame(rows, columns=["shop_id", "created_at", "risk", "flag", "operator_id",
                                            "community_id", "best_match", "best_score", "evidence",
@@ -260,7 +261,8 @@ def signups_report(analysis: Analysis, since: str) -> Report:
     notes = ["", f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
         f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]
     return Report(f"Sign-ups since {payload['since']}", payload, rows,
-                  ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match", "evidence"],
+                  ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match",
+                   "evidence"],
                   notes, analysis=analysis)
 
 

@@ -101,7 +101,7 @@ def street_key(value: str) -> str | None:
     '广州白云区上沙工业区前进迎宾路'
     >>> street_key("Unit 24, Eastfield Industrial Estate, No. 1, Jln Ipoh, 46286 Petaling Jaya")
     'eastfield ind est jln ipoh 46286'
-    >>> street_key("No. 9, Eastfield Industrial Estate, No. 14, Jalan Ipoh, 46286 Petaling Jaya, Selangor")
+    >>> street_key("No. 9, Eastfield Industrial Estate, No. 14, Jalan Ipoh, 46286 Petaling Jaya")
     'eastfield ind est jln ipoh 46286'
     """
     a = norm.address(value)
@@ -132,13 +132,15 @@ def _geo_groups(points: pd.DataFrame, signal: pd.Series, radius: float) -> list[
         return []
     x, y = _projected(pts["lat"].to_numpy(), pts["lon"].to_numpy())
     cells: dict[tuple[int, int], list[int]] = {}
-    for i, cell in enumerate(zip((x // radius).astype(int), (y // radius).astype(int), strict=True)):
+    cx_all, cy_all = (x // radius).astype(int), (y // radius).astype(int)
+    for i, cell in enumerate(zip(cx_all.tolist(), cy_all.tolist(), strict=True)):
         cells.setdefault(cell, []).append(i)
     groups = []
     centres = np.flatnonzero(pts["shop_id"].map(signal).to_numpy() >= 0.6)
     for i in centres:
         cx, cy = int(x[i] // radius), int(y[i] // radius)
-        near = [j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in cells.get((cx + dx, cy + dy), [])]
+        near = [j for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                for j in cells.get((cx + dx, cy + dy), [])]
         near = [j for j in near if (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 <= radius ** 2]
         groups.append(set(pts.loc[near, "shop_id"]))
     return groups

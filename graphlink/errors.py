@@ -34,7 +34,8 @@ class Problem:
         if self.line is not None:
             place += f" {self.unit} {self.line}"
         if self.column is not None:
-            place += f", column {self.column}" if self.line is not None else f" column {self.column}"
+            sep = ", column" if self.line is not None else " column"
+            place += f"{sep} {self.column}"
         return f"{place}: {self.message}"
 
 

@@ -84,7 +84,8 @@ class Explainer:
             detail += f", used by {int(row['shops'])} shops"
         return {"kind": kind, "detail": detail, "value": self._display_of(kind, mine),
                 "other_value": self._display_of(kind, theirs), "method": row["method"],
-                "similarity": round(float(row["score"]), 4), "weight": round(float(row["weight"]), 4),
+                "similarity": round(float(row["score"]), 4),
+                "weight": round(float(row["weight"]), 4),
                 "shops_sharing": int(row["shops"]), "first_seen_other": first_o,
                 "last_seen_other": last_o, "first_seen": first_s}
 

@@ -46,7 +46,8 @@ from graphlink import normalise as norm
 from graphlink.identifiers import Identifiers
 
 __all__ = [
-    "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS", "MAX_BLOCK", "WINDOW", "LINK_MIN",
+    "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS",
+    "MAX_BLOCK", "WINDOW", "LINK_MIN",
     "HUB_SHOPS", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
 ]
 
@@ -307,7 +308,8 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
     strength = [STRENGTH.get((k, m), STRENGTH.get((k, t), 0.0))
                 for k, m, t in zip(evidence["kind"], evidence["method"], tier, strict=True)]
     evidence["weight"] = np.asarray(strength) * evidence["score"] * rarity(evidence["users"])
-    return evidence[_EVIDENCE_COLUMNS].sort_values(["shop_a", "shop_b", "kind"]).reset_index(drop=True)
+    evidence = evidence[_EVIDENCE_COLUMNS].sort_values(["shop_a", "shop_b", "kind"])
+    return evidence.reset_index(drop=True)
 
 
 def _lookup(series: pd.Series, frame: pd.DataFrame, value: str = "value") -> np.ndarray:
@@ -396,9 +398,10 @@ def hubs(ids: Identifiers, minimum: int = HUB_REPORT) -> pd.DataFrame:
     """Identifiers too widely shared to say much about one operator, typed.
 
     Columns: kind, key (the value, or the place / name key grouping many
-    values), shops, values (distinct values under the key), scope (``value``: one value shared by many shops, e.g. a
-    warehouse or a NAT IP; ``place``: many rooms of one building complex, e.g.
-    an e-commerce park; ``pinyin``: many holders of one name), type, and
+    values), shops, values (distinct values under the key), scope
+    (``value``: one value shared by many shops, e.g. a warehouse or a NAT IP;
+    ``place``: many rooms of one building complex, e.g. an e-commerce park;
+    ``pinyin``: many holders of one name), type, and
     treatment: ``excluded`` (a value on more than ``HUB_SHOPS`` shops, or a
     key over more than ``MAX_BLOCK`` values: never evidence) or
     ``down-weighted`` (counted with its rarity weight).

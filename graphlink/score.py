@@ -174,7 +174,8 @@ def spotcheck(shops: pd.DataFrame, near: pd.DataFrame, factory: pd.Series,
         reasons = _spot_reasons(shop, near, factory, factory_score, n_disputes)
         fake = "fake" in verdicts.get(shop, set())
         if fake:
-            reasons.append(("fake", SPOTCHECK_WEIGHTS["fake"], "a fake test buy on file, not banned"))
+            reasons.append(("fake", SPOTCHECK_WEIGHTS["fake"],
+                            "a fake test buy on file, not banned"))
         if not reasons:
             continue
         priority = 1 - np.prod([1 - w for _, w, _ in reasons])

@@ -87,7 +87,8 @@ def test_parquet_with_native_timestamps(tmp_path, small_dataset):
 
 def test_mapping_file_renames_files_columns_and_values(tmp_path, small_dataset):
     folder = write_dataset(tmp_path / "export", {k: v for k, v in BASE.items() if k != "shops.csv"})
-    shops = BASE["shops.csv"].replace("shop_id,name,created_at,status", "StoreID,Store Name,Opened,State")
+    shops = BASE["shops.csv"].replace("shop_id,name,created_at,status",
+                                      "StoreID,Store Name,Opened,State")
     (folder / "stores.csv").write_text(shops.replace(",banned,", ",封禁,"), encoding="utf-8")
     mapping = tmp_path / "export.toml"
     mapping.write_text(
@@ -137,7 +138,8 @@ def test_jsonl_reports_bad_lines(tmp_path, small_dataset):
         gl.load(export)
     n = text.count("\n")
     messages = [str(p) for p in info.value.problems]
-    assert f"export.jsonl line {n - 1}: invalid JSON: Expecting ',' delimiter (character 33)" in messages
+    bad_json = "invalid JSON: Expecting ',' delimiter (character 33)"
+    assert f"export.jsonl line {n - 1}: {bad_json}" in messages
     assert f"export.jsonl line {n}, column type: unknown record type 'order'" in messages
 
 

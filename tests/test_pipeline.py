@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import graphlink as gl
 from graphlink.cli import cli
 from graphlink.report import load_schema
 

@@ -38,7 +38,8 @@ def test_relatives_id_and_same_device_is_high(tmp_path):
         tmp_path, [BANNED, NEW],
         [("A1", "S1", "张伟", "110101199003074514", "13800138000", "zw@qq.com"),
          ("A2", "S2", "张敏", "110101196505124528", "13912345678", "zm88@163.com")],
-        devices=[("A1", "LAPTOP-7F3A", None, "2025-03-01"), ("A2", "laptop-7f3a", None, "2025-07-02")],
+        devices=[("A1", "LAPTOP-7F3A", None, "2025-03-01"),
+                 ("A2", "laptop-7f3a", None, "2025-07-02")],
     )
     row = _signup(analysis)
     assert row["flag"] == "high" and row["best_match"] == "S1"
@@ -91,7 +92,8 @@ def test_carrier_nat_ip_only_stays_none(tmp_path):
 def test_common_name_alone_is_not_a_lead(tmp_path):
     analysis = _world(
         tmp_path, [BANNED, NEW],
-        [("A1", "S1", "John Smith", None, None, None), ("A2", "S2", "John Smith", None, None, None)],
+        [("A1", "S1", "John Smith", None, None, None),
+         ("A2", "S2", "John Smith", None, None, None)],
     )
     assert _signup(analysis)["flag"] in ("low", "none")
 
