@@ -200,8 +200,8 @@ def _identifiers(analysis, shop_id: str) -> pd.DataFrame:
 
 def _text_lines(d: Dossier) -> list[str]:
     s = d.shop
-    status = s["status"] + (f" {s['banned_at']}" if s["banned_at"] else "")
-    lines = [f"Shop {s['shop_id']} {s['name']} ({status}, created {s['created_at'] or '?'})"]
+    status = s["status"] + (f" {s['banned_at'][:10]}" if s["banned_at"] else "")
+    lines = [f"Shop {s['shop_id']} {s['name']} ({status}, created {(s['created_at'] or '?')[:10]})"]
     op = d.operator
     others = [x for x in op["shops"] if x != s["shop_id"]]
     lines.append(f"Operator {op['operator_id']}: {len(op['shops'])} shop(s)"

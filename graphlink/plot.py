@@ -98,10 +98,13 @@ def find_cjk_font() -> str | None:
     for family in _CJK_FAMILIES:
         if family in known:
             return family
-    files = _fc_list_zh() + sorted({p for g in _CJK_GLOBS for p in glob.glob(g, recursive=True)})
-    for path in files:
-        if path.lower().endswith((".ttf", ".otf", ".ttc")) and (family := _add_font(path)):
-            if family in _CJK_FAMILIES or "CJK" in family or path in files[:1]:
+    fonts = (".ttf", ".otf", ".ttc")
+    for path in _fc_list_zh():  # fontconfig vouches for their Chinese glyphs
+        if path.lower().endswith(fonts) and (family := _add_font(path)):
+            return family
+    for path in sorted({p for g in _CJK_GLOBS for p in glob.glob(g, recursive=True)}):
+        if path.lower().endswith(fonts) and (family := _add_font(path)):
+            if family in _CJK_FAMILIES or "CJK" in family:
                 return family
     return None
 
@@ -202,7 +205,7 @@ class _Labels:
         self.ax, self.renderer, self.boxes = ax, fig.canvas.get_renderer(), []
 
     def _box(self, text):
-        return text.get_window_extent(self.renderer).expanded(1.04, 1.1)
+        return text.get_window_extent(self.renderer).padded(4)
 
     def block(self, x: float, y: float, half: float) -> None:
         """Keep labels off a marker at data point (x, y), ``half`` pixels each way."""
@@ -271,13 +274,15 @@ def _shop_text(shops: pd.DataFrame, shop: str, width: int = 26) -> tuple[str, st
     return ("banned" if banned else "shop"), text
 
 
-def _evidence_label(row, mine_first: bool, seen: dict) -> str:
+def _evidence_label(row, mine_first: bool, seen: dict, display) -> str:
+    """``same · date first seen on the other shop``, or ``87% ~ other value`` (masked)."""
     other = row.value_b if mine_first else row.value_a
     other_shop = row.shop_b if mine_first else row.shop_a
     if row.method == "exact":
         first = seen.get((other_shop, row.kind, other))
         return "same" + (f" · {first}" if first else "")
-    return f"{round(100 * row.score)}% ~ {_short(other, 16, tail=row.kind == 'address')}"
+    shown = display.get((row.kind, other), other)
+    return f"{round(100 * row.score)}% ~ {_short(shown, 16, tail=row.kind == 'address')}"
 
 
 def _subgraph(analysis, shop_id: str, ties: list[dict], max_identifiers: int,
@@ -345,7 +350,7 @@ def _subgraph(analysis, shop_id: str, ties: list[dict], max_identifiers: int,
         other = row.shop_b if first else row.shop_a
         style = "exact" if row.method == "exact" else "fuzzy"
         layout.edges.append((f"{row.kind}:{mine}", f"shop:{other}", style,
-                             _evidence_label(row, first, seen)))
+                             _evidence_label(row, first, seen, display)))
     # further hops of the paths to banned shops
     pair_info = analysis.resolution.pairs.set_index(["shop_a", "shop_b"])
     for path in on_paths:
@@ -398,7 +403,7 @@ def _arrange(layout: _Layout) -> None:
 
 def _column_x(column: int) -> float:
     """x of a column: a wider gap between identifiers and linked shops, for the evidence."""
-    return column + (0.7 if column >= 3 else 0.0)
+    return float(column) if column < 3 else 3.7 + 1.1 * (column - 3)
 
 
 def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[float]:
@@ -439,7 +444,7 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
     columns = max(n.column for n in layout.nodes.values()) + 1
     rows = max(sum(n.column == c for n in layout.nodes.values()) for c in range(columns))
     xs = [_column_x(c) for c in range(columns)]
-    fig = _figure(max(9.0, 2.6 * xs[-1] + 3.6), max(4.5, 0.62 * rows + 1.6))
+    fig = _figure(max(9.0, 2.45 * xs[-1] + 3.6), max(4.5, 0.62 * rows + 1.6))
     ax = fig.add_subplot()
     ax.set_xlim(-0.75, xs[-1] + 0.75)
     ax.set_ylim(-rows + 0.4, 0.75)
@@ -474,7 +479,8 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
             continue
         (x0, y0), (x1, y1) = pos[a], pos[b]
         side = 0.45 if x0 == x1 else 0.0  # a link within one column: label beside it
-        spots = [(x0 + side + t * (x1 - x0), y0 + t * (y1 - y0))
+        spots = [(x0 + side + t * (x1 - x0), y0 + t * (y1 - y0) + dy)
+                 for dy in (0.0, 0.28, -0.28)
                  for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85)]
         labels.add(spots, text, ha="center", va="center", fontsize=7,
                    color=edge_style[style][0], style="italic" if style == "fuzzy" else "normal")
@@ -582,7 +588,9 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
 
     fig = _figure(8.5, 7.2)
     ax = fig.add_subplot()
-    ax.scatter(outside["lon"], outside["lat"], s=14, c="#c8c8c8", label="other shops", zorder=1)
+    if len(outside):
+        ax.scatter(outside["lon"], outside["lat"], s=14, c="#c8c8c8", zorder=1,
+                   label=f"other shops' addresses ({len(outside)})")
     for state, colour in (("active", NODE_STYLE["shop"][0]), ("closed", "#7f8c8d"),
                           ("banned", NODE_STYLE["banned"][0])):
         sel = inside[inside["shop_id"].map(status) == state]
