@@ -8,13 +8,17 @@ Nodes (label: key property; other properties)
 
 - ``Shop``: ``shop_id``; every attribute of the shop node of
   :attr:`graphlink.Analysis.graph` (``name``, ``status``, ``created_at``,
-  ``banned_at``, ``operator_id``, ``community_id``, and ``risk``, ``flag``,
-  ``factory_id`` once detection sets them), plus the shop table's other
-  columns (``ban_reason``, ``category``, extra columns).
+  ``banned_at``, ``operator_id``, ``community_id``, ...), the shop table's
+  other columns (``ban_reason``, ``category``, extra columns), the sign-up
+  ``risk`` and ``flag`` of :meth:`graphlink.Analysis.signups` (a shop's risk
+  does not depend on ``since``, so every shop is scored once) and the
+  ``factory_id`` of :meth:`graphlink.Analysis.factories`, when the analysis
+  has them. Banned shops also carry the label ``Banned``.
 - ``Account``: ``account_id``; ``created_at``.
 - ``Identifier`` plus one kind label: ``Device``, ``IP``, ``Phone``,
   ``Email``, ``IdNumber``, ``HolderName``, ``Address``, ``Payment``; key
-  ``value`` (canonical value, unique per kind label); ``kind``, ``display``
+  ``key`` (``device:d-88``, the node key of the networkx graph) and ``value``
+  (canonical value, unique per kind label); ``kind``, ``display``
   (masked where sensitive), ``shops`` (how many shops use it), ``hub`` (hub
   type when it is too widely shared to be evidence), ``lat``/``lon`` and
   ``location`` (a WGS84 point) for addresses with coordinates.
@@ -35,6 +39,9 @@ Relationships
   larger): ``p`` the probability of one operator, ``kinds`` the identifier
   kinds behind it, ``merged`` whether ``p`` reaches the operator merge
   threshold, ``evidence`` one human-readable line per piece of evidence.
+- ``(:Shop)-[:MATCHES {rank, score, hops, path, evidence}]->(:Shop)``: a
+  shop's sign-up matches with banned shops, best first, as in
+  ``graphlink report signups``.
 
 Temporal values are Cypher ``LocalDateTime`` (compare them with
 ``localdatetime($since)``). Labels and relationship types come only from
@@ -84,7 +91,7 @@ from graphlink import __version__
 from graphlink.errors import ConfigError, Neo4jError
 from graphlink.report import Report
 from graphlink.resolve import MERGE
-from graphlink.schema import IDENTIFIER_KINDS, NODE_ACCOUNT, NODE_SHOP, node_id
+from graphlink.schema import NODE_ACCOUNT, NODE_SHOP, node_id
 
 __all__ = [
     "KIND_LABELS", "NODE_LABELS", "REL_TYPES", "DEFAULT_URI", "DEFAULT_USER",
@@ -115,11 +122,12 @@ KIND_LABELS: dict[str, str] = {
     "address": "Address",
     "payment": "Payment",
 }
-assert set(KIND_LABELS) == set(IDENTIFIER_KINDS)
 
 SHOP, ACCOUNT, IDENTIFIER, META = "Shop", "Account", "Identifier", "GraphlinkMeta"
-# label -> key property
-NODE_LABELS: dict[str, str] = {SHOP: "shop_id", ACCOUNT: "account_id",
+# label -> key property (unique). Identifiers are unique on ``key`` (the kind and
+# the value, ``device:d-88``: the node key of Analysis.graph) and, per kind
+# label, on ``value``.
+NODE_LABELS: dict[str, str] = {SHOP: "shop_id", ACCOUNT: "account_id", IDENTIFIER: "key",
                                **{label: "value" for label in KIND_LABELS.values()}}
 REL_TYPES = ("OPERATES", "USES", "SIMILAR", "LINKED", "MATCHES")
 BANNED = "Banned"  # extra label of shops whose status is banned (Browser colours it)
@@ -134,12 +142,17 @@ SCHEMA_STATEMENTS = (
     f"CREATE INDEX graphlink_identifier_value IF NOT EXISTS FOR (n:{IDENTIFIER}) ON (n.value)",
     f"CREATE INDEX graphlink_identifier_shops IF NOT EXISTS FOR (n:{IDENTIFIER}) ON (n.shops)",
     "CALL db.awaitIndexes(300)",
+    # graphs pushed before identifiers had a ``key`` (a no-op on current ones)
+    f"MATCH (n:{IDENTIFIER}) WHERE n.key IS NULL SET n.key = n.kind + ':' + n.value",
 )
 
 
 def _node_statement(label: str) -> str:
     key = NODE_LABELS[label]  # KeyError for anything not in the fixed table
-    extra = f", n:{IDENTIFIER}" if label in KIND_LABELS.values() else ""
+    extra = ""
+    if label == IDENTIFIER:  # one statement for every kind: fewer query plans to compile
+        extra = "".join(f" FOREACH (_ IN CASE WHEN row.props.kind = '{kind}' THEN [1] ELSE [] "
+                        f"END | SET n:{kind_label})" for kind, kind_label in KIND_LABELS.items())
     if label == SHOP:
         extra = (f" REMOVE n:{BANNED} FOREACH (_ IN CASE WHEN row.props.status = 'banned' "
                  f"THEN [1] ELSE [] END | SET n:{BANNED})")
@@ -361,8 +374,8 @@ def _plan(analysis) -> list[_Step]:
             nodes[ACCOUNT].append({"key": account_id, **props})
         elif kind in KIND_LABELS:
             extra = coords.get(attrs["value"], {}) if kind == "address" else {}
-            props = _props({**extra, **own}, kind=kind)
-            nodes[KIND_LABELS[kind]].append({"key": attrs["value"], **props})
+            props = _props({**extra, **own}, kind=kind, key=key)
+            nodes[IDENTIFIER].append({"key": key, **props})
             display[key] = attrs.get("display") or attrs["value"]
         else:
             raise ValueError(f"graph node {key!r} has unknown kind {kind!r}")
@@ -382,15 +395,16 @@ def _plan(analysis) -> list[_Step]:
                 a, b = b, a
             owner = SHOP if a["kind"] == NODE_SHOP else ACCOUNT
             src = a["shop_id"] if owner == SHOP else a["account_id"]
-            rels[(rel, owner, KIND_LABELS[b["kind"]])].append(
-                {"src": src, "dst": b["value"], **props})
+            rels[(rel, owner, IDENTIFIER)].append(
+                {"src": src, "dst": node_id(b["kind"], b["value"]), **props})
         elif rel == "SIMILAR":
             if a["kind"] != b["kind"]:
                 raise ValueError(f"SIMILAR edge between kinds {a['kind']} and {b['kind']}")
             if a["value"] > b["value"]:
                 a, b = b, a
-            label = KIND_LABELS[a["kind"]]
-            rels[(rel, label, label)].append({"src": a["value"], "dst": b["value"], **props})
+            rels[(rel, IDENTIFIER, IDENTIFIER)].append(
+                {"src": node_id(a["kind"], a["value"]), "dst": node_id(b["kind"], b["value"]),
+                 **props})
         else:
             raise ValueError(f"graph edge {u!r}-{v!r} has unknown rel {rel!r}")
     rels[("LINKED", SHOP, SHOP)] = _linked_rows(analysis, display)
@@ -510,8 +524,7 @@ class PushSummary:
                    "batches": self.batches, "removed_nodes": self.removed_nodes,
                    "removed_relationships": self.removed_relationships,
                    "seconds": round(self.seconds, 3), "push_id": self.push_id}
-        total = sum(self.nodes.get(label, 0) for label in (SHOP, ACCOUNT, IDENTIFIER))
-        notes = [f"pushed {self.dataset} to {self.uri}: {total} nodes, "
+        notes = [f"pushed {self.dataset} to {self.uri}: {_node_total(self.nodes)} nodes, "
                  f"{sum(self.relationships.values())} relationships in {self.seconds:.1f} s "
                  f"({self.batches} batches); removed {self.removed_nodes} stale nodes and "
                  f"{self.removed_relationships} stale relationships"]
@@ -568,7 +581,8 @@ def push(analysis, uri: str | None = None, user: str | None = None,
                         if written != len(batch):
                             raise Neo4jError(
                                 f"{step.label}: {len(batch) - written} of {len(batch)} rows found "
-                                "no endpoint node (was another push running at the same time?)")
+                                "no endpoint node (was another push running at the same time?)"
+                                f"{_PARTIAL}")
                         done += len(batch)
                         batches += 1
                         if progress:
@@ -583,28 +597,36 @@ def push(analysis, uri: str | None = None, user: str | None = None,
                     "WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS n", push_id)
                 doing = "counting the result"
                 nodes, rels = _counts(session, push_id)
+                found = {**nodes, **rels}
+                for name, count in {**expected_nodes, **expected_rels}.items():
+                    if found.get(name, 0) != count:
+                        raise Neo4jError(
+                            f"after the push Neo4j holds {found.get(name, 0)} {name} of this "
+                            f"push, expected {count} (was another push running at the same "
+                            f"time?){_PARTIAL}")
                 session.execute_write(_run, f"MATCH (m:{META} {{key: 'graph'}}) "
                                       "WHERE m.push_id = $push_id SET m.complete = true, "
                                       "m.finished_at = localdatetime(), m.nodes = $nodes, "
                                       "m.relationships = $rels RETURN count(m) AS n",
-                                      push_id=push_id, nodes=sum(nodes.values()),
+                                      push_id=push_id, nodes=_node_total(nodes),
                                       rels=sum(rels.values()))
         except _DRIVER_ERRORS as exc:
-            error = _error(settings, exc, doing)
-            if 0 < done < total or doing == "removing stale data":
-                error = Neo4jError(f"{error}\nThe push stopped part-way ({done} of {total} rows); "
-                                   "the graph in Neo4j is partly updated. Push again: the next "
-                                   "complete push replaces it.")
-            raise error from None
+            error = str(_error(settings, exc, doing))
+            if done or doing == "removing stale data":
+                error += f" The push stopped part-way ({done} of {total} rows).{_PARTIAL}"
+            raise Neo4jError(error) from None
     if progress:
         progress("done", total, total)
-    found = {**nodes, **rels}
-    for name, count in {**expected_nodes, **expected_rels}.items():
-        if found.get(name, 0) != count:
-            raise Neo4jError(f"after the push Neo4j holds {found.get(name, 0)} {name} of this "
-                             f"push, expected {count} (was another push running at the same time?)")
     return PushSummary(dataset, settings.where, nodes, rels, total, batches, removed_nodes,
                        removed_rels, time.monotonic() - started, push_id)
+
+
+_PARTIAL = ("\nThe graph in Neo4j is partly updated. Push again: the next complete push "
+            "replaces it.")
+
+
+def _node_total(nodes: Mapping[str, int]) -> int:
+    return sum(nodes.get(label, 0) for label in (SHOP, ACCOUNT, IDENTIFIER))
 
 
 def _run(tx, statement: str, **params) -> int:
@@ -621,15 +643,25 @@ def _delete_stale(session, statement: str, push_id: str, limit: int = 10_000) ->
             return removed
 
 
+_COUNTED = (SHOP, BANNED, ACCOUNT, IDENTIFIER, *KIND_LABELS.values())
+
+
 def _counts(session, push_id: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
-    """Nodes per label and relationships per type: all, or those of one push."""
-    where = "WHERE x.push_id = $push_id " if push_id else ""
-    nodes = {label: session.execute_read(
-        _run, f"MATCH (x:{label}) {where}RETURN count(x) AS n", push_id=push_id)
-        for label in (SHOP, BANNED, ACCOUNT, IDENTIFIER, *KIND_LABELS.values())}
-    rels = {rel: session.execute_read(
-        _run, f"MATCH ()-[x:{rel}]->() {where}RETURN count(x) AS n", push_id=push_id)
-        for rel in REL_TYPES}
+    """Nodes per label and relationships per type: all, or those of one push.
+
+    One statement (one query plan); without ``push_id`` the counts come from
+    Neo4j's count store, without a scan.
+    """
+    where = " WHERE x.push_id = $push_id" if push_id else ""
+    parts = [f"CALL {{ MATCH (x:{label}){where} RETURN count(x) AS n{i} }}"
+             for i, label in enumerate(_COUNTED)]
+    parts += [f"CALL {{ MATCH ()-[x:{rel}]->(){where} RETURN count(x) AS r{i} }}"
+              for i, rel in enumerate(REL_TYPES)]
+    statement = " ".join(parts) + " RETURN " + ", ".join(
+        [f"n{i}" for i in range(len(_COUNTED))] + [f"r{i}" for i in range(len(REL_TYPES))])
+    row = session.execute_read(lambda tx: tx.run(statement, push_id=push_id).single())
+    nodes = {label: row[f"n{i}"] for i, label in enumerate(_COUNTED)}
+    rels = {rel: row[f"r{i}"] for i, rel in enumerate(REL_TYPES)}
     return ({k: v for k, v in nodes.items() if v or k in (SHOP, ACCOUNT, IDENTIFIER)}, rels)
 
 
@@ -887,10 +919,14 @@ def _fetch(tx, body: str, values: dict) -> tuple[list[str], list[list]]:
 
 
 def _node_text(node: Node) -> str:
+    """``(Shop S1)``, ``(Account A1)``, ``(Payment 6222****1234)``: identifiers masked."""
     labels = set(node.labels)
-    for label, key in NODE_LABELS.items():
-        if label in labels and key in node:
-            return f"({label} {node[key]})"
+    if IDENTIFIER in labels:
+        kind = KIND_LABELS.get(node.get("kind"), IDENTIFIER)
+        return f"({kind} {node.get('display') or node.get('value')})"
+    for label in (SHOP, ACCOUNT):
+        if label in labels and NODE_LABELS[label] in node:
+            return f"({label} {node[NODE_LABELS[label]]})"
     return f"({':'.join(sorted(labels)) or 'node'})"
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+
+import jsonschema
 import os
 import re
 import subprocess
@@ -25,7 +27,9 @@ from click.testing import CliRunner
 import graphlink as gl
 from graphlink import neo4j as gn
 from graphlink.cli import cli
+from graphlink.report import load_schema
 from graphlink.errors import ConfigError
+from graphlink.schema import IDENTIFIER_KINDS
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "neo4j-local"
@@ -52,6 +56,7 @@ def test_the_required_queries_exist_with_headers():
 
 
 def test_queries_use_only_the_graph_model():
+    assert set(gn.KIND_LABELS) == set(IDENTIFIER_KINDS)  # one label per identifier kind
     labels = {*gn.NODE_LABELS, "Identifier", "Banned", "GraphlinkMeta"}
     for q in QUERIES:
         used = set(re.findall(r"[(:]\s*\w*\s*:(\w+)", q.body))
@@ -307,6 +312,7 @@ def test_cli_query_prints_a_table_csv_and_json(pushed, analysis):
     assert len(csv.output.splitlines()) == 4
     payload = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"], env=env).output)
     assert payload["schema"] == "graphlink.neo4j-query/1"
+    jsonschema.validate(payload, load_schema("neo4j-query"))
     assert payload["params"] == {"min_shops": 2, "limit": 3} and len(payload["rows"]) == 3
     assert pushed["password"] not in table.output + csv.output
 
