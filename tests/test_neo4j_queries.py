@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-
-import jsonschema
 import os
 import re
 import subprocess
@@ -19,6 +17,7 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
+import jsonschema
 import networkx as nx
 import pandas as pd
 import pytest
@@ -27,8 +26,8 @@ from click.testing import CliRunner
 import graphlink as gl
 from graphlink import neo4j as gn
 from graphlink.cli import cli
-from graphlink.report import load_schema
 from graphlink.errors import ConfigError
+from graphlink.report import load_schema
 from graphlink.schema import IDENTIFIER_KINDS
 
 REPO = Path(__file__).resolve().parent.parent
