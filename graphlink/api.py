@@ -26,6 +26,7 @@ from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
 from graphlink.link import Links, count_entities, find_links, hubs, pair_evidence
+from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
 from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
 from graphlink.score import nearest_banned, score_signups, spotcheck
@@ -42,9 +43,18 @@ def load(
     mapping: str | Path | None = None,
     lenient: bool = False,
     adapter: str | None = None,
+    pseudonymise: bool | str | bytes | None = None,
 ) -> Dataset:
-    """Load and validate a dataset (see :func:`loaders.load`)."""
-    return loaders.load(path, encoding=encoding, mapping=mapping, lenient=lenient, adapter=adapter)
+    """Load and validate a dataset (see :func:`loaders.load`).
+
+    ``pseudonymise=True`` replaces phones, emails, ID numbers and payment
+    endpoints by keyed hashes (key from ``GRAPHLINK_PSEUDONYM_KEY``; see
+    :mod:`graphlink.pseudonymise`).
+    """
+    pseudonyms = pseudonymiser(pseudonymise)
+    dataset = loaders.load(path, encoding=encoding, mapping=mapping, lenient=lenient,
+                           adapter=adapter)
+    return pseudonyms.dataset(dataset) if pseudonyms is not None else dataset
 
 
 def _dataset(source: str | Path | Dataset, load_options: dict) -> Dataset:
@@ -70,11 +80,14 @@ def _stages(progress: Progress | None, stages: tuple[str, ...]) -> Callable[[str
 
 
 def check(source: str | Path | Dataset, *, progress: Progress | None = None,
-          **load_options) -> Report:
+          pseudonymise: bool | str | bytes | None = None, **load_options) -> Report:
     """Validate a dataset and summarise it (what `graphlink check` prints)."""
+    pseudonyms = pseudonymiser(pseudonymise)
     stage = _stages(progress, ("loading", "summarising"))
     stage("loading")
     dataset = _dataset(source, load_options)
+    if pseudonyms is not None:
+        dataset = pseudonyms.dataset(dataset)
     stage("summarising")
     report = check_report(dataset)
     stage("done")
@@ -200,12 +213,19 @@ class Analysis:
 
 
 def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress | None = None,
-            **load_options) -> Analysis:
+            pseudonymise: bool | str | bytes | None = None, **load_options) -> Analysis:
     """Run the whole pipeline on a dataset folder (or a loaded :class:`Dataset`).
 
     ``progress(stage, done, total)``, if given, hears each stage of
     :data:`ANALYSE_STAGES` as it starts, then ``("done", total, total)``.
+
+    ``pseudonymise=True`` (key from ``GRAPHLINK_PSEUDONYM_KEY``) or a key:
+    phones, emails, ID numbers and payment endpoints are compared in clear,
+    then replaced by keyed hashes before anything else sees them, so the
+    result links exactly as without it but holds no such value in clear
+    (see :mod:`graphlink.pseudonymise`).
     """
+    pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
     stage("loading")
     dataset = _dataset(source, load_options)
@@ -215,6 +235,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     links = find_links(ids)
     stage("weighing evidence")
     evidence = pair_evidence(ids, links)
+    if pseudonyms is not None:
+        dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
     stage("resolving operators")
     resolution = resolve_operators(dataset.shops["shop_id"], combine(evidence))
     stage("detecting communities")

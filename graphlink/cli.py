@@ -20,7 +20,7 @@ import pandas as pd
 
 from graphlink import __version__
 from graphlink.errors import GraphlinkError
-from graphlink.report import FORMATS, write
+from graphlink.report import FORMATS, safe_terminal, write
 
 __all__ = ["main", "cli"]
 
@@ -36,6 +36,9 @@ def dataset_options(command):
         click.option("--lenient", is_flag=True, help="Skip bad rows (counted in the summary) "
                      "instead of failing."),
         click.option("--adapter", help="Force a loader adapter (standard, jsonl)."),
+        click.option("--pseudonymise", is_flag=True, help="Replace phones, emails, ID numbers "
+                     "and payment endpoints by keyed hashes (masked in evidence) in every output; "
+                     "the key comes from the environment variable GRAPHLINK_PSEUDONYM_KEY."),
         click.option("--quiet", "-q", is_flag=True, help="No progress display (it is shown on "
                      "standard error when that is a terminal)."),
     ]
@@ -54,7 +57,8 @@ def output_options(command):
 
 def _load_kwargs(kwargs: dict) -> dict:
     """The load options of ``kwargs`` (removed from it), plus the progress display."""
-    options = {k: kwargs.pop(k) for k in ("encoding", "mapping", "lenient", "adapter")}
+    options = {k: kwargs.pop(k) for k in ("encoding", "mapping", "lenient", "adapter",
+                                          "pseudonymise")}
     return {**options, "progress": _stage_progress(click.get_current_context().params)}
 
 
@@ -85,8 +89,8 @@ def _reports_errors(command):
         try:
             return command(*args, **kwargs)
         except GraphlinkError as exc:
-            for line in str(exc).splitlines():
-                click.echo(f"error: {line}", err=True)
+            for line in str(exc).splitlines():  # messages quote the data: no terminal controls
+                click.echo(f"error: {safe_terminal(line)}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -244,7 +248,7 @@ def neo4j_options(command):
 
 @contextlib.contextmanager
 def _push_progress(quiet: bool):
-    """A progress callback drawing a click progress bar on stderr (None when quiet)."""
+    """A click progress bar on stderr; None with --quiet or when stderr is not a terminal."""
     bars = []
 
     def show(stage: str, done: int, total: int) -> None:
@@ -254,7 +258,7 @@ def _push_progress(quiet: bool):
         bars[0].update(done - bars[0].pos)
 
     try:
-        yield None if quiet else show
+        yield None if quiet or not _stderr_is_terminal() else show
     finally:
         if bars:
             bars[0].render_finish()

@@ -11,6 +11,7 @@ a report, a notebook and a court exhibit quote the same facts.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from graphlink.identifiers import Identifiers
@@ -34,13 +35,22 @@ class Explainer:
         self._evidence = evidence.set_index(["shop_a", "shop_b"]).sort_index()
         self._display = ids.values.set_index(["kind", "value"])["display"]
         self._seen = ids.uses.set_index(["shop_id", "kind", "value"])[["first_seen", "last_seen"]]
+        self._first, self._last = self._seen["first_seen"].array, self._seen["last_seen"].array
+        # each pair's rows are one run of the sorted table: (shop_a, shop_b) -> (start, stop)
+        self._flat = self._evidence.reset_index()
+        a, b = self._flat["shop_a"].to_numpy(), self._flat["shop_b"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])[:len(a)]
+        stops = np.r_[starts[1:], len(a)][:len(starts)]
+        self._runs = dict(zip(zip(a[starts].tolist(), b[starts].tolist(), strict=True),
+                              zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
 
     def pair(self, shop: str, other: str) -> list[dict]:
         """Evidence between two shops, strongest first (one item per kind and value)."""
         key = tuple(sorted((shop, other)))
-        if key not in self._evidence.index:
+        if key not in self._runs:
             return []
-        rows = self._evidence.loc[[key]].reset_index().sort_values("weight", ascending=False)
+        start, stop = self._runs[key]
+        rows = self._flat.iloc[start:stop].sort_values("weight", ascending=False)
         return [self._item(r, shop, other) for r in rows.to_dict("records")]
 
     def path(self, shop: str, banned: str, path: list[str], banned_at: object = None) -> list[dict]:
@@ -59,9 +69,13 @@ class Explainer:
 
     def _seen_on(self, shop: str, kind: str, value: str) -> tuple[str | None, str | None]:
         try:
-            first, last = self._seen.loc[(shop, kind, value)]
+            at = self._seen.index.get_loc((shop, kind, value))
         except KeyError:
             return None, None
+        if isinstance(at, int):
+            first, last = self._first[at], self._last[at]
+        else:  # a repeated key (not produced by extract): as before
+            first, last = self._seen.loc[(shop, kind, value)]
         return _day(first), _day(last)
 
     def _item(self, row: dict, shop: str, other: str) -> dict:

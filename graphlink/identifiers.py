@@ -19,6 +19,7 @@ keyed by ``(kind, canonical value)``. This stage applies the normalisers of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ import pandas as pd
 from graphlink import normalise as norm
 from graphlink.dataset import Dataset
 
-__all__ = ["Identifiers", "extract", "mask", "SOURCES"]
+__all__ = ["Identifiers", "extract", "mask", "canonical", "SOURCES"]
 
 # (table, column, kind): where each identifier kind comes from.
 SOURCES = (
@@ -76,11 +77,35 @@ def _canonical(kind: str) -> Callable[[str], str | None]:
         a = norm.address(raw)
         return a.canonical if a else None
 
+    def email(raw: str) -> str | None:
+        hashed = _hashed(raw)  # pre-hashed (or pseudonymised) emails link exactly
+        return hashed if hashed is not None else norm.email(raw)
+
     return {
-        "phone": norm.phone, "email": norm.email, "id_number": id_number,
+        "phone": norm.phone, "email": email, "id_number": id_number,
         "holder_name": norm.person_name, "device": norm.device, "ip": norm.ip,
         "address": address, "payment": payment,
     }[kind]
+
+
+def canonical(kind: str) -> Callable[[str], str | None]:
+    """The function giving a raw value of identifier ``kind`` its canonical form.
+
+    >>> canonical("phone")("+86 138-0013-8000"), canonical("payment")("6222 **** 1234")
+    ('+8613800138000', '6222*1234')
+    """
+    return _canonical(kind)
+
+
+_HEX = re.compile(r"[0-9a-f]{32,64}")
+
+
+def _hashed(raw: object) -> str | None:
+    """A pre-hashed value (32-64 hex digits, not all digits) lower-cased, else None."""
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip().lower()
+    return text if _HEX.fullmatch(text) and not text.isdigit() else None
 
 
 def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
@@ -155,6 +180,7 @@ def mask(kind: str, value: str) -> str:
 
     Phones, ID numbers and payment endpoints keep a short prefix and the last
     four characters; emails keep the first character of the local part.
+    Hashes (pre-hashed or pseudonymised values) show their first 8 digits.
     Other kinds are shown as they are.
 
     >>> mask("id_number", "110101199003074514")
@@ -165,7 +191,11 @@ def mask(kind: str, value: str) -> str:
     'z*******@qq.com'
     >>> mask("device", "d-88")
     'd-88'
+    >>> mask("id_number", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8")
+    '5e884898…'
     """
+    if kind in ("phone", "email", "id_number", "payment") and _hashed(value) == value:
+        return value[:8] + "…"  # a hash (pre-hashed or pseudonymised): its start names it
     if kind == "email" and "@" in value:
         local, _, domain = value.partition("@")
         return local[:1] + "*" * max(len(local) - 1, 1) + "@" + domain

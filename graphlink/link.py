@@ -112,13 +112,17 @@ def count_entities(ids: Identifiers) -> Identifiers:
     strong = uses[uses["kind"].isin(ENTITY_KINDS)]
     n = shops.reindex(pd.MultiIndex.from_frame(strong[["kind", "value"]])).to_numpy()
     strong = strong[(n >= 2) & (n <= HUB_SHOPS)]
+    # chain each value's shops (a path per value: the same components as a clique)
+    strong = strong.sort_values(["kind", "value"], kind="stable")
+    kinds, vals = strong["kind"].to_numpy(), strong["value"].to_numpy()
+    members = strong["shop_id"].to_numpy()
+    same = (kinds[1:] == kinds[:-1]) & (vals[1:] == vals[:-1])
     graph = nx.Graph()
-    for _, group in strong.groupby(["kind", "value"], sort=False)["shop_id"]:
-        members = group.tolist()
-        graph.add_edges_from(zip(members, members[1:], strict=False))
+    graph.add_edges_from(zip(members[:-1][same].tolist(), members[1:][same].tolist(), strict=True))
     entity = {shop: min(component) for component in nx.connected_components(graph)
               for shop in component}
-    labelled = uses.assign(entity=uses["shop_id"].map(entity).fillna(uses["shop_id"]))
+    mapped = uses["shop_id"].map(entity).astype(object)
+    labelled = uses.assign(entity=mapped.where(mapped.notna(), uses["shop_id"]))
     counts = labelled.groupby(["kind", "value"])["entity"].nunique()
     ids.values["entities"] = counts.reindex(
         pd.MultiIndex.from_frame(ids.values[["kind", "value"]])).to_numpy()
@@ -274,7 +278,7 @@ def _window_pairs(keyed: pd.DataFrame, bp: BlockingPass, window: int
         keep = keys[left] == keys[right] if bp.same_key else np.ones(len(left), bool)
         if bp.scorer is not None:
             scores = process.cpdist([texts[i] for i in left], [texts[j] for j in right],
-                                    scorer=bp.scorer, score_cutoff=bp.cutoff, workers=1)
+                                    scorer=bp.scorer, score_cutoff=bp.cutoff, workers=-1)
             keep &= scores > 0
         compared += len(left)
         for i, j in zip(left[keep].tolist(), right[keep].tolist(), strict=True):

@@ -89,7 +89,7 @@ __all__ = [
     "uscc_check",
 ]
 
-_CACHE_SIZE = 1 << 16
+_CACHE_SIZE = 1 << 21  # per normaliser; above 65,536 a 100k-shop world thrashed the cache
 _CACHE_MAX_LEN = 512  # longer inputs are not memoised (memory)
 
 # --------------------------------------------------------------------------

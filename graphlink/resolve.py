@@ -60,8 +60,14 @@ def combine(evidence: pd.DataFrame) -> pd.DataFrame:
     grouped = evidence.assign(kind=signal_group(evidence["kind"], method))
     best = grouped.groupby(["shop_a", "shop_b", "kind"], sort=False)["weight"].max().reset_index()
     best["log_miss"] = np.log1p(-best["weight"].clip(upper=0.999))
+    # each signal a bit, in sorted order: a pair's bit sum names its sorted kinds
+    names = sorted(best["kind"].unique())
+    best["bit"] = best["kind"].map({k: 1 << i for i, k in enumerate(names)}).astype("int64")
     pairs = best.groupby(["shop_a", "shop_b"], sort=True).agg(
-        log_miss=("log_miss", "sum"), kinds=("kind", lambda k: ",".join(sorted(k))))
+        log_miss=("log_miss", "sum"), bits=("bit", "sum"))
+    spelt = {b: ",".join(k for i, k in enumerate(names) if b >> i & 1)
+             for b in pairs["bits"].unique().tolist()}
+    pairs["kinds"] = pairs["bits"].map(spelt)
     pairs["p"] = 1.0 - np.exp(pairs["log_miss"])
     return pairs.reset_index()[["shop_a", "shop_b", "p", "kinds"]]
 

@@ -31,6 +31,9 @@ disputes and fake verdicts not yet acted on; each comes with its reasons.
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+from itertools import count
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -70,13 +73,64 @@ def _pair_graph(pairs: pd.DataFrame) -> nx.Graph:
     return graph
 
 
-def _paths_to_banned(graph: nx.Graph, shop: str, banned: set[str]) -> dict[str, list[str]]:
-    if shop not in graph:
+def _dijkstra(graph: nx.Graph, source: str, cutoff: float) -> tuple[dict, dict]:
+    """Distances and first predecessors from ``source`` over ``cost``, up to ``cutoff``.
+
+    The same search, in the same order, as networkx's ``single_source_dijkstra``
+    (so the same paths: each node's path runs through its first predecessor),
+    without building a path for every node reached.
+    """
+    adj = graph._adj
+    dist: dict = {}
+    seen = {source: 0}
+    pred: dict = {}
+    tick = count()
+    fringe = [(0, next(tick), source)]
+    while fringe:
+        d, _, v = heappop(fringe)
+        if v in dist:
+            continue
+        dist[v] = d
+        for u, e in adj[v].items():
+            vu = d + e["cost"]
+            if vu > cutoff or u in dist:
+                continue
+            if u not in seen or vu < seen[u]:
+                seen[u] = vu
+                heappush(fringe, (vu, next(tick), u))
+                pred[u] = v
+    return dist, pred
+
+
+def _paths_to_banned(graph: nx.Graph, shop: str, banned: set[str],
+                     reach: set[str] | None = None) -> dict[str, list[str]]:
+    """Shortest paths (cost -log p) from ``shop`` to banned shops within MAX_HOPS.
+
+    ``reach``, when given, holds every shop within the cutoff of some banned
+    shop; a shop outside it has no match and is not searched.
+    """
+    if shop not in graph or (reach is not None and shop not in reach):
         return {}
-    cutoff = -np.log(FLAGS["low"])
-    _, paths = nx.single_source_dijkstra(graph, shop, cutoff=cutoff, weight="cost")
-    return {b: path for b, path in paths.items()
-            if b in banned and b != shop and len(path) - 1 <= MAX_HOPS}
+    dist, pred = _dijkstra(graph, shop, -np.log(FLAGS["low"]))
+    found = {}
+    for b in dist:
+        if b in banned and b != shop:
+            path = [b]
+            while path[-1] != shop and len(path) <= MAX_HOPS + 1:
+                path.append(pred[path[-1]])
+            if path[-1] == shop and len(path) - 1 <= MAX_HOPS:
+                found[b] = path[::-1]
+    return found
+
+
+def _near_banned(graph: nx.Graph, banned: set[str]) -> set[str]:
+    """Shops within the sign-up cutoff of any banned shop (with rounding slack)."""
+    sources = [b for b in banned if b in graph]
+    if not sources:
+        return set()
+    cutoff = -np.log(FLAGS["low"]) * (1 + 1e-9) + 1e-12
+    return set(nx.multi_source_dijkstra_path_length(graph, sources, cutoff=cutoff,
+                                                    weight="cost"))
 
 
 def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame, since: pd.Timestamp,
@@ -91,10 +145,11 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame, since: pd.Timestamp,
     banned_rows = shops[shops["status"] == "banned"].set_index("shop_id")
     banned = set(banned_rows.index)
     new = shops[shops["created_at"] >= since].sort_values("shop_id")
+    reach = _near_banned(graph, banned)
     results = []
     for row in new.itertuples(index=False):
         matches = []
-        for b, path in _paths_to_banned(graph, row.shop_id, banned).items():
+        for b, path in _paths_to_banned(graph, row.shop_id, banned, reach).items():
             score = float(np.prod([graph.edges[u, v]["p"] for u, v in zip(path, path[1:],
                                                                           strict=False)]))
             banned_at = banned_rows.at[b, "banned_at"]

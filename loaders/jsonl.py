@@ -88,7 +88,7 @@ class JsonLinesAdapter:
             if not content.strip():
                 continue
             try:
-                obj = json.loads(content, object_pairs_hook=_unique_keys)
+                obj = json.loads(content.rstrip("\r\n"), object_pairs_hook=_unique_keys)
             except _DuplicateKey as exc:
                 message = f"duplicate key {_shown(exc.args[0])} in one object"
                 problems.append(Problem(file, line, None, message, "bad row shape"))

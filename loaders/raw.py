@@ -89,21 +89,50 @@ class TableBuilder:
         self.columns: list[list[str | None]] = [[] for _ in header]
         self.lines = array("q")
         self.row_problems: list[tuple[int, Problem]] = []
+        self._rows: list[list[str]] = []
+        self._seen: list[dict[str, str] | None] = [{} for _ in header]
+        self._new = [0] * len(header)
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def add(self, line: int, fields: list[str], problem: Problem | None = None) -> None:
-        """Append one record (at most as many fields as the header; the rest are blank)."""
+        """Append one record: text fields ("" is blank), at most as many as the header."""
         if problem is not None:
             self.row_problems.append((len(self.lines), problem))
         self.lines.append(line)
-        for column, value in zip(self.columns, fields, strict=False):
-            column.append(value.strip() or None if isinstance(value, str) else clean_cell(value))
-        for column in self.columns[len(fields):]:
-            column.append(None)
+        self._rows.append(fields)
+        if len(self._rows) >= 4096:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Move the buffered rows into the columns, cleaned, equal values shared."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        width = len(self.columns)
+        if any(len(r) != width for r in rows):
+            rows = [r if len(r) == width else [*r, *[""] * (width - len(r))] for r in rows]
+        for i, (column, values) in enumerate(zip(self.columns, zip(*rows, strict=True),
+                                                 strict=True)):
+            stripped = map(str.strip, values)  # blank -> None
+            seen = self._seen[i]
+            if seen is None:
+                column.extend([v or None for v in stripped])
+                continue
+            # equal values share one object: ids, statuses and dates repeat a lot, and
+            # a str object costs ~50 bytes more than its text
+            before, share = len(seen), seen.setdefault
+            column.extend([share(v, v) if v else None for v in stripped])
+            self._new[i] += len(seen) - before
+            if len(column) >= 1 << 16 and self._new[i] > 0.8 * len(column):
+                self._seen[i] = None  # mostly distinct values: sharing does not pay
+            elif len(seen) > 1 << 19:
+                seen.clear()
 
     def build(self, name: str, file: str, unit: str = "line") -> RawTable:
+        self._flush()
+        self._seen = []
         data = {}
         for col, values in zip(self.header, self.columns, strict=True):
             array_ = np.empty(len(values), dtype=object)
@@ -111,7 +140,8 @@ class TableBuilder:
             values.clear()
             data[col] = pd.Series(array_, dtype=object)
         lines = np.frombuffer(self.lines, dtype=np.int64).copy()
-        table = RawTable(name, file, pd.DataFrame(data, columns=self.header), lines, unit)
+        frame = pd.DataFrame(data, columns=self.header, copy=False)
+        table = RawTable(name, file, frame, lines, unit)
         table.row_problems = self.row_problems
         return table
 

@@ -118,8 +118,8 @@ def _header_problems(file: str, header: list[str], line: int | None = 1) -> list
 def _shown(name: str) -> str:
     """A column name fit for a message: control characters escaped, long names cut.
 
-    >>> _shown("a\\x1b[31mb"), len(_shown("x" * 500))
-    ("'a\\x1b[31mb'", 83)
+    >>> print(_shown("a\\x1b[31mb"), len(_shown("x" * 500)))
+    'a\\x1b[31mb' 83
     """
     text = name if name.isprintable() else repr(name)
     return text if len(text) <= 80 else text[:80] + "..."
@@ -143,7 +143,8 @@ def _read_parquet(file: Path, table: str, mapping: Mapping) -> RawTable:
     builder, row = TableBuilder(header), 0
     try:
         for batch in batches:
-            columns = [[_parquet_cell(v) for v in column.to_pylist()] for column in batch.columns]
+            columns = [[_parquet_cell(v) or "" for v in column.to_pylist()]
+                       for column in batch.columns]
             for i in range(batch.num_rows):
                 row += 1
                 builder.add(row, [c[i] for c in columns])

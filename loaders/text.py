@@ -4,6 +4,9 @@ Files are read in blocks of :data:`BLOCK_SIZE` bytes and decoded
 incrementally, so memory for decoding stays bounded whatever the file's size
 (only the longest line must fit). Line numbers are physical lines: the header
 is line 1, and a quoted field spanning lines does not shift later numbers.
+Lines end with LF or CRLF; a CR elsewhere is part of its field, quoted or
+not (pandas leaves it unquoted); a file with CR alone and no LF (old Mac)
+ends its lines with CR.
 
 Encodings (docs/data-layout.md, "Encodings"): one encoding per file.
 
@@ -40,9 +43,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from graphlink.errors import ConfigError, Problem
+from graphlink.errors import ConfigError, DatasetError, Problem
 
 __all__ = ["BLOCK_SIZE", "AUTO", "BadLine", "CsvFile", "Record", "TextFile", "check_encoding",
            "csv_records", "decode_message"]
@@ -63,6 +66,10 @@ _BOMS = (
 )
 # undecodable bytes become U+DC00 + byte (lone surrogates: no decoder yields them)
 _MARK = re.compile("[\udc00-\udcff]")
+# a CR inside a line (writers such as pandas leave it unquoted) stands in as this
+# character while the csv module, which would refuse it, splits the line
+CR_MARK = "\ud800"
+_BARE_CR = re.compile("\r(?!\n)")
 _ERRORS = "graphlink-mark"
 T = TypeVar("T")
 
@@ -142,21 +149,31 @@ class TextFile:
     user should know (the encoding guessed for UTF-16 without a mark).
     """
 
-    def __init__(self, path: Path, file: str, encoding: str | None = None):
-        self.path, self.file = Path(path), file
+    def __init__(self, path: Path, file: str, encoding: str | None = None,
+                 mark_cr: bool = False):
+        self.path, self.file, self.mark_cr = Path(path), file, mark_cr
         self.given = check_encoding(encoding) if encoding else None
         self.encoding = ""
+        self.cr_lines = False
+        self.bare_cr = False
         self.bad: list[BadLine] = []
         self.warnings: list[str] = []
 
     def _start(self) -> tuple[str, bool]:
         """The first codec to try and whether a fallback is allowed."""
         with open(self.path, "rb") as f:
-            head = f.read(4096)
+            head = f.read(1 << 16)
         sniffed = _sniff(head)
+        text_head = head.replace(b"\x00", b"")
+        # old Mac files end lines with CR alone: then every CR ends a line
+        self.cr_lines = b"\r" in text_head and b"\n" not in text_head
         if self.given:
             if self.given == "utf-8" and head.startswith(b"\xef\xbb\xbf"):
                 return "utf-8-sig", False
+            if self.given in ("utf-16", "utf-32") and sniffed != self.given:
+                # these codecs need a byte-order mark: without one, read little-endian
+                return (sniffed if sniffed and sniffed.startswith(self.given)
+                        else self.given + "-le"), False
             return self.given, False
         if sniffed:
             if sniffed.startswith("utf-16-"):
@@ -202,9 +219,16 @@ class TextFile:
             while True:
                 raw = f.read(BLOCK_SIZE)
                 final = not raw
-                text = decoder.decode(raw, final=final)
+                try:
+                    text = decoder.decode(raw, final=final)
+                except UnicodeError as exc:  # a codec that refuses rather than reports
+                    message = f"cannot decode the file as {_display(codec)} after line {line}: {exc}"
+                    raise DatasetError([Problem(self.file, line, None, message,
+                                                "unreadable file")]) from None
+                if self.cr_lines:
+                    text = text.replace("\r", "\n")
                 cut = len(text) if final else text.rfind("\n") + 1
-                if not cut:
+                if not cut and not final:
                     pending.append(text)
                     continue
                 head = "".join([*pending, text[:cut]]) if pending else text[:cut]
@@ -213,6 +237,9 @@ class TextFile:
                     self._find_bad(head, line, bad, codec, others)
                     if stop:
                         raise _Undecodable
+                if self.mark_cr and "\r" in head and not self.cr_lines:  # a CR inside a line
+                    head, n = _BARE_CR.subn(CR_MARK, head)
+                    self.bare_cr = self.bare_cr or n > 0
                 if head:
                     yield head
                     line += head.count("\n")
@@ -244,8 +271,7 @@ class TextFile:
             bad.append(BadLine(line, ord(m.group()) - 0xDC00, m.start() - start, valid_in))
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One CSV record: its first and last physical line, fields, and its problem if any.
 
     A record with a ``problem`` whose ``fields`` are set is readable but
@@ -275,7 +301,7 @@ class CsvFile:
     text: TextFile = field(init=False)
 
     def __post_init__(self) -> None:
-        self.text = TextFile(self.path, self.file, self.encoding)
+        self.text = TextFile(self.path, self.file, self.encoding, mark_cr=True)
 
     @property
     def warnings(self) -> list[str]:
@@ -293,8 +319,6 @@ def _csv_message(exc: csv.Error, start: int, end: int) -> str:
     if "unexpected end of data" in text:
         return (f"malformed CSV: the quoted field opened on line {start} is never closed "
                 f"(lines {start}-{end} cannot be read)")
-    if "new-line character" in text:
-        return "malformed CSV: a line break (CR) inside an unquoted field"
     span = f" (the record spans lines {start}-{end})" if end > start else ""
     return f"malformed CSV: {text}{span}"
 
@@ -348,7 +372,10 @@ def csv_records(lines: Iterator[str] | str, file: str, text: TextFile | None = N
             if first_bad is None and bad[seen].line >= start:
                 first_bad = bad[seen]
             seen += 1
-        if first_bad is not None or (fields and any(f.strip() for f in fields)):
+        if text is not None and text.bare_cr and any(CR_MARK in f for f in fields):
+            fields = [f.replace(CR_MARK, "\r") for f in fields]
+        if first_bad is not None or (fields and (fields[0].strip()
+                                                 or any(f.strip() for f in fields))):
             problem = None
             if first_bad is not None:
                 index = next((i for i, f in enumerate(fields) if _MARK.search(f)), None)

@@ -56,6 +56,16 @@ def validate(raw: RawDataset, lenient: bool = False) -> Dataset:
     return dataset
 
 
+def _q(value: object, limit: int = 80) -> str:
+    """A cell value quoted for a message: ``repr`` (control characters escaped), cut.
+
+    >>> print(_q("2025-02-30"), _q("x" * 100)[-6:], _q("\\x1b[31m"))
+    '2025-02-30' xxx... '\\x1b[31m'
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _in_table_order(problems: list[Problem], raw: RawDataset) -> list[Problem]:
     """Problems sorted by table (contract order), then by place in the file."""
     rank = {name: i for i, name in enumerate(TABLES)}
@@ -133,7 +143,7 @@ def _choice_checks(table: Table, frame: pd.DataFrame):
         values = frame[col]
         bad = values.notna() & ~values.str.lower().isin(allowed)
         expected = ", ".join(allowed)
-        yield bad, col, lambda i, v=values, e=expected: f"{v.iat[i]!r} is not one of {e}", "bad value"
+        yield bad, col, lambda i, v=values, e=expected: f"{_q(v.iat[i])} is not one of {e}", "bad value"
 
 
 def _date_checks(table: Table, frame: pd.DataFrame):
@@ -142,7 +152,7 @@ def _date_checks(table: Table, frame: pd.DataFrame):
             continue
         values = frame[col]
         bad = values.notna() & _parse_dates(values).isna()
-        message = lambda i, v=values: f"unparseable date {v.iat[i]!r} (expected ISO 8601)"  # noqa: E731
+        message = lambda i, v=values: f"unparseable date {_q(v.iat[i])} (expected ISO 8601)"  # noqa: E731
         yield bad, col, message, "bad date"
 
 
@@ -154,7 +164,7 @@ def _float_checks(table: Table, frame: pd.DataFrame):
         numbers = pd.to_numeric(values, errors="coerce")
         bad = values.notna() & ~numbers.between(low, high)
         message = lambda i, v=values, lo=low, hi=high: (  # noqa: E731
-            f"{v.iat[i]!r} is not a number between {lo:g} and {hi:g}"
+            f"{_q(v.iat[i])} is not a number between {lo:g} and {hi:g}"
         )
         yield bad, col, message, "bad number"
 
@@ -168,7 +178,7 @@ def _duplicate_checks(table: Table, rt: RawTable):
     if not dup.any():
         return
     first_line = dict(zip(values[~dup], rt.lines[~dup.to_numpy()], strict=False))
-    message = lambda i: f"duplicate {col} {values.iat[i]!r} (first on {rt.unit} {first_line[values.iat[i]]})"  # noqa: E731
+    message = lambda i: f"duplicate {col} {_q(values.iat[i])} (first on {rt.unit} {first_line[values.iat[i]]})"  # noqa: E731
     yield dup, col, message, "duplicate id"
 
 
@@ -178,7 +188,7 @@ def _reference_checks(table: Table, frame: pd.DataFrame, ids: dict[str, pd.Serie
         values = frame[col]
         bad = values.notna() & ~values.isin(known)
         target_file = f"{target} table"
-        message = lambda i, v=values, c=col, t=target_file: f"unknown {c} {v.iat[i]!r} (not in the {t})"  # noqa: E731
+        message = lambda i, v=values, c=col, t=target_file: f"unknown {c} {_q(v.iat[i])} (not in the {t})"  # noqa: E731
         yield bad, col, message, "dangling reference"
 
 

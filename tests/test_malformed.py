@@ -65,7 +65,7 @@ CASES = [
      ["test_buys.csv line 4, column verdict: 'counterfeit' is not one of fake, genuine"]),
     ("too-many-fields", _append("disputes.csv", "S1,2025-01-01,counterfeit,extra\n"),
      ["disputes.csv line 3: row has 4 fields, the header has 3"]),
-    ("undecodable-bytes", None, ["shops.csv line 2, column name: cannot decode byte 0xff as utf-8 or gb18030"
+    ("undecodable-bytes", None, ["shops.csv line 5, column name: cannot decode byte 0xff as utf-8 or gb18030"
                                  " (use --encoding to name the file's encoding)"]),
     ("two-problems-one-file",
      _append("shops.csv", "S2,again,2025-01-01,active,,,,\nS5,x,13/01/2025,active,,,,\n"),
@@ -81,7 +81,7 @@ CASES = [
 def test_malformed_dataset_is_reported_exactly(tmp_path, files, expected):
     folder = write_dataset(tmp_path / "ds", files or BASE)
     if files is None:
-        (folder / "shops.csv").write_bytes(SHOPS_HEAD.encode() + b"S1,\xff\xff\xff,2025-01-01,active\n")
+        (folder / "shops.csv").write_bytes(BASE["shops.csv"].encode() + b"S4,\xff\xff\xff,2025-01-01,active\n")
     result = CliRunner().invoke(cli, ["check", str(folder)])
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines() == [f"error: {line}" for line in expected]

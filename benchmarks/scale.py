@@ -1,0 +1,272 @@
+"""Scale yardstick: wall time and peak memory of every stage, at 10k / 100k / 1M shops.
+
+    python benchmarks/scale.py                        # 10,000 and 100,000 shops
+    python benchmarks/scale.py --sizes 10000 100000 1000000
+    python benchmarks/scale.py --sizes 100000 --profile   # cProfile of one analysis
+
+Worlds come from :func:`graphlink.generate.generate_world` (seed 1) and are
+cached under ``benchmarks/.worlds/`` (gitignored; generation is not timed).
+
+For each size, one child process runs the pipeline stage by stage and reports
+each stage's wall time and the process's peak resident memory *after* that
+stage (``resource.getrusage`` maxrss, so it includes NumPy/pandas buffers that
+tracemalloc misses; the peak is cumulative, so the last stage's figure is the
+run's peak). A second child runs the same stages for a plain exact-identifier
+union-find baseline (the one of benchmarks/quality.py: shops sharing any exact
+device, payment, phone, email or ID number are one operator; a new shop is
+flagged when it shares one with a banned shop), so graphlink's figures read as
+ratios on the same machine. Then ``graphlink report signups DATASET --since
+DATE --format json`` runs end to end as a subprocess, timed with its own
+rusage (``os.wait4``).
+
+The sign-up date is the median creation date of the world's re-registrations
+(as in benchmarks/quality.py). Benchmarks print figures; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORLDS = HERE / ".worlds"
+SEED = 1
+BASELINE_KINDS = ("device", "payment", "phone", "email", "id_number")
+
+
+def _maxrss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 1024 if sys.platform != "darwin" else kib / 2 ** 20
+
+
+def world(shops: int) -> Path:
+    """The cached world of ``shops`` shops (generated on first use)."""
+    folder = WORLDS / f"world-{shops}-{SEED}"
+    if not (folder / "shops.csv").exists() or not (WORLDS / f"world-{shops}-{SEED}.truth"
+                                                   / "shops.csv").exists():
+        from graphlink.generate import generate_world
+
+        print(f"generating {shops:,} shops in {folder} ...", file=sys.stderr, flush=True)
+        generate_world(folder, shops=shops, seed=SEED)
+    return folder
+
+
+def since_of(folder: Path) -> str:
+    """Median creation date of the re-registrations (half of them are scored)."""
+    import pandas as pd
+
+    truth = pd.read_csv(folder.with_name(folder.name + ".truth") / "shops.csv", dtype=str,
+                        keep_default_na=False, usecols=["shop_id", "role"])
+    shops = pd.read_csv(folder / "shops.csv", dtype=str, usecols=["shop_id", "created_at"])
+    rereg = set(truth.loc[truth["role"] == "reregistration", "shop_id"])
+    created = pd.to_datetime(shops.loc[shops["shop_id"].isin(rereg), "created_at"],
+                             format="ISO8601")
+    return str(created.median().date())
+
+
+# --- children: run in a fresh process, print one JSON line --------------------
+
+class _Clock:
+    def __init__(self) -> None:
+        self.stages: list[dict] = []
+
+    def __call__(self, name: str, fn, *args, **kwargs):
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.stages.append({"stage": name, "seconds": time.perf_counter() - start,
+                            "peak_mb": _maxrss_mb()})
+        return result
+
+
+def child_graphlink(folder: Path, since: str) -> dict:
+    from graphlink import api, report
+    from graphlink.detect import communities
+    from graphlink.identifiers import extract
+    from graphlink.link import count_entities, find_links, pair_evidence
+    from graphlink.resolve import combine, resolve_operators
+
+    clock = _Clock()
+    dataset = clock("load", api.load, folder)
+    ids = clock("extract", lambda: count_entities(extract(dataset)))
+    links = clock("link", find_links, ids)
+    evidence = clock("evidence", pair_evidence, ids, links)
+    resolution = clock("resolve", lambda: resolve_operators(dataset.shops["shop_id"],
+                                                            combine(evidence)))
+    shops = clock("communities", communities, resolution.operators, resolution.pairs)
+    analysis = api.Analysis(dataset, ids, links, evidence, resolution, shops)
+    signups = clock("signups", api.signups_report, analysis, since)
+    clock("report", lambda: len(report.render(signups, "json")))
+    records = signups.payload["signups"]
+    flagged = sum(r["flag"] in ("high", "medium") for r in records)
+    return {"stages": clock.stages, "comparisons": links.comparisons,
+            "records": sum(len(t) for t in dataset.tables.values()),
+            "signups": len(records), "flagged": flagged,
+            "operators": int(shops["operator_id"].nunique())}
+
+
+def _union_find(shop_ids, uses) -> dict:
+    """Exact-identifier union-find over (kind, value) groups of strong identifiers."""
+    parent = {s: s for s in shop_ids}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    strong = uses[uses["kind"].isin(BASELINE_KINDS)]
+    first = strong.groupby(["kind", "value"], sort=False)["shop_id"].transform("first")
+    for a, b in zip(first.tolist(), strong["shop_id"].tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {s: find(s) for s in parent}
+
+
+def child_baseline(folder: Path, since: str) -> dict:
+    import pandas as pd
+
+    from graphlink import api
+    from graphlink.identifiers import extract
+
+    clock = _Clock()
+    dataset = clock("load", api.load, folder)
+    ids = clock("extract", extract, dataset)
+    owner = clock("link", _union_find, dataset.shops["shop_id"].tolist(), ids.uses)
+
+    def signups() -> pd.DataFrame:
+        shops = dataset.shops
+        banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
+        uses = ids.uses[ids.uses["kind"].isin(BASELINE_KINDS)][["shop_id", "kind", "value"]]
+        pairs = uses.merge(uses, on=["kind", "value"], suffixes=("", "_b"))
+        pairs = pairs[pairs["shop_id_b"].isin(banned) & (pairs["shop_id"] != pairs["shop_id_b"])]
+        hits = pairs.groupby("shop_id")["shop_id_b"].apply(lambda s: sorted(set(s)))
+        new = shops[shops["created_at"] >= pd.Timestamp(since)]["shop_id"]
+        return pd.DataFrame({"shop_id": new.to_numpy(),
+                             "operator_id": new.map(owner).to_numpy(),
+                             "matches": [hits.get(s, []) for s in new]})
+
+    frame = clock("signups", signups)
+    clock("report", lambda: len(frame.to_json(orient="records", force_ascii=False)))
+    return {"stages": clock.stages, "signups": len(frame),
+            "flagged": int(frame["matches"].map(bool).sum()),
+            "operators": len(set(owner.values()))}
+
+
+def child_profile(folder: Path, since: str) -> dict:
+    import cProfile
+    import pstats
+
+    from graphlink import api
+
+    profile = cProfile.Profile()
+    profile.enable()
+    analysis = api.analyse(folder)
+    api.signups_report(analysis, since)
+    profile.disable()
+    stats = pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative")
+    stats.print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
+    return {}
+
+
+def _run_child(mode: str, folder: Path, since: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, "--world", str(folder), "--since", since]
+    out = subprocess.run(cmd, check=True, capture_output=mode != "profile", text=True,
+                         cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout else {}
+
+
+def end_to_end(folder: Path, since: str) -> dict:
+    """`graphlink report signups` as a subprocess: wall time and its own peak memory."""
+    cmd = [sys.executable, "-m", "graphlink.cli", "report", "signups", str(folder),
+           "--since", since, "--format", "json", "--quiet", "--output", os.devnull]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"graphlink report signups failed ({proc.returncode})")
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+
+
+# --- parent: table -------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000],
+                        help="numbers of shops (1000000 is opt-in: ~2.5 min to generate)")
+    parser.add_argument("--profile", action="store_true",
+                        help="print a cProfile of analyse + sign-ups at each size instead")
+    parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI run")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--world", help=argparse.SUPPRESS)
+    parser.add_argument("--since", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        sys.path.insert(0, str(ROOT))
+        run = {"graphlink": child_graphlink, "baseline": child_baseline,
+               "profile": child_profile}[args.child]
+        print(json.dumps(run(Path(args.world), args.since)))
+        return
+
+    rows, growth = [], []
+    for n in args.sizes:
+        folder = world(n)
+        since = since_of(folder)
+        if args.profile:
+            _run_child("profile", folder, since)
+            continue
+        ours = _run_child("graphlink", folder, since)
+        base = _run_child("baseline", folder, since)
+        cli = None if args.no_cli else end_to_end(folder, since)
+        growth.append((n, ours["records"], dict((s["stage"], s["seconds"])
+                                                for s in ours["stages"])["link"],
+                       ours["comparisons"]))
+        by_stage = {s["stage"]: s for s in base["stages"]}
+        for s in ours["stages"]:
+            b = by_stage.get(s["stage"])
+            rows.append({"shops": n, "stage": s["stage"], "seconds": s["seconds"],
+                         "peak_mb": s["peak_mb"],
+                         "base_seconds": b["seconds"] if b else float("nan"),
+                         "base_peak_mb": b["peak_mb"] if b else float("nan")})
+        total = sum(s["seconds"] for s in ours["stages"])
+        base_total = sum(s["seconds"] for s in base["stages"])
+        rows.append({"shops": n, "stage": "total (in process)", "seconds": total,
+                     "peak_mb": ours["stages"][-1]["peak_mb"], "base_seconds": base_total,
+                     "base_peak_mb": base["stages"][-1]["peak_mb"]})
+        if cli:
+            rows.append({"shops": n, "stage": "cli report signups", "seconds": cli["seconds"],
+                         "peak_mb": cli["peak_mb"], "base_seconds": float("nan"),
+                         "base_peak_mb": float("nan")})
+        print(f"{n:,} shops, {ours['records']:,} records, since {since}: "
+              f"{ours['signups']:,} sign-ups, {ours['flagged']:,} flagged high/medium "
+              f"(baseline {base['flagged']:,}); {ours['operators']:,} operators "
+              f"(baseline {base['operators']:,}); {ours['comparisons']:,} comparisons",
+              flush=True)
+    if args.profile:
+        return
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    table["x_base"] = table["seconds"] / table["base_seconds"]
+    with pd.option_context("display.width", 200, "display.float_format", "{:,.1f}".format):
+        print()
+        print(table.to_string(index=False))
+    for (n1, r1, t1, c1), (n2, r2, t2, c2) in zip(growth, growth[1:], strict=False):
+        print(f"\nlinking {n1:,} -> {n2:,} shops: records x{r2 / r1:.1f}, "
+              f"link time x{t2 / t1:.1f} ({t2 / t1 / (r2 / r1):.2f}x as fast as the data), "
+              f"comparisons x{c2 / c1:.1f} ({c2 / c1 / (r2 / r1):.2f}x; target <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()

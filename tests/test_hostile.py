@@ -1,0 +1,313 @@
+"""Hostile text in every output, end to end.
+
+A generated world whose shop names, dispatch addresses, holder names and a
+third of its emails are replaced by hostile strings (script tags, attribute
+breakouts, spreadsheet formulas, terminal escapes, NUL bytes, a right-to-left
+override, 10,000-character strings, Cypher) is analysed and every report is
+written in every format, as `graphlink ... --output FILE` does:
+
+- HTML: every value escaped: only graphlink's own tags, no event handlers,
+  images only from ``data:``, one script (its own); hostile text shows as text;
+- CSV: no cell a spreadsheet would run as a formula;
+- table: no terminal control character;
+- JSON: valid, matches its shipped schema, hostile values round-trip exactly;
+- Neo4j: hostile values round-trip as data and run nothing (and, pushed with
+  ``pseudonymise``, no phone, email, ID number or card number in clear).
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import tempfile
+import unicodedata
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import BASE, write_dataset
+
+import graphlink as gl
+from graphlink.api import (
+    check,
+    clusters_report,
+    factories_report,
+    signups_report,
+    spotcheck_report,
+)
+from graphlink.cli import cli
+from graphlink.report import load_schema, write
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    '=HYPERLINK("http://x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "-2+3",
+    "\t=1",
+    "\x1b[31mred",
+    "\x1b]0;title\x07",
+    "nul\x00byte",
+    "rtl\u202eevil",
+    "A" * 10_000,
+    "'}) MATCH (n) DETACH DELETE n //",
+]
+KEY = "hostile-test-key-0123456789"
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def hostile(i: int) -> str:
+    return HOSTILE[i % len(HOSTILE)]
+
+
+def make_hostile_world(out: Path, shops: int = 300, seed: int = 5) -> Path:
+    """A generated world with hostile names, addresses, holder names and emails."""
+    from graphlink.generate import generate_world
+
+    generate_world(out, shops=shops, seed=seed)
+
+    def rewrite(table: str, column: str, values) -> None:
+        frame = pd.read_csv(out / f"{table}.csv", dtype=str, keep_default_na=False)
+        frame[column] = values(frame)
+        frame.to_csv(out / f"{table}.csv", index=False)
+
+    rewrite("shops", "name", lambda f: [hostile(i) for i in range(len(f))])
+    rewrite("shops", "category", lambda f: [hostile(i + 1) for i in range(len(f))])
+    rewrite("addresses", "address", lambda f: [f"{hostile(i)} {i}号" for i in range(len(f))])
+    rewrite("accounts", "holder_name", lambda f: [hostile(i + 3) for i in range(len(f))])
+    rewrite("payments", "holder_name", lambda f: [hostile(i + 7) for i in range(len(f))])
+    rewrite("accounts", "email", lambda f: [
+        f"{hostile(i)[:40]}@{hostile(i + 5)[:30]}.com" if i % 3 == 0 else e
+        for i, e in enumerate(f["email"])])
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_world(tmp_path_factory) -> Path:
+    return make_hostile_world(tmp_path_factory.mktemp("hostile") / "world")
+
+
+@pytest.fixture(scope="module")
+def hostile_analysis(hostile_world):
+    return gl.analyse(hostile_world)
+
+
+@pytest.fixture(scope="module")
+def outputs(hostile_analysis, tmp_path_factory) -> dict[tuple[str, str], str]:
+    """Every report in every format, written to files as the CLI writes them."""
+    a = hostile_analysis
+    since = str((a.dataset.shops["created_at"].max() - pd.Timedelta(days=200)).date())
+    reports = {"check": check(a.dataset), "clusters": clusters_report(a),
+               "signups": signups_report(a, since), "factories": factories_report(a),
+               "spotcheck": spotcheck_report(a, 40)}
+    folder = tmp_path_factory.mktemp("outputs")
+    found = {}
+    for name, report in reports.items():
+        for fmt in ("table", "csv", "json", "html"):
+            if (name, fmt) == ("check", "table"):
+                continue  # see test_check_table_wraps_long_values_quickly
+            path = folder / f"{name}.{fmt}"
+            write(report, fmt, path)
+            found[name, fmt] = path.read_text(encoding="utf-8")
+    return found
+
+
+def test_the_world_is_hostile(hostile_analysis):
+    names = set(hostile_analysis.dataset.shops["name"])
+    assert {h.strip() for h in HOSTILE} <= names
+    signups = hostile_analysis.signups("2000-01-01")
+    assert (signups["flag"] == "high").sum() >= 3  # linkage still works around the noise
+
+
+# --- HTML -------------------------------------------------------------------------------
+
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "main", "h1", "h2",
+                "h3", "p", "div", "span", "b", "section", "ul", "li", "figure", "img",
+                "figcaption", "table", "thead", "tbody", "tr", "th", "td", "input", "script"}
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("report", ["check", "clusters", "signups", "factories", "spotcheck"])
+def test_html_escapes_every_value(outputs, report):
+    text = outputs[report, "html"]
+    page = _Page()
+    page.feed(text)
+    tags = [t for t, _ in page.tags]
+    assert set(tags) <= ALLOWED_TAGS, set(tags) - ALLOWED_TAGS
+    assert tags.count("script") == 1 and tags.count("html") == 1
+    for tag, attrs in page.tags:
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        assert all("javascript:" not in (v or "").lower() for v in attrs.values())
+        if tag == "img":
+            assert attrs["src"].startswith("data:image/png;base64,")
+    csp = next(a["content"] for t, a in page.tags if t == "meta" and "content" in a
+               and a.get("http-equiv") == "Content-Security-Policy")
+    assert "default-src 'none'" in csp
+    assert "<script>alert" not in text and "<img src=x" not in text
+
+
+def test_hostile_text_is_shown_as_text_in_html(outputs):
+    page = _Page()
+    page.feed(outputs["check", "html"] + outputs["factories", "html"])
+    shown = "".join(page.text)
+    for h in ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'):
+        assert h in shown  # escaped, displayed, not dropped
+
+
+# --- CSV, table, JSON ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("report", ["check", "clusters", "signups", "factories", "spotcheck"])
+def test_csv_cells_never_start_a_formula(outputs, report):
+    rows = list(csv.reader(io.StringIO(outputs[report, "csv"], newline="")))
+    assert len(rows) > 1
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c.startswith(FORMULA)]
+
+
+def test_every_hostile_string_survives_the_csv_renderer_neutralised():
+    from graphlink.report import Report, render
+
+    rows = [{"shop_id": f"S{i}", "name": h, "list": [h, "x"]} for i, h in enumerate(HOSTILE)]
+    text = render(Report("t", {"schema": "t/1"}, rows), "csv")
+    parsed = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    for h, (_, name, listed) in zip(HOSTILE, parsed, strict=True):
+        assert not name.startswith(FORMULA) and not listed.startswith(FORMULA)
+        assert name == ("'" + h if h.startswith(FORMULA) else h)  # otherwise intact
+
+
+def _controls(text: str) -> set[str]:
+    return {c for c in text if c != "\n" and unicodedata.category(c) == "Cc"}
+
+
+@pytest.mark.parametrize("report", ["clusters", "signups", "factories", "spotcheck"])
+def test_tables_have_no_terminal_controls(outputs, report):
+    assert not _controls(outputs[report, "table"])
+
+
+_CHECK_TABLE = """
+import json, sys
+from graphlink.api import check
+from graphlink.report import render
+text = render(check(sys.argv[1]), "table")
+print(json.dumps(text))
+"""
+
+
+@pytest.fixture(scope="module")
+def check_table(hostile_world) -> str:
+    """The check summary as a table, or a failure if it takes more than 20 s."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run([sys.executable, "-W", "ignore", "-c", _CHECK_TABLE,
+                               str(hostile_world)], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`graphlink check` needs more than 20 s to print a table holding a "
+                    "10,000-character value")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.xfail(strict=True, reason="report.wrap is cubic in the length of a word: a "
+                   "10,000-character holder name shared by 10+ shops makes `graphlink check` "
+                   "(table) take minutes (a denial of service); reported to the lead (issue 8)")
+def test_check_table_wraps_long_values_quickly(check_table):
+    assert not _controls(check_table)
+
+
+@pytest.mark.xfail(strict=True, reason="report.safe_terminal keeps bidi controls (U+202A-U+202E, "
+                   "U+2066-U+2069): a right-to-left override in a name reverses the rest of the "
+                   "line on screen; reported to the lead (issue 8)")
+def test_tables_have_no_bidi_overrides():
+    from graphlink.report import Report, render
+
+    rows = [{"shop_id": "S1", "name": "rtl\u202eevil"}]
+    assert "\u202e" not in render(Report("t", {"schema": "t/1"}, rows), "table")
+
+
+@pytest.mark.parametrize("report", ["check", "clusters", "signups", "factories", "spotcheck"])
+def test_json_is_valid_and_matches_its_schema(outputs, report):
+    payload = json.loads(outputs[report, "json"])
+    jsonschema.validate(payload, load_schema(report))
+
+
+def test_json_round_trips_hostile_values(outputs, hostile_analysis):
+    payload = json.loads(outputs["check", "json"])
+    holders = {h["value"] for h in payload["hubs"] if h["kind"] == "holder_name"}
+    assert {"nul\x00byte", "rtl\u202eevil", "<script>alert(1)</script>"} & holders
+
+
+# --- the command line and its errors -----------------------------------------------------------
+
+
+def test_the_cli_writes_safe_output(hostile_world, tmp_path):
+    html = tmp_path / "factories.html"
+    result = CliRunner().invoke(cli, ["report", "factories", str(hostile_world), "--format",
+                                      "html", "--output", str(html), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "<script>alert(1)" not in html.read_text(encoding="utf-8")
+    table = CliRunner().invoke(cli, ["clusters", str(hostile_world), "-q"])
+    assert table.exit_code == 0 and not _controls(table.output)
+
+
+def test_error_messages_quote_hostile_values_safely(tmp_path):
+    files = dict(BASE, **{"shops.csv": BASE["shops.csv"] + "S4,x,2025-01-01,\x1b]0;pwn\x07,,,,\n"})
+    folder = write_dataset(tmp_path / "ds", files)
+    result = CliRunner().invoke(cli, ["check", str(folder)])
+    assert result.exit_code == 1
+    assert not _controls(result.stderr.replace("\n", ""))
+    assert "\\x1b]0;pwn\\x07" in result.stderr  # shown, escaped
+
+
+# --- Neo4j ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def neo4j_lock():
+    with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def test_neo4j_round_trip(neo4j_driver, neo4j_settings, neo4j_lock, hostile_world):
+    from graphlink import neo4j as gn
+    from test_pii import _clear_values, _leaks
+
+    analysis = gl.analyse(hostile_world, pseudonymise=KEY)
+    conn = {"uri": neo4j_settings.uri, "user": neo4j_settings.user,
+            "password": neo4j_settings.password}
+    gn.clear(**conn)
+    summary = gn.push(analysis, **conn)
+    with neo4j_driver.session() as session:
+        names = {r["shop_id"]: r["name"] for r in session.run(
+            "MATCH (s:Shop) RETURN s.shop_id AS shop_id, s.name AS name")}
+        total = session.run("MATCH (n) WHERE n:Shop OR n:Account OR n:Identifier "
+                            "RETURN count(n) AS n").single()["n"]
+        texts = [json.dumps(r["p"], ensure_ascii=False, default=str) for r in session.run(
+            "MATCH (n) RETURN properties(n) AS p UNION ALL MATCH ()-[r]->() "
+            "RETURN properties(r) AS p")]
+    expected = dict(zip(analysis.dataset.shops["shop_id"], analysis.dataset.shops["name"],
+                        strict=True))
+    assert names == expected  # every hostile name stored as data, exactly
+    assert total == sum(summary.nodes[k] for k in ("Shop", "Account", "Identifier"))
+    assert not _leaks("\n".join(texts), _clear_values(hostile_world))

@@ -1,0 +1,252 @@
+"""PII protection: ``--pseudonymise`` keeps phones, emails, ID numbers and payment
+endpoints out of every output, links exactly as without it, and pre-hashed data links.
+
+The key comes from GRAPHLINK_PSEUDONYM_KEY only (see graphlink/pseudonymise.py
+and SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import BASE, write_dataset
+
+import graphlink as gl
+from graphlink.api import (
+    check,
+    clusters_report,
+    factories_report,
+    signups_report,
+    spotcheck_report,
+)
+from graphlink.cli import cli
+from graphlink.errors import ConfigError
+from graphlink.identifiers import canonical
+from graphlink.pseudonymise import KEY_VARIABLE, KINDS, Pseudonymiser, is_hashed
+from graphlink.report import render
+
+KEY = "test-key-0123456789-abcdefghij"
+SINCE = "2025-06-01"
+
+
+def _token(value: str) -> str:
+    return hmac.new(KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def pseudonymised(world):
+    return gl.analyse(world, pseudonymise=KEY)
+
+
+def _since(analysis) -> str:
+    created = analysis.dataset.shops["created_at"]
+    return str((created.max() - pd.Timedelta(days=120)).date())
+
+
+def _reports(analysis) -> dict[str, object]:
+    return {"clusters": clusters_report(analysis),
+            "signups": signups_report(analysis, _since(analysis)),
+            "factories": factories_report(analysis),
+            "spotcheck": spotcheck_report(analysis, 30)}
+
+
+# --- the key ----------------------------------------------------------------------------
+
+
+def test_a_missing_key_is_a_clear_error(small_dataset, monkeypatch):
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    result = CliRunner().invoke(cli, ["clusters", str(small_dataset), "--pseudonymise"])
+    assert result.exit_code == 1
+    assert KEY_VARIABLE in result.stderr and "Traceback" not in result.output
+    with pytest.raises(ConfigError, match=KEY_VARIABLE):
+        gl.analyse(small_dataset, pseudonymise=True)
+
+
+def test_a_short_key_is_refused(small_dataset, monkeypatch):
+    monkeypatch.setenv(KEY_VARIABLE, "tiny-k3y")
+    result = CliRunner().invoke(cli, ["check", str(small_dataset), "--pseudonymise"])
+    assert result.exit_code == 1 and "too short" in result.stderr
+    assert "tiny-k3y" not in result.stderr  # the key is not echoed
+
+
+def test_the_key_cannot_come_from_the_command_line(small_dataset):
+    for args in (["--pseudonymise=" + KEY], ["--pseudonymise", KEY], ["--key", KEY]):
+        result = CliRunner().invoke(cli, ["clusters", str(small_dataset), *args])
+        assert result.exit_code == 2, args
+
+
+def test_the_key_never_appears_in_any_output(small_dataset, monkeypatch):
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    for args in (["check"], ["report", "signups", "--since", "2025-01-01"]):
+        for fmt in ("table", "json", "html"):
+            result = CliRunner().invoke(cli, [*args, str(small_dataset), "--pseudonymise",
+                                              "--format", fmt])
+            assert result.exit_code == 0, result.output
+            assert KEY not in result.output and KEY not in result.stderr
+    assert KEY not in repr(Pseudonymiser(KEY))
+
+
+# --- tokens --------------------------------------------------------------------------
+
+
+def test_tokens_are_keyed_hashes_of_canonical_values(small_dataset):
+    ds = gl.load(small_dataset, pseudonymise=KEY)
+    accounts = ds.accounts.set_index("account_id")
+    # "+86 138-0013-8000" and "+86 13800138000" are one canonical phone: one token
+    assert accounts.at["A1", "phone"] == accounts.at["A3", "phone"] == _token("+8613800138000")
+    assert accounts.at["A1", "email"] == _token("zw@qq.com")
+    assert accounts.at["A3", "email"] == _token("z.w@qq.com")  # plus tag dropped first
+    assert accounts.at["A1", "id_number"] == _token("110101199003074514")
+    assert ds.payments["endpoint"].tolist() == [_token("6222021234567891234"),
+                                                _token("6222*1234")]
+    other = gl.load(small_dataset, pseudonymise="another-key-0123456789")
+    assert other.accounts.set_index("account_id").at["A1", "phone"] != accounts.at["A1", "phone"]
+
+
+def test_unusable_values_are_removed_and_counted(tmp_path):
+    files = dict(BASE, **{"accounts.csv": BASE["accounts.csv"] + "A4,S2,,,call me,,\n"})
+    ds = gl.load(write_dataset(tmp_path / "ds", files), pseudonymise=KEY)
+    assert ds.accounts.set_index("account_id").at["A4", "phone"] is None
+    assert ds.warnings == ["pseudonymised: 1 accounts.phone value(s) are not a usable phone "
+                           "and were removed"]
+
+
+# --- linkage is identical -----------------------------------------------------------------
+
+
+def test_linkage_is_identical_with_and_without_pseudonymisation(analysis, pseudonymised):
+    pd.testing.assert_frame_equal(analysis.clusters(), pseudonymised.clusters())
+    columns = ["shop_a", "shop_b", "kind", "method", "score", "weight"]
+    pd.testing.assert_frame_equal(analysis.evidence[columns], pseudonymised.evidence[columns])
+    clear, hidden = _reports(analysis), _reports(pseudonymised)
+    for name in clear:
+        # evidence shows masked values in both, so the reports are the same text
+        assert render(clear[name], "json") == render(hidden[name], "json"), name
+
+
+def test_exact_values_map_one_to_one_onto_tokens(analysis, pseudonymised):
+    exact = analysis.evidence[(analysis.evidence["method"] == "exact")
+                              & analysis.evidence["kind"].isin(KINDS)]
+    hidden = pseudonymised.evidence.loc[exact.index]
+    assert len(exact) > 20
+    assert [_token(v) if not is_hashed(v) else v for v in exact["value_a"]] == \
+        hidden["value_a"].tolist()
+
+
+def test_masked_display_forms_stay_in_evidence(small_dataset):
+    clear = signups_report(gl.analyse(small_dataset), "2025-07-01")
+    hidden = signups_report(gl.analyse(small_dataset, pseudonymise=KEY), "2025-07-01")
+    assert render(clear, "json") == render(hidden, "json")
+    evidence = hidden.payload["signups"][0]["matches"][0]["evidence"]
+    phone = next(e for e in evidence if e["kind"] == "phone")
+    assert phone["value"] == "+86138****8000" and "+86138****8000" in phone["detail"]
+
+
+def test_short_values_are_masked_too(tmp_path):
+    accounts = BASE["accounts.csv"] + "A4,S2,,,1234567,,\nA5,S3,,,1234567,,\n"
+    folder = write_dataset(tmp_path / "ds", dict(BASE, **{"accounts.csv": accounts}))
+    analysis = gl.analyse(folder, pseudonymise=KEY)
+    values = analysis.identifiers.values.set_index("kind")
+    # "+861234567" is short enough for the usual mask to show it whole
+    assert "+8******67" in values.loc["phone", "display"].tolist()
+    report = render(signups_report(analysis, "2025-01-01"), "json")
+    assert "1234567" not in report and "+8******67" in report
+
+
+# --- pre-hashed data ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pseudonymise", [None, KEY])
+def test_pre_hashed_values_link_to_the_same_hash(tmp_path, pseudonymise):
+    digest = hashlib.sha256(b"110101199003074514").hexdigest()
+    mail = hashlib.md5(b"someone@example.com").hexdigest()
+    accounts = (BASE["accounts.csv"]
+                + f"A4,S2,,{digest.upper()},,{mail},2025-02-03\n"
+                + f"A5,S3,,{digest},,{mail.upper()},2025-07-01\n")
+    folder = write_dataset(tmp_path / "ds", dict(BASE, **{"accounts.csv": accounts}))
+    analysis = gl.analyse(folder, pseudonymise=pseudonymise)
+    ev = analysis.evidence
+    for kind, value in (("id_number", digest), ("email", mail)):
+        row = ev[(ev["kind"] == kind) & (ev["value_a"] == value)]
+        assert row[["shop_a", "shop_b", "method"]].values.tolist() == [["S2", "S3", "exact"]], kind
+    shown = analysis.identifiers.values.set_index(["kind", "value"])["display"]
+    assert shown[("id_number", digest)] == digest[:8] + "…"
+
+
+# --- nothing leaves in clear --------------------------------------------------------------
+
+
+def _clear_values(folder) -> set[str]:
+    """Every phone, email, ID number and full payment endpoint of the dataset, raw and
+    canonical, that is not already hashed or masked."""
+    ds = gl.load(folder)
+    found = set()
+    for table, column, kind in (("accounts", "phone", "phone"), ("accounts", "email", "email"),
+                                ("accounts", "id_number", "id_number"),
+                                ("payments", "endpoint", "payment")):
+        for raw in ds.tables[table][column].dropna().unique():
+            value = canonical(kind)(raw)
+            if value is None or is_hashed(value) or "*" in value:
+                continue
+            found.update(v for v in (raw, value) if len(v) >= 6)
+    return found
+
+
+def _leaks(text: str, values: set[str]) -> list[str]:
+    words = set(re.findall(r"[\w.+@\-]+", text))
+    leaks = sorted(v for v in values if v in words)
+    # values inside a longer run (a token of 64 hex digits holds many digit runs) are fine;
+    # anything else found as a substring is checked with boundaries
+    for v in values - set(leaks):
+        if len(v) >= 8 and re.search(rf"(?<![0-9a-zA-Z]){re.escape(v)}(?![0-9a-zA-Z])", text):
+            leaks.append(v)
+    return leaks
+
+
+def test_no_clear_value_in_any_report(world, pseudonymised):
+    values = _clear_values(world)
+    assert len(values) > 1000
+    texts = {f"{name}.{fmt}": render(report, fmt)
+             for name, report in _reports(pseudonymised).items()
+             for fmt in ("table", "csv", "json", "html")}
+    texts["check.json"] = render(check(world, pseudonymise=KEY), "json")
+    texts["check.table"] = render(check(world, pseudonymise=KEY), "table")
+    for name, text in texts.items():
+        assert not _leaks(text, values), name
+
+
+def test_no_clear_value_in_the_analysis_a_notebook_sees(world, pseudonymised):
+    values = _clear_values(world)
+    a = pseudonymised
+    parts = {
+        "dataset": "\n".join(t.to_csv() for t in a.dataset.tables.values()),
+        "identifiers": a.identifiers.uses.to_csv() + a.identifiers.values.to_csv(),
+        "links": a.links.similar.to_csv() + a.links.hub_blocks.to_csv(),
+        "evidence": a.evidence.to_csv(),
+        "hubs": a.hubs().to_csv(),
+        "graph": repr(list(a.graph.nodes(data=True))) + repr(list(a.graph.edges(data=True))),
+    }
+    shops = a.signups(_since(a))["shop_id"].head(5).tolist()
+    parts["dossiers"] = "\n".join(a.explain(s).text for s in shops)
+    for name, text in parts.items():
+        assert not _leaks(text, values), name
+
+
+def test_cli_flag_pseudonymises_every_report(world, monkeypatch):
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    values = _clear_values(world)
+    for args in (["clusters"], ["report", "factories"]):
+        result = CliRunner().invoke(cli, [*args, str(world), "--pseudonymise", "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        assert not _leaks(result.output, values)
+    result = CliRunner().invoke(cli, ["report", "signups", str(world), "--since", "2026-01-01",
+                                      "--pseudonymise", "--format", "json"])
+    plain = CliRunner().invoke(cli, ["report", "signups", str(world), "--since", "2026-01-01",
+                                     "--format", "json"])
+    assert json.loads(result.output) == json.loads(plain.output)
