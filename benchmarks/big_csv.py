@@ -10,9 +10,15 @@ so that peak RSS belongs to one step:
   canonical dataset).
 
 For each: wall time, peak RSS, the baseline RSS of the process before the
-step, and the in-memory size of the table(s) it built. Decoding reads
-1 MiB blocks, so peak RSS minus baseline is about the size of the table,
-not of the file: a 2 GB file does not need 2 GB to be decoded.
+step, and pandas' deep size of the table(s) it built (a string shared by
+many cells counted once per cell). Decoding reads 1 MiB blocks, so peak RSS
+minus baseline is about the size of the table, not of the file: a 2 GB file
+does not need 2 GB to be decoded. The table is pandas object columns of
+Python strings (~50 bytes per cell beyond its text; equal values share one
+object), the representation every later stage receives.
+
+Figures on a 2-core machine (2026-11, UTF-8, 300 MB devices.csv, 4.8 M rows):
+read 40 s, 1,375 MB peak RSS (129 MB baseline); load 57 s, 1,540 MB.
 
 Run from the repository root::
 

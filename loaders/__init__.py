@@ -48,7 +48,9 @@ def load(
     lenient : skip bad rows and count them, instead of failing.
     adapter : force an adapter by name.
 
-    Raises :class:`DatasetError` listing every problem with its place.
+    Raises :class:`DatasetError` listing every problem with its place
+    (:class:`~graphlink.errors.ConfigError` for an unknown encoding). Files
+    are streamed: see :mod:`loaders.text` for encodings and line numbers.
     """
     path = Path(path)
     if not isinstance(mapping, Mapping):

@@ -24,7 +24,8 @@ from loaders.text import TextFile, decode_message
 __all__ = ["JsonLinesAdapter"]
 
 _SUFFIXES = (".jsonl", ".ndjson")
-_SINGULAR = {name.removesuffix("es") if name == "addresses" else name.rstrip("s"): name for name in TABLES}
+_SINGULAR = {name.removesuffix("es") if name == "addresses" else name.rstrip("s"): name
+             for name in TABLES}
 
 
 def _table_of(kind: object) -> str | None:

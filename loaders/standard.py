@@ -27,7 +27,8 @@ class StandardAdapter:
 
     def detect(self, path: Path) -> bool:
         return path.is_dir() and any(
-            (path / f"{t}.{ext}").exists() for t in ("shops", "accounts") for ext in ("csv", "parquet")
+            (path / f"{t}.{ext}").exists()
+            for t in ("shops", "accounts") for ext in ("csv", "parquet")
         )
 
     def read(self, path: Path, encoding: str | None, mapping: Mapping) -> RawDataset:
@@ -79,7 +80,8 @@ def _read_csv(file: Path, table: str, encoding: str | None, mapping: Mapping) ->
 def _build(records: Iterator[Record], name: str, table: str, mapping: Mapping) -> RawTable:
     first = next(records, None)
     if first is None:
-        raise DatasetError([Problem(name, None, None, "file is empty (no header row)", "empty file")])
+        message = "file is empty (no header row)"
+        raise DatasetError([Problem(name, None, None, message, "empty file")])
     if first.problem is not None:
         raise DatasetError([first.problem])
     header = mapping.rename(table, [h.strip() for h in first.fields])

@@ -194,14 +194,23 @@ class TextFile:
             return self._consume(consume, codec, stop=fallback)
         except _Undecodable:
             pass
-        counts = {}
-        for candidate in AUTO:
-            bad: list[BadLine] = []
-            for _ in self._blocks(candidate, bad, stop=False):
-                pass
-            counts[candidate] = len(bad)
+        counts = self._bad_line_counts()
         codec = min(AUTO, key=lambda c: (counts[c], AUTO.index(c)))
         return self._consume(consume, codec, stop=False)
+
+    def _bad_line_counts(self) -> dict[str, int]:
+        """How many lines fail to decode in each :data:`AUTO` encoding (one pass)."""
+        counts = dict.fromkeys(AUTO, 0)
+        with open(self.path, "rb") as f:
+            for raw in f:
+                if raw.isascii():
+                    continue
+                for candidate in AUTO:
+                    try:
+                        raw.decode(candidate)
+                    except UnicodeDecodeError:
+                        counts[candidate] += 1
+        return counts
 
     def _consume(self, consume: Callable[[Iterator[str]], T], codec: str, stop: bool) -> T:
         self.encoding, self.bad = _display(codec), []
@@ -222,7 +231,8 @@ class TextFile:
                 try:
                     text = decoder.decode(raw, final=final)
                 except UnicodeError as exc:  # a codec that refuses rather than reports
-                    message = f"cannot decode the file as {_display(codec)} after line {line}: {exc}"
+                    message = (f"cannot decode the file as {_display(codec)} after line {line}: "
+                               f"{exc}")
                     raise DatasetError([Problem(self.file, line, None, message,
                                                 "unreadable file")]) from None
                 if self.cr_lines:
@@ -368,6 +378,9 @@ def csv_records(lines: Iterator[str] | str, file: str, text: TextFile | None = N
             continue
         end = reader.line_num
         first_bad = None
+        if seen > 4096:  # forget bad lines already reported
+            del bad[:seen]
+            seen = 0
         while seen < len(bad) and bad[seen].line <= end:
             if first_bad is None and bad[seen].line >= start:
                 first_bad = bad[seen]

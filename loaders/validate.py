@@ -143,7 +143,8 @@ def _choice_checks(table: Table, frame: pd.DataFrame):
         values = frame[col]
         bad = values.notna() & ~values.str.lower().isin(allowed)
         expected = ", ".join(allowed)
-        yield bad, col, lambda i, v=values, e=expected: f"{_q(v.iat[i])} is not one of {e}", "bad value"
+        message = lambda i, v=values, e=expected: f"{_q(v.iat[i])} is not one of {e}"  # noqa: E731
+        yield bad, col, message, "bad value"
 
 
 def _date_checks(table: Table, frame: pd.DataFrame):
@@ -178,7 +179,8 @@ def _duplicate_checks(table: Table, rt: RawTable):
     if not dup.any():
         return
     first_line = dict(zip(values[~dup], rt.lines[~dup.to_numpy()], strict=False))
-    message = lambda i: f"duplicate {col} {_q(values.iat[i])} (first on {rt.unit} {first_line[values.iat[i]]})"  # noqa: E731
+    message = lambda i: (  # noqa: E731
+        f"duplicate {col} {_q(values.iat[i])} (first on {rt.unit} {first_line[values.iat[i]]})")
     yield dup, col, message, "duplicate id"
 
 
@@ -188,7 +190,8 @@ def _reference_checks(table: Table, frame: pd.DataFrame, ids: dict[str, pd.Serie
         values = frame[col]
         bad = values.notna() & ~values.isin(known)
         target_file = f"{target} table"
-        message = lambda i, v=values, c=col, t=target_file: f"unknown {c} {_q(v.iat[i])} (not in the {t})"  # noqa: E731
+        message = lambda i, v=values, c=col, t=target_file: (  # noqa: E731
+            f"unknown {c} {_q(v.iat[i])} (not in the {t})")
         yield bad, col, message, "dangling reference"
 
 

@@ -93,7 +93,7 @@ def test_lenient_skips_the_foreign_line_and_counts_it(tmp_path):
 
 
 def test_a_utf8_line_in_a_gbk_file_is_reported_with_its_place(tmp_path):
-    gbk = SHOPS.encode("gbk") + "S4,名,2025-03-01,active,,,,\n".encode("utf-8")
+    gbk = SHOPS.encode("gbk") + "S4,名,2025-03-01,active,,,,\n".encode()
     folder = _dataset(tmp_path, shops__csv=gbk)
     assert _errors(folder) == [
         "error: shops.csv line 5, column name: cannot decode byte 0x8d as gb18030, the file's "
@@ -154,8 +154,9 @@ def test_line_endings(tmp_path, newline):
 
 
 def test_mixed_line_endings_and_quoted_line_breaks_keep_line_numbers(tmp_path):
-    text = (SHOPS.replace("\n", "\r\n", 2) + 'S4,"two\r\nlines, and ""quotes""",2025-01-01,active,,,,\n'
-            "S5,plain,not-a-date,active,,,,\r\n")
+    text = (SHOPS.replace("\n", "\r\n", 2)
+            + 'S4,"two\r\nlines, and ""quotes""",2025-01-01,active,,,,\n'
+            + "S5,plain,not-a-date,active,,,,\r\n")
     folder = _dataset(tmp_path, shops__csv=text)
     assert _errors(folder) == ["error: shops.csv line 7, column created_at: unparseable date "
                                "'not-a-date' (expected ISO 8601)"]

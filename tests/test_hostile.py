@@ -41,6 +41,7 @@ from graphlink.api import (
     spotcheck_report,
 )
 from graphlink.cli import cli
+from graphlink.errors import Neo4jError
 from graphlink.report import load_schema, write
 
 HOSTILE = [
@@ -59,16 +60,18 @@ HOSTILE = [
     "'}) MATCH (n) DETACH DELETE n //",
 ]
 KEY = "hostile-test-key-0123456789"
+# figures draw the names; matplotlib warns about glyphs for control characters
+pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font:UserWarning")
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def hostile(i: int) -> str:
-    return HOSTILE[i % len(HOSTILE)]
-
-
-def make_hostile_world(out: Path, shops: int = 300, seed: int = 5) -> Path:
-    """A generated world with hostile names, addresses, holder names and emails."""
+def make_hostile_world(out: Path, shops: int = 300, seed: int = 5, longest: int = 10_000) -> Path:
+    """A generated world with hostile names, addresses, holder names and emails
+    (the long string cut to ``longest`` characters)."""
     from graphlink.generate import generate_world
+
+    def hostile(i: int) -> str:
+        return HOSTILE[i % len(HOSTILE)][:longest]
 
     generate_world(out, shops=shops, seed=seed)
 
@@ -289,16 +292,13 @@ def neo4j_lock():
         yield
 
 
-def test_neo4j_round_trip(neo4j_driver, neo4j_settings, neo4j_lock, hostile_world):
+def _push_and_read(analysis, settings, driver):
     from graphlink import neo4j as gn
-    from test_pii import _clear_values, _leaks
 
-    analysis = gl.analyse(hostile_world, pseudonymise=KEY)
-    conn = {"uri": neo4j_settings.uri, "user": neo4j_settings.user,
-            "password": neo4j_settings.password}
+    conn = {"uri": settings.uri, "user": settings.user, "password": settings.password}
     gn.clear(**conn)
     summary = gn.push(analysis, **conn)
-    with neo4j_driver.session() as session:
+    with driver.session() as session:
         names = {r["shop_id"]: r["name"] for r in session.run(
             "MATCH (s:Shop) RETURN s.shop_id AS shop_id, s.name AS name")}
         total = session.run("MATCH (n) WHERE n:Shop OR n:Account OR n:Identifier "
@@ -306,8 +306,29 @@ def test_neo4j_round_trip(neo4j_driver, neo4j_settings, neo4j_lock, hostile_worl
         texts = [json.dumps(r["p"], ensure_ascii=False, default=str) for r in session.run(
             "MATCH (n) RETURN properties(n) AS p UNION ALL MATCH ()-[r]->() "
             "RETURN properties(r) AS p")]
+    return summary, names, total, "\n".join(texts)
+
+
+def test_neo4j_round_trip(neo4j_driver, neo4j_settings, neo4j_lock, tmp_path):
+    """Hostile values (the long one cut to 1,000 characters, see the next test) are stored
+    as data, run nothing, and pushed pseudonymised leave no PII in clear."""
+    from test_pii import _clear_values, _leaks
+
+    world = make_hostile_world(tmp_path / "world", longest=1000)
+    analysis = gl.analyse(world, pseudonymise=KEY)
+    summary, names, total, texts = _push_and_read(analysis, neo4j_settings, neo4j_driver)
     expected = dict(zip(analysis.dataset.shops["shop_id"], analysis.dataset.shops["name"],
                         strict=True))
     assert names == expected  # every hostile name stored as data, exactly
     assert total == sum(summary.nodes[k] for k in ("Shop", "Account", "Identifier"))
-    assert not _leaks("\n".join(texts), _clear_values(hostile_world))
+    assert not _leaks(texts, _clear_values(world))
+
+
+@pytest.mark.xfail(strict=True, raises=Neo4jError, reason="graphlink.neo4j keys identifier "
+                   "nodes by their full value under a range index: a 10,000-character address "
+                   "or holder name exceeds Neo4j's index key limit (~8 KB) and the whole push "
+                   "fails; reported to the Neo4j engineer (issue 8)")
+def test_neo4j_push_survives_a_10000_character_value(neo4j_driver, neo4j_settings, neo4j_lock,
+                                                     hostile_analysis):
+    summary, names, _, _ = _push_and_read(hostile_analysis, neo4j_settings, neo4j_driver)
+    assert "A" * 10_000 in names.values()

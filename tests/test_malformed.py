@@ -24,7 +24,8 @@ def _append(name: str, text: str) -> dict[str, str]:
 
 CASES = [
     ("missing-shops-file", _with(shops__csv=None), ["shops.csv: required file is missing"]),
-    ("missing-accounts-file", _with(accounts__csv=None), ["accounts.csv: required file is missing"]),
+    ("missing-accounts-file", _with(accounts__csv=None),
+     ["accounts.csv: required file is missing"]),
     ("missing-required-column",
      _with(shops__csv=BASE["shops.csv"].replace("status,", "state,")),
      ["shops.csv line 1, column status: missing required column"]),
@@ -42,7 +43,8 @@ CASES = [
     ("dangling-account-shop", _append("accounts.csv", "A9,S404,,,,,\n"),
      ["accounts.csv line 5, column shop_id: unknown shop_id 'S404' (not in the shops table)"]),
     ("dangling-device-account", _append("devices.csv", "A404,D-1,,\n"),
-     ["devices.csv line 5, column account_id: unknown account_id 'A404' (not in the accounts table)"]),
+     ["devices.csv line 5, column account_id: unknown account_id 'A404' "
+      "(not in the accounts table)"]),
     ("dangling-payment-shop", _append("payments.csv", "S404,bank,6222,,\n"),
      ["payments.csv line 4, column shop_id: unknown shop_id 'S404' (not in the shops table)"]),
     ("bad-created-at", _append("shops.csv", "S4,x,2025-02-30,active,,,,\n"),
@@ -65,8 +67,8 @@ CASES = [
      ["test_buys.csv line 4, column verdict: 'counterfeit' is not one of fake, genuine"]),
     ("too-many-fields", _append("disputes.csv", "S1,2025-01-01,counterfeit,extra\n"),
      ["disputes.csv line 3: row has 4 fields, the header has 3"]),
-    ("undecodable-bytes", None, ["shops.csv line 5, column name: cannot decode byte 0xff as utf-8 or gb18030"
-                                 " (use --encoding to name the file's encoding)"]),
+    ("undecodable-bytes", None, ["shops.csv line 5, column name: cannot decode byte 0xff as "
+                                 "utf-8 or gb18030 (use --encoding to name the file's encoding)"]),
     ("two-problems-one-file",
      _append("shops.csv", "S2,again,2025-01-01,active,,,,\nS5,x,13/01/2025,active,,,,\n"),
      ["shops.csv line 5, column shop_id: duplicate shop_id 'S2' (first on line 3)",
@@ -81,7 +83,8 @@ CASES = [
 def test_malformed_dataset_is_reported_exactly(tmp_path, files, expected):
     folder = write_dataset(tmp_path / "ds", files or BASE)
     if files is None:
-        (folder / "shops.csv").write_bytes(BASE["shops.csv"].encode() + b"S4,\xff\xff\xff,2025-01-01,active\n")
+        bad_row = b"S4,\xff\xff\xff,2025-01-01,active\n"
+        (folder / "shops.csv").write_bytes(BASE["shops.csv"].encode() + bad_row)
     result = CliRunner().invoke(cli, ["check", str(folder)])
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines() == [f"error: {line}" for line in expected]

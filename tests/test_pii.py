@@ -198,13 +198,16 @@ def _clear_values(folder) -> set[str]:
     return found
 
 
+_WORD = re.compile(r"[\w.+@\-]+")
+
+
 def _leaks(text: str, values: set[str]) -> list[str]:
-    words = set(re.findall(r"[\w.+@\-]+", text))
+    """Values found in ``text`` as whole words (a digit run inside a 64-digit token is no
+    leak); values with other characters (hostile emails) are searched as substrings."""
+    words = set(_WORD.findall(text))
     leaks = sorted(v for v in values if v in words)
-    # values inside a longer run (a token of 64 hex digits holds many digit runs) are fine;
-    # anything else found as a substring is checked with boundaries
     for v in values - set(leaks):
-        if len(v) >= 8 and re.search(rf"(?<![0-9a-zA-Z]){re.escape(v)}(?![0-9a-zA-Z])", text):
+        if not _WORD.fullmatch(v) and len(v) >= 8 and v in text:
             leaks.append(v)
     return leaks
 
@@ -221,8 +224,11 @@ def test_no_clear_value_in_any_report(world, pseudonymised):
         assert not _leaks(text, values), name
 
 
-def test_no_clear_value_in_the_analysis_a_notebook_sees(world, pseudonymised):
+def test_no_clear_value_in_the_analysis_a_notebook_sees(world, analysis, pseudonymised):
     values = _clear_values(world)
+    found = _leaks(analysis.dataset.accounts.to_csv() + analysis.identifiers.values.to_csv(),
+                   values)
+    assert len(found) > 0.9 * len(values)  # the detector works: without the option, all leak
     a = pseudonymised
     parts = {
         "dataset": "\n".join(t.to_csv() for t in a.dataset.tables.values()),
