@@ -38,6 +38,7 @@ _CONTROL = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI sequences (colours, cursor moves)
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC sequences (titles, hyperlinks)
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # other control characters, ESC included
+    r"|[\u200e\u200f\u202a-\u202e\u2066-\u2069]"  # bidi controls: would reorder the line
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -168,6 +169,20 @@ def _table(report: Report, width: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cut_at(text: str, width: int) -> int:
+    """The longest prefix of ``text`` that fits ``width`` columns (at least one character).
+
+    >>> _cut_at("abcdef", 4), _cut_at("大道460号", 5)
+    (4, 3)
+    """
+    total = 0
+    for i, char in enumerate(text):
+        total += display_width(char)
+        if total > width:
+            return max(i, 1)
+    return len(text)
+
+
 def wrap(text: str, width: int, indent: str = "  ") -> list[str]:
     """``text`` broken at spaces into lines of at most ``width`` terminal columns.
 
@@ -184,9 +199,7 @@ def wrap(text: str, width: int, indent: str = "  ") -> list[str]:
             lines.append(line)
             line = indent + word
         while display_width(line) > width > len(indent) + 1:  # a word wider than a line
-            cut = len(line)
-            while display_width(line[:cut]) > width:
-                cut -= 1
+            cut = _cut_at(line, width)
             lines.append(line[:cut])
             line = indent + line[cut:]
     lines.append(line)
