@@ -4,7 +4,13 @@ The graph model in Neo4j, in one place (docs/neo4j.md repeats it for analysts).
 It is DESIGN.md's identifier model: shops and accounts link to identifier
 nodes keyed by (kind, canonical value) with time-stamped edges.
 
-Nodes (label: key property; other properties)
+Nodes (label: identifying property; other properties). Every shop, account
+and identifier node is MERGEd on ``key`` (unique per label), a bounded form
+of its id: the id itself, or for an id longer than :data:`KEY_LIMIT`
+characters (or starting with ``sha256:``) ``sha256:`` and the SHA-256 of the
+id in hex (:func:`bounded_key`). Neo4j cannot index a value of more than
+about 8 KB, and field values are written by the people under investigation;
+the full id and value are kept in properties that are not indexed.
 
 - ``Shop``: ``shop_id``; every attribute of the shop node of
   :attr:`graphlink.Analysis.graph` (``name``, ``status``, ``created_at``,
@@ -17,8 +23,9 @@ Nodes (label: key property; other properties)
 - ``Account``: ``account_id``; ``created_at``.
 - ``Identifier`` plus one kind label: ``Device``, ``IP``, ``Phone``,
   ``Email``, ``IdNumber``, ``HolderName``, ``Address``, ``Payment``; key
-  ``key`` (``device:d-88``, the node key of the networkx graph) and ``value``
-  (canonical value, unique per kind label); ``kind``, ``display``
+  ``key`` (``device:d-88``, the node key of the networkx graph, with the
+  value bounded: ``address:sha256:<hex>`` for a very long address) and
+  ``value`` (canonical value, in full); ``kind``, ``display``
   (masked where sensitive), ``shops`` (how many shops use it), ``hub`` (hub
   type when it is too widely shared to be evidence), ``lat``/``lon`` and
   ``location`` (a WGS84 point) for addresses with coordinates.
@@ -97,7 +104,7 @@ __all__ = [
     "KIND_LABELS", "NODE_LABELS", "REL_TYPES", "DEFAULT_URI", "DEFAULT_USER",
     "PushSummary", "Query", "push", "run_query", "list_queries", "get_query",
     "query_report", "queries_report", "fingerprint", "clear", "queries_dir",
-    "grass_json", "render_guide",
+    "grass_json", "render_guide", "bounded_key", "KEY_LIMIT", "MERGE_KEY",
 ]
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
@@ -124,31 +131,83 @@ KIND_LABELS: dict[str, str] = {
 }
 
 SHOP, ACCOUNT, IDENTIFIER, META = "Shop", "Account", "Identifier", "GraphlinkMeta"
-# label -> key property (unique). Identifiers are unique on ``key`` (the kind and
-# the value, ``device:d-88``: the node key of Analysis.graph) and, per kind
-# label, on ``value``.
+# label -> the property that identifies a node to a reader (shop id, account id,
+# ``device:d-88``: the node key of Analysis.graph, canonical value). Shops,
+# accounts and identifiers are MERGEd on ``key`` (MERGE_KEY), their id bounded.
 NODE_LABELS: dict[str, str] = {SHOP: "shop_id", ACCOUNT: "account_id", IDENTIFIER: "key",
                                **{label: "value" for label in KIND_LABELS.values()}}
+MERGE_KEY = "key"
 REL_TYPES = ("OPERATES", "USES", "SIMILAR", "LINKED", "MATCHES")
 BANNED = "Banned"  # extra label of shops whose status is banned (Browser colours it)
 _OWNED = f"n:{SHOP} OR n:{ACCOUNT} OR n:{IDENTIFIER}"
 
+#: longest id (characters) used as a key as it is; at most 4 bytes a character in
+#: UTF-8, well under Neo4j's index key limit (8,167 bytes for a range index)
+KEY_LIMIT = 1000
+_HASHED = "sha256:"
+
+
+def bounded_key(text: str) -> str:
+    """``text``, or ``sha256:`` and its SHA-256 in hex when it is longer than
+    :data:`KEY_LIMIT` characters (or itself starts with ``sha256:``, so that no
+    short id can collide with a hashed one).
+
+    >>> bounded_key("S000001")
+    'S000001'
+    >>> bounded_key("A" * 10_000)[:15], len(bounded_key("A" * 10_000))
+    ('sha256:85757d9e', 71)
+    """
+    if len(text) <= KEY_LIMIT and not text.startswith(_HASHED):
+        return text
+    return _HASHED + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _identifier_key(kind: str, value: str) -> str:
+    """The ``key`` of an identifier node: ``device:d-88``, its value bounded."""
+    return node_id(kind, bounded_key(value))
+
+
+# Indexed properties hold only bounded or validated values: ``key``, shop
+# ``status`` (one of three words), numbers and dates. Ids (and the operator,
+# community and factory ids made from shop ids) can be of any length.
+_CONSTRAINTS: dict[str, tuple[str, str]] = {
+    "graphlink_shop_key": (SHOP, MERGE_KEY),
+    "graphlink_account_key": (ACCOUNT, MERGE_KEY),
+    "graphlink_identifier_key": (IDENTIFIER, MERGE_KEY),
+    "graphlink_meta_key": (META, "key"),
+}
+_INDEXES: dict[str, tuple[str, str]] = {
+    **{f"graphlink_shop_{prop}": (SHOP, prop) for prop in ("status", "created_at", "risk")},
+    "graphlink_identifier_shops": (IDENTIFIER, "shops"),
+}
 SCHEMA_STATEMENTS = (
-    *(f"CREATE CONSTRAINT graphlink_{label.lower()}_key IF NOT EXISTS "
-      f"FOR (n:{label}) REQUIRE n.{key} IS UNIQUE" for label, key in NODE_LABELS.items()),
-    f"CREATE CONSTRAINT graphlink_meta_key IF NOT EXISTS FOR (n:{META}) REQUIRE n.key IS UNIQUE",
-    *(f"CREATE INDEX graphlink_shop_{prop} IF NOT EXISTS FOR (n:{SHOP}) ON (n.{prop})"
-      for prop in ("status", "created_at", "operator_id", "community_id", "factory_id", "risk")),
-    f"CREATE INDEX graphlink_identifier_value IF NOT EXISTS FOR (n:{IDENTIFIER}) ON (n.value)",
-    f"CREATE INDEX graphlink_identifier_shops IF NOT EXISTS FOR (n:{IDENTIFIER}) ON (n.shops)",
+    *(f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
+      for name, (label, prop) in _CONSTRAINTS.items()),
+    *(f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+      for name, (label, prop) in _INDEXES.items()),
     "CALL db.awaitIndexes(300)",
-    # graphs pushed before identifiers had a ``key`` (a no-op on current ones)
-    f"MATCH (n:{IDENTIFIER}) WHERE n.key IS NULL SET n.key = n.kind + ':' + n.value",
 )
 
 
+def _drop_old_schema(session) -> None:
+    """Drop graphlink constraints and indexes that earlier versions made and this one
+    does not want (on unbounded values: ``Shop.shop_id``, ``Phone.value``, ...)."""
+    for show, drop, wanted in (("SHOW CONSTRAINTS", "CONSTRAINT", _CONSTRAINTS),
+                               ("SHOW INDEXES WHERE owningConstraint IS NULL", "INDEX",
+                                _INDEXES)):
+        for record in list(session.run(show)):
+            name = record["name"]
+            if not name.startswith("graphlink_"):
+                continue
+            label, prop = wanted.get(name, (None, None))
+            if record["labelsOrTypes"] != [label] or record["properties"] != [prop]:
+                session.run(f"DROP {drop} `{name}` IF EXISTS").consume()
+
+
 def _node_statement(label: str) -> str:
-    key = NODE_LABELS[label]  # KeyError for anything not in the fixed table
+    if label not in (SHOP, ACCOUNT, IDENTIFIER):
+        raise ValueError(f"unknown node label {label!r}")
+    key = MERGE_KEY
     extra = ""
     if label == IDENTIFIER:  # one statement for every kind: fewer query plans to compile
         extra = "".join(f" FOREACH (_ IN CASE WHEN row.props.kind = '{kind}' THEN [1] ELSE [] "
@@ -164,9 +223,11 @@ def _node_statement(label: str) -> str:
 def _rel_statement(rel: str, src: str, dst: str) -> str:
     if rel not in REL_TYPES:
         raise ValueError(f"unknown relationship type {rel!r}")
+    if not {src, dst} <= {SHOP, ACCOUNT, IDENTIFIER}:
+        raise ValueError(f"unknown node label {src!r} or {dst!r}")
     return (f"UNWIND $rows AS row "
-            f"MATCH (a:{src} {{{NODE_LABELS[src]}: row.src}}) "
-            f"MATCH (b:{dst} {{{NODE_LABELS[dst]}: row.dst}}) "
+            f"MATCH (a:{src} {{{MERGE_KEY}: row.src}}) "
+            f"MATCH (b:{dst} {{{MERGE_KEY}: row.dst}}) "
             f"MERGE (a)-[r:{rel}]->(b) SET r = row.props, r.push_id = $push_id "
             f"{_SET_TIMES.format('r')} "
             "RETURN count(r) AS n")
@@ -366,16 +427,18 @@ def _plan(analysis) -> list[_Step]:
         if kind == NODE_SHOP:
             shop_id = attrs["shop_id"]
             props = _props({**shop_extra.get(shop_id, {}), **factory.get(shop_id, {}), **own,
-                             **scores.get(shop_id, {})})
-            nodes[SHOP].append({"key": shop_id, **props})
+                             **scores.get(shop_id, {})}, key=bounded_key(shop_id))
+            nodes[SHOP].append({"key": bounded_key(shop_id), **props})
         elif kind == NODE_ACCOUNT:
             account_id = attrs["account_id"]
-            props = _props({**account_extra.get(account_id, {}), **own})
-            nodes[ACCOUNT].append({"key": account_id, **props})
+            props = _props({**account_extra.get(account_id, {}), **own},
+                           key=bounded_key(account_id))
+            nodes[ACCOUNT].append({"key": bounded_key(account_id), **props})
         elif kind in KIND_LABELS:
             extra = coords.get(attrs["value"], {}) if kind == "address" else {}
-            props = _props({**extra, **own}, kind=kind, key=key)
-            nodes[IDENTIFIER].append({"key": key, **props})
+            ident = _identifier_key(kind, attrs["value"])
+            props = _props({**extra, **own}, kind=kind, key=ident)
+            nodes[IDENTIFIER].append({"key": ident, **props})
             display[key] = attrs.get("display") or attrs["value"]
         else:
             raise ValueError(f"graph node {key!r} has unknown kind {kind!r}")
@@ -389,22 +452,23 @@ def _plan(analysis) -> list[_Step]:
             if a["kind"] != NODE_ACCOUNT:
                 a, b = b, a
             rels[(rel, ACCOUNT, SHOP)].append(
-                {"src": a["account_id"], "dst": b["shop_id"], **props})
+                {"src": bounded_key(a["account_id"]), "dst": bounded_key(b["shop_id"]), **props})
         elif rel == "USES":
             if a["kind"] not in (NODE_SHOP, NODE_ACCOUNT):
                 a, b = b, a
             owner = SHOP if a["kind"] == NODE_SHOP else ACCOUNT
             src = a["shop_id"] if owner == SHOP else a["account_id"]
             rels[(rel, owner, IDENTIFIER)].append(
-                {"src": src, "dst": node_id(b["kind"], b["value"]), **props})
+                {"src": bounded_key(src), "dst": _identifier_key(b["kind"], b["value"]),
+                 **props})
         elif rel == "SIMILAR":
             if a["kind"] != b["kind"]:
                 raise ValueError(f"SIMILAR edge between kinds {a['kind']} and {b['kind']}")
             if a["value"] > b["value"]:
                 a, b = b, a
             rels[(rel, IDENTIFIER, IDENTIFIER)].append(
-                {"src": node_id(a["kind"], a["value"]), "dst": node_id(b["kind"], b["value"]),
-                 **props})
+                {"src": _identifier_key(a["kind"], a["value"]),
+                 "dst": _identifier_key(b["kind"], b["value"]), **props})
         else:
             raise ValueError(f"graph edge {u!r}-{v!r} has unknown rel {rel!r}")
     rels[("LINKED", SHOP, SHOP)] = _linked_rows(analysis, display)
@@ -432,7 +496,8 @@ def _signups(analysis) -> tuple[dict[str, dict], list[dict]]:
                                           frame["matches"], strict=True):
         scores[shop_id] = {"risk": risk, "flag": flag}
         for rank, match in enumerate(found, 1):
-            rows.append({"src": shop_id, "dst": match["banned_shop_id"], **_props({
+            rows.append({"src": bounded_key(shop_id), "dst": bounded_key(match["banned_shop_id"]),
+                         **_props({
                 "rank": rank, "score": match["score"], "hops": match["hops"],
                 "path": match["path"],
                 "evidence": [e["detail"] for e in match.get("evidence", [])]})})
@@ -491,7 +556,7 @@ def _linked_rows(analysis, display: dict[str, str]) -> list[dict]:
         evidence = [t for _, t in sorted(lines.get((row.shop_a, row.shop_b), []),
                                          key=lambda wt: (-wt[0], wt[1]))]
         kinds = [k for k in str(row.kinds).split(",") if k]
-        out.append({"src": row.shop_a, "dst": row.shop_b, **_props(
+        out.append({"src": bounded_key(row.shop_a), "dst": bounded_key(row.shop_b), **_props(
             {"p": float(row.p), "kinds": kinds, "merged": bool(row.p >= MERGE),
              "evidence": evidence})})
     return out
@@ -563,6 +628,7 @@ def push(analysis, uri: str | None = None, user: str | None = None,
     with _connect(settings, max_retry_time) as driver:
         try:
             with driver.session(database=settings.database) as session:
+                _drop_old_schema(session)
                 for statement in SCHEMA_STATEMENTS:
                     session.run(statement).consume()
                 doing = "recording the push"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import tempfile
@@ -41,7 +42,6 @@ from graphlink.api import (
     spotcheck_report,
 )
 from graphlink.cli import cli
-from graphlink.errors import Neo4jError
 from graphlink.report import load_schema, write
 
 HOSTILE = [
@@ -318,11 +318,69 @@ def test_neo4j_round_trip(neo4j_driver, neo4j_settings, neo4j_lock, tmp_path):
     assert not _leaks(texts, _clear_values(world))
 
 
-@pytest.mark.xfail(strict=True, raises=Neo4jError, reason="graphlink.neo4j keys identifier "
-                   "nodes by their full value under a range index: a 10,000-character address "
-                   "or holder name exceeds Neo4j's index key limit (~8 KB) and the whole push "
-                   "fails; reported to the Neo4j engineer (issue 8)")
 def test_neo4j_push_survives_a_10000_character_value(neo4j_driver, neo4j_settings, neo4j_lock,
                                                      hostile_analysis):
-    summary, names, _, _ = _push_and_read(hostile_analysis, neo4j_settings, neo4j_driver)
+    """A 10,000-character address and holder name (over Neo4j's ~8 KB index key limit)
+    are pushed: identifiers are keyed by a bounded key, the full value kept unindexed."""
+    summary, names, total, _ = _push_and_read(hostile_analysis, neo4j_settings, neo4j_driver)
     assert "A" * 10_000 in names.values()
+    assert total == sum(summary.nodes[k] for k in ("Shop", "Account", "Identifier"))
+    with neo4j_driver.session() as session:
+        long = session.run("MATCH (i:Identifier) WHERE size(i.value) >= 10000 "
+                           "RETURN i.kind AS kind, i.key AS key, i.value AS value").data()
+    assert {r["kind"] for r in long} >= {"address", "holder_name"}
+    for r in long:
+        assert r["key"] == f"{r['kind']}:sha256:" + hashlib.sha256(
+            r["value"].encode("utf-8")).hexdigest()
+
+
+LONG_ID = "S" + "9" * 9_999  # shop, account and device ids and a phone over the index limit
+
+
+def _long_id_world(folder: Path) -> Path:
+    """Two shops with 10,000-character ids (so their operator and community ids are as
+    long) sharing a 10,000-character device id and a card; one is banned."""
+    other = "S" + "8" * 9_999
+    files = {
+        "shops.csv": ("shop_id,name,created_at,status,banned_at\n"
+                      f"{LONG_ID},banned shop,2025-01-02,banned,2025-06-01\n"
+                      f"{other},new shop,2025-07-01,active,\n"
+                      "S3,short id,2025-07-02,active,\n"),
+        "accounts.csv": ("account_id,shop_id,holder_name,phone,email\n"
+                         f"A{LONG_ID},{LONG_ID},张伟,{'1' * 10_000},zw@qq.com\n"
+                         f"A{other},{other},张伟,13900139000,\n"
+                         "A3,S3,王芳,,\n"),
+        "devices.csv": ("account_id,device_id,seen_at\n"
+                        f"A{LONG_ID},D{'7' * 9_999},2025-03-01\n"
+                        f"A{other},D{'7' * 9_999},2025-07-02\n"),
+        "payments.csv": ("shop_id,endpoint,first_seen\n"
+                         f"{LONG_ID},6222021234567891234,2025-01-02\n"
+                         f"{other},6222021234567891234,2025-07-01\n"),
+    }
+    return write_dataset(folder, files)
+
+
+def test_neo4j_push_survives_10000_character_ids(neo4j_driver, neo4j_settings, neo4j_lock,
+                                                 tmp_path):
+    """Shop, account and device ids are written by whoever shapes the export: a
+    10,000-character id pushes, round-trips, and the named queries find it."""
+    from graphlink import neo4j as gn
+
+    analysis = gl.analyse(_long_id_world(tmp_path / "ds"))
+    other = "S" + "8" * 9_999
+    assert analysis.clusters().set_index("shop_id").loc[other, "operator_id"] == "OP-" + other
+    summary, names, total, _ = _push_and_read(analysis, neo4j_settings, neo4j_driver)
+    assert set(names) == {LONG_ID, other, "S3"}
+    assert summary.nodes["Shop"] == 3 and summary.nodes["Account"] == 3
+    assert total == sum(summary.nodes[k] for k in ("Shop", "Account", "Identifier"))
+    conn = {"uri": neo4j_settings.uri, "user": neo4j_settings.user,
+            "password": neo4j_settings.password}
+    shared = gn.run_query("shared_with_banned", {"kinds": ["device", "payment"]}, **conn)
+    assert set(shared["shop_id"]) == {other} and set(shared["banned_shop_id"]) == {LONG_ID}
+    assert set(shared["kind"]) == {"device", "payment"}
+    footprint = gn.run_query("operator_footprint", {"operator": other, "limit": 50}, **conn)
+    assert set(footprint["shop_id"]) == {LONG_ID, other}
+    path = gn.run_query("evidence_path", {"shop_a": LONG_ID, "shop_b": other}, **conn)
+    assert len(path) and path["direct_p"].notna().all()
+    reappearing = gn.run_query("banned_reappearing", {"since": "2025-01-01"}, **conn)
+    assert list(reappearing["banned_shop_id"]) == [LONG_ID]
