@@ -12,7 +12,7 @@ Everything is inline (CSS, a few lines of JavaScript, images): the page
 loads nothing from anywhere, and its Content-Security-Policy says so
 (``default-src 'none'``, the script and style allowed by their hashes, images
 only from ``data:``). Every value is HTML-escaped: shop names are written by
-the people under investigation.
+the people under investigation, and bidi controls are removed from it.
 
 >>> from graphlink.report import Report
 >>> page = render_html(Report("t", {"schema": "x/1"}, [{"name": "<script>alert(1)</script>"}]))
@@ -29,6 +29,7 @@ import json
 import math
 
 from graphlink import __version__
+from graphlink.report import strip_bidi
 
 __all__ = ["render_html", "MAX_FIGURES"]
 
@@ -117,12 +118,18 @@ def _hash(text: str) -> str:
 
 
 def esc(value: object) -> str:
-    """Text for HTML content or a quoted attribute.
+    """Text for HTML content or a quoted attribute, without bidi controls.
+
+    Every text of the page goes through here. Bidi controls
+    (:data:`graphlink.report.BIDI_CONTROLS`) are removed: a shop name with a
+    right-to-left override would otherwise show the rest of its line reversed.
 
     >>> esc('"><img src=x onerror=alert(1)>')
     '&quot;&gt;&lt;img src=x onerror=alert(1)&gt;'
+    >>> esc("rtl\u202eevil")
+    'rtlevil'
     """
-    return html.escape(_text(value), quote=True)
+    return html.escape(strip_bidi(_text(value)), quote=True)
 
 
 def _text(value: object) -> str:

@@ -43,7 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
-from graphlink.report import display_width
+from graphlink.report import display_width, safe_terminal
 from graphlink.score import FLAGS, label
 
 __all__ = ["evidence_subgraph", "risk_histogram", "factory_map", "cluster_sizes", "CJK_FONT",
@@ -177,8 +177,9 @@ def to_png(fig: Figure, dpi: int = 100, colours: int | None = None) -> bytes:
 
 
 def _short(text: object, width: int, tail: bool = False) -> str:
-    """``text`` within ``width`` terminal columns, cut with ``…`` (at the start if ``tail``)."""
-    text = " ".join(str(text).split())
+    """``text`` within ``width`` terminal columns, cut with ``…`` (at the start if ``tail``),
+    without control characters and bidi controls (they would reorder a label)."""
+    text = " ".join(safe_terminal(str(text)).split())
     if display_width(text) <= width:
         return text
     chars = list(reversed(text)) if tail else list(text)
@@ -216,6 +217,7 @@ class _Labels:
 
     def add(self, candidates: list[tuple[float, float]], text: str, **style):
         """Put ``text`` at the first of ``candidates`` (data points) that is free."""
+        text = safe_terminal(text)  # no control or bidi characters, line breaks kept
         best, best_overlap = None, math.inf
         for x, y in candidates:
             artist = self.ax.text(x, y, text, zorder=5, bbox=_BOX, parse_math=False, **style)
@@ -486,7 +488,8 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
                    color=edge_style[style][0], style="italic" if style == "fuzzy" else "normal")
 
     name = _short(dossier.shop["name"], 30)
-    ax.set_title(f"Evidence around {shop_id} {name}: risk {dossier.risk:.2f} ({dossier.flag})",
+    ax.set_title(safe_terminal(f"Evidence around {shop_id} {name}: risk {dossier.risk:.2f} "
+                               f"({dossier.flag})"),
                  fontsize=12, loc="left", parse_math=False)
     notes = []
     if info["omitted_identifiers"]:
@@ -625,9 +628,10 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
                  for sx in (1, -1)]
         labels.add(spots, text, fontsize=7, ha="left", va="center")
     n_ops = int(f["operators"])
-    ax.set_title(f"Factory cluster {factory_id}: {len(members)} shops of {n_ops} operators, "
+    ax.set_title(safe_terminal(
+                 f"Factory cluster {factory_id}: {len(members)} shops of {n_ops} operators, "
                  f"{int(f['banned_shops'])} banned (score {float(f['score']):.2f})\n"
-                 f"anchor {_short(f['anchor_address'], 56)}, radius {radius:.0f} m",
+                 f"anchor {_short(f['anchor_address'], 56)}, radius {radius:.0f} m"),
                  fontsize=10, loc="left", parse_math=False)
     ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
     notes = []

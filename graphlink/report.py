@@ -30,15 +30,21 @@ from importlib import resources
 from pathlib import Path
 
 __all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema", "display_width",
-           "clip", "wrap"]
+           "clip", "wrap", "safe_terminal", "strip_bidi", "BIDI_CONTROLS"]
 
 FORMATS = ("table", "csv", "json", "html")
 
+#: Unicode bidirectional controls: marks (LRM, RLM, ALM), embeddings and overrides
+#: (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI). In a value they
+#: can reorder the text after them on the line ("Trojan source"); every text
+#: renderer (table, HTML, figures) removes them.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 _CONTROL = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI sequences (colours, cursor moves)
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC sequences (titles, hyperlinks)
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # other control characters, ESC included
-    r"|[\u200e\u200f\u202a-\u202e\u2066-\u2069]"  # bidi controls: would reorder the line
+    f"|{_BIDI.pattern}"  # bidi controls: would reorder the line
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -94,12 +100,22 @@ def _cell(value: object, digits: int = 6) -> str:
 
 
 def safe_terminal(text: str) -> str:
-    """Remove terminal control sequences and control characters.
+    """Remove terminal control sequences, control characters and bidi controls.
 
     >>> safe_terminal("ok\\x1b[31mred\\x07")
     'okred'
     """
     return _CONTROL.sub("", text)
+
+
+def strip_bidi(text: str) -> str:
+    """Remove the bidi controls of :data:`BIDI_CONTROLS` (for HTML, where the
+    other control characters are harmless).
+
+    >>> strip_bidi("rtl\\u202eevil \\u2067x\\u2069")
+    'rtlevil x'
+    """
+    return _BIDI.sub("", text)
 
 
 def safe_spreadsheet(text: str) -> str:

@@ -175,6 +175,70 @@ def test_hostile_text_is_shown_as_text_in_html(outputs):
         assert h in shown  # escaped, displayed, not dropped
 
 
+def make_bidi_world(out: Path, shops: int = 200, seed: int = 7) -> Path:
+    """A generated world whose shop names, categories, dispatch addresses and holder
+    names carry every bidi control (a different one per row)."""
+    from graphlink.generate import generate_world
+    from graphlink.report import BIDI_CONTROLS
+
+    generate_world(out, shops=shops, seed=seed)
+
+    def rewrite(table: str, column: str, make) -> None:
+        frame = pd.read_csv(out / f"{table}.csv", dtype=str, keep_default_na=False)
+        frame[column] = [make(i, v) for i, v in enumerate(frame[column])]
+        frame.to_csv(out / f"{table}.csv", index=False)
+
+    def bidi(i: int) -> str:
+        return BIDI_CONTROLS[i % len(BIDI_CONTROLS)]
+
+    rewrite("shops", "name", lambda i, v: f"rtl{bidi(i)}evil {v}")
+    rewrite("shops", "category", lambda i, v: f"{bidi(i + 1)}{v}")
+    rewrite("addresses", "address", lambda i, v: f"{v}{bidi(i)}5号楼")
+    rewrite("accounts", "holder_name", lambda i, v: f"{bidi(i + 3)}{v}\u2069" if v else v)
+    rewrite("payments", "holder_name", lambda i, v: f"{v}{bidi(i + 5)}" if v else v)
+    return out
+
+
+def test_html_reports_have_no_bidi_controls(tmp_path):
+    """Shop names, categories, addresses and holder names with bidi controls (U+202E
+    would show the rest of a line reversed): no HTML report, in text, attributes,
+    titles or figure labels, carries one, and the text around them is still shown.
+    (Addresses and holder names lose them in normalisation; names are kept raw.)"""
+    from matplotlib.text import Text
+
+    from graphlink import plot
+    from graphlink.report import BIDI_CONTROLS
+
+    analysis = gl.analyse(make_bidi_world(tmp_path / "world"))
+    names = "".join(analysis.dataset.shops["name"])
+    assert set(BIDI_CONTROLS) <= set(names)
+    reports = {"check": check(analysis.dataset), "clusters": clusters_report(analysis),
+               "signups": signups_report(analysis, "2000-01-01"),
+               "factories": factories_report(analysis), "spotcheck": spotcheck_report(analysis, 40)}
+    assert reports["signups"].payload["signups"] and reports["factories"].payload["factories"]
+    for name, report in reports.items():
+        path = tmp_path / f"{name}.html"
+        write(report, "html", path)
+        text = path.read_text(encoding="utf-8")
+        assert not set(text) & set(BIDI_CONTROLS), name
+        for ch in BIDI_CONTROLS:  # not as character references either
+            assert f"&#{ord(ch)};" not in text and f"&#x{ord(ch):x};" not in text.lower()
+    page = _Page()
+    page.feed((tmp_path / "signups.html").read_text(encoding="utf-8"))
+    assert "rtlevil " in "".join(page.text)  # the name is shown, without the control
+    assert "data:image/png" in (tmp_path / "signups.html").read_text(encoding="utf-8")
+
+    flagged = next(s["shop_id"] for s in reports["signups"].payload["signups"]
+                   if s["flag"] == "high")
+    factory = reports["factories"].payload["factories"][0]["factory_id"]
+    for fig in (plot.evidence_subgraph(analysis, flagged), plot.factory_map(analysis, factory)):
+        labels = "\n".join(t.get_text() for t in fig.findobj(Text))
+        assert "rtlevil" in labels or factory in labels
+        assert not set(labels) & set(BIDI_CONTROLS)
+    assert "rtlevil" in "".join(t.get_text() for t in
+                                plot.evidence_subgraph(analysis, flagged).findobj(Text))
+
+
 # --- CSV, table, JSON ---------------------------------------------------------------------
 
 
