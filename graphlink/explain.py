@@ -29,20 +29,28 @@ def _day(value: object) -> str | None:
 
 
 class Explainer:
-    """Readable evidence for shop pairs and paths, from one analysis."""
+    """Readable evidence for shop pairs and paths, from one analysis.
+
+    Built once per analysis and asked for thousands of pairs, so it holds the
+    evidence as plain arrays sorted by pair (strongest first) and looks rows up
+    by position: pandas row access per pair was the sign-up report's hot spot.
+    """
 
     def __init__(self, evidence: pd.DataFrame, ids: Identifiers):
-        self._evidence = evidence.set_index(["shop_a", "shop_b"]).sort_index()
-        self._display = ids.values.set_index(["kind", "value"])["display"]
-        self._seen = ids.uses.set_index(["shop_id", "kind", "value"])[["first_seen", "last_seen"]]
-        self._first, self._last = self._seen["first_seen"].array, self._seen["last_seen"].array
-        # each pair's rows are one run of the sorted table: (shop_a, shop_b) -> (start, stop)
-        self._flat = self._evidence.reset_index()
-        a, b = self._flat["shop_a"].to_numpy(), self._flat["shop_b"].to_numpy()
+        flat = evidence.sort_values(["shop_a", "shop_b", "weight"],
+                                    ascending=[True, True, False], kind="stable")
+        self._rows = {c: flat[c].to_numpy(dtype=object) for c in flat.columns}
+        a, b = self._rows["shop_a"], self._rows["shop_b"]
         starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])[:len(a)]
         stops = np.r_[starts[1:], len(a)][:len(starts)]
         self._runs = dict(zip(zip(a[starts].tolist(), b[starts].tolist(), strict=True),
                               zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
+        values = ids.values
+        self._display = dict(zip(zip(values["kind"].tolist(), values["value"].tolist(),
+                                     strict=True), values["display"].tolist(), strict=True))
+        uses = ids.uses.sort_values("shop_id", kind="stable")
+        self._uses = {c: uses[c].to_numpy(dtype=object)
+                      for c in ("shop_id", "kind", "value", "first_seen", "last_seen")}
 
     def pair(self, shop: str, other: str) -> list[dict]:
         """Evidence between two shops, strongest first (one item per kind and value)."""
@@ -50,8 +58,8 @@ class Explainer:
         if key not in self._runs:
             return []
         start, stop = self._runs[key]
-        rows = self._flat.iloc[start:stop].sort_values("weight", ascending=False)
-        return [self._item(r, shop, other) for r in rows.to_dict("records")]
+        rows = [{c: col[i] for c, col in self._rows.items()} for i in range(start, stop)]
+        return [self._item(r, shop, other) for r in rows]
 
     def path(self, shop: str, banned: str, path: list[str], banned_at: object = None) -> list[dict]:
         """Evidence of a match: the direct pair, or each hop of an indirect path."""
@@ -68,15 +76,13 @@ class Explainer:
         return str(self._display.get((kind, value), value))
 
     def _seen_on(self, shop: str, kind: str, value: str) -> tuple[str | None, str | None]:
-        try:
-            at = self._seen.index.get_loc((shop, kind, value))
-        except KeyError:
-            return None, None
-        if isinstance(at, int):
-            first, last = self._first[at], self._last[at]
-        else:  # a repeated key (not produced by extract): as before
-            first, last = self._seen.loc[(shop, kind, value)]
-        return _day(first), _day(last)
+        u = self._uses
+        lo = int(np.searchsorted(u["shop_id"], shop, side="left"))
+        hi = int(np.searchsorted(u["shop_id"], shop, side="right"))
+        for i in range(lo, hi):
+            if u["kind"][i] == kind and u["value"][i] == value:
+                return _day(u["first_seen"][i]), _day(u["last_seen"][i])
+        return None, None
 
     def _item(self, row: dict, shop: str, other: str) -> dict:
         mine, theirs = (row["value_a"], row["value_b"]) if row["shop_a"] == shop else (
