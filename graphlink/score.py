@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
-           "spotcheck", "SPOTCHECK_WEIGHTS"]
+           "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph"]
 
 FLAGS = {"high": 0.7, "medium": 0.4, "low": 0.15}
 CONCURRENT = 0.9
@@ -73,91 +73,131 @@ def _pair_graph(pairs: pd.DataFrame) -> nx.Graph:
     return graph
 
 
-def _dijkstra(graph: nx.Graph, source: str, cutoff: float) -> tuple[dict, dict]:
-    """Distances and first predecessors from ``source`` over ``cost``, up to ``cutoff``.
+class PairGraph:
+    """The shop-pair graph as adjacency arrays (CSR): cheap to build from a
+    million pairs, and searched from thousands of new shops.
 
-    The same search, in the same order, as networkx's ``single_source_dijkstra``
-    (so the same paths: each node's path runs through its first predecessor),
-    without building a path for every node reached.
+    >>> g = PairGraph.of(pd.DataFrame({"shop_a": ["S1", "S2"], "shop_b": ["S2", "S3"],
+    ...                                "p": [0.9, 0.5]}))
+    >>> g.paths_from("S1", {"S3"})
+    {'S3': ['S1', 'S2', 'S3']}
+    >>> round(g.path_score(["S1", "S2", "S3"]), 2)
+    0.45
     """
-    adj = graph._adj
-    dist: dict = {}
-    seen = {source: 0}
-    pred: dict = {}
-    tick = count()
-    fringe = [(0, next(tick), source)]
-    while fringe:
-        d, _, v = heappop(fringe)
-        if v in dist:
-            continue
-        dist[v] = d
-        for u, e in adj[v].items():
-            vu = d + e["cost"]
-            if vu > cutoff or u in dist:
+
+    def __init__(self, names: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray):
+        self.names = names
+        self.code = {name: i for i, name in enumerate(names.tolist())}
+        src, dst = np.r_[a, b], np.r_[b, a]
+        order = np.lexsort((dst, src))
+        src, dst, prob = src[order], dst[order], np.r_[p, p][order]
+        self._indptr = np.searchsorted(src, np.arange(len(names) + 1)).tolist()
+        self._dst = dst.tolist()
+        self._p = prob.tolist()
+        self._cost = (-np.log(prob)).tolist()
+
+    @classmethod
+    def of(cls, pairs: pd.DataFrame, minimum: float = FLAGS["low"]) -> PairGraph:
+        """The graph of the pairs whose ``p`` reaches ``minimum``."""
+        usable = pairs[pairs["p"] >= minimum]
+        both = np.r_[usable["shop_a"].to_numpy(dtype=object),
+                     usable["shop_b"].to_numpy(dtype=object)]
+        names, codes = np.unique(both, return_inverse=True)
+        half = len(usable)
+        return cls(names, codes[:half], codes[half:], usable["p"].to_numpy(dtype=float))
+
+    def __contains__(self, shop: str) -> bool:
+        return shop in self.code
+
+    def search(self, sources: list[str], cutoff: float) -> tuple[dict, dict]:
+        """Dijkstra over ``-log p`` from ``sources`` up to ``cutoff``: distance and
+        first predecessor of every node reached (by code)."""
+        indptr, dst, cost = self._indptr, self._dst, self._cost
+        dist: dict[int, float] = {}
+        seen: dict[int, float] = {}
+        pred: dict[int, int] = {}
+        tick = count()
+        fringe = []
+        for s in sources:
+            if s in self.code:
+                seen[self.code[s]] = 0.0
+                fringe.append((0.0, next(tick), self.code[s]))
+        while fringe:
+            d, _, v = heappop(fringe)
+            if v in dist:
                 continue
-            if u not in seen or vu < seen[u]:
-                seen[u] = vu
-                heappush(fringe, (vu, next(tick), u))
-                pred[u] = v
-    return dist, pred
+            dist[v] = d
+            for k in range(indptr[v], indptr[v + 1]):
+                u, vu = dst[k], d + cost[k]
+                if vu > cutoff or u in dist:
+                    continue
+                if u not in seen or vu < seen[u]:
+                    seen[u] = vu
+                    heappush(fringe, (vu, next(tick), u))
+                    pred[u] = v
+        return dist, pred
 
-
-def _paths_to_banned(graph: nx.Graph, shop: str, banned: set[str],
-                     reach: set[str] | None = None) -> dict[str, list[str]]:
-    """Shortest paths (cost -log p) from ``shop`` to banned shops within MAX_HOPS.
-
-    ``reach``, when given, holds every shop within the cutoff of some banned
-    shop; a shop outside it has no match and is not searched.
-    """
-    if shop not in graph or (reach is not None and shop not in reach):
-        return {}
-    dist, pred = _dijkstra(graph, shop, -np.log(FLAGS["low"]))
-    found = {}
-    for b in dist:
-        if b in banned and b != shop:
-            path = [b]
-            while path[-1] != shop and len(path) <= MAX_HOPS + 1:
+    def paths_from(self, shop: str, targets: set[str], hops: int = MAX_HOPS
+                   ) -> dict[str, list[str]]:
+        """Best paths (cost -log p, at most ``hops`` hops) from ``shop`` to ``targets``."""
+        if shop not in self.code:
+            return {}
+        start = self.code[shop]
+        dist, pred = self.search([shop], -np.log(FLAGS["low"]))
+        found = {}
+        for node in dist:
+            name = self.names[node]
+            if name not in targets or node == start:
+                continue
+            path = [node]
+            while path[-1] != start and len(path) <= hops + 1:
                 path.append(pred[path[-1]])
-            if path[-1] == shop and len(path) - 1 <= MAX_HOPS:
-                found[b] = path[::-1]
-    return found
+            if path[-1] == start and len(path) - 1 <= hops:
+                found[name] = [self.names[i] for i in reversed(path)]
+        return found
+
+    def path_score(self, path: list[str]) -> float:
+        """Product of the pair scores along ``path``."""
+        score = 1.0
+        for u, v in zip(path, path[1:], strict=False):
+            a, b = self.code[u], self.code[v]
+            k = self._indptr[a] + self._dst[self._indptr[a]:self._indptr[a + 1]].index(b)
+            score *= self._p[k]
+        return score
+
+    def near(self, sources: set[str]) -> set[str]:
+        """Shops within the sign-up cutoff of any of ``sources`` (with rounding slack)."""
+        cutoff = -np.log(FLAGS["low"]) * (1 + 1e-9) + 1e-12
+        dist, _ = self.search(sorted(s for s in sources if s in self.code), cutoff)
+        return {self.names[i] for i in dist}
 
 
-def _near_banned(graph: nx.Graph, banned: set[str]) -> set[str]:
-    """Shops within the sign-up cutoff of any banned shop (with rounding slack)."""
-    sources = [b for b in banned if b in graph]
-    if not sources:
-        return set()
-    cutoff = -np.log(FLAGS["low"]) * (1 + 1e-9) + 1e-12
-    return set(nx.multi_source_dijkstra_path_length(graph, sources, cutoff=cutoff,
-                                                    weight="cost"))
-
-
-def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame, since: pd.Timestamp,
+def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: pd.Timestamp,
                   explain) -> list[dict]:
     """Score every shop created on or after ``since``; sorted by risk, then shop id.
 
     ``shops`` has shop_id, created_at, status, banned_at, operator_id,
-    community_id; ``explain(new_shop, banned_shop, path, banned_at)`` returns the
-    evidence list of one match.
+    community_id (banned shops of the world included); ``pairs`` the combined
+    pair scores (or their :class:`PairGraph`); ``explain(new_shop,
+    banned_shop, path, banned_at)`` returns the evidence list of one match.
     """
-    graph = _pair_graph(pairs)
+    graph = pairs if isinstance(pairs, PairGraph) else PairGraph.of(pairs)
     banned_rows = shops[shops["status"] == "banned"].set_index("shop_id")
     banned = set(banned_rows.index)
+    banned_at = banned_rows["banned_at"].to_dict()
     new = shops[shops["created_at"] >= since].sort_values("shop_id")
-    reach = _near_banned(graph, banned)
+    reach = graph.near(banned)
     results = []
     for row in new.itertuples(index=False):
+        paths = graph.paths_from(row.shop_id, banned) if row.shop_id in reach else {}
         matches = []
-        for b, path in _paths_to_banned(graph, row.shop_id, banned, reach).items():
-            score = float(np.prod([graph.edges[u, v]["p"] for u, v in zip(path, path[1:],
-                                                                          strict=False)]))
-            banned_at = banned_rows.at[b, "banned_at"]
-            if pd.notna(banned_at) and row.created_at < banned_at:
+        for b, path in paths.items():
+            score = graph.path_score(path)
+            if pd.notna(banned_at[b]) and row.created_at < banned_at[b]:
                 score *= CONCURRENT
             if score >= FLAGS["low"]:
                 matches.append({"banned_shop_id": b, "score": round(score, 4),
-                                "path": path, "banned_at": banned_at})
+                                "path": path, "banned_at": banned_at[b]})
         matches.sort(key=lambda m: (-m["score"], len(m["path"]), m["banned_shop_id"]))
         matches = matches[:MAX_MATCHES]
         risk = matches[0]["score"] if matches else 0.0
