@@ -164,14 +164,18 @@ def _name(op: str, banned_of: dict[str, list[str]]) -> str:
     banned = banned_of.get(op, [])
     if not banned:
         return f"operator {op}"
-    listed = ", ".join(banned[:MAX_NAMED])
-    if len(banned) > MAX_NAMED:
-        listed += f" and {len(banned) - MAX_NAMED} more"
-    return f"the operator of banned {'shop' if len(banned) == 1 else 'shops'} {listed}"
+    return f"the operator of {_banned(banned)}"
+
+
+def _banned(shops: list[str]) -> str:
+    """``banned shop S1`` or ``banned shops S1, S2, S3 and 2 more``."""
+    more = f" and {len(shops) - MAX_NAMED} more" if len(shops) > MAX_NAMED else ""
+    noun = "banned shop" if len(shops) == 1 else "banned shops"
+    return f"{noun} {', '.join(shops[:MAX_NAMED])}{more}"
 
 
 def _text(kind: str, op: str, other: str | None, shops: list[str],
-          banned_of: dict[str, list[str]]) -> str:
+          banned_of: dict[str, list[str]], banned: set[str]) -> str:
     n, name = len(shops), _name(op, banned_of)
     other_name = _name(other, banned_of) if other is not None else ""
     if kind == "joined":
@@ -183,10 +187,12 @@ def _text(kind: str, op: str, other: str | None, shops: list[str],
     if kind == "split":
         return f"{_count(n, 'shop')} split off {other_name} into {name}."
     if kind == "new_operator":
-        tail = "" if name.startswith("operator ") else f", {name}"
+        tail = f" with {_banned(banned_of[op])}" if banned_of.get(op) else ""
         return f"New operator {op}{tail}: {n} shops, all new in this run."
     verb = "is" if n == 1 else "are"
-    return f"{_count(n, 'shop')} of {name} {verb} gone from the dataset."
+    lost = [s for s in shops if s in banned]
+    tail = f", including {_banned(lost)}" if lost else ""
+    return f"{_count(n, 'shop')} of {name} {verb} gone from the dataset{tail}."
 
 
 def changes(current: pd.DataFrame, previous: pd.DataFrame | None, banned: Collection[str],
@@ -214,7 +220,7 @@ def changes(current: pd.DataFrame, previous: pd.DataFrame | None, banned: Collec
     rows = [*_arrivals(cur, old), *_flows(cur, old), *_gone(cur, old)]
     records = [{"run": run, "change": kind, "operator_id": op, "other_operator_id": other,
                 "shops": shops, "banned_shops": banned_of.get(op, []),
-                "text": _text(kind, op, other, shops, banned_of)}
+                "text": _text(kind, op, other, shops, banned_of, banned)}
                for kind, op, other, shops in rows]
     records.sort(key=lambda r: (not (r["banned_shops"] or banned.intersection(r["shops"])),
                                 KINDS.index(r["change"]), r["operator_id"],

@@ -179,6 +179,20 @@ def test_gone_shops():
                                     "1 shop of operator OP-S4 is gone from the dataset."]
 
 
+def test_gone_banned_shop_is_named():
+    prev = fresh("S1 S2 S3")
+    log = changes(stabilise(fresh("S1 S2"), prev), prev, {"S3"}, "r2")
+    assert log["text"].tolist() == [
+        "1 shop of operator OP-S1 is gone from the dataset, including banned shop S3."]
+    assert log["banned_shops"].iloc[0] == []
+
+
+def test_new_operator_with_banned_shops():
+    log = changes(fresh("S7 S8 S9"), None, {"S8", "S9"}, "r1")
+    assert log["text"].tolist() == [
+        "New operator OP-S7 with banned shops S8, S9: 3 shops, all new in this run."]
+
+
 def test_rows_touching_banned_shops_come_first():
     prev = fresh("S1 S2", "S5 S6", "S8")
     cur = stabilise(fresh("S1 S2 S3", "S5 S6 S7", "S9 S10"), prev)
