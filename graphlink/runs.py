@@ -106,7 +106,8 @@ def stabilise(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFr
     fresh, old = _owners(current), _owners(previous)
     final = _unique_ids(fresh.values(), _inherit(fresh, old), set(old.values()))
     shops = current["shop_id"].astype(str).reset_index(drop=True)
-    return pd.DataFrame({"shop_id": shops, "operator_id": shops.map(lambda s: final[fresh[s]])})
+    owner = {shop: final[op] for shop, op in fresh.items()}
+    return pd.DataFrame({"shop_id": shops, "operator_id": shops.map(owner)})
 
 
 def _members(owner: dict[str, str]) -> dict[str, list[str]]:
