@@ -28,7 +28,7 @@ import pandas as pd
 from graphlink import normalise as norm
 from graphlink.dataset import Dataset
 
-__all__ = ["Identifiers", "extract", "mask", "canonical", "SOURCES"]
+__all__ = ["Identifiers", "extract", "mask", "mask_hard", "canonical", "SOURCES", "SENSITIVE"]
 
 # (table, column, kind): where each identifier kind comes from.
 SOURCES = (
@@ -179,29 +179,52 @@ def mask(kind: str, value: str) -> str:
     """A display form that does not reveal a sensitive identifier in full.
 
     Phones, ID numbers and payment endpoints keep a short prefix and the last
-    four characters; emails keep the first character of the local part.
-    Hashes (pre-hashed or pseudonymised values) show their first 8 digits.
-    Other kinds are shown as they are.
+    four characters; a value too short for that to hide at least 3 characters
+    and a quarter of it keeps at most 2 at each end. Emails keep the first
+    character of the local part and the domain. Values that arrived masked
+    (``6222****1234``) are shown as they are; hashes (pre-hashed or
+    pseudonymised values) show their first 8 digits. A phone, email, ID
+    number or endpoint is never shown whole. Other kinds are shown as they are.
 
     >>> mask("id_number", "110101199003074514")
     '1101**********4514'
     >>> mask("payment", "6222021234567891234")
     '6222***********1234'
-    >>> mask("email", "zhangwei@qq.com")
-    'z*******@qq.com'
+    >>> mask("phone", "13800138000"), mask("phone", "+861234567"), mask("id_number", "A123")
+    ('1380***8000', '+8******67', 'A**3')
+    >>> mask("email", "zhangwei@qq.com"), mask("email", "z@example.com")
+    ('z*******@qq.com', 'z***@example.com')
     >>> mask("device", "d-88")
     'd-88'
     >>> mask("id_number", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8")
     '5e884898…'
     """
-    if kind in ("phone", "email", "id_number", "payment") and _hashed(value) == value:
+    if kind not in SENSITIVE:
+        return value
+    if _hashed(value) == value:
         return value[:8] + "…"  # a hash (pre-hashed or pseudonymised): its start names it
     if kind == "email" and "@" in value:
         local, _, domain = value.partition("@")
-        return local[:1] + "*" * max(len(local) - 1, 1) + "@" + domain
-    if kind in ("phone", "id_number", "payment"):
-        if "*" in value or len(value) <= 8:
-            return value
-        head = 6 if value.startswith("+") else 4
-        return value[:head] + "*" * (len(value) - head - 4) + value[-4:]
-    return value
+        return local[:1] + "*" * max(len(local) - 1, 3) + "@" + domain
+    if "*" in value and kind != "email":  # arrived masked (a masked card)
+        return value
+    head = 6 if value.startswith("+") else 4
+    hidden = len(value) - head - 4
+    if hidden >= 3 and 4 * hidden >= len(value):
+        return value[:head] + "*" * hidden + value[-4:]
+    return mask_hard(value)
+
+
+#: kinds whose values are personal data: masked for display, pseudonymised on request
+SENSITIVE = ("phone", "email", "id_number", "payment")
+
+
+def mask_hard(value: str) -> str:
+    """At most 2 characters at each end of ``value`` (none when shorter than 4),
+    the rest as ``*``: for values too short or too odd for :func:`mask`'s usual form.
+
+    >>> mask_hard("+861234567"), mask_hard("12345"), mask_hard("abc")
+    ('+8******67', '1***5', '***')
+    """
+    keep = min(len(value) // 4, 2)
+    return value[:keep] + "*" * max(len(value) - 2 * keep, 1) + (value[-keep:] if keep else "")

@@ -47,7 +47,7 @@ import pandas as pd
 
 from graphlink.dataset import Dataset
 from graphlink.errors import ConfigError
-from graphlink.identifiers import Identifiers, canonical
+from graphlink.identifiers import Identifiers, canonical, mask_hard
 
 __all__ = ["KEY_VARIABLE", "MIN_KEY_LENGTH", "KINDS", "COLUMNS", "Pseudonymiser", "key_from_env",
            "pseudonymiser", "is_hashed"]
@@ -180,8 +180,8 @@ class Pseudonymiser:
 
 
 def masked(value: str, display: object) -> str:
-    """``display`` if it hides part of ``value``; else a stricter mask (short values
-    are shown whole by :func:`graphlink.identifiers.mask`).
+    """``display`` if it hides part of ``value``; else a stricter mask
+    (:func:`graphlink.identifiers.mask_hard`).
 
     >>> masked("+8613800138000", "+86138****8000"), masked("+861234567", "+861234567")
     ('+86138****8000', '+8******67')
@@ -191,9 +191,7 @@ def masked(value: str, display: object) -> str:
     display = str(display) if isinstance(display, str) else ""
     if display and (value not in display or "*" in value):  # "*": arrived masked
         return display
-    keep = max(len(value) // 4, 0)
-    keep = min(keep, 2)
-    return value[:keep] + "*" * max(len(value) - 2 * keep, 1) + (value[-keep:] if keep else "")
+    return mask_hard(value)
 
 
 def _replace_pairs(frame: pd.DataFrame, tokens: dict, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -256,3 +256,74 @@ def test_cli_flag_pseudonymises_every_report(world, monkeypatch):
     plain = CliRunner().invoke(cli, ["report", "signups", str(world), "--since", "2026-01-01",
                                      "--format", "json"])
     assert json.loads(result.output) == json.loads(plain.output)
+
+
+# --- without --pseudonymise: masked displays, never a whole value --------------------------
+
+
+def _shared_pii_dataset(folder):
+    """12 shops whose two accounts share phones, emails and ID numbers (short and usual
+    ones) and whose payments share two endpoints, a device and an address: all hubs."""
+    shops = ["shop_id,name,created_at,status"]
+    accounts = ["account_id,shop_id,holder_name,id_number,phone,email"]
+    devices = ["account_id,device_id,ip"]
+    addresses = ["shop_id,address"]
+    payments = ["shop_id,endpoint"]
+    for i in range(1, 13):
+        shops.append(f"S{i},Shop {i},2025-01-{i:02d},active")
+        accounts.append(f"A{i},S{i},张伟,A1234567,+861234567,z@qq.com")
+        accounts.append(f"B{i},S{i},王芳,110101199003074514,138 0013 8000,zhangwei@qq.com")
+        devices.append(f"A{i},D-88,10.1.2.3")
+        addresses.append(f"S{i},杭州市余杭区文一西路998号")
+        payments.append(f"S{i},12345678")
+        payments.append(f"S{i},6222021234567891234")
+    return write_dataset(folder, {name: "\n".join(lines) + "\n" for name, lines in (
+        ("shops.csv", shops), ("accounts.csv", accounts), ("devices.csv", devices),
+        ("addresses.csv", addresses), ("payments.csv", payments))})
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json", "html"])
+def test_check_lists_shared_pii_masked_without_pseudonymise(tmp_path, fmt):
+    folder = _shared_pii_dataset(tmp_path / "ds")
+    result = CliRunner().invoke(cli, ["check", str(folder), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    values = _clear_values(folder) | {"A1234567", "12345678", "z@qq.com"}
+    assert not _leaks(result.output, values)
+    if fmt == "csv":
+        return  # one row per table: the hubs are in the other formats only
+    for shown in ("+8******67", "+86138****8000", "z***@qq.com", "z*******@qq.com",
+                  "A1****67", "1101**********4514", "12****78", "6222***********1234"):
+        assert shown in result.output, shown
+    for context in ("D-88", "10.1.2.3", "张伟"):  # devices, IPs, names: evidence, in clear
+        assert context in result.output
+    if fmt == "json":
+        hubs = {(h["kind"], h["value"]) for h in json.loads(result.output)["hubs"]}
+        assert ("phone", "+8******67") in hubs and ("device", "d-88") not in hubs
+
+
+def test_check_lists_tokens_with_pseudonymise(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    folder = _shared_pii_dataset(tmp_path / "ds")
+    result = CliRunner().invoke(cli, ["check", str(folder), "--pseudonymise", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    hubs = json.loads(result.output)["hubs"]
+    tokens = [h["value"] for h in hubs if h["kind"] in ("phone", "email", "id_number", "payment")]
+    assert len(tokens) == 8 and all(re.fullmatch(r"[0-9a-f]{64}", t) for t in tokens)
+
+
+@pytest.mark.parametrize("kind,values", [
+    ("phone", ["+861234567", "+12025550123", "13800138000", "8000", "1", "123456789"]),
+    ("id_number", ["A1234567", "X1", "12345", "110101199003074514"]),
+    ("payment", ["12345678", "1234", "6222021234567891234", "alipay:13800138000"]),
+    ("email", ["z@qq.com", "zw@qq.com", "no-at-sign", "a@b"]),
+])
+def test_mask_never_shows_a_sensitive_value_whole(kind, values):
+    from graphlink.identifiers import mask
+
+    shown = [mask(kind, v) for v in values]
+    for value, display in zip(values, shown, strict=True):
+        assert value not in display and "*" in display, (value, display)
+    if kind == "email":  # the first character and the domain tell emails apart
+        assert all(d[0] == v[0] for v, d in zip(values, shown, strict=True) if "@" in v[1:])
+    else:  # prefix, suffix and length tell these apart
+        assert len(set(shown)) == len(set(values))
