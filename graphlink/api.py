@@ -19,17 +19,21 @@ import networkx as nx
 import pandas as pd
 
 import loaders
+from graphlink import runs
 from graphlink.dataset import Dataset
 from graphlink.detect import communities, factories, shop_signals
 from graphlink.dossier import Dossier, dossier
+from graphlink.errors import GraphlinkError
 from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
+from graphlink.incremental import score_against_state
 from graphlink.link import Links, count_entities, find_links, hubs, pair_evidence
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
 from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
 from graphlink.score import nearest_banned, score_signups, spotcheck
+from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
 
 __all__ = ["load", "check", "analyse", "Analysis", "clusters_report", "signups_report",
@@ -245,6 +249,91 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     return Analysis(dataset, ids, links, evidence, resolution, shops)
 
 
+def _options(load_options: dict, pseudonymise) -> dict:
+    return {**load_options, "pseudonymise": bool(pseudonymise)}
+
+
+def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int = 0,
+                       progress: Progress | None = None,
+                       pseudonymise: bool | str | bytes | None = None,
+                       **load_options) -> tuple[Analysis, State]:
+    """Analyse a dataset and save it as the next run of a state folder.
+
+    Operator ids are carried over from the state's previous run
+    (:func:`graphlink.runs.stabilise`) and what changed is logged
+    (:func:`graphlink.runs.changes`, see :func:`changes_report`).
+    """
+    now = fingerprint(source, _options(load_options, pseudonymise))
+    analysis = analyse(source, seed=seed, progress=progress, pseudonymise=pseudonymise,
+                       **load_options)
+    previous = State.open(state_dir)
+    before = previous.table("shops", ["shop_id", "operator_id"]) if previous else None
+    stable = runs.stabilise(analysis.shops[["shop_id", "operator_id"]], before)
+    owner = dict(zip(stable["shop_id"], stable["operator_id"], strict=True))
+    analysis.shops["operator_id"] = analysis.shops["shop_id"].map(owner)
+    analysis.resolution.operators["operator_id"] = analysis.resolution.operators[
+        "shop_id"].map(owner)
+    log = runs.changes(stable, before, set(analysis.dataset.banned_shop_ids()),
+                       next_run(previous))
+    return analysis, save(analysis, state_dir, now, log, previous)
+
+
+def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
+                       progress: Progress | None = None,
+                       pseudonymise: bool | str | bytes | None = None,
+                       **load_options) -> Report:
+    """`graphlink report signups --state DIR`: the same report, without redoing the world.
+
+    - the state is fresh for ``source`` (same files, same options): scored from
+      the saved state alone;
+    - ``source`` holds only shops the state does not have (a day's delta):
+      those are scored against the state (:mod:`graphlink.incremental`);
+    - otherwise: a full analysis, saved as the state's next run.
+    """
+    pseudonyms = pseudonymiser(pseudonymise)
+    state = State.open(state_dir)
+    stamp = pd.Timestamp(since)
+    if state is not None and state.fresh_for(fingerprint(source,
+                                                         _options(load_options, pseudonymise))):
+        records = score_against_state(state, None, stamp)
+        return _signups(records, since, source, None, (f"(from state run {state.run})",))
+    dataset = load(source, pseudonymise=None, **load_options)
+    if state is not None and not dataset.shops["shop_id"].isin(
+            state.table("shops", ["shop_id"])["shop_id"]).any():
+        records = score_against_state(state, dataset, stamp, pseudonyms)
+        return _signups(records, since, source, None,
+                        (f"(new shops scored against state run {state.run})",))
+    analysis, _ = analyse_into_state(source, state_dir, progress=progress,
+                                     pseudonymise=pseudonymise, **load_options)
+    return signups_report(analysis, since)
+
+
+def changes_report(state_dir: str | Path, since_run: str | None = None) -> Report:
+    """`graphlink report changes`: what changed in the runs after ``since_run``
+    (default: the latest run's changes)."""
+    state = State.open(state_dir)
+    if state is None:
+        raise GraphlinkError(f"{state_dir}: no graphlink state here yet (run `graphlink "
+                             "report changes DATASET --state DIR` to make one)")
+    names = [r["run"] for r in state.manifest["runs"]]
+    if since_run is not None and since_run not in names:
+        raise GraphlinkError(f"{state_dir}: no run {since_run!r}; runs: {', '.join(names)}")
+    after = names[names.index(since_run) + 1:] if since_run else names[-1:]
+    frames = [state.changes(r) for r in after]
+    log = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=runs.COLUMNS)
+    records = [{**r, "other_operator_id": r["other_operator_id"]
+                if isinstance(r["other_operator_id"], str) else None,
+                "shops": list(r["shops"]), "banned_shops": list(r["banned_shops"])}
+               for r in log.to_dict("records")]
+    payload = {"schema": "graphlink.changes/1", "state": str(state_dir),
+               "since_run": since_run, "runs": after, "changes": records}
+    rows = [{"run": r["run"], "change": r["change"], "operator_id": r["operator_id"],
+             "shops": len(r["shops"]), "text": r["text"]} for r in records]
+    title = f"Changes since run {since_run}" if since_run else f"Changes in run {state.run}"
+    return Report(title, payload, rows, ["run", "change", "operator_id", "shops", "text"],
+                  ["", f"{len(records)} change(s) in {len(after)} run(s)"])
+
+
 def clusters_report(analysis: Analysis) -> Report:
     """`graphlink clusters`: one row per shop, every shop exactly once."""
     rows = analysis.clusters().to_dict("records")
@@ -265,14 +354,18 @@ def _iso_day(value: object) -> str | None:
 
 def signups_report(analysis: Analysis, since: str) -> Report:
     """`graphlink report signups`: every new shop once, riskiest first, with evidence."""
-    records = analysis.signup_records(since)
+    return _signups(analysis.signup_records(since), since, analysis.dataset.source, analysis)
+
+
+def _signups(records: list[dict], since: str, source: str, analysis: Analysis | None,
+             notes: tuple[str, ...] = ()) -> Report:
     signups = []
     for r in records:
         matches = [{"banned_shop_id": m["banned_shop_id"], "score": m["score"], "hops": m["hops"],
                     "path": m["path"], "evidence": m["evidence"]} for m in r["matches"]]
         signups.append({**r, "created_at": _iso_day(r["created_at"]), "matches": matches})
     payload = {"schema": "graphlink.signups/1", "since": str(pd.Timestamp(since).date()),
-               "dataset": analysis.dataset.source, "signups": signups}
+               "dataset": str(source), "signups": signups}
     rows = [{"shop_id": s["shop_id"], "created_at": s["created_at"], "risk": s["risk"],
              "flag": s["flag"], "operator_id": s["operator_id"],
              "best_match": s["matches"][0]["banned_shop_id"] if s["matches"] else "",
@@ -281,7 +374,7 @@ def signups_report(analysis: Analysis, since: str) -> Report:
             for s in signups]
     flags = pd.Series([s["flag"] for s in signups], dtype=object).value_counts()
     notes = ["", f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
-        f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]
+        f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none")), *notes]
     return Report(f"Sign-ups since {payload['since']}", payload, rows,
                   ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match",
                    "evidence"],

@@ -47,6 +47,7 @@ from graphlink.identifiers import Identifiers
 
 __all__ = [
     "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS",
+    "entity_labels", "link_new",
     "MAX_BLOCK", "WINDOW", "LINK_MIN",
     "HUB_SHOPS", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
 ]
@@ -98,14 +99,11 @@ def rarity(shops: int | np.ndarray) -> np.ndarray:
 ENTITY_KINDS = ("device", "payment", "phone", "email", "id_number")
 
 
-def count_entities(ids: Identifiers) -> Identifiers:
-    """Add ``entities`` to ``ids.values``: how many unrelated entities use each value.
+def entity_labels(ids: Identifiers) -> pd.Series:
+    """The entity of every shop with a shared machine identifier (indexed by shop_id).
 
-    Rarity is about *unrelated* users (DESIGN.md, idea 2): an operator's six
-    shops that share one laptop are one user of its dispatch address, not six.
-    Shops joined by an exact, non-hub machine identifier (``ENTITY_KINDS``)
-    form one entity; a value's ``entities`` counts the distinct entities among
-    its shops.
+    Shops joined by an exact, non-hub identifier of ``ENTITY_KINDS`` form one
+    entity, labelled by its smallest shop id; shops not listed are their own.
     """
     uses = ids.uses[["shop_id", "kind", "value"]]
     shops = ids.values.set_index(["kind", "value"])["shops"]
@@ -121,6 +119,20 @@ def count_entities(ids: Identifiers) -> Identifiers:
     graph.add_edges_from(zip(members[:-1][same].tolist(), members[1:][same].tolist(), strict=True))
     entity = {shop: min(component) for component in nx.connected_components(graph)
               for shop in component}
+    return pd.Series(entity, dtype=object).rename_axis("shop_id").rename("entity")
+
+
+def count_entities(ids: Identifiers, labels: pd.Series | None = None) -> Identifiers:
+    """Add ``entities`` to ``ids.values``: how many unrelated entities use each value.
+
+    Rarity is about *unrelated* users (DESIGN.md, idea 2): an operator's six
+    shops that share one laptop are one user of its dispatch address, not six.
+    Shops joined by an exact, non-hub machine identifier (``ENTITY_KINDS``)
+    form one entity (:func:`entity_labels`, or ``labels`` when given); a
+    value's ``entities`` counts the distinct entities among its shops.
+    """
+    uses = ids.uses[["shop_id", "kind", "value"]]
+    entity = entity_labels(ids) if labels is None else labels
     mapped = uses["shop_id"].map(entity).astype(object)
     labelled = uses.assign(entity=mapped.where(mapped.notna(), uses["shop_id"]))
     counts = labelled.groupby(["kind", "value"])["entity"].nunique()
@@ -155,6 +167,7 @@ class Links:
     comparisons: int = 0
     candidates: int = 0
     hub_blocks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    keys: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _apply(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
@@ -222,27 +235,107 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
 
     The result's ``similar`` has columns kind, value_a, value_b (value_a <
     value_b), score, method, block_shops (shops on the two values' keys, for
-    rarity).
+    rarity); its ``keys`` every pass's blocking keys (saved with an analysis so
+    that :func:`link_new` compares new values without normalising the world).
     """
-    found, hubs = [], []
+    found, hubs, keys = [], [], []
     comparisons = candidates = 0
     for bp in passes:
         keyed, hub_keys = _keyed(ids.values, bp)
         hubs.extend(hub_keys)
+        keys.append(keyed[["key", "text", "value", "key_shops"]].assign(
+            **{"pass": bp.name, "kind": bp.kind}))
         if len(keyed) < 2:
             continue
         pairs, compared = _window_pairs(keyed, bp, window)
         comparisons += compared
         candidates += len(pairs)
-        for a, b, shops in pairs:
-            sim = bp.rule(a, b)
-            if sim.score >= LINK_MIN:
-                found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops))
+        found.extend(_compared(bp, pairs))
+    return Links(_links_frame(found), comparisons, candidates, pd.DataFrame(hubs),
+                 pd.concat(keys, ignore_index=True))
+
+
+def _compared(bp: BlockingPass, pairs: list[tuple[str, str, int]]) -> list[tuple]:
+    """The candidate pairs the pass's rule calls at least possible matches."""
+    found = []
+    for a, b, shops in pairs:
+        sim = bp.rule(a, b)
+        if sim.score >= LINK_MIN:
+            found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops))
+    return found
+
+
+def _links_frame(found: list[tuple]) -> pd.DataFrame:
     similar = pd.DataFrame(found, columns=_LINK_COLUMNS)
-    similar = (similar.sort_values(["score", "block_shops"], ascending=[False, True])
-               .drop_duplicates(["kind", "value_a", "value_b"])
-               .sort_values(["kind", "value_a", "value_b"]).reset_index(drop=True))
-    return Links(similar, comparisons, candidates, pd.DataFrame(hubs))
+    return (similar.sort_values(["score", "block_shops"], ascending=[False, True])
+            .drop_duplicates(["kind", "value_a", "value_b"])
+            .sort_values(["kind", "value_a", "value_b"]).reset_index(drop=True))
+
+
+def link_new(new: pd.DataFrame, keys: pd.DataFrame, hub_blocks: pd.DataFrame,
+             passes=PASSES, window: int = WINDOW) -> Links:
+    """Similarity links of new identifier values, among themselves and with a world.
+
+    ``new`` holds the values an analysed world does not have (kind, value,
+    shops, entities); ``keys`` and ``hub_blocks`` are that world's
+    :attr:`Links.keys` and :attr:`Links.hub_blocks`. Each new value is placed
+    in the world's sorted order of each pass and compared with the values a
+    full run's window would have put next to it, so linking a day's sign-ups
+    costs a binary search per value, not a pass over the world. Keys that are
+    hubs in the world stay hubs; a key the new values push over ``MAX_BLOCK``
+    is not re-judged (the next full analysis does).
+    """
+    found, comparisons = [], 0
+    for bp in passes:
+        mine, _ = _keyed(new, bp)
+        hub = hub_blocks["key"][hub_blocks["pass"] == bp.name] if len(hub_blocks) else []
+        mine = mine[~mine["key"].isin(set(hub))].reset_index(drop=True)
+        if not len(mine):
+            continue
+        if len(mine) >= 2:
+            pairs, compared = _window_pairs(mine, bp, window)
+            comparisons += compared
+            found.extend(_compared(bp, pairs))
+        world = keys[keys["pass"] == bp.name]
+        pairs, compared = _neighbour_pairs(mine, world, bp, window)
+        comparisons += compared
+        found.extend(_compared(bp, pairs))
+    return Links(_links_frame(found), comparisons, comparisons)
+
+
+def _sort_key(keyed: pd.DataFrame) -> np.ndarray:
+    return (keyed["key"].astype(str) + "\x00" + keyed["text"].astype(str) + "\x00"
+            + keyed["value"].astype(str)).to_numpy(dtype=object)
+
+
+def _neighbour_pairs(mine: pd.DataFrame, world: pd.DataFrame, bp: BlockingPass, window: int
+                     ) -> tuple[list[tuple[str, str, int]], int]:
+    """Candidates between new values and their would-be neighbours in the world."""
+    if not len(world):
+        return [], 0
+    order = _sort_key(world)
+    if len(order) > 1 and not (order[:-1] <= order[1:]).all():
+        world = world.iloc[np.argsort(order, kind="stable")]
+        order = _sort_key(world)
+    at = np.searchsorted(order, _sort_key(mine))
+    w_keys, w_text = world["key"].to_numpy(dtype=object), world["text"].tolist()
+    w_values, w_shops = world["value"].to_numpy(dtype=object), world["key_shops"].to_numpy()
+    m_keys, m_text = mine["key"].to_numpy(dtype=object), mine["text"].tolist()
+    m_values, m_shops = mine["value"].to_numpy(dtype=object), mine["key_shops"].to_numpy()
+    found, compared = [], 0
+    for offset in range(-(window - 1), window - 1):
+        j = at + offset
+        left = np.flatnonzero((j >= 0) & (j < len(world)))
+        right = j[left]
+        keep = m_keys[left] == w_keys[right] if bp.same_key else np.ones(len(left), bool)
+        if bp.scorer is not None and len(left):
+            scores = process.cpdist([m_text[i] for i in left], [w_text[k] for k in right],
+                                    scorer=bp.scorer, score_cutoff=bp.cutoff, workers=-1)
+            keep &= scores > 0
+        compared += len(left)
+        for i, k in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
+            found.append((m_values[i], w_values[k], int(max(m_shops[i], w_shops[k]))))
+    return found, compared
 
 
 def _users(values: pd.DataFrame) -> str:

@@ -215,7 +215,12 @@ def _replace_links(links, tokens: dict, pseudonymiser: Pseudonymiser):
         on = hub_blocks["kind"].isin(KINDS)  # an email skeleton, a card's prefix and suffix
         hub_blocks.loc[on, "key"] = [pseudonymiser.token(str(k))
                                      for k in hub_blocks.loc[on, "key"]]
-    return replace(links, similar=similar, hub_blocks=hub_blocks)
+    keys = links.keys
+    if len(keys) and "kind" in keys.columns:
+        # blocking keys carry clear values; without them the saved state of a
+        # pseudonymised analysis links new values of these kinds exactly only
+        keys = keys[~keys["kind"].isin(KINDS)].reset_index(drop=True)
+    return replace(links, similar=similar, hub_blocks=hub_blocks, keys=keys)
 
 
 def pseudonymiser(option: bool | str | bytes | Pseudonymiser | None) -> Pseudonymiser | None:

@@ -45,6 +45,7 @@ FLAGS = {"high": 0.7, "medium": 0.4, "low": 0.15}
 CONCURRENT = 0.9
 MAX_HOPS = 3
 MAX_MATCHES = 5
+PRUNE_ABOVE = 1000
 
 _LABELS = {
     "device": "device", "ip": "IP", "phone": "phone", "email": "email",
@@ -173,23 +174,28 @@ class PairGraph:
 
 
 def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: pd.Timestamp,
-                  explain) -> list[dict]:
+                  explain, only: set[str] | None = None) -> list[dict]:
     """Score every shop created on or after ``since``; sorted by risk, then shop id.
 
     ``shops`` has shop_id, created_at, status, banned_at, operator_id,
     community_id (banned shops of the world included); ``pairs`` the combined
     pair scores (or their :class:`PairGraph`); ``explain(new_shop,
-    banned_shop, path, banned_at)`` returns the evidence list of one match.
+    banned_shop, path, banned_at)`` returns the evidence list of one match
+    (``None``: matches keep ``banned_at`` and get their evidence later).
+    ``only``, when given, names the shops to score instead.
     """
     graph = pairs if isinstance(pairs, PairGraph) else PairGraph.of(pairs)
     banned_rows = shops[shops["status"] == "banned"].set_index("shop_id")
     banned = set(banned_rows.index)
     banned_at = banned_rows["banned_at"].to_dict()
-    new = shops[shops["created_at"] >= since].sort_values("shop_id")
-    reach = graph.near(banned)
+    new = shops[shops["shop_id"].isin(only) if only is not None
+                else shops["created_at"] >= since].sort_values("shop_id")
+    # one search from all banned shops first pays off when many shops are scored
+    reach = graph.near(banned) if len(new) > PRUNE_ABOVE else None
     results = []
     for row in new.itertuples(index=False):
-        paths = graph.paths_from(row.shop_id, banned) if row.shop_id in reach else {}
+        near = reach is None or row.shop_id in reach
+        paths = graph.paths_from(row.shop_id, banned) if near else {}
         matches = []
         for b, path in paths.items():
             score = graph.path_score(path)
@@ -215,6 +221,10 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
 
 
 def _match(match: dict, shop: str, explain) -> dict:
+    if explain is None:
+        return {"banned_shop_id": match["banned_shop_id"], "score": match["score"],
+                "hops": len(match["path"]) - 1, "path": match["path"],
+                "banned_at": match["banned_at"], "evidence": []}
     return {
         "banned_shop_id": match["banned_shop_id"],
         "score": match["score"],
