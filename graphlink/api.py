@@ -37,7 +37,8 @@ from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
 
 __all__ = ["load", "check", "analyse", "Analysis", "clusters_report", "signups_report",
-           "factories_report", "spotcheck_report"]
+           "factories_report", "spotcheck_report", "analyse_into_state", "signups_with_state",
+           "changes_with_state", "changes_report"]
 
 
 def load(
@@ -306,6 +307,19 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
     analysis, _ = analyse_into_state(source, state_dir, progress=progress,
                                      pseudonymise=pseudonymise, **load_options)
     return signups_report(analysis, since)
+
+
+def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str | None = None,
+                       *, progress: Progress | None = None,
+                       pseudonymise: bool | str | bytes | None = None, **load_options) -> Report:
+    """Bring the state up to date with ``source`` (a new run unless it is fresh),
+    then report the changes since ``since_run`` (default: the latest run's)."""
+    state = State.open(state_dir)
+    now = fingerprint(source, _options(load_options, pseudonymise))
+    if state is None or not state.fresh_for(now):
+        analyse_into_state(source, state_dir, progress=progress, pseudonymise=pseudonymise,
+                           **load_options)
+    return changes_report(state_dir, since_run)
 
 
 def changes_report(state_dir: str | Path, since_run: str | None = None) -> Report:

@@ -186,17 +186,46 @@ def report() -> None:
 @output_options
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]),
               help="Score shops created on or after this date (YYYY-MM-DD).")
+@click.option("--state", type=click.Path(file_okay=False, path_type=Path),
+              envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE): used "
+              "when fresh, new shops of a delta DATASET are scored against it, else DATASET is "
+              "analysed and saved there as a new run.")
 @_reports_errors
-def signups(dataset: Path, fmt: str, output: Path | None, since, **kwargs) -> None:
+def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | None,
+            **kwargs) -> None:
     """Score every shop created since DATE for being a banned operator come back.
 
     Every new shop appears once, riskiest first, with the banned shops it is
     tied to and the evidence (identifiers, dates, similarity, path).
     """
-    from graphlink.api import analyse, signups_report
+    from graphlink.api import analyse, signups_report, signups_with_state
 
-    analysis = analyse(dataset, **_load_kwargs(kwargs))
-    write(signups_report(analysis, since.date().isoformat()), fmt, output)
+    day = since.date().isoformat()
+    if state is not None:
+        write(signups_with_state(dataset, state, day, **_load_kwargs(kwargs)), fmt, output)
+        return
+    write(signups_report(analyse(dataset, **_load_kwargs(kwargs)), day), fmt, output)
+
+
+@report.command()
+@dataset_options
+@output_options
+@click.option("--state", type=click.Path(file_okay=False, path_type=Path), required=True,
+              envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE).")
+@click.option("--since-run", help="Report every change after this run (e.g. R0003); default: "
+              "the changes of the latest run.")
+@_reports_errors
+def changes(dataset: Path, fmt: str, output: Path | None, state: Path, since_run: str | None,
+            **kwargs) -> None:
+    """What changed since the last run: shops joining operators (of banned
+    shops first), merges, splits, moves, new operators, shops gone.
+
+    DATASET is analysed and saved in the state as a new run unless the state
+    is already fresh for it; operator ids stay stable from run to run.
+    """
+    from graphlink.api import changes_with_state
+
+    write(changes_with_state(dataset, state, since_run, **_load_kwargs(kwargs)), fmt, output)
 
 
 @report.command()
