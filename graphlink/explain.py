@@ -45,12 +45,16 @@ class Explainer:
         stops = np.r_[starts[1:], len(a)][:len(starts)]
         self._runs = dict(zip(zip(a[starts].tolist(), b[starts].tolist(), strict=True),
                               zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
-        values = ids.values
+        # only values and shops that appear in evidence are ever looked up
+        shown = set(self._rows["value_a"].tolist()) | set(self._rows["value_b"].tolist())
+        values = ids.values[ids.values["value"].isin(shown)]
         self._display = dict(zip(zip(values["kind"].tolist(), values["value"].tolist(),
                                      strict=True), values["display"].tolist(), strict=True))
-        uses = ids.uses.sort_values("shop_id", kind="stable")
-        self._uses = {c: uses[c].to_numpy(dtype=object)
-                      for c in ("shop_id", "kind", "value", "first_seen", "last_seen")}
+        shops = set(a.tolist()) | set(b.tolist())
+        uses = ids.uses[ids.uses["shop_id"].isin(shops)].sort_values("shop_id", kind="stable")
+        self._uses = {c: uses[c].to_numpy(dtype=object) for c in ("shop_id", "kind", "value")}
+        self._uses.update({c: uses[c].to_numpy(dtype="datetime64[ns]")
+                           for c in ("first_seen", "last_seen")})
 
     def pair(self, shop: str, other: str) -> list[dict]:
         """Evidence between two shops, strongest first (one item per kind and value)."""
