@@ -5,11 +5,11 @@ Communities: the wider networks (dealer rings, families of operators) shops belo
 Operators are the nodes; two operators are joined by the sum of the combined
 scores of their shop pairs that reach ``COMMUNITY_MIN`` (weaker than an
 operator merge: a shared residential IP, a neighbouring address, a name).
-Louvain (networkx, seeded) partitions that graph. Louvain rather than Leiden:
-it ships with networkx (no extra dependency), and on these sparse graphs of
-small, well-separated groups the badly-connected-community defect that
-Leiden fixes is rare; each community is also split into its connected parts,
-which removes that defect outright.
+Leiden optimising modularity (igraph, seeded) partitions that graph: the
+pure-Python Louvain of networkx took 20 s at 100,000 shops and minutes at a
+million; igraph's C implementation takes about a second. Leiden also
+guarantees well-connected communities; each is split into its connected
+parts all the same.
 
 Every operator lies inside exactly one community; a community id is ``C-``
 plus the smallest shop id in it.
@@ -23,8 +23,10 @@ plus the smallest shop id in it.
 
 from __future__ import annotations
 
+import random
 import re
 
+import igraph as ig
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -48,16 +50,36 @@ def communities(operators: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0,
     swap = edges["a"] > edges["b"]
     edges.loc[swap, ["a", "b"]] = edges.loc[swap, ["b", "a"]].to_numpy()
     edges = edges.groupby(["a", "b"], sort=True)["w"].sum().reset_index()
-    graph = nx.Graph()
-    graph.add_weighted_edges_from(edges.itertuples(index=False))
     member = {op: "C-" + op.removeprefix("OP-") for op in owner.unique()}  # alone: own community
-    for community in nx.community.louvain_communities(graph, weight="weight", seed=seed):
-        for part in nx.connected_components(graph.subgraph(community)):
-            name = "C-" + min(part).removeprefix("OP-")
-            member.update(dict.fromkeys(part, name))
+    for part in _leiden(edges, seed):
+        name = "C-" + min(part).removeprefix("OP-")
+        member.update(dict.fromkeys(part, name))
     result = operators.copy()
     result["community_id"] = result["operator_id"].map(member)
     return result
+
+
+def _leiden(edges: pd.DataFrame, seed: int) -> list[list[str]]:
+    """Communities of the operator graph (edges a, b, w): Leiden optimising
+    modularity (igraph, C: minutes of pure-Python Louvain become seconds at a
+    million operators), each split into connected parts, seeded."""
+    names, codes = np.unique(np.r_[edges["a"].to_numpy(dtype=object),
+                                   edges["b"].to_numpy(dtype=object)], return_inverse=True)
+    half = len(edges)
+    graph = ig.Graph(n=len(names), edges=np.c_[codes[:half], codes[half:]].tolist())
+    rng = random.Random(seed)
+    ig.set_random_number_generator(rng)
+    try:
+        found = graph.community_leiden(objective_function="modularity",
+                                       weights=edges["w"].to_numpy(dtype=float).tolist(),
+                                       n_iterations=-1)
+    finally:
+        ig.set_random_number_generator(random)
+    parts = []
+    for members in found:
+        for component in graph.subgraph(members).connected_components():
+            parts.append([names[members[i]] for i in component])
+    return parts
 
 
 # --- factories -------------------------------------------------------------
