@@ -25,7 +25,7 @@ def test_schema_is_valid(name):
 
 def test_every_output_has_a_schema():
     assert {"check", "clusters", "signups", "factories", "spotcheck", "neo4j-push",
-            "neo4j-query", "neo4j-queries"} <= set(NAMES)
+            "neo4j-query", "neo4j-queries", "changes"} <= set(NAMES)
 
 
 def test_queries_listing_validates():
