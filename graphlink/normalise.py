@@ -926,13 +926,22 @@ def _parse_address(s: str) -> Address | None:
 
 
 def _address(s: str) -> Address | None:
+    if s in _BY_CANONICAL:
+        return _BY_CANONICAL[s]
     result = _parse_address(_simplify(_fold(s)))
     for _ in range(3):  # guard: the canonical form must parse to itself
         again = _parse_address(result.canonical) if result else None
         if again == result:
             break
         result = again
+    if result is not None and len(_BY_CANONICAL) < _CACHE_SIZE:
+        # address(canonical) == address(raw) (tested): linkage parses canonical forms
+        # of every address again, so remember them without a third parse
+        _BY_CANONICAL[result.canonical] = result
     return result
+
+
+_BY_CANONICAL: dict[str, Address] = {}
 
 
 _address_cached = _cache(_address)
