@@ -87,8 +87,12 @@ class State:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise StateError(f"{path}: not a graphlink state manifest ({exc})") from exc
+        if not isinstance(manifest, dict):
+            raise StateError(f"{path}: not a graphlink state manifest (not a JSON object)")
         if manifest.get("schema") != SCHEMA:
             raise StateError(f"{path}: schema {manifest.get('schema')!r}, expected {SCHEMA!r}")
+        if not isinstance(manifest.get("runs"), list) or not manifest["runs"]:
+            raise StateError(f"{path}: damaged graphlink state manifest (no runs)")
         return cls(folder, manifest)
 
     @property
