@@ -299,8 +299,22 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
         records = score_against_state(state, None, stamp)
         return _signups(records, since, source, None, (f"(from state run {state.run})",))
     dataset = load(source, pseudonymise=None, **load_options)
-    if state is not None and not dataset.shops["shop_id"].isin(
-            state.table("shops", ["shop_id"])["shop_id"]).any():
+    known = state.table("shops", ["shop_id"])["shop_id"] if state is not None else None
+    overlap = dataset.shops["shop_id"].isin(known) if state is not None else None
+    if state is not None and overlap.any() and overlap.sum() * 2 < len(known):
+        # neither a delta nor the whole dataset: analysing it alone as the next run
+        # would drop most of the state's shops (and its banned ones) from the world
+        clash = sorted(dataset.shops.loc[overlap, "shop_id"])
+        raise GraphlinkError(
+            f"{source}: {len(clash)} shop(s) are already in the analysed state (e.g. "
+            f"{clash[0]}), but most of the state's {len(known)} shops are missing: a delta "
+            "holds new shops only -- remove those shops, or pass the whole dataset")
+    if state is not None and not overlap.any():
+        if bool(state.manifest.get("pseudonymised")) != bool(pseudonymise):
+            done = "is" if state.manifest.get("pseudonymised") else "is not"
+            raise GraphlinkError(
+                f"{state_dir}: the state {done} pseudonymised; score the delta with the same "
+                "--pseudonymise setting (clear values and keyed tokens never match)")
         records = score_against_state(state, dataset, stamp, pseudonyms)
         return _signups(records, since, source, None,
                         (f"(new shops scored against state run {state.run})",))
