@@ -250,6 +250,11 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     return Analysis(dataset, ids, links, evidence, resolution, shops)
 
 
+# a keyed token of this constant tells whether a delta is pseudonymised with the
+# state's key, without keeping anything that reveals the key
+KEY_CHECK = "graphlink state key check"
+
+
 def _options(load_options: dict, pseudonymise) -> dict:
     return {**load_options, "pseudonymise": bool(pseudonymise)}
 
@@ -257,16 +262,18 @@ def _options(load_options: dict, pseudonymise) -> dict:
 def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int = 0,
                        progress: Progress | None = None,
                        pseudonymise: bool | str | bytes | None = None,
+                       dataset: Dataset | None = None,
                        **load_options) -> tuple[Analysis, State]:
     """Analyse a dataset and save it as the next run of a state folder.
 
     Operator ids are carried over from the state's previous run
     (:func:`graphlink.runs.stabilise`) and what changed is logged
-    (:func:`graphlink.runs.changes`, see :func:`changes_report`).
+    (:func:`graphlink.runs.changes`, see :func:`changes_report`). ``dataset``:
+    ``source`` already loaded (without pseudonymising), to avoid reading it twice.
     """
     now = fingerprint(source, _options(load_options, pseudonymise))
-    analysis = analyse(source, seed=seed, progress=progress, pseudonymise=pseudonymise,
-                       **load_options)
+    analysis = analyse(source if dataset is None else dataset, seed=seed, progress=progress,
+                       pseudonymise=pseudonymise, **load_options)
     previous = State.open(state_dir)
     before = previous.table("shops", ["shop_id", "operator_id"]) if previous else None
     stable = runs.stabilise(analysis.shops[["shop_id", "operator_id"]], before)
@@ -276,7 +283,9 @@ def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int =
         "shop_id"].map(owner)
     log = runs.changes(stable, before, set(analysis.dataset.banned_shop_ids()),
                        next_run(previous))
-    return analysis, save(analysis, state_dir, now, log, previous)
+    pseudonyms = pseudonymiser(pseudonymise)
+    check = pseudonyms.token(KEY_CHECK) if pseudonyms is not None else None
+    return analysis, save(analysis, state_dir, now, log, previous, key_check=check)
 
 
 def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
@@ -299,28 +308,45 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
         records = score_against_state(state, None, stamp)
         return _signups(records, since, source, None, (f"(from state run {state.run})",))
     dataset = load(source, pseudonymise=None, **load_options)
-    known = state.table("shops", ["shop_id"])["shop_id"] if state is not None else None
-    overlap = dataset.shops["shop_id"].isin(known) if state is not None else None
-    if state is not None and overlap.any() and overlap.sum() * 2 < len(known):
-        # neither a delta nor the whole dataset: analysing it alone as the next run
-        # would drop most of the state's shops (and its banned ones) from the world
+    if state is not None and _is_delta(dataset, state, source):
+        _same_pseudonyms(state, state_dir, pseudonyms)
+        records = score_against_state(state, dataset, stamp, pseudonyms)
+        return _signups(records, since, source, None,
+                        (f"(new shops scored against state run {state.run})",))
+    analysis, _ = analyse_into_state(source, state_dir, progress=progress,
+                                     pseudonymise=pseudonymise, dataset=dataset, **load_options)
+    return signups_report(analysis, since)
+
+
+def _is_delta(dataset: Dataset, state: State, source: str | Path) -> bool:
+    """True when ``dataset`` holds only shops the state does not have; False when it
+    is the whole (grown) dataset. Anything between is refused: analysing it alone as
+    the next run would drop most of the state's shops (and its banned ones)."""
+    known = state.table("shops", ["shop_id"])["shop_id"]
+    overlap = dataset.shops["shop_id"].isin(known)
+    if not overlap.any():
+        return True
+    if overlap.sum() * 2 < len(known):
         clash = sorted(dataset.shops.loc[overlap, "shop_id"])
         raise GraphlinkError(
             f"{source}: {len(clash)} shop(s) are already in the analysed state (e.g. "
             f"{clash[0]}), but most of the state's {len(known)} shops are missing: a delta "
             "holds new shops only -- remove those shops, or pass the whole dataset")
-    if state is not None and not overlap.any():
-        if bool(state.manifest.get("pseudonymised")) != bool(pseudonymise):
-            done = "is" if state.manifest.get("pseudonymised") else "is not"
-            raise GraphlinkError(
-                f"{state_dir}: the state {done} pseudonymised; score the delta with the same "
-                "--pseudonymise setting (clear values and keyed tokens never match)")
-        records = score_against_state(state, dataset, stamp, pseudonyms)
-        return _signups(records, since, source, None,
-                        (f"(new shops scored against state run {state.run})",))
-    analysis, _ = analyse_into_state(source, state_dir, progress=progress,
-                                     pseudonymise=pseudonymise, **load_options)
-    return signups_report(analysis, since)
+    return False
+
+
+def _same_pseudonyms(state: State, state_dir: str | Path, pseudonyms) -> None:
+    """A delta must be pseudonymised as the state was: with the same key, or not at all."""
+    check = pseudonyms.token(KEY_CHECK) if pseudonyms is not None else None
+    if state.manifest.get("key_check") == check:
+        return
+    if bool(state.manifest.get("pseudonymised")) != (pseudonyms is not None):
+        done = "is" if state.manifest.get("pseudonymised") else "is not"
+        raise GraphlinkError(
+            f"{state_dir}: the state {done} pseudonymised; score the delta with the same "
+            "--pseudonymise setting (clear values and keyed tokens never match)")
+    raise GraphlinkError(f"{state_dir}: the state was pseudonymised with another key "
+                         "(GRAPHLINK_PSEUDONYM_KEY differs): its tokens would never match")
 
 
 def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str | None = None,
@@ -331,8 +357,14 @@ def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str
     state = State.open(state_dir)
     now = fingerprint(source, _options(load_options, pseudonymise))
     if state is None or not state.fresh_for(now):
+        dataset = load(source, pseudonymise=None, **load_options)
+        if state is not None and _is_delta(dataset, state, source):
+            raise GraphlinkError(
+                f"{source}: none of its shops is in the analysed state: `report changes` "
+                "needs the whole dataset (a delta of new shops is scored with `report "
+                "signups --state`)")
         analyse_into_state(source, state_dir, progress=progress, pseudonymise=pseudonymise,
-                           **load_options)
+                           dataset=dataset, **load_options)
     return changes_report(state_dir, since_run)
 
 

@@ -156,11 +156,12 @@ def _pairs_table(pairs: pd.DataFrame, shop_ids: pd.Series) -> pd.DataFrame:
 
 
 def save(analysis, folder: str | Path, now: dict, changes: pd.DataFrame,
-         previous: State | None = None) -> State:
+         previous: State | None = None, key_check: str | None = None) -> State:
     """Write ``analysis`` (operator ids already stabilised) as the state's new run.
 
     ``now`` is the dataset's :func:`fingerprint`; ``changes`` the run's change
-    log (:func:`graphlink.runs.changes`).
+    log (:func:`graphlink.runs.changes`); ``key_check`` the keyed token of a
+    constant when the analysis was pseudonymised (None otherwise).
     """
     folder = Path(folder)
     run = next_run(previous)
@@ -191,7 +192,7 @@ def save(analysis, folder: str | Path, now: dict, changes: pd.DataFrame,
                  "dataset": str(analysis.dataset.source), "shops": len(shops),
                  "operators": int(shops["operator_id"].nunique()), "changes": len(changes)})
     manifest = {"schema": SCHEMA, "fingerprint": now, "runs": runs,
-                "pseudonymised": bool(now.get("options", {}).get("pseudonymise"))}
+                "pseudonymised": key_check is not None, "key_check": key_check}
     tmp = folder / "manifest.json.new"
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     tmp.replace(folder / "manifest.json")
