@@ -239,6 +239,7 @@ def has_hanzi(s: str | None) -> bool:
 # phone
 # --------------------------------------------------------------------------
 
+_CN_MOBILE = re.compile(r"(?:\+86)?1[3-9]\d{9}")
 _PHONE_EXT = re.compile(r"(?:ext|x|转|分机|#)", re.IGNORECASE)
 _PHONE_SPLIT = re.compile(r"[/,;、|]|\s{3,}")
 
@@ -279,6 +280,21 @@ def _phone(s: str, region: str) -> str | None:
     cleaned = _phone_clean(s)
     if not 5 <= len(cleaned.lstrip("+")) <= 20:
         return None
+    if region == "CN" and _CN_MOBILE.fullmatch(cleaned) and _cn_mobile_pattern().fullmatch(
+            cleaned[-11:]):
+        # most cells are Chinese mobiles: libphonenumber's own mobile pattern says the
+        # number is valid, so its E.164 form is +86 and the digits (~100 us saved)
+        return "+86" + cleaned[-11:]
+    return _phone_slow(cleaned, region)
+
+
+@lru_cache(maxsize=1)
+def _cn_mobile_pattern() -> re.Pattern:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    return re.compile(metadata.mobile.national_number_pattern)
+
+
+def _phone_slow(cleaned: str, region: str) -> str | None:
     e164, plain = _e164(cleaned, region)
     if e164 is None:
         return cleaned
