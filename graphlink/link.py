@@ -318,24 +318,34 @@ def _neighbour_pairs(mine: pd.DataFrame, world: pd.DataFrame, bp: BlockingPass, 
         world = world.iloc[np.argsort(order, kind="stable")]
         order = _sort_key(world)
     at = np.searchsorted(order, _sort_key(mine))
-    w_keys, w_text = world["key"].to_numpy(dtype=object), world["text"].tolist()
-    w_values, w_shops = world["value"].to_numpy(dtype=object), world["key_shops"].to_numpy()
-    m_keys, m_text = mine["key"].to_numpy(dtype=object), mine["text"].tolist()
-    m_values, m_shops = mine["value"].to_numpy(dtype=object), mine["key_shops"].to_numpy()
+    mine_rows, world_rows = _columns(mine), _columns(world)
     found, compared = [], 0
     for offset in range(-(window - 1), window - 1):
         j = at + offset
         left = np.flatnonzero((j >= 0) & (j < len(world)))
-        right = j[left]
-        keep = m_keys[left] == w_keys[right] if bp.same_key else np.ones(len(left), bool)
-        if bp.scorer is not None and len(left):
-            scores = process.cpdist([m_text[i] for i in left], [w_text[k] for k in right],
-                                    scorer=bp.scorer, score_cutoff=bp.cutoff, workers=-1)
-            keep &= scores > 0
+        found.extend(_candidates(bp, mine_rows, world_rows, left, j[left]))
         compared += len(left)
-        for i, k in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
-            found.append((m_values[i], w_values[k], int(max(m_shops[i], w_shops[k]))))
     return found, compared
+
+
+def _columns(keyed: pd.DataFrame) -> dict:
+    """A keyed table's columns as arrays and lists (row access in loops)."""
+    return {"key": keyed["key"].to_numpy(dtype=object), "text": keyed["text"].tolist(),
+            "value": keyed["value"].to_numpy(dtype=object),
+            "shops": keyed["key_shops"].to_numpy()}
+
+
+def _candidates(bp: BlockingPass, a: dict, b: dict, left: np.ndarray, right: np.ndarray
+                ) -> list[tuple[str, str, int]]:
+    """Rows ``left`` of ``a`` against rows ``right`` of ``b`` that pass the pass's
+    key and prefilter: (value_a, value_b, shops on their keys)."""
+    keep = a["key"][left] == b["key"][right] if bp.same_key else np.ones(len(left), bool)
+    if bp.scorer is not None and len(left):
+        scores = process.cpdist([a["text"][i] for i in left], [b["text"][k] for k in right],
+                                scorer=bp.scorer, score_cutoff=bp.cutoff, workers=-1)
+        keep &= scores > 0
+    return [(a["value"][i], b["value"][k], int(max(a["shops"][i], b["shops"][k])))
+            for i, k in zip(left[keep].tolist(), right[keep].tolist(), strict=True)]
 
 
 def _users(values: pd.DataFrame) -> str:
@@ -361,21 +371,12 @@ def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[d
 def _window_pairs(keyed: pd.DataFrame, bp: BlockingPass, window: int
                   ) -> tuple[list[tuple[str, str, int]], int]:
     """Sorted-neighbourhood candidates: (value_a, value_b, shops on their keys)."""
-    keys = keyed["key"].to_numpy()
-    texts = keyed["text"].tolist()
-    values = keyed["value"].to_numpy()
-    shops = keyed["key_shops"].to_numpy()
+    rows = _columns(keyed)
     found, compared = [], 0
     for offset in range(1, min(window, len(keyed))):
         left, right = np.arange(len(keyed) - offset), np.arange(offset, len(keyed))
-        keep = keys[left] == keys[right] if bp.same_key else np.ones(len(left), bool)
-        if bp.scorer is not None:
-            scores = process.cpdist([texts[i] for i in left], [texts[j] for j in right],
-                                    scorer=bp.scorer, score_cutoff=bp.cutoff, workers=-1)
-            keep &= scores > 0
+        found.extend(_candidates(bp, rows, rows, left, right))
         compared += len(left)
-        for i, j in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
-            found.append((values[i], values[j], int(max(shops[i], shops[j]))))
     return found, compared
 
 
