@@ -127,6 +127,11 @@ def _shown(name: str) -> str:
     return text if len(text) <= 80 else text[:80] + "..."
 
 
+# Parquet decompresses a row group's column chunks whole: a crafted file can
+# declare a small file and a huge row group. Refuse row groups declaring more.
+MAX_ROW_GROUP_BYTES = 2 << 30
+
+
 def _read_parquet(file: Path, table: str, mapping: Mapping) -> RawTable:
     """Read a Parquet file batch by batch (rows are numbered from 1)."""
     try:
@@ -134,7 +139,10 @@ def _read_parquet(file: Path, table: str, mapping: Mapping) -> RawTable:
 
         parquet = pq.ParquetFile(file)
         names = [str(c) for c in parquet.schema_arrow.names]
+        _check_row_groups(file, parquet.metadata)
         batches = parquet.iter_batches(batch_size=65_536)
+    except DatasetError:
+        raise
     except Exception as exc:  # pyarrow raises many types for a bad file
         message = f"cannot read Parquet: {_shown(str(exc))}"
         raise DatasetError([Problem(file.name, None, None, message, "unreadable file")]) from None
@@ -156,6 +164,19 @@ def _read_parquet(file: Path, table: str, mapping: Mapping) -> RawTable:
     raw = builder.build(table, file.name, unit="row")
     raw.header_line = None
     return raw
+
+
+def _check_row_groups(file: Path, metadata) -> None:
+    """Fail on a row group whose declared uncompressed size is over the limit."""
+    for i in range(metadata.num_row_groups):
+        group = metadata.row_group(i)
+        size = max(group.total_byte_size, sum(
+            group.column(c).total_uncompressed_size for c in range(group.num_columns)))
+        if size > MAX_ROW_GROUP_BYTES:
+            message = (f"row group {i + 1} declares {size / 2**20:,.0f} MiB uncompressed, over "
+                       f"the limit of {MAX_ROW_GROUP_BYTES / 2**20:,.0f} MiB: write the file "
+                       "with smaller row groups")
+            raise DatasetError([Problem(file.name, None, None, message, "unreadable file")])
 
 
 def _parquet_cell(value: object) -> str | None:

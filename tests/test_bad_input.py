@@ -322,3 +322,20 @@ def test_parquet_streams_and_a_corrupt_file_is_reported(tmp_path, small_dataset)
     (folder / "devices.parquet").write_bytes(b"PAR1 not really")
     errors = _errors(folder, "--lenient")
     assert len(errors) == 1 and errors[0].startswith("error: devices.parquet: cannot read Parquet")
+
+
+def test_parquet_row_group_over_the_memory_limit_is_refused(tmp_path, small_dataset,
+                                                            monkeypatch):
+    import loaders.standard
+
+    ds = gl.load(small_dataset)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, frame in ds.tables.items():
+        frame.drop(columns="_line").to_parquet(folder / f"{name}.parquet")
+    # the real limit is 2 GiB; a file that big is not for a test suite
+    monkeypatch.setattr(loaders.standard, "MAX_ROW_GROUP_BYTES", 64)
+    errors = _errors(folder)
+    assert errors[0] == ("error: shops.parquet: row group 1 declares 0 MiB uncompressed, over "
+                         "the limit of 0 MiB: write the file with smaller row groups")
+    assert len(errors) == len(ds.tables)  # every file is checked and named
