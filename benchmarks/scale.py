@@ -83,6 +83,8 @@ class _Clock:
         result = fn(*args, **kwargs)
         self.stages.append({"stage": name, "seconds": time.perf_counter() - start,
                             "peak_mb": _maxrss_mb()})
+        print(f"  {name}: {self.stages[-1]['seconds']:.1f} s, peak "
+              f"{self.stages[-1]['peak_mb']:,.0f} MB", file=sys.stderr, flush=True)
         return result
 
 
@@ -180,7 +182,7 @@ def child_profile(folder: Path, since: str) -> dict:
 
 def _run_child(mode: str, folder: Path, since: str) -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--world", str(folder), "--since", since]
-    out = subprocess.run(cmd, check=True, capture_output=mode != "profile", text=True,
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True,
                          cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout else {}
 

@@ -59,6 +59,10 @@ def communities(operators: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0,
     return result
 
 
+# igraph's default; "until stable" (-1) ran for minutes on a million operators
+LEIDEN_ITERATIONS = 2
+
+
 def _leiden(edges: pd.DataFrame, seed: int) -> list[list[str]]:
     """Communities of the operator graph (edges a, b, w): Leiden optimising
     modularity (igraph, C: minutes of pure-Python Louvain become seconds at a
@@ -72,7 +76,7 @@ def _leiden(edges: pd.DataFrame, seed: int) -> list[list[str]]:
     try:
         found = graph.community_leiden(objective_function="modularity",
                                        weights=edges["w"].to_numpy(dtype=float).tolist(),
-                                       n_iterations=-1)
+                                       n_iterations=LEIDEN_ITERATIONS)
     finally:
         ig.set_random_number_generator(random)
     parts = []

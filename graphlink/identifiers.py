@@ -10,6 +10,7 @@ keyed by ``(kind, canonical value)``. This stage applies the normalisers of
   display form, and the keys the linkage stage blocks on.
 
 >>> from graphlink.dataset import Dataset
+from graphlink.workers import map_chunks
 >>> ids = extract(Dataset.empty())
 >>> list(ids.uses.columns)[:4]
 ['shop_id', 'kind', 'value', 'account_id']
@@ -27,6 +28,7 @@ import pandas as pd
 
 from graphlink import normalise as norm
 from graphlink.dataset import Dataset
+from graphlink.workers import map_chunks
 
 __all__ = ["Identifiers", "extract", "mask", "mask_hard", "canonical", "SOURCES", "SENSITIVE"]
 
@@ -108,14 +110,28 @@ def _hashed(raw: object) -> str | None:
     return text if _HEX.fullmatch(text) and not text.isdigit() else None
 
 
-def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
-    """Apply ``fn`` once per distinct value (identifiers repeat a lot)."""
-    uniques = values.dropna().unique()
-    table = {v: fn(v) for v in uniques}
-    return values.map(table)
+def _canonical_chunk(raws: list[str], kind: str) -> list:
+    """Canonical forms of ``raws`` (run in worker processes); addresses as records."""
+    if kind == "address":
+        return [norm.address(r) for r in raws]
+    fn = _canonical(kind)
+    return [fn(r) for r in raws]
 
 
-def _rows_of(dataset: Dataset, table: str, column: str, kind: str) -> pd.DataFrame:
+def _map_unique(values: pd.Series, kind: str, memo: dict[str, dict]) -> pd.Series:
+    """Canonical form of each value, computed once per distinct value (identifiers
+    repeat a lot) and remembered in ``memo[kind]`` for the rest of the extraction."""
+    known = memo.setdefault(kind, {})
+    todo = [v for v in values.dropna().unique().tolist() if v not in known]
+    found = map_chunks(_canonical_chunk, todo, kind)
+    if kind == "address":  # linkage parses canonical addresses again: remember them here
+        norm.remember_addresses(a for a in found if a is not None)
+        found = [a.canonical if a else None for a in found]
+    known.update(zip(todo, found, strict=True))
+    return values.map(known)
+
+
+def _rows_of(dataset: Dataset, table: str, column: str, kind: str, memo: dict) -> pd.DataFrame:
     frame = dataset.tables[table]
     if table == "devices":
         frame = frame.merge(dataset.accounts[["account_id", "shop_id"]], on="account_id")
@@ -130,17 +146,18 @@ def _rows_of(dataset: Dataset, table: str, column: str, kind: str) -> pd.DataFra
         "line": frame["_line"],
     })
     out = out[out["raw"].notna()]
-    out["value"] = _map_unique(out["raw"], _canonical(kind))
+    out["value"] = _map_unique(out["raw"], kind, memo)
     return out[out["value"].notna()]
 
 
 def extract(dataset: Dataset) -> Identifiers:
     """Normalise every identifying column of ``dataset`` into identifier uses."""
-    rows = [_rows_of(dataset, t, c, k) for t, c, k in SOURCES]
+    memo: dict[str, dict] = {}
+    rows = [_rows_of(dataset, t, c, k, memo) for t, c, k in SOURCES]
     rows = [r for r in rows if len(r)]
     if not rows:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _USES_COLUMNS})
-        return Identifiers(empty, _values(empty, dataset))
+        return Identifiers(empty, _values(empty, dataset, memo))
     allrows = pd.concat(rows, ignore_index=True)
     allrows["seen"] = pd.to_datetime(allrows["seen"])
     keys = ["shop_id", "kind", "value"]
@@ -150,23 +167,23 @@ def extract(dataset: Dataset) -> Identifiers:
              .agg(first_seen=("seen", "min"), last_seen=("seen", "max"), rows=("seen", "size"))
              .reset_index())
     uses = first.merge(times, on=keys).sort_values(keys, ignore_index=True)
-    return Identifiers(uses[_USES_COLUMNS], _values(uses, dataset))
+    return Identifiers(uses[_USES_COLUMNS], _values(uses, dataset, memo))
 
 
-def _values(uses: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:
     grouped = uses.groupby(["kind", "value"], sort=True, observed=True)
     values = grouped.agg(shops=("shop_id", "nunique"), raw=("raw", "first")).reset_index()
     values["display"] = [mask(k, v) for k, v in zip(values["kind"], values["value"], strict=True)]
-    return _with_geo(values, dataset)
+    return _with_geo(values, dataset, memo)
 
 
-def _with_geo(values: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+def _with_geo(values: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:
     """Mean lat/lon of each address value, where the data gives coordinates."""
     addresses = dataset.addresses.dropna(subset=["lat", "lon"])
     if not len(addresses):
         values["lat"] = values["lon"] = float("nan")
         return values
-    canon = _map_unique(addresses["address"], _canonical("address"))
+    canon = _map_unique(addresses["address"], "address", memo)
     geo = (
         pd.DataFrame({"value": canon, "lat": addresses["lat"], "lon": addresses["lon"]})
         .dropna(subset=["value"]).groupby("value")[["lat", "lon"]].mean()

@@ -44,6 +44,7 @@ from rapidfuzz import fuzz, process
 from graphlink import compare
 from graphlink import normalise as norm
 from graphlink.identifiers import Identifiers
+from graphlink.workers import map_chunks
 
 __all__ = [
     "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS",
@@ -171,8 +172,14 @@ class Links:
 
 
 def _apply(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
-    table = {v: fn(v) for v in values.unique()}
-    return values.map(table)
+    """``fn`` of each distinct value (in worker processes when there are many;
+    ``fn`` must then be a module-level function)."""
+    uniques = values.unique().tolist()
+    return values.map(dict(zip(uniques, map_chunks(_apply_chunk, uniques, fn), strict=True)))
+
+
+def _apply_chunk(values: list[str], fn: Callable[[str], object]) -> list:
+    return [fn(v) for v in values]
 
 
 def _name_prefix(value: str) -> str | None:
@@ -183,12 +190,9 @@ def _name_prefix(value: str) -> str | None:
     return " ".join(sorted(t[:2] for t in key.split())) if key else None
 
 
-def _address_part(part: str) -> Callable[[str], object]:
-    def get(value: str) -> object:
-        a = norm.address(value)
-        return getattr(a, part) if a else None
-
-    return get
+def _address_place(value: str) -> str | None:
+    a = norm.address(value)
+    return a.place if a else None
 
 
 def _geocell(values: pd.DataFrame) -> pd.Series:
@@ -219,8 +223,8 @@ PASSES = (
                  compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 60),
     BlockingPass("holder_name", "prefix", lambda v: _apply(v["value"], _name_prefix),
                  compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 70),
-    BlockingPass("address", "place", lambda v: _apply(v["value"], _address_part("place")),
-                 _addresses),
+    # canonical addresses were remembered by the extraction: a lookup each, in-process
+    BlockingPass("address", "place", lambda v: v["value"].map(_address_place), _addresses),
     BlockingPass("address", "geocell", _geocell, _addresses, True, str, fuzz.token_set_ratio, 50),
     BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
                  compare.email_similarity),
@@ -257,11 +261,20 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
 
 def _compared(bp: BlockingPass, pairs: list[tuple[str, str, int]]) -> list[tuple]:
     """The candidate pairs the pass's rule calls at least possible matches."""
+    which = bp.name if bp in PASSES else bp  # workers find a standard pass by name
+    return [f for f in map_chunks(_compare_chunk, pairs, which) if f is not None]
+
+
+def _compare_chunk(pairs: list[tuple[str, str, int]], bp: BlockingPass | str
+                   ) -> list[tuple | None]:
+    """The link (or None) for each candidate pair of a pass (or a standard pass's name)."""
+    if isinstance(bp, str):
+        bp = next(p for p in PASSES if p.name == bp)
     found = []
     for a, b, shops in pairs:
         sim = bp.rule(a, b)
-        if sim.score >= LINK_MIN:
-            found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops))
+        found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops)
+                     if sim.score >= LINK_MIN else None)
     return found
 
 
@@ -507,7 +520,7 @@ def hubs(ids: Identifiers, minimum: int = HUB_REPORT) -> pd.DataFrame:
     values = ids.values[ids.values["shops"] >= minimum]
     rows = [{"kind": k, "key": v, "shops": int(n), "values": 1, "scope": "value"}
             for k, v, n in zip(values["kind"], values["value"], values["shops"], strict=True)]
-    rows += _grouped_hubs(ids, "address", "place", _address_part("place"), minimum)
+    rows += _grouped_hubs(ids, "address", "place", _address_place, minimum)
     rows += _grouped_hubs(ids, "holder_name", "pinyin", norm.name_pinyin, minimum)
     frame = pd.DataFrame(rows, columns=["kind", "key", "shops", "values", "scope"])
     frame["type"] = [_HUB_TYPES.get((k, s), "shared value")

@@ -55,7 +55,7 @@ import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -68,6 +68,7 @@ __all__ = [
     "IdNumber",
     "Payment",
     "address",
+    "remember_addresses",
     "company_name",
     "device",
     "email",
@@ -958,6 +959,15 @@ def _address(s: str) -> Address | None:
 
 
 _BY_CANONICAL: dict[str, Address] = {}
+
+
+def remember_addresses(addresses: Iterable[Address]) -> None:
+    """Remember addresses normalised elsewhere (in worker processes) by their
+    canonical forms, so that :func:`address` of a canonical form is a lookup."""
+    for a in addresses:
+        if len(_BY_CANONICAL) >= _CACHE_SIZE:
+            break
+        _BY_CANONICAL.setdefault(a.canonical, a)
 
 
 _address_cached = _cache(_address)
