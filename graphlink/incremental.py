@@ -169,11 +169,11 @@ def _operators(world: pd.DataFrame, pairs: pd.DataFrame, new: set[str]) -> pd.Da
         mine = sorted(s for s in component if s in new)
         if not mine:
             continue
-        olds = [s for s in component if s not in new]
-        ops = owner.loc[olds, "operator_id"].value_counts() if olds else pd.Series(dtype=int)
+        olds = owner.loc[[s for s in component if s not in new]]
+        ops = olds["operator_id"].value_counts()
         if len(ops):
             op = sorted(ops.index, key=lambda o: (-ops[o], o))[0]
-            community = owner.loc[owner["operator_id"] == op, "community_id"].iloc[0]
+            community = olds.loc[olds["operator_id"] == op, "community_id"].iloc[0]
         else:
             op = "OP-" + mine[0]
             community = "C-" + mine[0]
