@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -148,10 +147,10 @@ def _shops_table(analysis) -> pd.DataFrame:
 
 
 def _pairs_table(pairs: pd.DataFrame, shop_ids: pd.Series) -> pd.DataFrame:
-    order = shop_ids.to_numpy(dtype=object)
+    position = pd.Index(shop_ids)  # a hash lookup: fast on millions of pairs
     out = pairs[["shop_a", "shop_b", "p", "kinds"]].copy()
-    out["a"] = np.searchsorted(order, out["shop_a"].to_numpy(dtype=object)).astype("int64")
-    out["b"] = np.searchsorted(order, out["shop_b"].to_numpy(dtype=object)).astype("int64")
+    out["a"] = position.get_indexer(out["shop_a"]).astype("int64")
+    out["b"] = position.get_indexer(out["shop_b"]).astype("int64")
     return out
 
 
