@@ -159,8 +159,9 @@ def _entities(world: pd.DataFrame, uses: pd.DataFrame) -> pd.Series:
 
 def _operators(world: pd.DataFrame, pairs: pd.DataFrame, new: set[str]) -> pd.DataFrame:
     """Operator and community of each new shop (see the module docstring)."""
-    owner = world.set_index("shop_id")
     strong = pairs[pairs["p"] >= MERGE]
+    tied = set(strong["shop_a"]) | set(strong["shop_b"])
+    owner = world[world["shop_id"].isin(tied)].set_index("shop_id")
     graph = nx.Graph()
     graph.add_nodes_from(new)
     graph.add_edges_from(strong[["shop_a", "shop_b"]].itertuples(index=False))

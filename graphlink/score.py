@@ -91,11 +91,11 @@ class PairGraph:
         self.code = {name: i for i, name in enumerate(names.tolist())}
         src, dst = np.r_[a, b], np.r_[b, a]
         order = np.lexsort((dst, src))
-        src, dst, prob = src[order], dst[order], np.r_[p, p][order]
-        self._indptr = np.searchsorted(src, np.arange(len(names) + 1)).tolist()
-        self._dst = dst.tolist()
-        self._p = prob.tolist()
-        self._cost = (-np.log(prob)).tolist()
+        src, prob = src[order], np.r_[p, p][order]
+        # arrays, sliced per node visited: a search from a few new shops touches
+        # a sliver of a million-shop graph, so nothing is converted up front
+        self._indptr = np.searchsorted(src, np.arange(len(names) + 1))
+        self._dst, self._p, self._cost = dst[order], prob, -np.log(prob)
 
     @classmethod
     def of(cls, pairs: pd.DataFrame, minimum: float = FLAGS["low"]) -> PairGraph:
@@ -128,8 +128,9 @@ class PairGraph:
             if v in dist:
                 continue
             dist[v] = d
-            for k in range(indptr[v], indptr[v + 1]):
-                u, vu = dst[k], d + cost[k]
+            lo, hi = indptr[v], indptr[v + 1]
+            for u, c in zip(dst[lo:hi].tolist(), cost[lo:hi].tolist(), strict=True):
+                vu = d + c
                 if vu > cutoff or u in dist:
                     continue
                 if u not in seen or vu < seen[u]:
@@ -162,8 +163,9 @@ class PairGraph:
         score = 1.0
         for u, v in zip(path, path[1:], strict=False):
             a, b = self.code[u], self.code[v]
-            k = self._indptr[a] + self._dst[self._indptr[a]:self._indptr[a + 1]].index(b)
-            score *= self._p[k]
+            lo = self._indptr[a]
+            k = lo + int(np.searchsorted(self._dst[lo:self._indptr[a + 1]], b))
+            score *= float(self._p[k])
         return score
 
     def near(self, sources: set[str]) -> set[str]:
