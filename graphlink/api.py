@@ -32,7 +32,7 @@ from graphlink.link import Links, count_entities, find_links, hubs, pair_evidenc
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
 from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
-from graphlink.score import nearest_banned, score_signups, spotcheck
+from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups, spotcheck
 from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
 
@@ -141,8 +141,15 @@ class Analysis:
         """Sign-up risk of every shop created on or after ``since`` (JSON-ready dicts)."""
         shops = self.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
             self.shops, on="shop_id")
-        return score_signups(shops, self.resolution.pairs, pd.Timestamp(since),
-                             self.explainer.path)
+        records = score_signups(shops, self.resolution.pairs, pd.Timestamp(since), None)
+        if "explainer" in self.__dict__:  # already built for the whole analysis
+            return add_evidence(records, self.explainer.path)
+        # only the pairs on the matches' paths: at a million shops, an explainer of
+        # all evidence held gigabytes
+        evidence = self.evidence
+        shops_on = on_paths(records)
+        evidence = evidence[evidence["shop_a"].isin(shops_on) & evidence["shop_b"].isin(shops_on)]
+        return add_evidence(records, Explainer(evidence, self.identifiers).path)
 
     def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
         """Sign-up risk as a DataFrame: one row per new shop, riskiest first.

@@ -41,7 +41,7 @@ from graphlink.explain import Explainer
 from graphlink.identifiers import Identifiers, extract
 from graphlink.link import ENTITY_KINDS, HUB_SHOPS, Links, link_new, pair_evidence
 from graphlink.resolve import MERGE, combine
-from graphlink.score import FLAGS, PairGraph, score_signups
+from graphlink.score import FLAGS, PairGraph, add_evidence, on_paths, score_signups
 from graphlink.state import State
 
 __all__ = ["score_against_state"]
@@ -205,11 +205,7 @@ def _score(state: State, world: pd.DataFrame, part: _Part, scored: set[str],
     shops = shops[shops["shop_id"].isin(scored) | (shops["status"] == "banned")]
     records = score_signups(shops, _graph(state, world, part), since, explain=None,
                             only=scored)
-    explainer = _explainer(state, part, records)
-    for r in records:
-        for m in r["matches"]:
-            m["evidence"] = explainer.path(r["shop_id"], m["banned_shop_id"], m["path"],
-                                           m.pop("banned_at"))
+    add_evidence(records, _explainer(state, part, records).path)
     bridges = part.shops.set_index("shop_id")["bridges"] if "bridges" in part.shops else {}
     for r in records:
         if len(bridges) and r["shop_id"] in bridges.index and bridges[r["shop_id"]]:
@@ -219,13 +215,13 @@ def _score(state: State, world: pd.DataFrame, part: _Part, scored: set[str],
 
 def _explainer(state: State, part: _Part, records: list[dict]) -> Explainer:
     """An explainer holding only the evidence and identifiers of the matches' paths."""
-    on_paths = {s for r in records for m in r["matches"] for s in m["path"]}
-    evidence = state.table("evidence", where=("shop_a", on_paths))
-    evidence = evidence[evidence["shop_b"].isin(on_paths)]
+    shops = on_paths(records)
+    evidence = state.table("evidence", where=("shop_a", shops))
+    evidence = evidence[evidence["shop_b"].isin(shops)]
     if len(part.evidence):
         evidence = pd.concat([evidence, part.evidence], ignore_index=True)
-    uses = pd.concat([state.table("uses", where=("shop_id", on_paths)),
-                      part.ids.uses[part.ids.uses["shop_id"].isin(on_paths)]],
+    uses = pd.concat([state.table("uses", where=("shop_id", shops)),
+                      part.ids.uses[part.ids.uses["shop_id"].isin(shops)]],
                      ignore_index=True)
     values = pd.concat([state.table("values", ["kind", "value", "display"],
                                     ("value", set(uses["value"]))),

@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
-           "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph"]
+           "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph",
+           "on_paths", "add_evidence"]
 
 FLAGS = {"high": 0.7, "medium": 0.4, "low": 0.15}
 CONCURRENT = 0.9
@@ -220,6 +221,20 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
         })
     results.sort(key=lambda r: (-r["risk"], r["shop_id"]))
     return results
+
+
+def on_paths(records: list[dict]) -> set[str]:
+    """Every shop on the paths of the records' matches."""
+    return {s for r in records for m in r["matches"] for s in m["path"]}
+
+
+def add_evidence(records: list[dict], explain) -> list[dict]:
+    """Fill in the evidence of records scored with ``explain=None``."""
+    for r in records:
+        for m in r["matches"]:
+            m["evidence"] = explain(r["shop_id"], m["banned_shop_id"], m["path"],
+                                    m.pop("banned_at"))
+    return records
 
 
 def _match(match: dict, shop: str, explain) -> dict:
