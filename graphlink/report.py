@@ -78,6 +78,12 @@ def render(report: Report, fmt: str) -> str:
 
 def write(report: Report, fmt: str, output: str | Path | None) -> None:
     """Render and write to ``output`` (a path) or standard output."""
+    if fmt == "json" and output is not None and str(output) != "-":
+        # streamed: a million sign-ups make a JSON text of gigabytes
+        with open(output, "w", encoding="utf-8") as out:
+            for chunk in _json_chunks(report):
+                out.write(chunk)
+        return
     text = render(report, fmt)
     if output is None or str(output) == "-":
         import click
@@ -233,8 +239,13 @@ def _csv(report: Report) -> str:
 
 
 def _json(report: Report) -> str:
-    return json.dumps(_finite(report.payload), ensure_ascii=False, indent=2, default=str,
-                      allow_nan=False) + "\n"
+    return "".join(_json_chunks(report))
+
+
+def _json_chunks(report: Report):
+    encoder = json.JSONEncoder(ensure_ascii=False, indent=2, default=str, allow_nan=False)
+    yield from encoder.iterencode(_finite(report.payload))
+    yield "\n"
 
 
 def _finite(value: object) -> object:
