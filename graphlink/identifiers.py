@@ -10,7 +10,6 @@ keyed by ``(kind, canonical value)``. This stage applies the normalisers of
   display form, and the keys the linkage stage blocks on.
 
 >>> from graphlink.dataset import Dataset
-from graphlink.workers import map_chunks
 >>> ids = extract(Dataset.empty())
 >>> list(ids.uses.columns)[:4]
 ['shop_id', 'kind', 'value', 'account_id']
