@@ -31,6 +31,8 @@ With no delta, the same path reports the world's own shops created on or after
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -68,12 +70,14 @@ def score_against_state(state: State, delta: Dataset | None, since: pd.Timestamp
     return _score(state, world, part, scored, since)
 
 
+@dataclass
 class _Part:
-    """The delta's contribution: its shops, identifiers and new pairs."""
+    """The delta's contribution: its shops, identifiers, evidence and new pairs."""
 
-    def __init__(self, shops: pd.DataFrame, ids: Identifiers, evidence: pd.DataFrame,
-                 pairs: pd.DataFrame):
-        self.shops, self.ids, self.evidence, self.pairs = shops, ids, evidence, pairs
+    shops: pd.DataFrame
+    ids: Identifiers
+    evidence: pd.DataFrame
+    pairs: pd.DataFrame
 
 
 def _empty_part() -> _Part:
@@ -97,7 +101,7 @@ def _new_part(state: State, world: pd.DataFrame, delta: Dataset, pseudonyms) -> 
     pairs = combine(evidence.reset_index(drop=True))
     shops = delta.shops[["shop_id", "created_at", "status", "banned_at"]].copy()
     shops = shops.merge(_operators(world, pairs, new), on="shop_id")
-    return _Part(shops, Identifiers(ids.uses, ids.values), evidence, pairs)
+    return _Part(shops, ids, evidence, pairs)
 
 
 def _link(state: State, new_ids: Identifiers) -> Links:
