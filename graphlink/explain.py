@@ -25,7 +25,19 @@ def _pct(score: float) -> str:
 
 
 def _day(value: object) -> str | None:
+    if isinstance(value, np.datetime64):  # the common case, without a Timestamp
+        return None if np.isnat(value) else str(value)[:10]
     return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def _runs(sorted_ids: np.ndarray) -> dict[str, tuple[int, int]]:
+    """``id -> (start, stop)`` of each run of equal ids in a sorted array."""
+    if not len(sorted_ids):
+        return {}
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    stops = np.r_[starts[1:], len(sorted_ids)]
+    return dict(zip(sorted_ids[starts].tolist(), zip(starts.tolist(), stops.tolist(),
+                                                      strict=True), strict=True))
 
 
 class Explainer:
@@ -55,6 +67,7 @@ class Explainer:
         self._uses = {c: uses[c].to_numpy(dtype=object) for c in ("shop_id", "kind", "value")}
         self._uses.update({c: uses[c].to_numpy(dtype="datetime64[ns]")
                            for c in ("first_seen", "last_seen")})
+        self._shop_rows = _runs(self._uses["shop_id"])
 
     def pair(self, shop: str, other: str) -> list[dict]:
         """Evidence between two shops, strongest first (one item per kind and value)."""
@@ -81,8 +94,7 @@ class Explainer:
 
     def _seen_on(self, shop: str, kind: str, value: str) -> tuple[str | None, str | None]:
         u = self._uses
-        lo = int(np.searchsorted(u["shop_id"], shop, side="left"))
-        hi = int(np.searchsorted(u["shop_id"], shop, side="right"))
+        lo, hi = self._shop_rows.get(shop, (0, 0))
         for i in range(lo, hi):
             if u["kind"][i] == kind and u["value"][i] == value:
                 return _day(u["first_seen"][i]), _day(u["last_seen"][i])
