@@ -172,7 +172,8 @@ def extract(dataset: Dataset) -> Identifiers:
 def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:
     grouped = uses.groupby(["kind", "value"], sort=True, observed=True)
     values = grouped.agg(shops=("shop_id", "nunique"), raw=("raw", "first")).reset_index()
-    values["display"] = [mask(k, v) for k, v in zip(values["kind"], values["value"], strict=True)]
+    values["display"] = [mask(k, v) for k, v in zip(values["kind"].tolist(),
+                                                    values["value"].tolist(), strict=True)]
     return _with_geo(values, dataset, memo)
 
 
