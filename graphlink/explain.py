@@ -30,14 +30,20 @@ def _day(value: object) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
 
-def _runs(sorted_ids: np.ndarray) -> dict[str, tuple[int, int]]:
-    """``id -> (start, stop)`` of each run of equal ids in a sorted array."""
-    if not len(sorted_ids):
+def _runs(*columns: np.ndarray) -> dict:
+    """``key -> (start, stop)`` of each run of equal keys in sorted ``columns``
+    (the key is a tuple of the columns' values, or the value itself for one column)."""
+    n = len(columns[0])
+    if not n:
         return {}
-    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    stops = np.r_[starts[1:], len(sorted_ids)]
-    return dict(zip(sorted_ids[starts].tolist(), zip(starts.tolist(), stops.tolist(),
-                                                      strict=True), strict=True))
+    change = np.zeros(n - 1, dtype=bool)
+    for col in columns:
+        change |= col[1:] != col[:-1]
+    starts = np.flatnonzero(np.r_[True, change])
+    stops = np.r_[starts[1:], n]
+    firsts = [col[starts].tolist() for col in columns]
+    keys = firsts[0] if len(columns) == 1 else list(zip(*firsts, strict=True))
+    return dict(zip(keys, zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
 
 
 class Explainer:
@@ -53,10 +59,7 @@ class Explainer:
                                     ascending=[True, True, False], kind="stable")
         self._rows = {c: flat[c].to_numpy(dtype=object) for c in flat.columns}
         a, b = self._rows["shop_a"], self._rows["shop_b"]
-        starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])[:len(a)]
-        stops = np.r_[starts[1:], len(a)][:len(starts)]
-        self._runs = dict(zip(zip(a[starts].tolist(), b[starts].tolist(), strict=True),
-                              zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
+        self._runs = _runs(a, b)  # (shop_a, shop_b) -> its rows
         # only values and shops that appear in evidence are ever looked up
         shown = set(self._rows["value_a"].tolist()) | set(self._rows["value_b"].tolist())
         values = ids.values[ids.values["value"].isin(shown)]
