@@ -298,22 +298,20 @@ def link_new(new: pd.DataFrame, keys: pd.DataFrame, hub_blocks: pd.DataFrame,
     hubs in the world stay hubs; a key the new values push over ``MAX_BLOCK``
     is not re-judged (the next full analysis does).
     """
-    found, comparisons = [], 0
+    found, comparisons, candidates = [], 0, 0
     for bp in passes:
         mine, _ = _keyed(new, bp)
         hub = hub_blocks["key"][hub_blocks["pass"] == bp.name] if len(hub_blocks) else []
         mine = mine[~mine["key"].isin(set(hub))].reset_index(drop=True)
         if not len(mine):
             continue
-        if len(mine) >= 2:
-            pairs, compared = _window_pairs(mine, bp, window)
+        among = _window_pairs(mine, bp, window) if len(mine) >= 2 else ([], 0)
+        with_world = _neighbour_pairs(mine, keys[keys["pass"] == bp.name], bp, window)
+        for pairs, compared in (among, with_world):
             comparisons += compared
+            candidates += len(pairs)
             found.extend(_compared(bp, pairs))
-        world = keys[keys["pass"] == bp.name]
-        pairs, compared = _neighbour_pairs(mine, world, bp, window)
-        comparisons += compared
-        found.extend(_compared(bp, pairs))
-    return Links(_links_frame(found), comparisons, comparisons)
+    return Links(_links_frame(found), comparisons, candidates)
 
 
 def _sort_key(keyed: pd.DataFrame) -> np.ndarray:
