@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import orjson
+
 __all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema", "display_width",
            "clip", "wrap", "safe_terminal", "strip_bidi", "BIDI_CONTROLS"]
 
@@ -80,7 +82,7 @@ def write(report: Report, fmt: str, output: str | Path | None) -> None:
     """Render and write to ``output`` (a path) or standard output."""
     if fmt == "json" and output is not None and str(output) != "-":
         # streamed: a million sign-ups make a JSON text of gigabytes
-        with open(output, "w", encoding="utf-8") as out:
+        with open(output, "wb") as out:
             for chunk in _json_chunks(report):
                 out.write(chunk)
         return
@@ -239,24 +241,48 @@ def _csv(report: Report) -> str:
 
 
 def _json(report: Report) -> str:
-    return "".join(_json_chunks(report))
+    return b"".join(_json_chunks(report)).decode("utf-8")
 
 
 def _json_chunks(report: Report):
-    encoder = json.JSONEncoder(ensure_ascii=False, indent=2, default=str, allow_nan=False)
-    yield from encoder.iterencode(_finite(report.payload))
-    yield "\n"
+    """The payload as indented JSON (``json.dumps(indent=2)``'s layout), in chunks of bytes.
+
+    orjson encodes; a long list at the top level is encoded item by item so that
+    a million sign-ups never make one text of gigabytes. NaN becomes null.
+    """
+    payload = report.payload
+    yield b"{"
+    for i, (key, value) in enumerate(payload.items()):
+        yield (b",\n  " if i else b"\n  ") + _orjson(str(key)) + b": "
+        if isinstance(value, list) and len(value) > _STREAM_ITEMS:
+            yield from _list_chunks(value)
+        else:
+            yield _orjson(value, 1)
+    yield b"\n}\n" if payload else b"}\n"
 
 
-def _finite(value: object) -> object:
-    """NaN and infinities become null: JSON has no such numbers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+_STREAM_ITEMS = 1000
+
+
+def _list_chunks(items: list):
+    for start in range(0, len(items), _STREAM_ITEMS):
+        text = _orjson(items[start:start + _STREAM_ITEMS], 1)
+        # "[\n    a,\n    b\n  ]": the batch's brackets dropped, batches joined by commas
+        yield (b",\n" if start else b"[\n") + text[2:-4]
+    yield b"\n  ]"
+
+
+def _orjson(value: object, level: int = 0) -> bytes:
+    text = orjson.dumps(value, default=_json_default,
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    return text.replace(b"\n", b"\n" + b"  " * level) if level else text
+
+
+def _json_default(value: object) -> object:
+    """What orjson leaves to us: float subclasses (NumPy), anything else as ``str``."""
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    return str(value)
 
 
 def _html(report: Report) -> str:

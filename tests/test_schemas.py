@@ -38,3 +38,22 @@ def test_check_output_validates(small_dataset: Path):
     result = CliRunner().invoke(cli, ["check", str(small_dataset), "--format", "json"])
     assert result.exit_code == 0, result.output
     jsonschema.validate(json.loads(result.stdout), load_schema("check"))
+
+
+def test_json_layout_is_that_of_json_dumps_indent_2(tmp_path):
+    """orjson encodes, long lists batch by batch; the text is json.dumps(indent=2)'s."""
+    import numpy as np
+
+    from graphlink.report import Report, render, write
+
+    items = [{"shop": f"S{i}", "name": "店\u2028铺", "score": i / 7, "matches": [{"w": [1, 2]}] * (i % 3),
+              "empty": {}} for i in range(2_345)]
+    payload = {"schema": "graphlink.demo/1", "signups": items, "few": [np.float64(0.25), None],
+               "nan": float("nan"), "none": []}
+    expected = json.dumps({**payload, "few": [0.25, None], "nan": None}, ensure_ascii=False,
+                          indent=2) + "\n"
+    report = Report("demo", payload, [])
+    assert render(report, "json") == expected
+    write(report, "json", tmp_path / "out.json")
+    assert (tmp_path / "out.json").read_text(encoding="utf-8") == expected
+    assert render(Report("empty", {}, []), "json") == "{}\n"
