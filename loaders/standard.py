@@ -13,6 +13,7 @@ import pandas as pd
 
 from graphlink.errors import DatasetError, Problem
 from graphlink.schema import TABLES
+from loaders.fastcsv import read_plain_csv
 from loaders.mapping import Mapping
 from loaders.raw import RawDataset, RawTable, TableBuilder
 from loaders.text import CsvFile, Record
@@ -70,7 +71,19 @@ class StandardAdapter:
 
 
 def _read_csv(file: Path, table: str, encoding: str | None, mapping: Mapping) -> RawTable:
-    """Stream ``file`` into a raw table; see :mod:`loaders.text` for encodings."""
+    """Read ``file`` into a raw table: a plain file by the fast path, any other streamed.
+
+    See :mod:`loaders.fastcsv` for what is plain and :mod:`loaders.text` for encodings.
+    """
+    plain = read_plain_csv(file, encoding)
+    if plain is not None:
+        header, columns, lines = plain
+        header = mapping.rename(table, header)
+        if not _header_problems(file.name, header):
+            frame = pd.DataFrame({name: pd.Series(column, dtype=object, copy=False)
+                                  for name, column in zip(header, columns, strict=True)},
+                                 columns=header, copy=False)
+            return RawTable(table, file.name, frame, lines)
     reader = CsvFile(file, file.name, encoding)
     raw = reader.read(lambda records: _build(records, file.name, table, mapping))
     raw.warnings = list(reader.warnings)
