@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from graphlink import normalise as norm
@@ -159,14 +160,40 @@ def extract(dataset: Dataset) -> Identifiers:
         return Identifiers(empty, _values(empty, dataset, memo))
     allrows = pd.concat(rows, ignore_index=True)
     allrows["seen"] = pd.to_datetime(allrows["seen"])
-    keys = ["shop_id", "kind", "value"]
-    first = (allrows.sort_values(["seen", "line"], na_position="last", kind="stable")
-             .drop_duplicates(keys)[[*keys, "account_id", "raw", "source", "line"]])
-    times = (allrows.groupby(keys, sort=False)
-             .agg(first_seen=("seen", "min"), last_seen=("seen", "max"), rows=("seen", "size"))
-             .reset_index())
-    uses = first.merge(times, on=keys).sort_values(keys, ignore_index=True)
-    return Identifiers(uses[_USES_COLUMNS], _values(uses, dataset, memo))
+    uses = _one_row_per_use(allrows)
+    return Identifiers(uses, _values(uses, dataset, memo))
+
+
+def _one_row_per_use(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (shop, kind, value), sorted by them: the first source row (earliest
+    ``seen``, then ``line``; no date last) and the first/last dates and row count.
+
+    Sorted and grouped on integer codes: string sorts of millions of rows are slow.
+    """
+    codes = [pd.factorize(rows[c], sort=True)[0] for c in ("shop_id", "kind", "value")]
+    dates = rows["seen"].to_numpy()
+    seen = dates.view(np.int64)
+    undated = seen == _NAT
+    order = np.lexsort((rows["line"].to_numpy(), np.where(undated, _LAST, seen),
+                        *reversed(codes)))
+    change = np.zeros(len(order), dtype=bool)
+    change[:1] = True
+    for code in codes:
+        ordered = code[order]
+        change[1:] |= ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(change)
+    uses = rows.iloc[order[starts]].reset_index(drop=True)
+    first = seen[order[starts]]
+    last = np.maximum.reduceat(np.where(undated, _NAT, seen)[order], starts) if len(starts) \
+        else first
+    uses["first_seen"] = first.view(dates.dtype)
+    uses["last_seen"] = last.view(dates.dtype)
+    uses["rows"] = np.diff(np.append(starts, len(order))).astype(np.int64)
+    return uses[_USES_COLUMNS]
+
+
+_NAT = np.datetime64("NaT").astype(np.int64)  # NaT's integer: the smallest int64
+_LAST = np.iinfo(np.int64).max
 
 
 def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:
