@@ -196,11 +196,33 @@ _NAT = np.datetime64("NaT").astype(np.int64)  # NaT's integer: the smallest int6
 _LAST = np.iinfo(np.int64).max
 
 
+def value_codes(uses: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """The code of each use's (kind, value), numbered in sorted order, and how many.
+
+    >>> uses = pd.DataFrame({"kind": ["phone", "email", "phone"], "value": ["2", "x", "1"]})
+    >>> value_codes(uses)
+    (array([2, 0, 1]), 3)
+    """
+    kinds = pd.factorize(uses["kind"], sort=True)[0]
+    values, distinct = pd.factorize(uses["value"], sort=True)
+    codes, distinct = pd.factorize(kinds.astype(np.int64) * max(len(distinct), 1) + values,
+                                   sort=True)
+    return codes, len(distinct)
+
+
 def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:
-    grouped = uses.groupby(["kind", "value"], sort=True, observed=True)
-    values = grouped.agg(shops=("shop_id", "nunique"), raw=("raw", "first")).reset_index()
-    values["display"] = [mask(k, v) for k, v in zip(values["kind"].tolist(),
-                                                    values["value"].tolist(), strict=True)]
+    """One row per (kind, value), sorted: shops using it, the first spelling, a display."""
+    codes, n = value_codes(uses)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(n))
+    first = order[starts]  # uses has one row per (shop, kind, value): shops = rows
+    values = uses.iloc[first][["kind", "value", "raw"]].reset_index(drop=True)
+    values.insert(2, "shops", np.bincount(codes, minlength=n).astype(np.int64))
+    display = values["value"].to_numpy(dtype=object, copy=True)
+    sensitive = np.flatnonzero(values["kind"].isin(SENSITIVE).to_numpy())
+    display[sensitive] = [mask(k, v) for k, v in zip(values["kind"].to_numpy()[sensitive],
+                                                     display[sensitive], strict=True)]
+    values["display"] = display
     return _with_geo(values, dataset, memo)
 
 
@@ -215,8 +237,11 @@ def _with_geo(values: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFram
         pd.DataFrame({"value": canon, "lat": addresses["lat"], "lon": addresses["lon"]})
         .dropna(subset=["value"]).groupby("value")[["lat", "lon"]].mean()
     )
-    geo["kind"] = "address"
-    return values.merge(geo.reset_index(), on=["kind", "value"], how="left")
+    at = (values["kind"] == "address").to_numpy()
+    for column in ("lat", "lon"):
+        values[column] = np.where(at, values["value"].map(geo[column]).to_numpy(dtype=float),
+                                  np.nan)
+    return values
 
 
 def mask(kind: str, value: str) -> str:

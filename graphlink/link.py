@@ -36,14 +36,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import networkx as nx
+import igraph
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
 from graphlink import compare
 from graphlink import normalise as norm
-from graphlink.identifiers import Identifiers
+from graphlink.identifiers import Identifiers, value_codes
 from graphlink.workers import map_chunks
 
 __all__ = [
@@ -106,21 +106,23 @@ def entity_labels(ids: Identifiers) -> pd.Series:
     Shops joined by an exact, non-hub identifier of ``ENTITY_KINDS`` form one
     entity, labelled by its smallest shop id; shops not listed are their own.
     """
-    uses = ids.uses[["shop_id", "kind", "value"]]
-    shops = ids.values.set_index(["kind", "value"])["shops"]
-    strong = uses[uses["kind"].isin(ENTITY_KINDS)]
-    n = shops.reindex(pd.MultiIndex.from_frame(strong[["kind", "value"]])).to_numpy()
-    strong = strong[(n >= 2) & (n <= HUB_SHOPS)]
+    uses = ids.uses
+    codes, _ = value_codes(uses)
+    n = np.bincount(codes)[codes]  # shops per value (one use row per shop and value)
+    strong = np.flatnonzero(uses["kind"].isin(ENTITY_KINDS).to_numpy() & (n >= 2)
+                            & (n <= HUB_SHOPS))
+    shop_codes, shops = pd.factorize(uses["shop_id"].to_numpy()[strong])
     # chain each value's shops (a path per value: the same components as a clique)
-    strong = strong.sort_values(["kind", "value"], kind="stable")
-    kinds, vals = strong["kind"].to_numpy(), strong["value"].to_numpy()
-    members = strong["shop_id"].to_numpy()
-    same = (kinds[1:] == kinds[:-1]) & (vals[1:] == vals[:-1])
-    graph = nx.Graph()
-    graph.add_edges_from(zip(members[:-1][same].tolist(), members[1:][same].tolist(), strict=True))
-    entity = {shop: min(component) for component in nx.connected_components(graph)
-              for shop in component}
-    return pd.Series(entity, dtype=object).rename_axis("shop_id").rename("entity")
+    order = np.argsort(codes[strong], kind="stable")
+    members, values = shop_codes[order], codes[strong][order]
+    same = values[1:] == values[:-1]
+    graph = igraph.Graph(n=len(shops), edges=np.column_stack(
+        (members[:-1][same], members[1:][same])).tolist())
+    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    names = np.asarray(shops, dtype=object)
+    smallest = pd.Series(names).groupby(component).transform("min").to_numpy()
+    return pd.Series(smallest, index=pd.Index(names, name="shop_id"), dtype=object,
+                     name="entity")
 
 
 def count_entities(ids: Identifiers, labels: pd.Series | None = None) -> Identifiers:
@@ -136,9 +138,25 @@ def count_entities(ids: Identifiers, labels: pd.Series | None = None) -> Identif
     entity = entity_labels(ids) if labels is None else labels
     mapped = uses["shop_id"].map(entity).astype(object)
     labelled = uses.assign(entity=mapped.where(mapped.notna(), uses["shop_id"]))
-    counts = labelled.groupby(["kind", "value"])["entity"].nunique()
-    ids.values["entities"] = counts.reindex(
-        pd.MultiIndex.from_frame(ids.values[["kind", "value"]])).to_numpy()
+    codes, n = value_codes(labelled)
+    entities = pd.factorize(labelled["entity"])[0].astype(np.int64)
+    width = entities.max(initial=0) + 1
+    pairs = np.sort(codes.astype(np.int64) * width + entities)  # np.unique hashes: slower
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    counts = np.bincount(pairs // width, minlength=n)
+    first = np.empty(n, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # a use row of each (kind, value)
+    pairs = labelled[["kind", "value"]].iloc[first].reset_index(drop=True)
+    values = ids.values[["kind", "value"]]
+    # ids.values lists the uses' (kind, value) pairs sorted (identifiers._values): checked
+    # on a sample, else matched by (kind, value)
+    sample = np.unique(np.linspace(0, n - 1, min(n, 1000)).astype(np.int64))
+    if len(values) == n and values.iloc[sample].reset_index(drop=True).equals(
+            pairs.iloc[sample].reset_index(drop=True)):
+        ids.values["entities"] = counts
+    else:
+        ids.values["entities"] = pd.Series(counts, index=pd.MultiIndex.from_frame(pairs)).reindex(
+            pd.MultiIndex.from_frame(values)).to_numpy()
     return ids
 
 

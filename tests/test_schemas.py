@@ -46,8 +46,8 @@ def test_json_layout_is_that_of_json_dumps_indent_2(tmp_path):
 
     from graphlink.report import Report, render, write
 
-    items = [{"shop": f"S{i}", "name": "店\u2028铺", "score": i / 7, "matches": [{"w": [1, 2]}] * (i % 3),
-              "empty": {}} for i in range(2_345)]
+    items = [{"shop": f"S{i}", "name": "店\u2028铺", "score": i / 7,
+              "matches": [{"w": [1, 2]}] * (i % 3), "empty": {}} for i in range(2_345)]
     payload = {"schema": "graphlink.demo/1", "signups": items, "few": [np.float64(0.25), None],
                "nan": float("nan"), "none": []}
     expected = json.dumps({**payload, "few": [0.25, None], "nan": None}, ensure_ascii=False,
