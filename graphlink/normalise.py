@@ -240,7 +240,7 @@ def has_hanzi(s: str | None) -> bool:
 # phone
 # --------------------------------------------------------------------------
 
-_CN_MOBILE = re.compile(r"(?:\+86)?1[3-9]\d{9}")
+_CN_MOBILE = re.compile(r"(?:\+?86)?1[3-9]\d{9}")
 _PHONE_EXT = re.compile(r"(?:ext|x|转|分机|#)", re.IGNORECASE)
 _PHONE_SPLIT = re.compile(r"[/,;、|]|\s{3,}")
 

@@ -333,3 +333,13 @@ def test_payment_hash_and_empty():
     h = norm.payment("A" * 64)
     assert h.hashed and h.value == "a" * 64 and norm.payment_key(h) is None
     assert norm.payment("****") is None and norm.payment(None) is None
+
+
+@SETTINGS
+@given(prefix=st.sampled_from(["", "+86", "86", "0086", "+86 ", "86-", "(+86)"]),
+       digits=st.text(alphabet="0123456789", min_size=10, max_size=10),
+       first=st.sampled_from("123456789"))
+def test_chinese_mobile_fast_path_is_libphonenumbers_answer(prefix, digits, first):
+    raw = prefix + "1" + first + digits[1:]
+    cleaned = norm._phone_clean(raw)
+    assert norm._phone(raw, "CN") == norm._phone_slow(cleaned, "CN")
