@@ -210,6 +210,34 @@ def value_codes(uses: pd.DataFrame) -> tuple[np.ndarray, int]:
     return codes, len(distinct)
 
 
+def value_rows(ids: Identifiers, frame: pd.DataFrame | None = None, column: str = "value"
+               ) -> np.ndarray:
+    """The row of ``ids.values`` holding each row's (kind, ``column``), -1 where none.
+
+    ``frame`` defaults to ``ids.uses``. When it is the uses and the values are
+    their own (one row per pair, sorted, as :func:`extract` makes them) this is
+    integer work; otherwise a hash join.
+    """
+    values = ids.values
+    if frame is None or frame is ids.uses:
+        codes, n = value_codes(ids.uses)
+        if len(values) == n and n and _aligned(ids.uses, codes, values):
+            return codes
+        frame = ids.uses
+    index = pd.MultiIndex.from_frame(values[["kind", "value"]])
+    return index.get_indexer(pd.MultiIndex.from_arrays([frame["kind"], frame[column]]))
+
+
+def _aligned(uses: pd.DataFrame, codes: np.ndarray, values: pd.DataFrame) -> bool:
+    """Whether values row ``c`` is the (kind, value) of code ``c``, on a sample of rows."""
+    n = len(values)
+    sample = np.unique(np.linspace(0, n - 1, min(n, 1000)).astype(np.int64))
+    first = np.empty(n, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # a use of each code
+    pairs = uses[["kind", "value"]].iloc[first[sample]].reset_index(drop=True)
+    return values[["kind", "value"]].iloc[sample].reset_index(drop=True).equals(pairs)
+
+
 def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:
     """One row per (kind, value), sorted: shops using it, the first spelling, a display."""
     codes, n = value_codes(uses)

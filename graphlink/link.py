@@ -43,7 +43,7 @@ from rapidfuzz import fuzz, process
 
 from graphlink import compare
 from graphlink import normalise as norm
-from graphlink.identifiers import Identifiers, value_codes
+from graphlink.identifiers import Identifiers, value_codes, value_rows
 from graphlink.workers import map_chunks
 
 __all__ = [
@@ -134,29 +134,17 @@ def count_entities(ids: Identifiers, labels: pd.Series | None = None) -> Identif
     form one entity (:func:`entity_labels`, or ``labels`` when given); a
     value's ``entities`` counts the distinct entities among its shops.
     """
-    uses = ids.uses[["shop_id", "kind", "value"]]
+    uses = ids.uses
     entity = entity_labels(ids) if labels is None else labels
     mapped = uses["shop_id"].map(entity).astype(object)
-    labelled = uses.assign(entity=mapped.where(mapped.notna(), uses["shop_id"]))
-    codes, n = value_codes(labelled)
-    entities = pd.factorize(labelled["entity"])[0].astype(np.int64)
+    entities = pd.factorize(mapped.where(mapped.notna(), uses["shop_id"]))[0].astype(np.int64)
+    rows = value_rows(ids).astype(np.int64)
+    known = rows >= 0
     width = entities.max(initial=0) + 1
-    pairs = np.sort(codes.astype(np.int64) * width + entities)  # np.unique hashes: slower
-    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
-    counts = np.bincount(pairs // width, minlength=n)
-    first = np.empty(n, dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]  # a use row of each (kind, value)
-    pairs = labelled[["kind", "value"]].iloc[first].reset_index(drop=True)
-    values = ids.values[["kind", "value"]]
-    # ids.values lists the uses' (kind, value) pairs sorted (identifiers._values): checked
-    # on a sample, else matched by (kind, value)
-    sample = np.unique(np.linspace(0, n - 1, min(n, 1000)).astype(np.int64))
-    if len(values) == n and values.iloc[sample].reset_index(drop=True).equals(
-            pairs.iloc[sample].reset_index(drop=True)):
-        ids.values["entities"] = counts
-    else:
-        ids.values["entities"] = pd.Series(counts, index=pd.MultiIndex.from_frame(pairs)).reindex(
-            pd.MultiIndex.from_frame(values)).to_numpy()
+    pairs = _distinct(rows[known] * width + entities[known])
+    counts = np.bincount(pairs // width, minlength=len(ids.values))
+    # a value no use names (another extraction's) has no count
+    ids.values["entities"] = counts if counts.all() else np.where(counts > 0, counts, np.nan)
     return ids
 
 
@@ -422,61 +410,98 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
     counts the unrelated entities on the value (or its block; see
     :func:`count_entities`) and ``shops`` the shops, for display.
     """
-    uses = ids.uses[["shop_id", "kind", "value"]].drop_duplicates()
-    values = ids.values.set_index(["kind", "value"])
-    shops, users = values["shops"], values[_users(ids.values)]
-    exact = _exact_pairs(uses, shops, users)
-    fuzzy = _fuzzy_pairs(uses, shops, users, links.similar)
+    values = ids.values
+    shop_codes, shops = pd.factorize(ids.uses["shop_id"], sort=True)
+    rows = value_rows(ids)
+    known = rows >= 0
+    # (shop, value row) once each, sorted by value row (integer work from here on)
+    uses = _distinct(rows[known].astype(np.int64) * len(shops) + shop_codes[known])
+    use_row, use_shop = uses // len(shops), uses % len(shops)
+    counts = {"shops": values["shops"].to_numpy(float),
+              "users": values[_users(values)].to_numpy(float)}
+    exact = _exact_pairs(use_row, use_shop, counts)
+    fuzzy = _fuzzy_pairs(ids, use_row, use_shop, counts, links.similar)
     evidence = pd.concat([exact, fuzzy], ignore_index=True)
     if not len(evidence):
         return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    evidence = evidence.astype({"score": float, "shops": float, "users": float})
-    tier = np.where(evidence["method"] == "exact", "exact", "fuzzy")
-    strength = [STRENGTH.get((k, m), STRENGTH.get((k, t), 0.0))
-                for k, m, t in zip(evidence["kind"], evidence["method"], tier, strict=True)]
-    evidence["weight"] = np.asarray(strength) * evidence["score"] * rarity(evidence["users"])
-    evidence = evidence[_EVIDENCE_COLUMNS].sort_values(["shop_a", "shop_b", "kind"])
-    return evidence.reset_index(drop=True)
+    evidence = evidence.astype(dict.fromkeys(["shop_a", "shop_b", "row_a", "row_b", "a", "b"],
+                                             np.int64))
+    kinds = values["kind"].to_numpy(dtype=object)
+    texts = values["value"].to_numpy(dtype=object)
+    order = np.lexsort((evidence["b"].to_numpy(), evidence["a"].to_numpy(),
+                        pd.factorize(kinds[evidence["row_a"].to_numpy()], sort=True)[0],
+                        evidence["shop_b"].to_numpy(), evidence["shop_a"].to_numpy()))
+    evidence = evidence.iloc[order].reset_index(drop=True)
+    names = np.asarray(shops, dtype=object)
+    out = pd.DataFrame({
+        "shop_a": pd.Series(names[evidence["shop_a"].to_numpy()], dtype=object),
+        "shop_b": pd.Series(names[evidence["shop_b"].to_numpy()], dtype=object),
+        "kind": kinds[evidence["row_a"].to_numpy()],
+        "value_a": texts[evidence["row_a"].to_numpy()],
+        "value_b": texts[evidence["row_b"].to_numpy()],
+        "score": evidence["score"].astype(float), "method": evidence["method"],
+        "shops": evidence["shops"].astype(float), "users": evidence["users"].astype(float)})
+    out["weight"] = _strength(out) * out["score"].to_numpy() * rarity(out["users"])
+    return out[_EVIDENCE_COLUMNS]
 
 
-def _lookup(series: pd.Series, frame: pd.DataFrame, value: str = "value") -> np.ndarray:
-    return series.reindex(pd.MultiIndex.from_frame(frame[["kind", value]])).to_numpy()
+def _strength(evidence: pd.DataFrame) -> np.ndarray:
+    """STRENGTH of each row's (kind, method), else of (kind, "exact" or "fuzzy")."""
+    kind, kinds = pd.factorize(evidence["kind"])
+    method, methods = pd.factorize(evidence["method"])
+    table = np.array([[STRENGTH.get((k, m), STRENGTH.get((k, "exact" if m == "exact"
+                                                          else "fuzzy"), 0.0))
+                       for m in methods] for k in kinds]).reshape(len(kinds), len(methods))
+    return table[kind, method]
 
 
-def _exact_pairs(uses: pd.DataFrame, shops: pd.Series, users: pd.Series) -> pd.DataFrame:
-    n = _lookup(shops, uses)
-    shared = uses[(n >= 2) & (n <= HUB_SHOPS)]
-    pairs = shared.merge(shared, on=["kind", "value"], suffixes=("_a", "_b"))
-    pairs = pairs[pairs["shop_id_a"] < pairs["shop_id_b"]]
+def _distinct(codes: np.ndarray) -> np.ndarray:
+    """Sorted distinct integers (np.unique hashes them now: slower on large arrays)."""
+    codes = np.sort(codes)
+    return codes[np.concatenate(([True], codes[1:] != codes[:-1]))] if len(codes) else codes
+
+
+def _exact_pairs(use_row: np.ndarray, use_shop: np.ndarray, counts: dict) -> pd.DataFrame:
+    """Pairs of shops on one value with 2..HUB_SHOPS shops (uses sorted by value row)."""
+    n = counts["shops"][use_row]
+    keep = (n >= 2) & (n <= HUB_SHOPS)
+    shared = pd.DataFrame({"row": use_row[keep], "shop": use_shop[keep]})
+    pairs = shared.merge(shared, on="row", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["shop_a"] < pairs["shop_b"]]
+    row = pairs["row"].to_numpy()
     return pd.DataFrame({
-        "shop_a": pairs["shop_id_a"], "shop_b": pairs["shop_id_b"], "kind": pairs["kind"],
-        "value_a": pairs["value"], "value_b": pairs["value"], "score": 1.0, "method": "exact",
-        "shops": _lookup(shops, pairs), "users": _lookup(users, pairs),
-    })
+        "shop_a": pairs["shop_a"].to_numpy(), "shop_b": pairs["shop_b"].to_numpy(),
+        "row_a": row, "row_b": row, "a": 0, "b": 0, "score": 1.0, "method": "exact",
+        "shops": counts["shops"][row], "users": counts["users"][row]})
 
 
-def _fuzzy_pairs(uses: pd.DataFrame, shops: pd.Series, users: pd.Series,
+def _fuzzy_pairs(ids: Identifiers, use_row: np.ndarray, use_shop: np.ndarray, counts: dict,
                  similar: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of shops, one on value_a and one on value_b of a similarity link."""
     if not len(similar):
-        return pd.DataFrame(columns=_EVIDENCE_COLUMNS[:-1])
-    left = similar.merge(uses.rename(columns={"value": "value_a", "shop_id": "s1"}),
-                         on=["kind", "value_a"])
-    both = left.merge(uses.rename(columns={"value": "value_b", "shop_id": "s2"}),
-                      on=["kind", "value_b"])
+        return pd.DataFrame(columns=["shop_a", "shop_b", "row_a", "row_b", "a", "b", "score",
+                                     "method", "shops", "users"])
+    links = pd.DataFrame({
+        "link": np.arange(len(similar)), "row_1": value_rows(ids, similar, "value_a"),
+        "row_2": value_rows(ids, similar, "value_b"),
+        "block": similar["block_shops"].to_numpy(float)})
+    uses = pd.DataFrame({"row": use_row, "shop": use_shop})
+    both = (links.merge(uses.rename(columns={"row": "row_1", "shop": "s1"}), on="row_1")
+            .merge(uses.rename(columns={"row": "row_2", "shop": "s2"}), on="row_2"))
     both = both[both["s1"] != both["s2"]]
-    swap = both["s1"] > both["s2"]
+    swap = (both["s1"] > both["s2"]).to_numpy()
+    s1, s2 = both["s1"].to_numpy(), both["s2"].to_numpy()
+    r1, r2 = both["row_1"].to_numpy(), both["row_2"].to_numpy()
+    link = both["link"].to_numpy()
+    row_a, row_b = np.where(swap, r2, r1), np.where(swap, r1, r2)
     return pd.DataFrame({
-        "shop_a": np.where(swap, both["s2"], both["s1"]),
-        "shop_b": np.where(swap, both["s1"], both["s2"]),
-        "kind": both["kind"],
-        "value_a": np.where(swap, both["value_b"], both["value_a"]),
-        "value_b": np.where(swap, both["value_a"], both["value_b"]),
-        "score": both["score"], "method": both["method"],
-        "shops": np.maximum(_lookup(shops, both, "value_a"), _lookup(shops, both, "value_b")),
-        "users": np.maximum(np.maximum(_lookup(users, both, "value_a"),
-                                       _lookup(users, both, "value_b")),
-                            both["block_shops"].to_numpy()),
-    })
+        "shop_a": np.where(swap, s2, s1), "shop_b": np.where(swap, s1, s2),
+        "row_a": row_a, "row_b": row_b, "a": 1 + link, "b": swap.astype(np.int64),
+        "score": similar["score"].to_numpy(float)[link],
+        "method": similar["method"].to_numpy(dtype=object)[link],
+        "shops": np.maximum(counts["shops"][r1], counts["shops"][r2]),
+        "users": np.maximum(np.maximum(counts["users"][r1], counts["users"][r2]),
+                            both["block"].to_numpy())})
 
 
 def comparison_growth(n1: int, c1: int, n2: int, c2: int) -> float:
