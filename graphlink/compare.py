@@ -322,6 +322,25 @@ def name_similarity(a_raw: object, b_raw: object) -> Similarity:
     return _name_similarity(a, b) if a <= b else _name_similarity(b, a)
 
 
+def names_may_match(a_raw: object, b_raw: object) -> bool:
+    """False when ``name_similarity(a, b).score < POSSIBLE`` is certain without it.
+
+    Two person names in Hanzi (not companies) reach POSSIBLE only as one
+    substituted character in names of 3+ characters (see :func:`_hanzi_names`);
+    ruling the rest out here spares linkage two pinyin lookups per candidate.
+
+    >>> names_may_match("张伟", "张玮"), names_may_match("张小伟", "张晓伟")
+    (False, True)
+    >>> names_may_match("张伟", "Zhang Wei")
+    True
+    """
+    a, b = norm.person_name(a_raw), norm.person_name(b_raw)
+    if a is None or b is None or a == b or not (has_hanzi(a) and has_hanzi(b)) \
+            or _is_org(a) or _is_org(b):
+        return True
+    return len(a) == len(b) >= 3 and Levenshtein.distance(a, b) == 1
+
+
 # --------------------------------------------------------------------------
 # company and shop names
 # --------------------------------------------------------------------------

@@ -164,6 +164,8 @@ class BlockingPass:
     text: Callable[[str], str] = str
     scorer: Callable | None = None
     cutoff: float = 0
+    # False when the rule cannot reach LINK_MIN (a cheap test before the rule)
+    may_link: Callable[[str, str], bool] | None = None
 
 
 @dataclass
@@ -226,9 +228,11 @@ def _payments(a: str, b: str) -> compare.Similarity:
 
 PASSES = (
     BlockingPass("holder_name", "pinyin", lambda v: _apply(v["value"], norm.name_pinyin),
-                 compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 60),
+                 compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 60,
+                 compare.names_may_match),
     BlockingPass("holder_name", "prefix", lambda v: _apply(v["value"], _name_prefix),
-                 compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 70),
+                 compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 70,
+                 compare.names_may_match),
     # canonical addresses were remembered by the extraction: a lookup each, in-process
     BlockingPass("address", "place", lambda v: v["value"].map(_address_place), _addresses),
     BlockingPass("address", "geocell", _geocell, _addresses, True, str, fuzz.token_set_ratio, 50),
@@ -278,6 +282,9 @@ def _compare_chunk(pairs: list[tuple[str, str, int]], bp: BlockingPass | str
         bp = next(p for p in PASSES if p.name == bp)
     found = []
     for a, b, shops in pairs:
+        if bp.may_link is not None and not bp.may_link(a, b):
+            found.append(None)
+            continue
         sim = bp.rule(a, b)
         found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops)
                      if sim.score >= LINK_MIN else None)

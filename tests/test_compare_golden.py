@@ -193,3 +193,16 @@ def test_rules_are_total_bounded_and_symmetric(rule, a, b):
 def test_a_value_is_identical_to_itself(rule, a):
     sim = RULES[rule](a, a)
     assert sim.score == 1.0 or sim.method == "missing"
+
+
+_HANZI = st.lists(st.sampled_from(list("张章王汪李伟玮卫小晓明敏华欧阳司马公司厂店")), min_size=1,
+                  max_size=8).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=st.one_of(_HANZI, _texts), b=st.one_of(_HANZI, _texts))
+def test_names_may_match_rules_out_only_pairs_below_possible(a, b):
+    """Linkage skips the name rule where names_may_match says no: it must never hide a link."""
+    if not compare.names_may_match(a, b):
+        assert compare.name_similarity(a, b).score < POSSIBLE
+    assert compare.names_may_match(a, b) == compare.names_may_match(b, a)
