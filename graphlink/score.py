@@ -31,12 +31,15 @@ disputes and fake verdicts not yet acted on; each comes with its reasons.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from heapq import heappop, heappush
 from itertools import count
 
 import networkx as nx
 import numpy as np
 import pandas as pd
+
+from graphlink.workers import map_shared
 
 __all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
            "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph",
@@ -190,37 +193,53 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
     graph = pairs if isinstance(pairs, PairGraph) else PairGraph.of(pairs)
     banned_rows = shops[shops["status"] == "banned"].set_index("shop_id")
     banned = set(banned_rows.index)
-    banned_at = banned_rows["banned_at"].to_dict()
     new = shops[shops["shop_id"].isin(only) if only is not None
                 else shops["created_at"] >= since].sort_values("shop_id")
     # one search from all banned shops first pays off when many shops are scored
     reach = graph.near(banned) if len(new) > PRUNE_ABOVE else None
-    results = []
-    for row in new.itertuples(index=False):
-        near = reach is None or row.shop_id in reach
-        paths = graph.paths_from(row.shop_id, banned) if near else {}
-        matches = []
-        for b, path in paths.items():
-            score = graph.path_score(path)
-            if pd.notna(banned_at[b]) and row.created_at < banned_at[b]:
-                score *= CONCURRENT
-            if score >= FLAGS["low"]:
-                matches.append({"banned_shop_id": b, "score": round(score, 4),
-                                "path": path, "banned_at": banned_at[b]})
-        matches.sort(key=lambda m: (-m["score"], len(m["path"]), m["banned_shop_id"]))
-        matches = matches[:MAX_MATCHES]
-        risk = matches[0]["score"] if matches else 0.0
-        results.append({
-            "shop_id": row.shop_id,
-            "created_at": row.created_at,
-            "risk": round(risk, 4),
-            "flag": flag_of(risk),
-            "operator_id": row.operator_id,
-            "community_id": row.community_id,
-            "matches": [_match(m, row.shop_id, explain) for m in matches],
-        })
+    rows = list(new[["shop_id", "created_at", "operator_id", "community_id"]].itertuples(
+        index=False, name=None))
+    context = _Scoring(graph, banned, banned_rows["banned_at"].to_dict(), reach, explain)
+    results = map_shared(_score_chunk, rows, context, min_items=SHARE_ABOVE)
     results.sort(key=lambda r: (-r["risk"], r["shop_id"]))
     return results
+
+
+#: sign-ups (or records to explain) from which the work is spread over worker processes
+SHARE_ABOVE = 5_000
+
+
+@dataclass
+class _Scoring:
+    graph: PairGraph
+    banned: set[str]
+    banned_at: dict
+    reach: set[str] | None
+    explain: object
+
+
+def _score_chunk(rows: list[tuple], c: _Scoring) -> list[dict]:
+    return [_score_one(row, c) for row in rows]
+
+
+def _score_one(row: tuple, c: _Scoring) -> dict:
+    shop, created_at, operator_id, community_id = row
+    near = c.reach is None or shop in c.reach
+    paths = c.graph.paths_from(shop, c.banned) if near else {}
+    matches = []
+    for b, path in paths.items():
+        score = c.graph.path_score(path)
+        if pd.notna(c.banned_at[b]) and created_at < c.banned_at[b]:
+            score *= CONCURRENT
+        if score >= FLAGS["low"]:
+            matches.append({"banned_shop_id": b, "score": round(score, 4),
+                            "path": path, "banned_at": c.banned_at[b]})
+    matches.sort(key=lambda m: (-m["score"], len(m["path"]), m["banned_shop_id"]))
+    matches = matches[:MAX_MATCHES]
+    risk = matches[0]["score"] if matches else 0.0
+    return {"shop_id": shop, "created_at": created_at, "risk": round(risk, 4),
+            "flag": flag_of(risk), "operator_id": operator_id, "community_id": community_id,
+            "matches": [_match(m, shop, c.explain) for m in matches]}
 
 
 def on_paths(records: list[dict]) -> set[str]:
@@ -230,11 +249,22 @@ def on_paths(records: list[dict]) -> set[str]:
 
 def add_evidence(records: list[dict], explain) -> list[dict]:
     """Fill in the evidence of records scored with ``explain=None``."""
+    todo = [r for r in records if r["matches"]]
+    for r, matches in zip(todo, map_shared(_explain_chunk, todo, explain,
+                                           min_items=SHARE_ABOVE), strict=True):
+        r["matches"] = matches
+    return records
+
+
+def _explain_chunk(records: list[dict], explain) -> list[list[dict]]:
+    out = []
     for r in records:
-        for m in r["matches"]:
+        matches = [dict(m) for m in r["matches"]]
+        for m in matches:
             m["evidence"] = explain(r["shop_id"], m["banned_shop_id"], m["path"],
                                     m.pop("banned_at"))
-    return records
+        out.append(matches)
+    return out
 
 
 def _match(match: dict, shop: str, explain) -> dict:

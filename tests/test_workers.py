@@ -29,3 +29,17 @@ def test_map_chunks_keeps_order_and_length(monkeypatch):
     monkeypatch.setattr(workers, "MIN_ITEMS", 1)
     items = [f"v{i}" * (i % 7) for i in range(1000)]
     assert workers.map_chunks(workers._lengths, items) == [len(s) for s in items]
+
+
+def test_signups_scored_and_explained_in_workers_are_the_in_process_ones(world, monkeypatch):
+    from graphlink import api, report, score
+
+    analysis = gl.analyse(world)
+    monkeypatch.setenv("GRAPHLINK_WORKERS", "1")
+    alone = report.render(api.signups_report(analysis, "2000-01-01"), "json")
+    monkeypatch.setenv("GRAPHLINK_WORKERS", "2")
+    monkeypatch.setattr(score, "SHARE_ABOVE", 10)
+    monkeypatch.setattr(workers, "LAST_POOL_SIZE", 0)
+    shared = report.render(api.signups_report(analysis, "2000-01-01"), "json")
+    assert workers.LAST_POOL_SIZE == 2
+    assert shared == alone and '"evidence": [\n' in alone
