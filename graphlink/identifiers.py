@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,14 @@ class Identifiers:
 
     uses: pd.DataFrame
     values: pd.DataFrame
+    # (uses table, codes, n): value_codes of that table, remembered
+    _codes: tuple | None = field(default=None, repr=False, compare=False)
+
+    def codes(self) -> tuple[np.ndarray, int]:
+        """:func:`value_codes` of ``uses``, computed once per uses table."""
+        if self._codes is None or self._codes[0] is not self.uses:
+            self._codes = (self.uses, *value_codes(self.uses))
+        return self._codes[1], self._codes[2]
 
     def shops_of(self, kind: str, value: str) -> list[str]:
         """Shops that use identifier ``(kind, value)``."""
@@ -160,11 +168,12 @@ def extract(dataset: Dataset) -> Identifiers:
         return Identifiers(empty, _values(empty, dataset, memo))
     allrows = pd.concat(rows, ignore_index=True)
     allrows["seen"] = pd.to_datetime(allrows["seen"])
-    uses = _one_row_per_use(allrows)
-    return Identifiers(uses, _values(uses, dataset, memo))
+    uses, kinds, values = _one_row_per_use(allrows)
+    codes, n = _pair_codes(kinds, values)
+    return Identifiers(uses, _values(uses, dataset, memo, codes, n), (uses, codes, n))
 
 
-def _one_row_per_use(rows: pd.DataFrame) -> pd.DataFrame:
+def _one_row_per_use(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """One row per (shop, kind, value), sorted by them: the first source row (earliest
     ``seen``, then ``line``; no date last) and the first/last dates and row count.
 
@@ -189,7 +198,7 @@ def _one_row_per_use(rows: pd.DataFrame) -> pd.DataFrame:
     uses["first_seen"] = first.view(dates.dtype)
     uses["last_seen"] = last.view(dates.dtype)
     uses["rows"] = np.diff(np.append(starts, len(order))).astype(np.int64)
-    return uses[_USES_COLUMNS]
+    return uses[_USES_COLUMNS], codes[1][order[starts]], codes[2][order[starts]]
 
 
 _NAT = np.datetime64("NaT").astype(np.int64)  # NaT's integer: the smallest int64
@@ -203,10 +212,14 @@ def value_codes(uses: pd.DataFrame) -> tuple[np.ndarray, int]:
     >>> value_codes(uses)
     (array([2, 0, 1]), 3)
     """
-    kinds = pd.factorize(uses["kind"], sort=True)[0]
-    values, distinct = pd.factorize(uses["value"], sort=True)
-    codes, distinct = pd.factorize(kinds.astype(np.int64) * max(len(distinct), 1) + values,
-                                   sort=True)
+    return _pair_codes(pd.factorize(uses["kind"], sort=True)[0],
+                       pd.factorize(uses["value"], sort=True)[0])
+
+
+def _pair_codes(kinds: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes of (kind, value) pairs from codes of each (both numbered in sorted order)."""
+    width = int(values.max(initial=0)) + 1
+    codes, distinct = pd.factorize(kinds.astype(np.int64) * width + values, sort=True)
     return codes, len(distinct)
 
 
@@ -220,7 +233,7 @@ def value_rows(ids: Identifiers, frame: pd.DataFrame | None = None, column: str 
     """
     values = ids.values
     if frame is None or frame is ids.uses:
-        codes, n = value_codes(ids.uses)
+        codes, n = ids.codes()
         if len(values) == n and n and _aligned(ids.uses, codes, values):
             return codes
         frame = ids.uses
@@ -238,9 +251,11 @@ def _aligned(uses: pd.DataFrame, codes: np.ndarray, values: pd.DataFrame) -> boo
     return values[["kind", "value"]].iloc[sample].reset_index(drop=True).equals(pairs)
 
 
-def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:
+def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict, codes: np.ndarray | None = None,
+            n: int = 0) -> pd.DataFrame:
     """One row per (kind, value), sorted: shops using it, the first spelling, a display."""
-    codes, n = value_codes(uses)
+    if codes is None:
+        codes, n = value_codes(uses)
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(n))
     first = order[starts]  # uses has one row per (shop, kind, value): shops = rows

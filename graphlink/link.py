@@ -43,7 +43,7 @@ from rapidfuzz import fuzz, process
 
 from graphlink import compare
 from graphlink import normalise as norm
-from graphlink.identifiers import Identifiers, value_codes, value_rows
+from graphlink.identifiers import Identifiers, value_rows
 from graphlink.workers import map_chunks
 
 __all__ = [
@@ -107,7 +107,7 @@ def entity_labels(ids: Identifiers) -> pd.Series:
     entity, labelled by its smallest shop id; shops not listed are their own.
     """
     uses = ids.uses
-    codes, _ = value_codes(uses)
+    codes, _ = ids.codes()
     n = np.bincount(codes)[codes]  # shops per value (one use row per shop and value)
     strong = np.flatnonzero(uses["kind"].isin(ENTITY_KINDS).to_numpy() & (n >= 2)
                             & (n <= HUB_SHOPS))
