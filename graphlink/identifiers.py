@@ -130,13 +130,16 @@ def _map_unique(values: pd.Series, kind: str, memo: dict[str, dict]) -> pd.Serie
     """Canonical form of each value, computed once per distinct value (identifiers
     repeat a lot) and remembered in ``memo[kind]`` for the rest of the extraction."""
     known = memo.setdefault(kind, {})
-    todo = [v for v in values.dropna().unique().tolist() if v not in known]
+    codes, distinct = pd.factorize(values)
+    distinct = distinct.tolist()
+    todo = [v for v in distinct if v not in known]
     found = map_chunks(_canonical_chunk, todo, kind)
     if kind == "address":  # linkage parses canonical addresses again: remember them here
         norm.remember_addresses(a for a in found if a is not None)
         found = [a.canonical if a else None for a in found]
     known.update(zip(todo, found, strict=True))
-    return values.map(known)
+    canonical = np.array([known[v] for v in distinct] + [None], dtype=object)
+    return pd.Series(canonical[codes], index=values.index)  # code -1: blank
 
 
 def _rows_of(dataset: Dataset, table: str, column: str, kind: str, memo: dict) -> pd.DataFrame:

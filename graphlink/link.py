@@ -180,8 +180,7 @@ class Links:
 
 
 def _apply(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
-    """``fn`` of each distinct value (in worker processes when there are many;
-    ``fn`` must then be a module-level function)."""
+    """``fn`` of each distinct value (in worker processes when there are many)."""
     uniques = values.unique().tolist()
     return values.map(dict(zip(uniques, map_chunks(_apply_chunk, uniques, fn), strict=True)))
 
@@ -271,15 +270,11 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
 
 def _compared(bp: BlockingPass, pairs: list[tuple[str, str, int]]) -> list[tuple]:
     """The candidate pairs the pass's rule calls at least possible matches."""
-    which = bp.name if bp in PASSES else bp  # workers find a standard pass by name
-    return [f for f in map_chunks(_compare_chunk, pairs, which) if f is not None]
+    return [f for f in map_chunks(_compare_chunk, pairs, bp) if f is not None]
 
 
-def _compare_chunk(pairs: list[tuple[str, str, int]], bp: BlockingPass | str
-                   ) -> list[tuple | None]:
-    """The link (or None) for each candidate pair of a pass (or a standard pass's name)."""
-    if isinstance(bp, str):
-        bp = next(p for p in PASSES if p.name == bp)
+def _compare_chunk(pairs: list[tuple[str, str, int]], bp: BlockingPass) -> list[tuple | None]:
+    """The link (or None) for each candidate pair of a pass."""
     found = []
     for a, b, shops in pairs:
         if bp.may_link is not None and not bp.may_link(a, b):

@@ -39,7 +39,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from graphlink.workers import map_shared
+from graphlink.workers import map_chunks
 
 __all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
            "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph",
@@ -200,7 +200,7 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
     rows = list(new[["shop_id", "created_at", "operator_id", "community_id"]].itertuples(
         index=False, name=None))
     context = _Scoring(graph, banned, banned_rows["banned_at"].to_dict(), reach, explain)
-    results = map_shared(_score_chunk, rows, context, min_items=SHARE_ABOVE)
+    results = map_chunks(_score_chunk, rows, context, min_items=SHARE_ABOVE)
     results.sort(key=lambda r: (-r["risk"], r["shop_id"]))
     return results
 
@@ -250,7 +250,7 @@ def on_paths(records: list[dict]) -> set[str]:
 def add_evidence(records: list[dict], explain) -> list[dict]:
     """Fill in the evidence of records scored with ``explain=None``."""
     todo = [r for r in records if r["matches"]]
-    for r, matches in zip(todo, map_shared(_explain_chunk, todo, explain,
+    for r, matches in zip(todo, map_chunks(_explain_chunk, todo, explain,
                                            min_items=SHARE_ABOVE), strict=True):
         r["matches"] = matches
     return records

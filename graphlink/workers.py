@@ -1,5 +1,5 @@
-"""Worker processes for the pure, CPU-bound per-item work: normalising values
-and comparing candidate pairs.
+"""Worker processes for the pure, CPU-bound per-item work: normalising values,
+comparing candidate pairs, scoring and explaining sign-ups.
 
 Both are pure Python (regexes, libphonenumber, pinyin, rapidfuzz rules) and
 hold the GIL, so threads do not help; a pool of processes spread over the
@@ -7,7 +7,9 @@ machine's cores does. Each long list gets a pool forked for it (a spawned
 worker would re-import the caller's main module, which a notebook or
 ``python -`` does not have, and pay a second of imports) and shut down after
 it: workers fill normaliser caches of their own, and at a million shops two
-long-lived workers held 4.7 GB each. Short lists stay in-process. If the
+long-lived workers held 4.7 GB each. Forked workers inherit the list and what
+the work needs (a pair graph, an evidence index): only answers are pickled.
+Short lists stay in-process. If the
 pool cannot start or a worker dies (killed for memory, say), the work is
 redone in-process: slower, same answer.
 
@@ -26,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
-__all__ = ["MIN_ITEMS", "map_chunks", "map_shared", "workers"]
+__all__ = ["MIN_ITEMS", "map_chunks", "workers"]
 
 MIN_ITEMS = 20_000  # below: shipping the list costs more than the work
 LAST_POOL_SIZE = 0  # workers of the last list done in a pool (0: none yet)
@@ -47,48 +49,36 @@ def map_chunks(fn: Callable[..., list], items: list, *args, min_items: int | Non
                ) -> list:
     """``fn(items, *args)``, computed chunk by chunk in worker processes when
     ``items`` has ``min_items`` (default :data:`MIN_ITEMS`) or more; ``fn`` maps a
-    list to a list of the same length and must be a module-level function (workers
-    import it by name)."""
+    list to a list of the same length.
+
+    Workers are forked after ``fn``, ``items`` and ``args`` are set aside, so they
+    inherit them (nothing is pickled on the way in: ``args`` may be a graph or an
+    index of gigabytes, ``fn`` a closure); only each chunk's answer travels back.
+    """
     size = workers()
     if size <= 1 or len(items) < (MIN_ITEMS if min_items is None else min_items):
         return fn(items, *args)
     step = -(-len(items) // (size * 4))  # a few chunks per worker evens out slow ones
-    chunks = [items[i:i + step] for i in range(0, len(items), step)]
-    global LAST_POOL_SIZE
+    bounds = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
+    global LAST_POOL_SIZE, _JOB
+    saved, _JOB = _JOB, (fn, items, args)
     try:
         with ProcessPoolExecutor(size, mp_context=get_context("fork")) as pool:
-            parts = list(pool.map(fn, chunks, *([a] * len(chunks) for a in args)))
+            parts = list(pool.map(_run_chunk, bounds))
     except (BrokenProcessPool, OSError):
         return fn(items, *args)
+    finally:
+        _JOB = saved
     LAST_POOL_SIZE = size
     return [x for part in parts for x in part]
 
 
-_SHARED: object = None  # what the workers of map_shared inherit
+_JOB: tuple | None = None  # (fn, items, args) of the list being mapped: workers inherit it
 
 
-def map_shared(fn: Callable[[list, object], list], items: list, shared: object,
-               min_items: int | None = None) -> list:
-    """``fn(items, shared)`` like :func:`map_chunks`, where ``shared`` is large (a graph,
-    an evidence index): forked workers inherit it instead of receiving a pickled copy.
-
-    >>> map_shared(_scaled, [1, 2], 10)
-    [10, 20]
-    """
-    global _SHARED
-    saved, _SHARED = _SHARED, shared
-    try:
-        return map_chunks(_with_shared, items, fn, min_items=min_items)
-    finally:
-        _SHARED = saved
-
-
-def _with_shared(items: list, fn: Callable[[list, object], list]) -> list:
-    return fn(items, _SHARED)
-
-
-def _scaled(items: list[int], factor: int) -> list[int]:
-    return [i * factor for i in items]
+def _run_chunk(bounds: tuple[int, int]) -> list:
+    fn, items, args = _JOB
+    return fn(items[bounds[0]:bounds[1]], *args)
 
 
 def _lengths(items: list[str]) -> list[int]:
