@@ -240,8 +240,32 @@ def value_rows(ids: Identifiers, frame: pd.DataFrame | None = None, column: str 
         if len(values) == n and n and _aligned(ids.uses, codes, values):
             return codes
         frame = ids.uses
-    index = pd.MultiIndex.from_frame(values[["kind", "value"]])
-    return index.get_indexer(pd.MultiIndex.from_arrays([frame["kind"], frame[column]]))
+    return _lookup(values, frame["kind"], frame[column])
+
+
+def _lookup(values: pd.DataFrame, kinds: pd.Series, texts: pd.Series) -> np.ndarray:
+    """Rows of ``values`` with each (kind, text), -1 where none: a hash set per kind
+    (Arrow's ``index_in``), not an index over every (kind, value) of the world."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(column: pd.Series) -> pa.Array:
+        if hasattr(column.array, "__arrow_array__"):  # Arrow-backed already: no copy
+            return pa.chunked_array(column.array.__arrow_array__()).combine_chunks()
+        return pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+    out = np.full(len(texts), -1, dtype=np.int64)
+    world, asked = arrow(values["value"]), arrow(texts)
+    for kind in pd.unique(kinds.dropna()):
+        rows = np.flatnonzero((values["kind"] == kind).to_numpy())
+        mine = np.flatnonzero((kinds == kind).to_numpy())
+        if not len(rows) or not len(mine):
+            continue
+        found = pc.index_in(asked.take(pa.array(mine)), value_set=world.take(pa.array(rows)))
+        at = found.to_numpy(zero_copy_only=False)
+        hit = ~np.isnan(at)
+        out[mine[hit]] = rows[at[hit].astype(np.int64)]
+    return out
 
 
 def _aligned(uses: pd.DataFrame, codes: np.ndarray, values: pd.DataFrame) -> bool:
@@ -283,10 +307,12 @@ def _with_geo(values: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFram
         pd.DataFrame({"value": canon, "lat": addresses["lat"], "lon": addresses["lon"]})
         .dropna(subset=["value"]).groupby("value")[["lat", "lon"]].mean()
     )
-    at = (values["kind"] == "address").to_numpy()
+    at = np.flatnonzero((values["kind"] == "address").to_numpy())
+    where = geo.index.get_indexer(values["value"].iloc[at])
     for column in ("lat", "lon"):
-        values[column] = np.where(at, values["value"].map(geo[column]).to_numpy(dtype=float),
-                                  np.nan)
+        coordinate = np.full(len(values), np.nan)
+        coordinate[at] = np.where(where >= 0, geo[column].to_numpy(dtype=float)[where], np.nan)
+        values[column] = coordinate
     return values
 
 
