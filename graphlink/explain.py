@@ -68,16 +68,21 @@ class Explainer:
         shops = set(a.tolist()) | set(b.tolist())
         uses = ids.uses[ids.uses["shop_id"].isin(shops)].sort_values("shop_id", kind="stable")
         self._uses = {c: uses[c].to_numpy(dtype=object) for c in ("shop_id", "kind", "value")}
-        self._uses.update({c: uses[c].to_numpy(dtype="datetime64[ns]")
+        # days as text once, not per item ("NaT" -> None when read)
+        self._uses.update({c: np.datetime_as_string(uses[c].to_numpy(dtype="datetime64[ns]"),
+                                                    unit="D").astype(object)
                            for c in ("first_seen", "last_seen")})
         self._shop_rows = _runs(self._uses["shop_id"])
 
-    def pair(self, shop: str, other: str) -> list[dict]:
-        """Evidence between two shops, strongest first (one item per kind and value)."""
+    def pair(self, shop: str, other: str, limit: int | None = None) -> list[dict]:
+        """Evidence between two shops, strongest first (one item per kind and value;
+        the first ``limit`` items when given)."""
         key = tuple(sorted((shop, other)))
         if key not in self._runs:
             return []
         start, stop = self._runs[key]
+        if limit is not None:
+            stop = min(stop, start + limit)
         rows = [{c: col[i] for c, col in self._rows.items()} for i in range(start, stop)]
         return [self._item(r, shop, other) for r in rows]
 
@@ -88,7 +93,7 @@ class Explainer:
         items = [{"kind": "path", "detail": "linked through " + " -> ".join(path),
                   "path": list(path)}]
         for u, v in zip(path, path[1:], strict=False):
-            for item in self.pair(u, v)[:3]:
+            for item in self.pair(u, v, limit=3):
                 items.append({**item, "detail": f"{u} - {v}: {item['detail']}", "hop": [u, v]})
         return items
 
@@ -100,7 +105,8 @@ class Explainer:
         lo, hi = self._shop_rows.get(shop, (0, 0))
         for i in range(lo, hi):
             if u["kind"][i] == kind and u["value"][i] == value:
-                return _day(u["first_seen"][i]), _day(u["last_seen"][i])
+                first, last = u["first_seen"][i], u["last_seen"][i]
+                return (None if first == "NaT" else first), (None if last == "NaT" else last)
         return None, None
 
     def _item(self, row: dict, shop: str, other: str) -> dict:

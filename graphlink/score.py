@@ -107,7 +107,8 @@ class PairGraph:
         usable = pairs[pairs["p"] >= minimum]
         both = np.r_[usable["shop_a"].to_numpy(dtype=object),
                      usable["shop_b"].to_numpy(dtype=object)]
-        names, codes = np.unique(both, return_inverse=True)
+        codes, names = pd.factorize(both, sort=True)  # np.unique sorts objects in Python
+        names = np.asarray(names, dtype=object)
         half = len(usable)
         return cls(names, codes[:half], codes[half:], usable["p"].to_numpy(dtype=float))
 
@@ -199,8 +200,14 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
     reach = graph.near(banned) if len(new) > PRUNE_ABOVE else None
     rows = list(new[["shop_id", "created_at", "operator_id", "community_id"]].itertuples(
         index=False, name=None))
-    context = _Scoring(graph, banned, banned_rows["banned_at"].to_dict(), reach, explain)
-    results = map_chunks(_score_chunk, rows, context, min_items=SHARE_ABOVE)
+    near = [(shop, created) for shop, created, *_ in rows
+            if (reach is None or shop in reach) and shop in graph]
+    context = _Scoring(graph, banned, banned_rows["banned_at"].to_dict())
+    # workers send back the matches of the shops near a banned shop only (few, small)
+    found = dict(zip((shop for shop, _ in near),
+                     map_chunks(_matches_chunk, near, context, min_items=SHARE_ABOVE),
+                     strict=True))
+    results = [_record(row, found.get(row[0], []), explain) for row in rows]
     results.sort(key=lambda r: (-r["risk"], r["shop_id"]))
     return results
 
@@ -214,20 +221,16 @@ class _Scoring:
     graph: PairGraph
     banned: set[str]
     banned_at: dict
-    reach: set[str] | None
-    explain: object
 
 
-def _score_chunk(rows: list[tuple], c: _Scoring) -> list[dict]:
-    return [_score_one(row, c) for row in rows]
+def _matches_chunk(shops: list[tuple], c: _Scoring) -> list[list[dict]]:
+    return [_matches(shop, created_at, c) for shop, created_at in shops]
 
 
-def _score_one(row: tuple, c: _Scoring) -> dict:
-    shop, created_at, operator_id, community_id = row
-    near = c.reach is None or shop in c.reach
-    paths = c.graph.paths_from(shop, c.banned) if near else {}
+def _matches(shop: str, created_at: pd.Timestamp, c: _Scoring) -> list[dict]:
+    """The best matches of one shop with banned shops, strongest first."""
     matches = []
-    for b, path in paths.items():
+    for b, path in c.graph.paths_from(shop, c.banned).items():
         score = c.graph.path_score(path)
         if pd.notna(c.banned_at[b]) and created_at < c.banned_at[b]:
             score *= CONCURRENT
@@ -235,11 +238,15 @@ def _score_one(row: tuple, c: _Scoring) -> dict:
             matches.append({"banned_shop_id": b, "score": round(score, 4),
                             "path": path, "banned_at": c.banned_at[b]})
     matches.sort(key=lambda m: (-m["score"], len(m["path"]), m["banned_shop_id"]))
-    matches = matches[:MAX_MATCHES]
+    return matches[:MAX_MATCHES]
+
+
+def _record(row: tuple, matches: list[dict], explain) -> dict:
+    shop, created_at, operator_id, community_id = row
     risk = matches[0]["score"] if matches else 0.0
     return {"shop_id": shop, "created_at": created_at, "risk": round(risk, 4),
             "flag": flag_of(risk), "operator_id": operator_id, "community_id": community_id,
-            "matches": [_match(m, shop, c.explain) for m in matches]}
+            "matches": [_match(m, shop, explain) for m in matches]}
 
 
 def on_paths(records: list[dict]) -> set[str]:
