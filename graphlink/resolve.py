@@ -24,7 +24,9 @@ independent kind. Hubs never merge anything (see :mod:`graphlink.link`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import igraph
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -57,19 +59,28 @@ def combine(evidence: pd.DataFrame) -> pd.DataFrame:
     if not len(evidence):
         return pd.DataFrame(columns=["shop_a", "shop_b", "p", "kinds"])
     method = evidence["method"] if "method" in evidence else pd.Series("exact", evidence.index)
-    grouped = evidence.assign(kind=signal_group(evidence["kind"], method))
-    best = grouped.groupby(["shop_a", "shop_b", "kind"], sort=False)["weight"].max().reset_index()
-    best["log_miss"] = np.log1p(-best["weight"].clip(upper=0.999))
+    group, names = pd.factorize(signal_group(evidence["kind"], method), sort=True)
+    shop, shops = pd.factorize(np.r_[evidence["shop_a"].to_numpy(dtype=object),
+                                     evidence["shop_b"].to_numpy(dtype=object)], sort=True)
+    n, width = len(evidence), len(names)
+    # integer keys in (shop_a, shop_b, signal) order: sorted, the runs are pairs and signals
+    pair = shop[:n].astype(np.int64) * len(shops) + shop[n:]
+    key = pair * width + group
+    order = np.lexsort((-evidence["weight"].to_numpy(dtype=float), key))
+    key, weight = key[order], evidence["weight"].to_numpy(dtype=float)[order]
+    best = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])  # strongest piece per signal
+    key, weight = key[best], weight[best]
+    pair, signal = key // width, key % width
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    log_miss = np.add.reduceat(np.log1p(-np.minimum(weight, 0.999)), starts)
     # each signal a bit, in sorted order: a pair's bit sum names its sorted kinds
-    names = sorted(best["kind"].unique())
-    best["bit"] = best["kind"].map({k: 1 << i for i, k in enumerate(names)}).astype("int64")
-    pairs = best.groupby(["shop_a", "shop_b"], sort=True).agg(
-        log_miss=("log_miss", "sum"), bits=("bit", "sum"))
+    bits = np.add.reduceat(np.left_shift(1, signal.astype(np.int64)), starts)
     spelt = {b: ",".join(k for i, k in enumerate(names) if b >> i & 1)
-             for b in pairs["bits"].unique().tolist()}
-    pairs["kinds"] = pairs["bits"].map(spelt)
-    pairs["p"] = 1.0 - np.exp(pairs["log_miss"])
-    return pairs.reset_index()[["shop_a", "shop_b", "p", "kinds"]]
+             for b in np.unique(bits).tolist()}
+    shops = np.asarray(shops, dtype=object)
+    return pd.DataFrame({
+        "shop_a": shops[pair[starts] // len(shops)], "shop_b": shops[pair[starts] % len(shops)],
+        "p": 1.0 - np.exp(log_miss), "kinds": [spelt[b] for b in bits.tolist()]})
 
 
 @dataclass
@@ -78,7 +89,17 @@ class Resolution:
 
     operators: pd.DataFrame  # shop_id, operator_id
     pairs: pd.DataFrame  # shop_a, shop_b, p, kinds
-    merges: nx.Graph  # shops as nodes, MERGE-strength pairs as edges (attr p)
+    merge: float = MERGE
+
+    @cached_property
+    def merges(self) -> nx.Graph:
+        """Shops as nodes, MERGE-strength pairs as edges (attr p); built when asked."""
+        graph = nx.Graph()
+        graph.add_nodes_from(self.operators["shop_id"].tolist())
+        strong = self.pairs[self.pairs["p"] >= self.merge]
+        graph.add_weighted_edges_from(strong[["shop_a", "shop_b", "p"]].itertuples(index=False),
+                                      weight="p")
+        return graph
 
 
 def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = MERGE) -> Resolution:
@@ -88,17 +109,19 @@ def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = M
     smallest shop id, so it is deterministic and readable.
     """
     strong = pairs[pairs["p"] >= merge]
-    graph = nx.Graph()
-    graph.add_nodes_from(shop_ids.tolist())
-    graph.add_weighted_edges_from(strong[["shop_a", "shop_b", "p"]].itertuples(index=False),
-                                  weight="p")
-    owner = {}
-    for component in nx.connected_components(graph):
-        operator = "OP-" + min(component)
-        owner.update(dict.fromkeys(component, operator))
+    codes, names = pd.factorize(np.r_[shop_ids.to_numpy(dtype=object),
+                                      strong["shop_a"].to_numpy(dtype=object),
+                                      strong["shop_b"].to_numpy(dtype=object)])
+    n, m = len(shop_ids), len(strong)
+    graph = igraph.Graph(n=len(names), edges=np.column_stack(
+        (codes[n:n + m], codes[n + m:])).tolist())
+    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    names = np.asarray(names, dtype=object)
+    smallest = pd.Series(names).groupby(component).transform("min").to_numpy(dtype=object)
     operators = pd.DataFrame({"shop_id": shop_ids.to_numpy()})
-    operators["operator_id"] = operators["shop_id"].map(owner)
-    return Resolution(operators, pairs, graph)
+    operators["operator_id"] = ("OP-" + pd.Series(smallest[codes[:n]], dtype=object)).astype(
+        operators["shop_id"].dtype)
+    return Resolution(operators, pairs, merge)
 
 
 def evidence_chain(resolution: Resolution, evidence: pd.DataFrame, shop_a: str, shop_b: str
