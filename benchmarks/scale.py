@@ -105,7 +105,7 @@ def child_graphlink(folder: Path, since: str) -> dict:
     shops = clock("communities", communities, resolution.operators, resolution.pairs)
     analysis = api.Analysis(dataset, ids, links, evidence, resolution, shops)
     signups = clock("signups", api.signups_report, analysis, since)
-    clock("report", lambda: len(report.render(signups, "json")))
+    clock("report", report.write, signups, "json", os.devnull)  # streamed, as the CLI does
     records = signups.payload["signups"]
     flagged = sum(r["flag"] in ("high", "medium") for r in records)
     return {"stages": clock.stages, "comparisons": links.comparisons,
