@@ -383,7 +383,9 @@ def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[d
     hubs = [{"kind": bp.kind, "pass": bp.name, "key": key, "values": int(part["key_values"].iat[0]),
              "shops": int(part["key_shops"].iat[0])}
             for key, part in keyed[big].groupby("key", sort=True)]
-    keyed = keyed[~big].assign(text=lambda f: f["value"].map(bp.text))
+    keyed = keyed[~big]
+    keyed = keyed.assign(text=keyed["value"] if bp.text is str else _apply(keyed["value"],
+                                                                           bp.text))
     return keyed.sort_values(["key", "text", "value"], ignore_index=True), hubs
 
 
