@@ -183,3 +183,25 @@ def test_no_trap_group_is_merged_into_one_operator(world, analysis):
             for j in range(i + 1, len(part)):
                 if true_ops[i] != true_ops[j]:
                     assert predicted.iat[i] != predicted.iat[j], (group, part["shop_id"].iat[i])
+
+
+def test_value_rows_by_codes_and_by_lookup_agree(analysis):
+    """Identifier values are found by integer codes when aligned, else by a hash per kind."""
+    import numpy as np
+
+    from graphlink.identifiers import Identifiers, value_rows
+
+    ids = analysis.identifiers
+    rows = value_rows(ids)
+    values = ids.values
+    assert (values["kind"].to_numpy()[rows] == ids.uses["kind"].to_numpy()).all()
+    assert (values["value"].to_numpy()[rows] == ids.uses["value"].to_numpy()).all()
+    shuffled = values.sample(frac=1, random_state=3).reset_index(drop=True)
+    other = value_rows(Identifiers(ids.uses, shuffled.iloc[1:].reset_index(drop=True)))
+    missing = (ids.uses["kind"] == shuffled["kind"].iat[0]) & (
+        ids.uses["value"] == shuffled["value"].iat[0])
+    assert (other[missing.to_numpy()] == -1).all() and missing.any()
+    found = other >= 0
+    moved = shuffled.iloc[1:].reset_index(drop=True)
+    assert (moved["value"].to_numpy()[other[found]] == ids.uses["value"].to_numpy()[found]).all()
+    assert found.sum() == len(rows) - missing.sum() and np.isin(other, [-1]).sum() == missing.sum()
