@@ -287,10 +287,19 @@ def _compare_chunk(pairs: list[tuple[str, str, int]], bp: BlockingPass) -> list[
 
 
 def _links_frame(found: list[tuple]) -> pd.DataFrame:
-    similar = pd.DataFrame(found, columns=_LINK_COLUMNS)
-    return (similar.sort_values(["score", "block_shops"], ascending=[False, True])
-            .drop_duplicates(["kind", "value_a", "value_b"])
-            .sort_values(["kind", "value_a", "value_b"]).reset_index(drop=True))
+    """One link per (kind, value_a, value_b), sorted by them: the best score, then the
+    smallest block, then the first found (passes can find one pair twice)."""
+    if not found:
+        return pd.DataFrame(columns=_LINK_COLUMNS)
+    similar = pd.DataFrame(dict(zip(_LINK_COLUMNS, zip(*found, strict=True), strict=True)))
+    codes = [pd.factorize(similar[c], sort=True)[0] for c in ("kind", "value_a", "value_b")]
+    order = np.lexsort((similar["block_shops"].to_numpy(), -similar["score"].to_numpy(),
+                        *reversed(codes)))
+    change = np.zeros(len(order), dtype=bool)
+    change[:1] = True
+    for code in codes:
+        change[1:] |= code[order][1:] != code[order][:-1]
+    return similar.iloc[order[change]].reset_index(drop=True)
 
 
 def link_new(new: pd.DataFrame, keys: pd.DataFrame, hub_blocks: pd.DataFrame,
