@@ -273,7 +273,7 @@ def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int =
                        **load_options) -> tuple[Analysis, State]:
     """Analyse a dataset and save it as the next run of a state folder.
 
-    Operator ids are carried over from the state's previous run
+    Operator and community ids are carried over from the state's previous run
     (:func:`graphlink.runs.stabilise`) and what changed is logged
     (:func:`graphlink.runs.changes`, see :func:`changes_report`). ``dataset``:
     ``source`` already loaded (without pseudonymising), to avoid reading it twice.
@@ -282,12 +282,21 @@ def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int =
     analysis = analyse(source if dataset is None else dataset, seed=seed, progress=progress,
                        pseudonymise=pseudonymise, **load_options)
     previous = State.open(state_dir)
-    before = previous.table("shops", ["shop_id", "operator_id"]) if previous else None
+    before = previous.table("shops", ["shop_id", "operator_id", "community_id"]) \
+        if previous else None
     stable = runs.stabilise(analysis.shops[["shop_id", "operator_id"]], before)
     owner = dict(zip(stable["shop_id"], stable["operator_id"], strict=True))
     analysis.shops["operator_id"] = analysis.shops["shop_id"].map(owner)
     analysis.resolution.operators["operator_id"] = analysis.resolution.operators[
         "shop_id"].map(owner)
+    # community ids are carried over the same way (a community is a group of shops too)
+    named = {"community_id": "operator_id"}
+    community = runs.stabilise(
+        analysis.shops[["shop_id", "community_id"]].rename(columns=named),
+        before[["shop_id", "community_id"]].rename(columns=named) if before is not None
+        else None)
+    analysis.shops["community_id"] = analysis.shops["shop_id"].map(
+        dict(zip(community["shop_id"], community["operator_id"], strict=True)))
     log = runs.changes(stable, before, set(analysis.dataset.banned_shop_ids()),
                        next_run(previous))
     pseudonyms = pseudonymiser(pseudonymise)

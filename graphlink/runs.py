@@ -14,6 +14,9 @@ over, so a shop keeps its operator id unless the evidence moves it:
   run used that id for another operator: then it becomes ``<id>.2`` (or
   ``.3``, ...), the first suffix no operator of either run has.
 
+Community ids are carried over by the same rule (a community is a group of
+shops too; :func:`graphlink.api.analyse_into_state` does both).
+
 :func:`changes` compares two stabilised runs. Shops present in both runs whose
 operator id changed are grouped by (previous id, current id), one row each:
 

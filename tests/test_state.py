@@ -242,6 +242,35 @@ def test_stale_state_makes_new_run(split, tmp_path):
     assert json.loads(result.stdout)["changes"] == report.payload["changes"]
 
 
+def test_community_and_operator_ids_survive_a_smaller_shop_joining(split, tmp_path):
+    """A new shop whose id sorts first joins an operator: both ids stay as they were
+    (fresh ids would be OP-S0 and C-S0, named after the smallest shop)."""
+    folder, one, two = tmp_path / "state", tmp_path / "one", tmp_path / "two"
+    shutil.copytree(split["base"], one)
+    api.analyse_into_state(one, folder)
+    before = State.open(folder).table("shops").set_index("shop_id")
+    sizes = before["operator_id"].value_counts()
+    accounts, devices = _read(one / "accounts.csv"), _read(one / "devices.csv")
+    shared = devices.merge(accounts[["account_id", "shop_id"]], on="account_id")
+    per_device = shared.groupby("device_id")["shop_id"].nunique()
+    shared = shared[shared["device_id"].map(per_device) == 1]  # a device of one shop only
+    shared = shared[shared["shop_id"].map(before["operator_id"]).map(sizes) >= 2]
+    member, device = shared[["shop_id", "device_id"]].iloc[0]
+    shutil.copytree(one, two)
+    with open(two / "shops.csv", "a", encoding="utf-8") as out:
+        out.write("S0,新店,2030-01-01T00:00:00,active,,,apparel\n")
+    with open(two / "accounts.csv", "a", encoding="utf-8") as out:
+        out.write("A0,S0,,,,,2030-01-01T00:00:00\n")
+    with open(two / "devices.csv", "a", encoding="utf-8") as out:
+        out.write(f"A0,{device},,2030-01-02T00:00:00\n")
+    api.analyse_into_state(two, folder)
+    after = State.open(folder).table("shops").set_index("shop_id")
+    for column in ("operator_id", "community_id"):
+        assert after.at["S0", column] == after.at[member, column] == before.at[member, column]
+    kept = (after.loc[before.index, "community_id"] == before["community_id"]).mean()
+    assert kept > 0.95
+
+
 def test_changes_report_without_state(tmp_path):
     with pytest.raises(GraphlinkError, match="no graphlink state"):
         api.changes_report(tmp_path / "nothing")
