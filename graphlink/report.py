@@ -273,8 +273,10 @@ def _list_chunks(items: list):
 
 
 def _orjson(value: object, level: int = 0) -> bytes:
+    # datetimes and dataclasses go to _json_default too: str(), as json.dumps(default=str)
     text = orjson.dumps(value, default=_json_default,
-                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+                        | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
     return text.replace(b"\n", b"\n" + b"  " * level) if level else text
 
 

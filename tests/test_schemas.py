@@ -42,16 +42,19 @@ def test_check_output_validates(small_dataset: Path):
 
 def test_json_layout_is_that_of_json_dumps_indent_2(tmp_path):
     """orjson encodes, long lists batch by batch; the text is json.dumps(indent=2)'s."""
+    import datetime
+
     import numpy as np
 
     from graphlink.report import Report, render, write
 
     items = [{"shop": f"S{i}", "name": "店\u2028铺", "score": i / 7,
               "matches": [{"w": [1, 2]}] * (i % 3), "empty": {}} for i in range(2_345)]
+    when = [datetime.datetime(2026, 1, 2, 3, 4), datetime.date(2026, 1, 2), np.int64(7)]
     payload = {"schema": "graphlink.demo/1", "signups": items, "few": [np.float64(0.25), None],
-               "nan": float("nan"), "none": []}
+               "nan": float("nan"), "none": [], "when": when}
     expected = json.dumps({**payload, "few": [0.25, None], "nan": None}, ensure_ascii=False,
-                          indent=2) + "\n"
+                          indent=2, default=str) + "\n"
     report = Report("demo", payload, [])
     assert render(report, "json") == expected
     write(report, "json", tmp_path / "out.json")
