@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from graphlink import normalise as norm
+from graphlink.link import smallest_in_component
 
 __all__ = ["COMMUNITY_MIN", "communities", "factories", "shop_signals", "street_key", "RADIUS_M"]
 
@@ -86,10 +87,7 @@ def _leiden(a: np.ndarray, b: np.ndarray, weight: np.ndarray, seed: int) -> pd.S
         ig.set_random_number_generator(random)
     member = np.asarray(found.membership)
     inside = member[ea] == member[eb]  # the connected parts of each community
-    parts = ig.Graph(n=len(nodes), edges=np.c_[ea[inside], eb[inside]].tolist())
-    component = np.asarray(parts.connected_components().membership)
-    smallest = pd.Series(nodes).groupby(component).transform("min").to_numpy()
-    return pd.Series(smallest, index=nodes)
+    return pd.Series(smallest_in_component(nodes, ea[inside], eb[inside]), index=nodes)
 
 
 # --- factories -------------------------------------------------------------

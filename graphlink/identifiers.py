@@ -188,12 +188,7 @@ def _one_row_per_use(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.n
     undated = seen == _NAT
     order = np.lexsort((rows["line"].to_numpy(), np.where(undated, _LAST, seen),
                         *reversed(codes)))
-    change = np.zeros(len(order), dtype=bool)
-    change[:1] = True
-    for code in codes:
-        ordered = code[order]
-        change[1:] |= ordered[1:] != ordered[:-1]
-    starts = np.flatnonzero(change)
+    starts = np.flatnonzero(run_starts(*(code[order] for code in codes)))
     uses = rows.iloc[order[starts]].reset_index(drop=True)
     first = seen[order[starts]]
     last = np.maximum.reduceat(np.where(undated, _NAT, seen)[order], starts) if len(starts) \
@@ -202,6 +197,19 @@ def _one_row_per_use(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.n
     uses["last_seen"] = last.view(dates.dtype)
     uses["rows"] = np.diff(np.append(starts, len(order))).astype(np.int64)
     return uses[_USES_COLUMNS], codes[1][order[starts]], codes[2][order[starts]]
+
+
+def run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Where a run of equal rows begins in sorted ``columns`` (True at row 0).
+
+    >>> run_starts(np.array([1, 1, 2, 2]), np.array([5, 6, 6, 6])).tolist()
+    [True, True, True, False]
+    """
+    starts = np.zeros(len(columns[0]), dtype=bool)
+    starts[:1] = True
+    for column in columns:
+        starts[1:] |= column[1:] != column[:-1]
+    return starts
 
 
 _NAT = np.datetime64("NaT").astype(np.int64)  # NaT's integer: the smallest int64

@@ -43,12 +43,12 @@ from rapidfuzz import fuzz, process
 
 from graphlink import compare
 from graphlink import normalise as norm
-from graphlink.identifiers import Identifiers, value_rows
+from graphlink.identifiers import Identifiers, run_starts, value_rows
 from graphlink.workers import map_chunks
 
 __all__ = [
     "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS",
-    "entity_labels", "link_new",
+    "entity_labels", "link_new", "smallest_in_component",
     "MAX_BLOCK", "WINDOW", "LINK_MIN",
     "HUB_SHOPS", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
 ]
@@ -116,13 +116,22 @@ def entity_labels(ids: Identifiers) -> pd.Series:
     order = np.argsort(codes[strong], kind="stable")
     members, values = shop_codes[order], codes[strong][order]
     same = values[1:] == values[:-1]
-    graph = igraph.Graph(n=len(shops), edges=np.column_stack(
-        (members[:-1][same], members[1:][same])).tolist())
-    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
     names = np.asarray(shops, dtype=object)
-    smallest = pd.Series(names).groupby(component).transform("min").to_numpy()
+    smallest = smallest_in_component(names, members[:-1][same], members[1:][same])
     return pd.Series(smallest, index=pd.Index(names, name="shop_id"), dtype=object,
                      name="entity")
+
+
+def smallest_in_component(names: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each of ``names``, the smallest name of its connected component, the
+    graph having an edge ``names[a[i]] - names[b[i]]`` for each i (igraph, C).
+
+    >>> smallest_in_component(np.array(["S3", "S1", "S2"]), np.array([0]), np.array([1])).tolist()
+    ['S1', 'S1', 'S2']
+    """
+    graph = igraph.Graph(n=len(names), edges=np.column_stack((a, b)).tolist())
+    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    return pd.Series(names).groupby(component).transform("min").to_numpy()
 
 
 def count_entities(ids: Identifiers, labels: pd.Series | None = None) -> Identifiers:
@@ -295,11 +304,8 @@ def _links_frame(found: list[tuple]) -> pd.DataFrame:
     codes = [pd.factorize(similar[c], sort=True)[0] for c in ("kind", "value_a", "value_b")]
     order = np.lexsort((similar["block_shops"].to_numpy(), -similar["score"].to_numpy(),
                         *reversed(codes)))
-    change = np.zeros(len(order), dtype=bool)
-    change[:1] = True
-    for code in codes:
-        change[1:] |= code[order][1:] != code[order][:-1]
-    return similar.iloc[order[change]].reset_index(drop=True)
+    return similar.iloc[order[run_starts(*(code[order] for code in codes))]].reset_index(
+        drop=True)
 
 
 def link_new(new: pd.DataFrame, keys: pd.DataFrame, hub_blocks: pd.DataFrame,

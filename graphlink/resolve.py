@@ -26,10 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import igraph
 import networkx as nx
 import numpy as np
 import pandas as pd
+
+from graphlink.link import smallest_in_component
 
 __all__ = ["MERGE", "Resolution", "combine", "signal_group", "resolve_operators", "evidence_chain"]
 
@@ -113,11 +114,8 @@ def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = M
                                       strong["shop_a"].to_numpy(dtype=object),
                                       strong["shop_b"].to_numpy(dtype=object)])
     n, m = len(shop_ids), len(strong)
-    graph = igraph.Graph(n=len(names), edges=np.column_stack(
-        (codes[n:n + m], codes[n + m:])).tolist())
-    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
-    names = np.asarray(names, dtype=object)
-    smallest = pd.Series(names).groupby(component).transform("min").to_numpy(dtype=object)
+    smallest = smallest_in_component(np.asarray(names, dtype=object), codes[n:n + m],
+                                     codes[n + m:]).astype(object)
     operators = pd.DataFrame({"shop_id": shop_ids.to_numpy()})
     operators["operator_id"] = ("OP-" + pd.Series(smallest[codes[:n]], dtype=object)).astype(
         operators["shop_id"].dtype)
