@@ -31,7 +31,8 @@ from graphlink.incremental import score_against_state
 from graphlink.link import Links, count_entities, find_links, hubs, pair_evidence
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
-from graphlink.resolve import Resolution, combine, evidence_chain, resolve_operators
+from graphlink.model import MatchModel, load_model, score, shop_kinds, train
+from graphlink.resolve import Resolution, evidence_chain, resolve_operators
 from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups, spotcheck
 from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
@@ -109,6 +110,7 @@ class Analysis:
     evidence: pd.DataFrame
     resolution: Resolution
     shops: pd.DataFrame  # shop_id, operator_id, community_id
+    model: MatchModel | None = None
 
     def clusters(self) -> pd.DataFrame:
         """One row per shop: shop_id, operator_id, community_id."""
@@ -225,7 +227,8 @@ class Analysis:
 
 
 def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress | None = None,
-            pseudonymise: bool | str | bytes | None = None, **load_options) -> Analysis:
+            pseudonymise: bool | str | bytes | None = None,
+            model: MatchModel | str | Path | None = None, **load_options) -> Analysis:
     """Run the whole pipeline on a dataset folder (or a loaded :class:`Dataset`).
 
     ``progress(stage, done, total)``, if given, hears each stage of
@@ -250,11 +253,18 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     if pseudonyms is not None:
         dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
     stage("resolving operators")
-    resolution = resolve_operators(dataset.shops["shop_id"], combine(evidence))
+    kinds = shop_kinds(ids.uses)
+    n = len(dataset.shops)
+    model = _model(model) or train(evidence, kinds, n)
+    resolution = resolve_operators(dataset.shops["shop_id"], score(model, evidence, kinds, n))
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     stage("done")
-    return Analysis(dataset, ids, links, evidence, resolution, shops)
+    return Analysis(dataset, ids, links, evidence, resolution, shops, model)
+
+
+def _model(model: MatchModel | str | Path | None) -> MatchModel | None:
+    return load_model(model) if isinstance(model, str | Path) else model
 
 
 # a keyed token of this constant tells whether a delta is pseudonymised with the

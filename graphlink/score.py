@@ -45,7 +45,7 @@ __all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "neare
            "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph",
            "on_paths", "add_evidence"]
 
-FLAGS = {"high": 0.7, "medium": 0.4, "low": 0.15}
+FLAGS = {"high": 0.9, "medium": 0.5, "low": 0.1}
 CONCURRENT = 0.9
 MAX_HOPS = 3
 MAX_MATCHES = 5

@@ -1,0 +1,467 @@
+"""The match model: comparison levels, parameters learned from the data, one probability per pair.
+
+Fellegi-Sunter, as Splink and fastLink do it. Every candidate shop pair (a pair
+with at least one piece of evidence from :func:`graphlink.link.pair_evidence`)
+gets a *comparison vector*: for each comparison below, the best level its
+evidence reaches, ``other`` when both shops carry that kind of value and
+nothing agrees, or ``missing`` when one of them carries none (no evidence
+either way: Bayes factor 1).
+
+Comparisons and their levels (best first)
+
+- device: exact
+- ip: exact, same /24 block
+- phone: exact, one edit (a digit changed or two swapped)
+- id_number: exact
+- email: exact, same local part at another provider, small edit
+- name (holder names of accounts and payments, and email local parts that
+  spell the name: one signal, never counted twice): exact, typo (homophone,
+  traditional form, nickname, swapped order, small edit), pinyin or initials,
+  partial, email skeleton
+- address: same room (or the same address written another way), same building
+  another room, same street address another building, within ~110 m, similar text
+- payment: exact, masked-compatible (same visible prefix and last digits)
+
+Parameters, learned from the data being analysed, without labels
+
+- ``u`` (chance agreement among non-matching pairs), per level: the number of
+  shop pairs at that level over all pairs of shops carrying the kind, the
+  expected matches among them subtracted. Blocking enumerates the pairs at
+  every agreeing level, so this is the count a random sample of pairs would
+  estimate, without its variance for rare levels.
+- frequency adjustment: a value (or a blocking key: a park's street address,
+  a common name's pinyin) used by ``k`` unrelated entities agrees by chance
+  with probability at least ``(k - 1) / n``; the level's ``u`` is raised to
+  that, so a park, a warehouse or a NAT IP counts for what its frequency says.
+- ``m`` (agreement among matching pairs) and the share of matching pairs
+  ``lambda`` by expectation-maximisation over the candidate pairs, ``u`` held.
+
+A pair's match weight is ``log2(lambda / (1 - lambda)) + sum(log2 BF)``, its
+probability ``p = 1 / (1 + 2 ** -weight)``. Deterministic: no sampling.
+
+>>> import pandas as pd
+>>> ev = pd.DataFrame({"shop_a": ["S1", "S1", "S3"], "shop_b": ["S2", "S2", "S4"],
+...                    "kind": ["device", "address", "address"],
+...                    "method": ["exact", "same-building", "same-place"],
+...                    "users": [1.0, 1.0, 40.0]})
+>>> kinds = pd.Series(["device,address"] * 4, index=["S1", "S2", "S3", "S4"])
+>>> model = train(ev, kinds, shops=1000)
+>>> pairs = score(model, ev, kinds, shops=1000)
+>>> bool(pairs["p"].iloc[0] > 0.9 > pairs["p"].iloc[1])
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score", "shop_kinds",
+           "waterfall", "load_model"]
+
+# comparison -> (identifier kinds it reads, its agreeing levels, best first)
+COMPARISONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "device": (("device",), ("exact",)),
+    "ip": (("ip",), ("exact", "same-block")),
+    "phone": (("phone",), ("exact", "one-edit")),
+    "id_number": (("id_number",), ("exact",)),
+    "email": (("email",), ("exact", "same-local", "small-edit")),
+    "name": (("holder_name", "email"), ("exact", "typo", "pinyin", "partial", "email-skeleton")),
+    "address": (("address",), ("same-room", "same-building", "same-place", "nearby", "similar")),
+    "payment": (("payment",), ("exact", "masked")),
+}
+NAMES = tuple(COMPARISONS)
+
+# (identifier kind, evidence method) -> (comparison, level); other methods of a kind
+# fall back to its comparison's first level (exact) or last level (fuzzy)
+_LEVEL_OF = {
+    ("ip", "ip-block"): ("ip", "same-block"),
+    ("phone", "phone-edit"): ("phone", "one-edit"),
+    ("email", "same-email"): ("email", "exact"),
+    ("email", "email-same-local"): ("email", "same-local"),
+    ("email", "email-fuzzy"): ("email", "small-edit"),
+    ("email", "email-role"): ("email", "small-edit"),
+    ("email", "email-skeleton"): ("name", "email-skeleton"),
+    **{("holder_name", m): ("name", "exact")
+       for m in ("exact", "hanzi-exact", "latin-exact", "company-exact")},
+    **{("holder_name", m): ("name", "typo")
+       for m in ("hanzi-edit", "hanzi-homophone", "latin-fuzzy", "latin-nickname",
+                 "latin-token-sort")},
+    **{("holder_name", m): ("name", "pinyin")
+       for m in ("pinyin", "pinyin-fuzzy", "latin-initials")},
+    **{("address", m): ("address", "same-room") for m in ("exact", "same-address", "same-room")},
+    **{("address", m): ("address", "same-building")
+       for m in ("same-building", "same-building-neighbour-room")},
+    ("address", "same-place"): ("address", "same-place"),
+    ("address", "nearby"): ("address", "nearby"),
+    ("payment", "same-payment"): ("payment", "exact"),
+}
+_COMPARISON_OF_KIND = {"device": "device", "ip": "ip", "phone": "phone",
+                       "id_number": "id_number", "email": "email", "holder_name": "name",
+                       "address": "address", "payment": "payment"}
+
+MIN_M = 1e-4  # no level is impossible among matches
+EM_ITERATIONS = 200
+EM_TOLERANCE = 1e-7
+_PRIOR_M = 0.5
+CHANGED = 0.5  # pseudo-counts keeping m away from 0 and 1 on small data
+
+
+def _row_levels(kind: pd.Series, method: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(comparison index, level index) of each evidence row (-1: not a comparison)."""
+    pairs = pd.DataFrame({"kind": kind.to_numpy(dtype=object),
+                          "method": method.to_numpy(dtype=object)})
+    distinct = pairs.drop_duplicates()
+    table = {}
+    for k, m in distinct.itertuples(index=False):
+        comp, level = _LEVEL_OF.get((k, m), (None, None))
+        if comp is None:
+            comp = _COMPARISON_OF_KIND.get(k)
+            if comp is None:
+                table[k, m] = (-1, -1)
+                continue
+            levels = COMPARISONS[comp][1]
+            level = levels[0] if m == "exact" else levels[-1]
+        table[k, m] = (NAMES.index(comp), COMPARISONS[comp][1].index(level))
+    found = np.array([table[k, m] for k, m in pairs.itertuples(index=False)],
+                     dtype=np.int64).reshape(-1, 2)
+    return found[:, 0], found[:, 1]
+
+
+def shop_kinds(uses: pd.DataFrame) -> pd.Series:
+    """The identifier kinds each shop carries, comma-joined (indexed by shop_id).
+
+    >>> shop_kinds(pd.DataFrame({"shop_id": ["S1", "S1", "S2"],
+    ...                          "kind": ["phone", "device", "phone"]})).to_dict()
+    {'S1': 'device,phone', 'S2': 'phone'}
+    """
+    distinct = uses[["shop_id", "kind"]].drop_duplicates().sort_values(["shop_id", "kind"])
+    return distinct.groupby("shop_id", sort=True)["kind"].agg(",".join)
+
+
+def _present(kinds: pd.Series, shops: np.ndarray) -> np.ndarray:
+    """(shops x comparisons) booleans: does the shop carry a kind the comparison reads?"""
+    codes, distinct = pd.factorize(kinds.reindex(shops).fillna("").to_numpy(dtype=object))
+    table = np.array([[any(k in set(text.split(",")) for k in COMPARISONS[c][0])
+                       for c in NAMES] for text in distinct], dtype=bool).reshape(-1, len(NAMES))
+    return table[codes]
+
+
+@dataclass
+class Vectors:
+    """Candidate pairs and their comparison vectors.
+
+    ``level[i, c]``: index of the level (``len(levels)`` = other, ``+ 1`` = missing);
+    ``users[i, c]``: unrelated entities on the agreeing value or block (frequency).
+    """
+
+    shop_a: np.ndarray
+    shop_b: np.ndarray
+    level: np.ndarray
+    users: np.ndarray
+
+
+def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series) -> Vectors:
+    """The comparison vector of every shop pair in ``evidence``.
+
+    ``kinds`` is :func:`shop_kinds` of the shops (what tells ``other`` from
+    ``missing``). Per pair and comparison the best level counts; among rows
+    at that level, the rarest value.
+    """
+    comp, level = _row_levels(evidence["kind"], evidence["method"])
+    keep = comp >= 0
+    ev = evidence[keep]
+    comp, level = comp[keep], level[keep]
+    pair, firsts = _pair_codes(ev)
+    users = ev["users"].to_numpy(dtype=float) if "users" in ev else np.ones(len(ev))
+    n, width = len(firsts), len(NAMES)
+    best_level = np.full((n, width), 255, dtype=np.int64)
+    order = np.lexsort((users, level, comp, pair))  # best level, then rarest, first
+    pair, comp, level, users = pair[order], comp[order], level[order], users[order]
+    first = np.r_[True, (pair[1:] != pair[:-1]) | (comp[1:] != comp[:-1])]
+    best_level[pair[first], comp[first]] = level[first]
+    best_users = np.ones((n, width))
+    best_users[pair[first], comp[first]] = users[first]
+    shop_a = ev["shop_a"].to_numpy(dtype=object)[firsts]
+    shop_b = ev["shop_b"].to_numpy(dtype=object)[firsts]
+    both = _present(kinds, shop_a) & _present(kinds, shop_b)
+    sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
+    other = np.where(both, sizes, sizes + 1)
+    best_level = np.where(best_level == 255, other, best_level).astype(np.int8)
+    return Vectors(shop_a, shop_b, best_level, best_users)
+
+
+def _pair_codes(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A code per (shop_a, shop_b) in first-seen order, and each code's first row."""
+    key = pd.MultiIndex.from_arrays([ev["shop_a"].to_numpy(dtype=object),
+                                     ev["shop_b"].to_numpy(dtype=object)])
+    codes, _ = pd.factorize(key)
+    firsts = np.full(codes.max(initial=-1) + 1, -1, dtype=np.int64)
+    firsts[codes[::-1]] = np.arange(len(codes))[::-1]
+    return codes.astype(np.int64), firsts
+
+
+MODES = ("reuse", "evasion", "trace")
+"""Matching pairs come in two modes, each with its own m: shops of one operator that
+reuse its identifiers (sister shops, careless comebacks), and comebacks that change
+every machine identifier and keep only what is hard to change (a relative's name, a
+room in the same building, a card in the same name). One m for both would learn the
+first mode and punish the second for every identifier it changed. A third mode
+holds comebacks that changed everything but one trace (a laptop, a card)."""
+
+
+@dataclass
+class MatchModel:
+    """m per match mode and u per comparison level, and each mode's share of pairs.
+
+    ``m[mode][c]`` and ``u[c]`` list the comparison's agreeing levels then
+    ``other``. The file form (:meth:`save`) holds no identifying value: only
+    probabilities and counts.
+    """
+
+    m: dict[str, dict[str, list[float]]]
+    u: dict[str, list[float]]
+    priors: dict[str, float]
+    shops: int
+    pairs: int = 0
+    iterations: int = 0
+    version: str = "graphlink.model/1"
+    counts: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def prior(self) -> float:
+        """The share of all shop pairs that match (every mode)."""
+        return float(sum(self.priors.values()))
+
+    def levels(self, comparison: str) -> list[str]:
+        return [*COMPARISONS[comparison][1], "other"]
+
+    def bayes_factors(self) -> pd.DataFrame:
+        """One row per match mode and comparison level: m, u, Bayes factor, log2."""
+        rows = [{"mode": mode, "comparison": c, "level": lv, "m": m, "u": u,
+                 "bayes_factor": m / u, "log2_bf": float(np.log2(m / u)),
+                 "pairs": (self.counts.get(c) or [0] * 99)[i]}
+                for mode in MODES for c in NAMES for i, (lv, m, u) in
+                enumerate(zip(self.levels(c), self.m[mode][c], self.u[c], strict=True))]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        return {"schema": self.version, "priors": self.priors, "shops": self.shops,
+                "pairs": self.pairs, "iterations": self.iterations,
+                "comparisons": {c: {"levels": self.levels(c), "u": self.u[c],
+                                    **{f"m_{mode}": self.m[mode][c] for mode in MODES},
+                                    "pairs": self.counts.get(c, [])} for c in NAMES}}
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MatchModel:
+        comps = data["comparisons"]
+        return cls(m={mode: {c: list(comps[c][f"m_{mode}"]) for c in NAMES} for mode in MODES},
+                   u={c: list(comps[c]["u"]) for c in NAMES},
+                   priors={mode: float(data["priors"][mode]) for mode in MODES},
+                   shops=int(data["shops"]), pairs=int(data.get("pairs", 0)),
+                   iterations=int(data.get("iterations", 0)),
+                   counts={c: list(comps[c].get("pairs", [])) for c in NAMES})
+
+
+def load_model(path: str | Path) -> MatchModel:
+    """Read a model written by :meth:`MatchModel.save` (``graphlink model train``)."""
+    from graphlink.errors import GraphlinkError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("schema") != "graphlink.model/1":
+            raise ValueError(f"schema {data.get('schema')!r} is not graphlink.model/1")
+        return MatchModel.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GraphlinkError(f"{path}: not a graphlink model file ({exc})") from exc
+
+
+def _pairs_with(kinds: pd.Series) -> np.ndarray:
+    """Per comparison: the number of shop pairs where both shops carry its kinds."""
+    present = _present(kinds, kinds.index.to_numpy(dtype=object)).sum(axis=0).astype(float)
+    present = np.maximum(present, 2.0)
+    return present * (present - 1) / 2
+
+
+def _log_u(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
+    """(pairs x comparisons) log2 u, raised by each value's frequency (0 where missing)."""
+    out = np.zeros(vec.level.shape)
+    for c, name in enumerate(NAMES):
+        u = np.array(model.u[name])
+        level = vec.level[:, c].astype(np.int64)
+        known = level < len(u)
+        lv = level[known]
+        chance = np.maximum(vec.users[known, c] - 1.0, 0.0) / max(shops, 2)
+        out[known, c] = np.log2(np.where(lv < len(u) - 1, np.maximum(u[lv], chance), u[lv]))
+    return out
+
+
+def _log_m(model: MatchModel, mode: str, vec: Vectors) -> np.ndarray:
+    out = np.zeros(vec.level.shape)
+    for c, name in enumerate(NAMES):
+        m = np.array(model.m[mode][name])
+        level = vec.level[:, c].astype(np.int64)
+        known = level < len(m)
+        out[known, c] = np.log2(m[level[known]])
+    return out
+
+
+def _mode_weights(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
+    """(pairs x modes) log2 odds of each match mode against no match."""
+    log_u = _log_u(model, vec, shops).sum(axis=1)
+    rest = 1.0 - model.prior
+    return np.column_stack([np.log2(model.priors[mode] / rest)
+                            + _log_m(model, mode, vec).sum(axis=1) - log_u for mode in MODES])
+
+
+def _odds(weights: np.ndarray) -> np.ndarray:
+    """log2 of the summed odds of the modes (the pair's match weight)."""
+    top = weights.max(axis=1)
+    return top + np.log2(np.exp2(np.clip(weights - top[:, None], -200, 0)).sum(axis=1))
+
+
+def _probability(weight: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(weight, -200, 200)))
+
+
+def _initial(counts: dict, possible: np.ndarray, shops: int) -> MatchModel:
+    """Reuse: exact levels likely; evasion: exact levels rare, others likely. u from
+    the counts. One match per shop, shared by the modes."""
+    m = {mode: {} for mode in MODES}
+    u = {}
+    for c, name in enumerate(NAMES):
+        k = len(COMPARISONS[name][1])
+        start = {"reuse": np.r_[0.5, np.full(k - 1, 0.05)],
+                 "evasion": np.r_[0.02, np.full(k - 1, 0.15)] if k > 1 else np.array([0.02]),
+                 "trace": np.r_[0.05, np.full(k - 1, 0.01)]}
+        for mode, agree in start.items():
+            agree = agree * min(1.0, 0.9 / agree.sum())
+            m[mode][name] = [*agree.tolist(), 1.0 - float(agree.sum())]
+        chance = np.maximum(counts[name][:k], 0.5) / possible[c]
+        u[name] = [*chance.tolist(), max(1.0 - float(chance.sum()), 1e-9)]
+    share = min(0.25, 1.0 / max(shops, 4))
+    return MatchModel(m, u, priors=dict.fromkeys(MODES, share), shops=shops)
+
+
+def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
+          iterations: int = EM_ITERATIONS) -> MatchModel:
+    """Learn m, u and the priors from one dataset's candidate pairs (no labels)."""
+    vec = comparison_levels(evidence, kinds)
+    total = shops * (shops - 1) / 2
+    possible = _pairs_with(kinds)
+    counts = {name: np.bincount(vec.level[:, c].astype(np.int64),
+                                minlength=len(COMPARISONS[name][1]) + 2)
+              for c, name in enumerate(NAMES)}
+    model = _initial(counts, possible, shops)
+    for it in range(1, iterations + 1):
+        weights = _mode_weights(model, vec, shops)
+        odds = _odds(weights)
+        match = _probability(odds)
+        share = np.exp2(np.clip(weights - odds[:, None], -200, 0)) * match[:, None]
+        previous = model.prior
+        model = _maximise(vec, share, counts, possible, total, shops)
+        model.iterations = it
+        if abs(model.prior - previous) <= EM_TOLERANCE * previous and it > 5:
+            break
+    model.pairs = len(vec.level)
+    model.counts = {name: counts[name][:-1].astype(int).tolist() for name in NAMES}
+    return model
+
+
+def _changed(m: np.ndarray, mode: str) -> np.ndarray:
+    """Comebacks change identifiers on purpose: outside ``reuse``, at least
+    ``CHANGED`` of a mode's pairs disagree on each comparison."""
+    if mode == "reuse" or m[-1] >= CHANGED:
+        return m
+    return np.r_[m[:-1] * (1 - CHANGED) / m[:-1].sum(), CHANGED]
+
+
+def _maximise(vec: Vectors, share: np.ndarray, counts: dict, possible: np.ndarray,
+              total: float, shops: int) -> MatchModel:
+    """The M step: m per mode from the responsibilities, u from counts less expected
+    matches, each mode's prior from its expected pairs."""
+    m = {mode: {} for mode in MODES}
+    u = {}
+    match = share.sum(axis=1)
+    for c, name in enumerate(NAMES):
+        k = len(COMPARISONS[name][1])
+        level = vec.level[:, c].astype(np.int64)
+        for j, mode in enumerate(MODES):
+            seen = np.bincount(level, weights=share[:, j], minlength=k + 2)[:k + 1]
+            m[mode][name] = _changed(np.maximum(
+                (seen + _PRIOR_M / (k + 1)) / (seen.sum() + _PRIOR_M), MIN_M), mode).tolist()
+        matched = np.bincount(level, weights=match, minlength=k + 2)[:k + 1]
+        chance = np.maximum(counts[name][:k] - matched[:k], 0.5) / max(
+            possible[c] - matched.sum(), 1)
+        u[name] = [*chance.tolist(), max(1.0 - float(chance.sum()), 1e-9)]
+    priors = {mode: float(np.clip(share[:, j].sum() / total, 1e-15, 0.25))
+              for j, mode in enumerate(MODES)}
+    return MatchModel(m, u, priors=priors, shops=shops)
+
+
+def score(model: MatchModel, evidence: pd.DataFrame, kinds: pd.Series, shops: int | None = None
+          ) -> pd.DataFrame:
+    """Per shop pair: ``p`` (match probability), ``weight`` (log2 odds), ``kinds`` (the
+    comparisons that agree) and each comparison's level and users, sorted by shop_a,
+    shop_b."""
+    columns = ["shop_a", "shop_b", "p", "weight", "kinds"]
+    if not len(evidence):
+        return pd.DataFrame(columns=columns)
+    vec = comparison_levels(evidence, kinds)
+    weight = _odds(_mode_weights(model, vec, shops or model.shops))
+    sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
+    bits = ((vec.level < sizes) * (1 << np.arange(len(NAMES)))).sum(axis=1)
+    spelt = {b: ",".join(sorted(n for i, n in enumerate(NAMES) if b >> i & 1))
+             for b in np.unique(bits).tolist()}
+    out = pd.DataFrame({"shop_a": vec.shop_a, "shop_b": vec.shop_b,
+                        "p": _probability(weight), "weight": weight,
+                        "kinds": [spelt[b] for b in bits.tolist()]})
+    for c, name in enumerate(NAMES):
+        out[f"level_{name}"] = vec.level[:, c]
+        out[f"users_{name}"] = vec.users[:, c].astype(np.float32)
+    return out.sort_values(["shop_a", "shop_b"], ignore_index=True)
+
+
+def waterfall(model: MatchModel, pair: pd.Series | dict, shops: int | None = None) -> list[dict]:
+    """The match weight of one scored pair, step by step (Splink's waterfall).
+
+    ``pair`` is a row of :func:`score`'s result. Steps: the prior of the match
+    mode that explains the pair best, then each comparison with its level,
+    Bayes factor, frequency adjustment (the factor by which the value's
+    frequency lowered the level's Bayes factor; 1 when none) and log2
+    contribution (missing comparisons left out), then the other mode's share.
+    The ``log2_bf`` of the steps sum to the pair's ``weight``.
+    """
+    n = max(shops or model.shops, 2)
+    vec = Vectors(np.array([""]), np.array([""]),
+                  np.array([[int(pair[f"level_{c}"]) for c in NAMES]]),
+                  np.array([[float(pair[f"users_{c}"]) for c in NAMES]]))
+    weights = _mode_weights(model, vec, n)[0]
+    best = int(np.argmax(weights))
+    mode = MODES[best]
+    prior = model.priors[mode] / (1.0 - model.prior)
+    steps = [{"comparison": "prior", "level": mode, "bayes_factor": prior,
+              "tf_adjustment": 1.0, "log2_bf": float(np.log2(prior))}]
+    log_u = _log_u(model, vec, n)[0]
+    for c, name in enumerate(NAMES):
+        level = int(vec.level[0, c])
+        if level > len(COMPARISONS[name][1]):
+            continue
+        m, u = model.m[mode][name][level], model.u[name][level]
+        u_eff = float(np.exp2(log_u[c]))
+        steps.append({"comparison": name, "level": model.levels(name)[level],
+                      "bayes_factor": m / u_eff, "tf_adjustment": u / u_eff,
+                      "log2_bf": float(np.log2(m / u_eff))})
+    rest = float(_odds(weights[None, :])[0] - weights[best])
+    steps.append({"comparison": "other modes", "level": ",".join(MODES[:best] + MODES[best + 1:]),
+                  "bayes_factor": float(np.exp2(rest)), "tf_adjustment": 1.0, "log2_bf": rest})
+    return steps
