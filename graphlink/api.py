@@ -28,7 +28,8 @@ from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
 from graphlink.incremental import score_against_state
-from graphlink.link import Links, count_entities, find_links, hubs, pair_evidence
+from graphlink.link import (
+    Links, count_entities, entity_labels, find_links, hubs, pair_evidence)
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
 from graphlink.model import MatchModel, load_model, score, shop_kinds, train
@@ -245,7 +246,9 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("loading")
     dataset = _dataset(source, load_options)
     stage("extracting identifiers")
-    ids = count_entities(extract(dataset))
+    ids = extract(dataset)
+    entity = entity_labels(ids)
+    ids = count_entities(ids, entity)
     stage("linking")
     links = find_links(ids)
     stage("weighing evidence")
@@ -255,7 +258,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("resolving operators")
     kinds = shop_kinds(ids.uses)
     n = len(dataset.shops)
-    model = _model(model) or train(evidence, kinds, n)
+    model = _model(model) or train(evidence, kinds, n, entity)
     resolution = resolve_operators(dataset.shops["shop_id"], score(model, evidence, kinds, n))
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)

@@ -108,7 +108,8 @@ MIN_M = 1e-4  # no level is impossible among matches
 EM_ITERATIONS = 200
 EM_TOLERANCE = 1e-7
 _PRIOR_M = 0.5
-CHANGED = 0.5  # pseudo-counts keeping m away from 0 and 1 on small data
+CHANGED = 0.5
+RARE = 2  # pseudo-counts keeping m away from 0 and 1 on small data
 
 
 def _row_levels(kind: pd.Series, method: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -353,14 +354,16 @@ def _initial(counts: dict, possible: np.ndarray, shops: int) -> MatchModel:
 
 
 def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
-          iterations: int = EM_ITERATIONS) -> MatchModel:
-    """Learn m, u and the priors from one dataset's candidate pairs (no labels)."""
+          entity: pd.Series | None = None, iterations: int = EM_ITERATIONS) -> MatchModel:
+    """Learn m, u and the priors from one dataset's candidate pairs (no labels).
+
+    ``entity`` (shop_id -> entity, :func:`graphlink.link.entity_labels`) tells
+    pairs of one user from chance agreements when counting u.
+    """
     vec = comparison_levels(evidence, kinds)
     total = shops * (shops - 1) / 2
     possible = _pairs_with(kinds)
-    counts = {name: np.bincount(vec.level[:, c].astype(np.int64),
-                                minlength=len(COMPARISONS[name][1]) + 2)
-              for c, name in enumerate(NAMES)}
+    counts = _level_counts(vec, entity)
     model = _initial(counts, possible, shops)
     for it in range(1, iterations + 1):
         weights = _mode_weights(model, vec, shops)
@@ -368,13 +371,29 @@ def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
         match = _probability(odds)
         share = np.exp2(np.clip(weights - odds[:, None], -200, 0)) * match[:, None]
         previous = model.prior
-        model = _maximise(vec, share, counts, possible, total, shops)
+        model = _maximise(vec, share, model.u, total, shops)
         model.iterations = it
         if abs(model.prior - previous) <= EM_TOLERANCE * previous and it > 5:
             break
     model.pairs = len(vec.level)
     model.counts = {name: counts[name][:-1].astype(int).tolist() for name in NAMES}
     return model
+
+
+def _level_counts(vec: Vectors, entity: pd.Series | None) -> dict[str, np.ndarray]:
+    """Chance agreements per comparison level: pairs of two different entities (shops
+    joined by a rare machine identifier are one user, not a coincidence) whose value
+    or block has at most ``RARE`` unrelated users (the crowd's pairs get their chance
+    agreement from their own frequency instead)."""
+    out = {}
+    same = (entity.reindex(vec.shop_a).to_numpy() == entity.reindex(vec.shop_b).to_numpy()
+            if entity is not None else np.zeros(len(vec.shop_a), bool))
+    for c, name in enumerate(NAMES):
+        k = len(COMPARISONS[name][1])
+        level = vec.level[:, c].astype(np.int64)
+        rare = (level >= k) | ((vec.users[:, c] <= RARE) & ~same)
+        out[name] = np.bincount(level[rare], minlength=k + 2)
+    return out
 
 
 def _changed(m: np.ndarray, mode: str) -> np.ndarray:
@@ -385,13 +404,11 @@ def _changed(m: np.ndarray, mode: str) -> np.ndarray:
     return np.r_[m[:-1] * (1 - CHANGED) / m[:-1].sum(), CHANGED]
 
 
-def _maximise(vec: Vectors, share: np.ndarray, counts: dict, possible: np.ndarray,
-              total: float, shops: int) -> MatchModel:
-    """The M step: m per mode from the responsibilities, u from counts less expected
-    matches, each mode's prior from its expected pairs."""
+def _maximise(vec: Vectors, share: np.ndarray, u: dict, total: float, shops: int
+              ) -> MatchModel:
+    """The M step: m per mode from the responsibilities, each mode's prior from its
+    expected pairs; u stays as counted."""
     m = {mode: {} for mode in MODES}
-    u = {}
-    match = share.sum(axis=1)
     for c, name in enumerate(NAMES):
         k = len(COMPARISONS[name][1])
         level = vec.level[:, c].astype(np.int64)
@@ -399,10 +416,6 @@ def _maximise(vec: Vectors, share: np.ndarray, counts: dict, possible: np.ndarra
             seen = np.bincount(level, weights=share[:, j], minlength=k + 2)[:k + 1]
             m[mode][name] = _changed(np.maximum(
                 (seen + _PRIOR_M / (k + 1)) / (seen.sum() + _PRIOR_M), MIN_M), mode).tolist()
-        matched = np.bincount(level, weights=match, minlength=k + 2)[:k + 1]
-        chance = np.maximum(counts[name][:k] - matched[:k], 0.5) / max(
-            possible[c] - matched.sum(), 1)
-        u[name] = [*chance.tolist(), max(1.0 - float(chance.sum()), 1e-9)]
     priors = {mode: float(np.clip(share[:, j].sum() / total, 1e-15, 0.25))
               for j, mode in enumerate(MODES)}
     return MatchModel(m, u, priors=priors, shops=shops)
