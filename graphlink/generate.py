@@ -13,6 +13,15 @@ Everything random is drawn from ``random.Random(seed)`` and
 are streamed to disk shop by shop, so memory grows only with the special
 (non-singleton) shops and the registry of used identifiers.
 
+``mix`` makes a world harder and different from the default one: a
+:class:`WorldMix` (or ``"random"`` for ``WorldMix.draw(seed)``) sets the share
+of each re-registration tier (adding ``single``, one weak signal, and
+``none``, a fresh identity), which weak signals link a comeback to its banned
+parent (recorded per shop in the truth column ``signals``), and the size of
+every honest trap, including two more: ``room_turnover`` and
+``card_collision``. Without ``mix`` the files are exactly those of earlier
+versions.
+
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     summary = generate_world(Path(tmp) / "world", shops=200, seed=1)
@@ -26,19 +35,22 @@ import argparse
 import bisect
 import csv
 import hashlib
+import json
 import math
 import operator
 import random
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["WorldSummary", "generate_world", "MIN_SHOPS", "ROLES", "TIERS"]
+__all__ = ["WorldMix", "WorldSummary", "generate_world", "MIN_SHOPS", "ROLES", "TIERS",
+           "MIX_ROLES", "MIX_TIERS", "SIGNALS"]
 
 T = TypeVar("T")
 
@@ -46,6 +58,15 @@ MIN_SHOPS = 50
 ROLES = ("honest", "counterfeit_banned", "reregistration", "dealer", "park", "warehouse",
          "nat", "common_name", "family")
 TIERS = ("exact", "fuzzy", "indirect")
+MIX_ROLES = ("room_turnover", "card_collision")  # honest traps only a mixed world has
+MIX_TIERS = ("single", "none")  # tiers only a mixed world has
+# the weak signals a mixed world's comebacks carry, each one a careful human can follow
+SIGNALS = ("phone_edit", "email_provider", "email_edit", "name_variant", "ip_block",
+           "card_holder", "card_masked", "shop_name", "address_room", "address_format",
+           "geo_near")
+_SLOTS = {"email_provider": "email", "email_edit": "email", "card_holder": "card",
+          "card_masked": "card", "address_room": "address", "address_format": "address",
+          "geo_near": "address"}  # signals of one slot exclude each other
 
 # --------------------------------------------------------------------------
 # time: floats are days since 2024-01-01; the world ends 2026-10-31
@@ -180,6 +201,11 @@ _PARKS = ("海创园 电子商务产业园 跨境电商产业园 网商创业园
 _STORES = "菜鸟智能仓 京东物流仓 顺丰云仓 中通云仓 国际物流园 电商云仓 跨境保税仓".split()
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 _HANZI_DIGITS = "零一二三四五六七八九"
+_TRADITIONAL = str.maketrans(
+    "张刘陈杨黄赵吴孙马罗郑谢许韩冯邓蒋叶苏卢钟谭陆贾邹龙贺顾龚万钱严阳伟玮维炜静丽强军艳杰洁涛鸣刚莹华红国"
+    "辉鹏飞锋晓东云凯欧韦",
+    "張劉陳楊黃趙吳孫馬羅鄭謝許韓馮鄧蔣葉蘇盧鍾譚陸賈鄒龍賀顧龔萬錢嚴陽偉瑋維煒靜麗強軍豔傑潔濤鳴剛瑩華紅國"
+    "輝鵬飛鋒曉東雲凱歐韋")
 
 # --------------------------------------------------------------------------
 # reference data: Latin-script countries
@@ -285,6 +311,15 @@ _NICKS = {
     "Maximilian": "Max", "Katharina": "Kathi", "Stefan": "Stephan", "Sarah": "Sara",
     "Oliver": "Ollie", "Charles": "Charlie", "Barbara": "Barb", "Susan": "Sue",
 }
+_ACCENTED = {"Jose": "José", "Maria": "María", "Garcia": "García", "Lopez": "López",
+             "Martinez": "Martínez", "Gonzalez": "González", "Hernandez": "Hernández",
+             "Rodriguez": "Rodríguez", "Muller": "Müller", "Mueller": "Müller",
+             "Zoe": "Zoë", "Chloe": "Chloë", "Rene": "René", "Andre": "André"}
+_PLAIN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "é": "e", "á": "a",
+                        "í": "i", "ó": "o", "ñ": "n", "ç": "c", "ë": "e"})
+_KEEP = {"geo_near": "geo", "email_provider": "email", "email_edit": "email",
+         "card_holder": "holder"}  # a signal -> the cell that must not be left blank
+_FIXED_DIGITS = {"CN": 3, "US": 4, "GB": 2, "MY": 2, "DE": 3}  # a mobile's fixed leading part
 _SUR_VARIANTS = {
     "Smith": "Smyth", "Clarke": "Clark", "Thompson": "Thomson", "Johnson": "Jonson",
     "Müller": "Mueller", "Meyer": "Meier", "Schmidt": "Schmitt", "Garcia": "García",
@@ -460,6 +495,12 @@ def _mask_key(text: str) -> tuple[str, str] | None:
         return None
     compact = text.replace(" ", "")
     return compact.split("*", 1)[0], compact[-4:]
+
+
+def _mask_options(card: str, endpoints: Sequence[str]) -> list[str]:
+    """Masked forms of ``card`` whose (prefix, last 4) none of ``endpoints`` shows."""
+    used = [k for k in map(_mask_key, endpoints) if k]
+    return [m for m in _masks(card) if _mask_key(m) not in used]
 
 
 def _render_card(value: str, r: random.Random) -> str:
@@ -700,6 +741,152 @@ def _name_variant(p: _Person, r: random.Random) -> str:
     return p.name.upper() if not p.zh else f"{p.surname} {p.given}"
 
 
+def _moved(lat: float, lon: float, dist: float, angle: float) -> tuple[float, float]:
+    """The point ``dist`` metres from (lat, lon) in direction ``angle`` (radians from north).
+
+    >>> [round(x, 5) for x in _moved(30.0, 120.0, 111.32, 0.0)]
+    [30.001, 120.0]
+    """
+    return (lat + dist * math.cos(angle) / 111_320,
+            lon + dist * math.sin(angle) / (111_320 * math.cos(math.radians(lat))))
+
+
+# --------------------------------------------------------------------------
+# pure helpers of mixed worlds: the weak signals a comeback leaves
+# --------------------------------------------------------------------------
+
+
+def _phone_edit(n: str, country: str, r: random.Random) -> str:
+    """One digit changed, or two neighbouring digits swapped, past the fixed prefix.
+
+    >>> [_phone_edit("13800138000", "CN", random.Random(s)) for s in (0, 1, 3)]
+    ['13800138040', '13800130800', '13800183000']
+    """
+    start = _FIXED_DIGITS[country]
+    spots = [i for i in range(start, len(n) - 1) if n[i] != n[i + 1]]
+    if spots and r.random() < 0.35:
+        i = _pick(r, spots)
+        return n[:i] + n[i + 1] + n[i] + n[i + 2:]
+    i = _int(r, start, len(n))
+    return n[:i] + str((int(n[i]) + _int(r, 1, 10)) % 10) + n[i + 1:]
+
+
+def _email_provider(email: str, providers: Sequence[str], r: random.Random) -> str:
+    """The same mailbox name at another provider.
+
+    >>> _email_provider("12345678@qq.com", ("qq.com", "163.com"), random.Random(0))
+    '12345678@163.com'
+    """
+    local, _, domain = email.partition("@")
+    return f"{local}@{_pick(r, [d for d in providers if d != domain])}"
+
+
+def _email_edit(email: str, r: random.Random) -> str:
+    """The same provider, the mailbox name with one small edit: a digit changed or
+    added, a dot, a letter doubled or a plus tag.
+
+    >>> for s in (1, 2, 5, 6, 7):
+    ...     print(_email_edit("zhangwei88@163.com", random.Random(s)))
+    zhangwei85@163.com
+    zhangwei88+tb@163.com
+    zhangw.ei88@163.com
+    zhangweei88@163.com
+    zhangwei881@163.com
+    """
+    local, _, domain = email.partition("@")
+    digits = [i for i, ch in enumerate(local) if ch.isdigit() and (i or not local.isdigit())]
+    u = r.random()
+    if u < 0.3 and digits:
+        i = _pick(r, digits)
+        local = local[:i] + str((int(local[i]) + _int(r, 1, 10)) % 10) + local[i + 1:]
+    elif u < 0.45 or (u < 0.8 and local.isdigit()):
+        local += str(_int(r, 10))
+    elif u < 0.65 and "." in local:
+        local = local.replace(".", "", 1)
+    elif u < 0.65:
+        i = _int(r, 1, max(2, len(local.rstrip("0123456789"))))
+        local = f"{local[:i]}.{local[i:]}"
+    elif u < 0.8:
+        i = _pick(r, [k for k, ch in enumerate(local) if ch.isalpha()] or [0])
+        local = local[:i] + local[i] + local[i:]
+    else:
+        local = f"{local}+{_pick(r, _TAGS)}"
+    return f"{local}@{domain}"
+
+
+def _script_variant(name: str) -> str:
+    """Traditional characters of a Hanzi name; diacritics dropped from, or added to, a
+    Latin one; the name itself when there is no such form.
+
+    >>> _script_variant("张伟"), _script_variant("Jose Garcia"), _script_variant("Lukas Müller")
+    ('張偉', 'José García', 'Lukas Muller')
+    """
+    if any("\u4e00" <= ch <= "\u9fff" for ch in name):
+        return name.translate(_TRADITIONAL)
+    if not name.isascii():
+        return name.translate(_PLAIN)
+    return " ".join(_ACCENTED.get(word, word) for word in name.split(" "))
+
+
+def _mix_name_variant(p: _Person, r: random.Random) -> str:
+    """A variant of the registered name: pinyin, homophone typo, reordered, traditional
+    form (Hanzi); nickname, initial, swapped, spelling or diacritics (Latin)."""
+    alt = _script_variant(p.name)
+    if alt != p.name and r.random() < 0.3:
+        return alt
+    return _name_variant(p, r)
+
+
+def _ip_block(ip: str, r: random.Random) -> str:
+    """Another address of the same IPv4 /24 block.
+
+    >>> _ip_block("58.23.140.7", random.Random(1))
+    '58.23.140.35'
+    """
+    head, _, last = ip.rpartition(".")
+    return f"{head}.{_pick(r, [k for k in range(1, 255) if str(k) != last])}"
+
+
+def _card_twin(card: str, r: random.Random) -> str:
+    """Another card number with the same first six and last four digits (and a valid
+    Luhn check when ``card`` has one): the same masked form, a different card.
+
+    >>> card = _luhn("622202123456789123")
+    >>> twin = _card_twin(card, random.Random(0))
+    >>> twin != card, _masks(twin) == _masks(card), _luhn(twin[:-1]) == twin
+    (True, True, True)
+    """
+    luhn = _luhn(card[:-1]) == card
+    for _ in range(1000):
+        middle = "".join(str(_int(r, 10)) for _ in range(len(card) - 10))
+        twin = card[:6] + middle + card[-4:]
+        if twin != card and (not luhn or _luhn(twin[:-1]) == twin):
+            return twin
+    raise RuntimeError(f"no twin for card {card}")  # a bug, not bad luck
+
+
+def _other_room(p: _Place, r: random.Random) -> _Place:
+    """Another flat of the same building (the door along or another floor); the house
+    two numbers along where there are no flats."""
+    if not p.room or r.random() < 0.5:
+        return _neighbour(p, r)
+    room = _int(r, 1, 31) * 100 + _int(r, 1, 7) if p.zh else _int(r, 1, 41)
+    return replace(p, room=room if room != p.room else room + 1)
+
+
+def _drop_town(text: str, p: _Place, r: random.Random) -> str:
+    """A Chinese address with its province or its city left out.
+
+    >>> home = _Place(True, "CN", "浙江省", "杭州市", "余杭区", "文一西路", "", 998, "", 5,
+    ...               302, "", 30.27, 120.02)
+    >>> [_drop_town("浙江省杭州市余杭区文一西路998号5栋302室", home, random.Random(s))
+    ...  for s in (0, 1)]
+    ['浙江省余杭区文一西路998号5栋302室', '杭州市余杭区文一西路998号5栋302室']
+    """
+    part = p.province if p.province and p.province in text and r.random() < 0.5 else p.city
+    return text.replace(f"{part} ", "", 1) if f"{part} " in text else text.replace(part, "", 1)
+
+
 # --------------------------------------------------------------------------
 # entities
 # --------------------------------------------------------------------------
@@ -769,6 +956,8 @@ class _Shop:
     parents: list[int] = field(default_factory=list)
     group: str = ""
     factory: int = -1
+    signals: tuple[str, ...] = ()  # mixed worlds: what links a comeback to its parents
+    keep: frozenset[str] = frozenset()  # cells never left blank: "geo", "email", "holder"
 
 
 @dataclass(slots=True)
@@ -818,6 +1007,9 @@ class WorldSummary:
         Re-registration tier -> number of shops.
     factories : int
         Number of counterfeiting factories.
+    mix : WorldMix or None
+        The mix of a mixed world (then ``files`` has ``truth_mix``, ``roles``
+        and ``tiers`` list ``MIX_ROLES`` and ``MIX_TIERS`` too).
     """
 
     out: Path
@@ -827,6 +1019,173 @@ class WorldSummary:
     roles: dict[str, int]
     tiers: dict[str, int]
     factories: int
+    mix: WorldMix | None = None
+
+
+_TIER_FIELDS = ("exact", "fuzzy", "single", "none", "indirect")
+_SHARE_FIELDS = ("counterfeit_share", "park_share", "warehouse_share", "nat_share",
+                 "common_name_share", "family_share")
+_RATE_FIELDS = ("fuzzy_extra", "room_turnover", "card_collision")
+_SIZE_FIELDS = {"park_size": 1, "warehouse_size": 2, "nat_size": 2, "family_max": 2}
+
+
+@dataclass(frozen=True)
+class WorldMix:
+    """How hard, and how varied, one generated world is.
+
+    Attributes
+    ----------
+    exact, fuzzy, single, none, indirect : float
+        Relative weights of the re-registration tiers: ``exact`` shares a device
+        or full card number with a banned parent; ``fuzzy`` at least two weak
+        signals and nothing exact; ``single`` exactly one weak signal; ``none``
+        a fresh identity with no signal at all; ``indirect`` only a device or
+        card of an ``exact`` sibling.
+    signal_weights : tuple of (str, float)
+        Relative weight of each weak signal of ``SIGNALS``, drawn per comeback.
+    fuzzy_extra : float
+        Chance of each further signal (up to five) on a fuzzy comeback past two.
+    exact_cues : float
+        Mean number of weak signals an exact comeback carries besides its
+        shared device or card.
+    counterfeit_share : float
+        Share of shops run by counterfeit operators (originals and comebacks).
+    park_share, park_size : float, int
+        Share of shops in e-commerce parks (one street address, many buildings
+        and rooms) and the typical shops per park.
+    warehouse_share, warehouse_size : float, int
+        The same for fulfilment warehouses (one address used verbatim).
+    nat_share, nat_size : float, int
+        The same for carrier NAT IPs.
+    common_name_share : float
+        Share of shops held by people with one of the very common names.
+    family_share, family_max : float, int
+        Share of shops run by honest relatives of one home building; largest family.
+    room_turnover : float
+        Chance that an honest new tenant registers at the very dispatch address a
+        banned shop used, after the ban.
+    card_collision : float
+        Chance that an honest shop shows a masked card with the visible digits of
+        a banned shop's card (a different card).
+
+    >>> WorldMix.draw(7) == WorldMix.draw(7) != WorldMix.draw(8)
+    True
+    >>> WorldMix(none=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: WorldMix.none must be >= 0, got -1
+    """
+
+    exact: float = 0.35
+    fuzzy: float = 0.3
+    single: float = 0.15
+    none: float = 0.08
+    indirect: float = 0.12
+    signal_weights: tuple[tuple[str, float], ...] = tuple((s, 1.0) for s in SIGNALS)
+    fuzzy_extra: float = 0.3
+    exact_cues: float = 0.7
+    counterfeit_share: float = 0.04
+    park_share: float = 0.04
+    park_size: int = 120
+    warehouse_share: float = 0.02
+    warehouse_size: int = 100
+    nat_share: float = 0.015
+    nat_size: int = 150
+    common_name_share: float = 0.008
+    family_share: float = 0.015
+    family_max: int = 4
+    room_turnover: float = 0.3
+    card_collision: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in (*_TIER_FIELDS, "exact_cues", *_SHARE_FIELDS, *_RATE_FIELDS):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(f"WorldMix.{name} must be >= 0, got {value!r}")
+        for name in (*_SHARE_FIELDS, *_RATE_FIELDS):
+            if getattr(self, name) > 1:
+                raise ValueError(f"WorldMix.{name} must be <= 1, got {getattr(self, name)!r}")
+        for name, least in _SIZE_FIELDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"WorldMix.{name} must be an integer >= {least}, got {value!r}")
+        if sum(getattr(self, t) for t in _TIER_FIELDS[:4]) <= 0:
+            raise ValueError("WorldMix needs a positive weight for exact, fuzzy, single or none")
+        self._check_signals()
+
+    def _check_signals(self) -> None:
+        weights = dict(self.signal_weights)
+        unknown = set(weights) - set(SIGNALS)
+        if unknown or len(weights) != len(self.signal_weights):
+            raise ValueError(f"WorldMix.signal_weights: unknown or repeated {sorted(unknown)}")
+        if any(not isinstance(w, int | float) or not w >= 0 for w in weights.values()):
+            raise ValueError("WorldMix.signal_weights must be >= 0")
+        if len({_SLOTS.get(s, s) for s, w in weights.items() if w > 0}) < 3:
+            raise ValueError("WorldMix.signal_weights: weak signals of at least 3 kinds needed")
+
+    @classmethod
+    def draw(cls, seed: int) -> WorldMix:
+        """A random mix for world ``seed``: fuzzy 20-50%, single 5-25%, none 0-15%,
+        the rest exact (65-90%) or indirect; every signal weight, trap share and
+        size drawn too (see docs/demo-world.md)."""
+        r = random.Random(f"graphlink.WorldMix:{seed}")
+        fuzzy, single, none = r.uniform(0.2, 0.5), r.uniform(0.05, 0.25), r.uniform(0, 0.15)
+        rest = 1 - fuzzy - single - none
+        indirect = rest * r.uniform(0.1, 0.35)
+        tiers = {"fuzzy": fuzzy, "single": single, "none": none, "indirect": indirect,
+                 "exact": rest - indirect}
+        return cls(
+            **{k: round(v, 4) for k, v in tiers.items()},
+            signal_weights=tuple((s, round(r.uniform(0.2, 1.5), 3)) for s in SIGNALS),
+            fuzzy_extra=round(r.uniform(0.1, 0.5), 3), exact_cues=round(r.uniform(0, 1.5), 3),
+            counterfeit_share=round(r.uniform(0.025, 0.06), 4),
+            park_share=round(r.uniform(0.01, 0.08), 4), park_size=_int(r, 20, 401),
+            warehouse_share=round(r.uniform(0.005, 0.04), 4), warehouse_size=_int(r, 20, 301),
+            nat_share=round(r.uniform(0.005, 0.04), 4), nat_size=_int(r, 10, 401),
+            common_name_share=round(r.uniform(0.002, 0.015), 4),
+            family_share=round(r.uniform(0.005, 0.04), 4), family_max=_int(r, 2, 7),
+            room_turnover=round(r.uniform(0.1, 0.6), 3),
+            card_collision=round(r.uniform(0.05, 0.4), 3))
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-ready values (``signal_weights`` as a dict), as in ``mix.json``."""
+        return {**asdict(self), "signal_weights": dict(self.signal_weights)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, object]) -> WorldMix:
+        """The mix of :meth:`as_dict` (e.g. a truth folder's ``mix.json``).
+
+        >>> WorldMix.from_dict(WorldMix.draw(3).as_dict()) == WorldMix.draw(3)
+        True
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown WorldMix fields: {sorted(unknown)}")
+        weights = values.get("signal_weights", dict(cls.signal_weights))
+        return cls(**{**values, "signal_weights": tuple(dict(weights).items())})
+
+    def weight(self, tier: str) -> float:
+        """The weight of one tier (0 for ``indirect`` when there is no ``exact``)."""
+        return 0.0 if tier == "indirect" and not self.exact else getattr(self, tier)
+
+
+def _mix_sizes(n: int, m: WorldMix) -> dict[str, int]:
+    """Group counts and sizes of a mixed world of ``n`` shops."""
+    size = _sizes(n)
+    parks, houses, nat = (max(2, round(share * n)) for share in
+                          (m.park_share, m.warehouse_share, m.nat_share))
+    per_house, per_nat = min(m.warehouse_size, houses), min(m.nat_size, nat)
+    names = max(2, round(m.common_name_share * n))
+    count = min(len(_COMMON), max(2, names // 3))
+    return {**size, "cf_ops": max(4 if n >= 200 else 2, round(m.counterfeit_share * n / 3.3)),
+            "parks": max(1, round(parks / m.park_size)), "park_shops": parks,
+            "warehouses": max(1, round(houses / per_house)),
+            "wh_lo": max(2, per_house // 2), "wh_hi": max(2, per_house * 3 // 2),
+            "nat": max(1, round(nat / per_nat)), "nat_size": per_nat,
+            "names": count, "name_size": max(1, names // count),
+            "families": max(1, round(m.family_share * n * 2 / (2 + m.family_max))),
+            "family_max": m.family_max}
 
 
 def _sizes(n: int) -> dict[str, int]:
@@ -854,8 +1213,9 @@ def _sizes(n: int) -> dict[str, int]:
 class _World:
     """Plans the special shops, then streams every shop's rows to disk."""
 
-    def __init__(self, shops: int, seed: int) -> None:
+    def __init__(self, shops: int, seed: int, mix: WorldMix | None = None) -> None:
         self.n = shops
+        self.mix = mix
         self.r = random.Random(seed)
         self.nrng = np.random.default_rng(seed)
         self.taken: set[str] = set()
@@ -1115,9 +1475,7 @@ class _World:
     def _dealer_place(self, f: _Factory) -> _Place:
         """Same street and zone as the factory, another number or unit, < 300 m away."""
         r, a = self.r, f.place
-        dist, angle = r.uniform(15, 280), r.uniform(0, 2 * math.pi)
-        lat = a.lat + dist * math.cos(angle) / 111_320
-        lon = a.lon + dist * math.sin(angle) / (111_320 * math.cos(math.radians(a.lat)))
+        lat, lon = _moved(a.lat, a.lon, r.uniform(15, 280), r.uniform(0, 2 * math.pi))
         number = max(1, a.number + _pick(r, (-8, -6, -4, -2, 0, 0, 2, 4, 6, 8, 10, 12)))
         if not a.zh:
             return replace(a, number=number, room=_int(r, 1, 40), lat=lat, lon=lon)
@@ -1244,7 +1602,7 @@ class _World:
 
     def plan(self) -> None:
         """Decide every shop that is not a lone honest one."""
-        size = _sizes(self.n)
+        size = _sizes(self.n) if self.mix is None else _mix_sizes(self.n, self.mix)
         self._plan_factories(size)
         self._plan_counterfeit(size["cf_ops"])
         for f in self.factories:
@@ -1254,7 +1612,10 @@ class _World:
         self._plan_warehouses(size["warehouses"], size["wh_lo"], size["wh_hi"])
         self._plan_nat(size["nat"], size["nat_size"])
         self._plan_names(size["names"], size["name_size"])
-        self._plan_families(size["families"])
+        self._plan_families(size["families"], size.get("family_max", 3))
+        if self.mix is not None:
+            self._plan_turnover(self.mix.room_turnover)
+            self._plan_collisions(self.mix.card_collision)
         left = self.n - len(self.shops)
         if left < 1:
             raise ValueError(f"{self.n} shops are too few for every phenomenon; "
@@ -1274,6 +1635,8 @@ class _World:
 
     def _tiers(self, i: int) -> list[str]:
         """Re-registration tiers of operator ``i``, in order (indirect follows an exact)."""
+        if self.mix is not None:
+            return self._mix_tiers(i)
         if i < 2:
             return [["exact", "indirect"], ["fuzzy"]][i]
         r, tiers = self.r, []
@@ -1325,6 +1688,8 @@ class _World:
         op.names.append(prof.name)
 
     def _add_rereg(self, op: _Op, tier: str, created: float) -> None:
+        if self.mix is not None:
+            return self._add_mix_rereg(op, tier, created)
         r = self.r
         build = {"exact": self._exact, "fuzzy": self._fuzzy, "indirect": self._indirect}[tier]
         prof = build(op)
@@ -1387,12 +1752,15 @@ class _World:
 
     def _distinct_mask(self, card: str, endpoints: list[str]) -> str | None:
         """A masked form of ``card`` whose (prefix, suffix) no parent row shows."""
-        used = [k for k in map(_mask_key, endpoints) if k]
-        options = [m for m in _masks(card) if _mask_key(m) not in used]
+        options = _mask_options(card, endpoints)
         return _pick(self.r, options) if options else None
 
     def _indirect(self, op: _Op) -> _Profile:
         """A stranger's identity that shares only a device or card with an exact sibling."""
+        return self._indirect_link(op)[0]
+
+    def _indirect_link(self, op: _Op) -> tuple[_Profile, str]:
+        """:meth:`_indirect` and the kind (``device``, ``payment``) of its link."""
         r = self.r
         prof = self._fresh_profile(op.boss.zh, risky=True)
         kind, method, value = _pick(r, op.links)
@@ -1400,7 +1768,7 @@ class _World:
             prof.devices.insert(0, value)
         else:
             prof.payments = [(method, value, prof.accounts[0].name), *prof.payments[:1]]
-        return prof
+        return prof, kind
 
     def _add_dealer(self, f: _Factory) -> None:
         r = self.r
@@ -1460,13 +1828,13 @@ class _World:
                                           country=_COMMON_COUNTRY[name])
                 self._trap(self._fresh_profile(zh, person), "common_name", f"name-{name}")
 
-    def _plan_families(self, count: int) -> None:
+    def _plan_families(self, count: int, most: int = 3) -> None:
         r = self.r
         for k in range(1, count + 1):
             zh = r.random() < 0.75
             head = self._person(zh)
             home = self._home(zh, head.country)
-            for j in range(_int(r, 2, 4)):
+            for j in range(_int(r, 2, most + 1)):
                 person = self._relative(head) if j else head
                 place = _family_home(home, r) if j else home
                 self._trap(self._fresh_profile(zh, person, place), "family", f"family-{k}")
@@ -1497,6 +1865,233 @@ class _World:
         prof.payments[0] = base.payments[0]
         return prof
 
+    # ---- mixed worlds: tiers, weak signals, the new traps ----------------------
+
+    def _mix_tiers(self, i: int) -> list[str]:
+        """Tiers of operator ``i`` of a mixed world, exact ones first (an indirect one
+        brings an exact sibling along): the first operators take one tier each, so
+        every tier with a weight appears; the rest draw theirs."""
+        m, r = self.mix, self.r
+        forced = [["exact", "indirect"] if m.weight("indirect") else ["exact"],
+                  ["fuzzy"], ["single"], ["none"]]
+        forced = [f for f in forced if m.weight(f[0])]
+        if i < len(forced):
+            return forced[i]
+        cum = list(accumulate(m.weight(t) for t in _TIER_FIELDS))
+        count = _weighted(r, (1, 2, 3), (0.45, 0.8, 1.0))
+        tiers = sorted((_weighted(r, _TIER_FIELDS, cum) for _ in range(count)),
+                       key=lambda t: t != "exact")
+        return tiers if "exact" in tiers or "indirect" not in tiers else ["exact", *tiers]
+
+    def _add_mix_rereg(self, op: _Op, tier: str, created: float) -> None:
+        build = {"exact": self._mix_exact, "fuzzy": self._mix_fuzzy, "single": self._mix_single,
+                 "none": self._mix_none, "indirect": self._mix_indirect}[tier]
+        prof, signals = build(op)
+        keep = frozenset(_KEEP[s] for s in signals if s in _KEEP)
+        self._add(_Shop(created, "reregistration", op.key, prof, level="rereg", tier=tier,
+                        parents=list(op.originals), signals=signals, keep=keep))
+        parent = self.shops[op.originals[0]]  # the boss's own shop shows what is followed
+        parent.keep = parent.keep | (keep & {"geo", "email"})
+
+    def _mix_fuzzy(self, op: _Op) -> tuple[_Profile, tuple[str, ...]]:
+        count = 2
+        while count < 5 and self.r.random() < self.mix.fuzzy_extra:
+            count += 1
+        return self._signalled(op, self._draw_signals(op, count))
+
+    def _mix_single(self, op: _Op) -> tuple[_Profile, tuple[str, ...]]:
+        return self._signalled(op, self._draw_signals(op, 1))
+
+    def _mix_none(self, op: _Op) -> tuple[_Profile, tuple[str, ...]]:
+        return self._signalled(op, [])
+
+    def _mix_indirect(self, op: _Op) -> tuple[_Profile, tuple[str, ...]]:
+        prof, kind = self._indirect_link(op)
+        return prof, ("sibling_device" if kind == "device" else "sibling_card",)
+
+    def _mix_exact(self, op: _Op) -> tuple[_Profile, tuple[str, ...]]:
+        """The laptop and/or the full card number (maybe the IP too), plus a few weak
+        signals; its new device and cards become links for indirect siblings."""
+        r = self.r
+        laptop = r.random() < 0.7
+        strong = ["device"] if laptop else []
+        strong += ["card"] if not laptop or r.random() < 0.4 else []
+        strong += ["ip"] if r.random() < 0.4 else []
+        exclude = {"card" if "card" in strong else "", "ip_block" if "ip" in strong else ""}
+        count = min(3, _poisson(r, self.mix.exact_cues))
+        prof, signals = self._signalled(op, self._draw_signals(op, count, exclude))
+        new_device = prof.devices[0]
+        prof.devices = [op.laptop, new_device] if laptop else [new_device]
+        if "card" in strong:
+            prof.payments = [(op.method, op.card, op.boss.name), *prof.payments[:1]]
+        if "ip" in strong:
+            prof.ips.insert(0, op.ip)
+        op.links.append(("device", "", new_device))
+        op.links += [("payment", m, e) for m, e, _ in prof.payments
+                     if m != "alipay" and e != op.card and e.isalnum() and len(e) < 40]
+        return prof, (*strong, *signals)
+
+    def _draw_signals(self, op: _Op, count: int, exclude: set[str] | None = None) -> list[str]:
+        """Up to ``count`` weak signals the operator offers, by weight, one per slot."""
+        pool = [(s, w) for s, w in self.mix.signal_weights
+                if w > 0 and _SLOTS.get(s, s) not in (exclude or ()) and self._offers(op, s)]
+        chosen: list[str] = []
+        while pool and len(chosen) < count:
+            pick = _weighted(self.r, [s for s, _ in pool], list(accumulate(w for _, w in pool)))
+            chosen.append(pick)
+            pool = [(s, w) for s, w in pool if _SLOTS.get(s, s) != _SLOTS.get(pick, pick)]
+        return chosen
+
+    @staticmethod
+    def _offers(op: _Op, signal: str) -> bool:
+        """Whether the operator's banned shops show what ``signal`` needs."""
+        if signal == "ip_block":
+            return ":" not in op.ip
+        if signal == "card_masked":
+            return bool(_mask_options(op.card, op.endpoints))
+        return True
+
+    def _signalled(self, op: _Op, signals: Sequence[str]) -> tuple[_Profile, tuple[str, ...]]:
+        """A comeback that carries exactly ``signals`` back to the operator's banned
+        shops (in ``SIGNALS`` order) and otherwise a fresh identity."""
+        r, on = self.r, set(signals)
+        place = self._signal_place(op, on)
+        prof = self._fresh_profile(op.boss.zh, self._signal_person(op.boss, on), place,
+                                   risky=True)
+        row = (self._reformatted_row(place, op.texts) if "address_format" in on
+               else self._distinct_row(place, op.texts))
+        prof.addresses = [row]
+        if "ip_block" in on:
+            prof.ips[0] = self._unique(lambda: _ip_block(op.ip, r))
+        prof.payments = self._signal_payments(op, prof, on)
+        prof.name = self._signal_shop_name(op, prof, on)
+        return prof, tuple(s for s in SIGNALS if s in on)
+
+    def _signal_person(self, boss: _Person, on: set[str]) -> _Person:
+        """A new holder; the boss's name variant, a phone one digit off the boss's, the
+        boss's mailbox at another provider or with a small edit, as ``on`` asks."""
+        r = self.r
+        if "name_variant" in on:
+            holder = self._person(boss.zh, surname=boss.surname, given=boss.given,
+                                  country=boss.country)
+            holder = replace(holder, name=_mix_name_variant(boss, r),
+                             email=self._person(boss.zh, country=boss.country).email)
+        else:
+            holder = self._person(boss.zh, country=boss.country)
+        if "phone_edit" in on:
+            n = self._unique(lambda: _phone_edit(boss.msisdn, boss.country, r))
+            holder = replace(holder, msisdn=n, phone=_render_phone(boss.country, n, r))
+        if "email_provider" in on:
+            mails = _ZH_MAIL if boss.zh else _COUNTRIES[boss.country].mails
+            email = self._unique(lambda: _email_provider(boss.email, mails, r))
+            holder = replace(holder, email=email)
+        elif "email_edit" in on:
+            holder = replace(holder, email=self._unique(lambda: _email_edit(boss.email, r)))
+        return holder
+
+    def _signal_place(self, op: _Op, on: set[str]) -> _Place:
+        if "address_room" in on:
+            return _other_room(op.home, self.r)
+        if "address_format" in on:
+            return op.home
+        if "geo_near" in on:
+            return self._near_place(op.home)
+        return self._far_home(op.home)
+
+    def _signal_payments(self, op: _Op, prof: _Profile,
+                         on: set[str]) -> list[tuple[str, str, str]]:
+        r = self.r
+        if "card_holder" in on:
+            card = _render_card(self._card(op.boss.zh, op.method == "bank"), r)
+            return [(op.method, card, op.boss.name), *prof.payments[:1]]
+        if "card_masked" in on:
+            masked = _pick(r, _mask_options(op.card, op.endpoints))
+            return [(op.method, masked, prof.accounts[0].name), *prof.payments[:1]]
+        return prof.payments
+
+    def _signal_shop_name(self, op: _Op, prof: _Profile, on: set[str]) -> str:
+        if "shop_name" in on:
+            return _shop_name_variant(_pick(self.r, op.names), prof.zh, self.r)
+        name = prof.name
+        for _ in range(8):
+            if name not in op.names:
+                break
+            name = self._shop_name(prof.zh, risky=True)[0]
+        return name
+
+    def _near_place(self, home: _Place) -> _Place:
+        """Another street of the same district, 30-280 m from ``home``: the
+        coordinates are close, the text shares no street."""
+        r = self.r
+        lat, lon = _moved(home.lat, home.lon, r.uniform(30, 280), r.uniform(0, 2 * math.pi))
+        if home.zh:
+            roads = next(c[5] for c in _ZH_CITIES if c[1] == home.city)
+            compound = _pick(r, _COMPOUNDS) if r.random() < 0.8 else ""
+            building, room = _int(r, 1, 31), _int(r, 1, 31) * 100 + _int(r, 1, 7)
+        else:
+            roads = _COUNTRIES[home.country].roads
+            compound, building, room = "", 0, _int(r, 1, 41) if r.random() < 0.45 else 0
+        road = _pick(r, [x for x in roads if x != home.road])
+        return replace(home, road=road, number=_int(r, 1, 300), compound=compound,
+                       building=building, room=room, lat=lat, lon=lon)
+
+    def _far_home(self, home: _Place) -> _Place:
+        """A home of the same script and country, not within ~3 km of ``home``."""
+        for _ in range(20):
+            place = self._home(home.zh, home.country)
+            if abs(place.lat - home.lat) + abs(place.lon - home.lon) > 0.03:
+                break
+        return place
+
+    def _reformatted_row(self, place: _Place, taken: list[str]) -> Row:
+        """``place`` written unlike any of ``taken``: 栋 for 号楼, numerals, full-width
+        digits, the province or the city left out, Street as St., ..."""
+        r = self.r
+        for _ in range(30):
+            text = _render(place, r)
+            if place.zh and r.random() < 0.3:
+                text = _drop_town(text, place, r)
+            if text not in taken:
+                return text, place.lat, place.lon
+        return self._distinct_row(place, taken)
+
+    def _plan_turnover(self, rate: float) -> None:
+        """Honest tenants registering, after the ban, at the very dispatch address of a
+        banned shop (the first banned shop always gets one)."""
+        r = self.r
+        banned = [s for s in self.shops if s.banned is not None and s.banned + 10 < _END]
+        for k, shop in enumerate(banned, 1):
+            if k > 1 and r.random() >= rate:
+                continue
+            zh, country = shop.profile.zh, shop.profile.accounts[0].country
+            for _ in range(1 + (r.random() < 0.25)):
+                prof = self._fresh_profile(zh, self._person(zh, country=country))
+                row = shop.profile.addresses[0]
+                prof.addresses = [row, *prof.addresses[:1]] if r.random() < 0.3 else [row]
+                created = r.uniform(shop.banned + 7, _END)
+                self._add(_Shop(created, "room_turnover", self._new_op(), prof,
+                                group=f"turnover-{k}"))
+
+    def _plan_collisions(self, rate: float) -> None:
+        """Honest shops paid into another card with the same visible digits as a banned
+        shop's card (the first banned card always gets one)."""
+        r, k = self.r, 0
+        for shop in [s for s in self.shops if s.banned is not None]:
+            cards = [(m, e.replace(" ", "")) for m, e, _ in shop.profile.payments
+                     if m != "alipay"]
+            cards = [(m, c) for m, c in cards if c.isdigit() and len(c) >= 12]
+            if not cards or (k and r.random() >= rate):
+                continue
+            k += 1
+            method, card = cards[0]
+            twin = self._unique(lambda c=card: _card_twin(c, r))
+            zh, country = shop.profile.zh, shop.profile.accounts[0].country
+            prof = self._fresh_profile(zh, self._person(zh, country=country))
+            masked = _pick(r, _masks(twin))
+            prof.payments = [(method, masked, prof.accounts[0].name), *prof.payments[:1]]
+            self._add(_Shop(r.uniform(0, _END), "card_collision", self._new_op(), prof,
+                            group=f"card-{k}"))
+
     # ---- write: every shop, in order of creation ---------------------------
 
     def write(self, out: Path, truth: Path) -> WorldSummary:
@@ -1508,10 +2103,13 @@ class _World:
         self.rank = np.empty(self.n, dtype=np.int64)
         self.rank[order] = np.arange(self.n)
         self.width, self.accounts, self.operators = max(6, len(str(self.n))), 0, {}
-        roles, tiers = dict.fromkeys(ROLES, 0), dict.fromkeys(TIERS, 0)
+        mixed = self.mix is not None
+        roles = dict.fromkeys((*ROLES, *MIX_ROLES) if mixed else ROLES, 0)
+        tiers = dict.fromkeys((*TIERS, *MIX_TIERS) if mixed else TIERS, 0)
+        columns = (*TRUTH_COLUMNS, "signals") if mixed else TRUTH_COLUMNS
         with ExitStack() as stack:
             data = _Sink(stack, out, TABLES)
-            answers = _Sink(stack, truth, {"shops": TRUTH_COLUMNS})
+            answers = _Sink(stack, truth, {"shops": columns})
             for pos, index in enumerate(order.tolist()):
                 if pos % 8192 == 0:
                     data.flush()
@@ -1527,7 +2125,12 @@ class _World:
         files = {**data.paths, "truth_shops": answers.paths["shops"],
                  "truth_factories": self._write_factories(truth),
                  "truth_readme": self._write_readme(truth)}
-        return WorldSummary(out, truth, files, data.rows, roles, tiers, len(self.factories))
+        if mixed:
+            files["truth_mix"] = truth / "mix.json"
+            text = json.dumps(self.mix.as_dict(), indent=2, ensure_ascii=False)
+            files["truth_mix"].write_text(text + "\n", encoding="utf-8")
+        return WorldSummary(out, truth, files, data.rows, roles, tiers, len(self.factories),
+                            self.mix)
 
     def _single(self, created: float) -> _Shop:
         status = "closed" if self.r.random() < 0.03 else "active"
@@ -1547,7 +2150,8 @@ class _World:
         community = self._fid(factory) if factory is not None else operator
         parents = ";".join(sorted(self._sid(i) for i in shop.parents))
         own = self._fid(shop.factory) if shop.factory >= 0 else ""
-        return sid, operator, community, shop.role, shop.tier, parents, shop.group, own
+        row = sid, operator, community, shop.role, shop.tier, parents, shop.group, own
+        return row if self.mix is None else (*row, ";".join(shop.signals))
 
     def _emit(self, sink: _Sink, sid: str, shop: _Shop, prof: _Profile) -> None:
         r = self.r
@@ -1559,12 +2163,12 @@ class _World:
             self._emit_account(sink, sid, shop, prof, person, k, stop)
         for k, (text, lat, lon) in enumerate(prof.addresses):
             seen = shop.created if k == 0 else r.uniform(shop.created, stop)
-            geo = r.random() < 0.6
+            geo = r.random() < 0.6 or "geo" in shop.keep
             sink.put("addresses", (sid, text, f"{lat:.6f}" if geo else "",
                                    f"{lon:.6f}" if geo else "", _day(seen)))
         for k, (method, endpoint, holder) in enumerate(prof.payments):
             seen = shop.created if k == 0 else r.uniform(shop.created, stop)
-            holder = holder if r.random() < 0.97 else ""
+            holder = holder if r.random() < 0.97 or "holder" in shop.keep else ""
             sink.put("payments", (sid, method, endpoint, holder, _day(seen)))
         self._emit_events(sink, sid, shop, stop)
 
@@ -1574,7 +2178,7 @@ class _World:
         self.accounts += 1
         aid = f"A{self.accounts:0{self.width + 1}d}"
         opened = shop.created - r.uniform(0, 1.5) if k == 0 else r.uniform(shop.created, stop)
-        email = person.email if r.random() < 0.96 else ""
+        email = person.email if r.random() < 0.96 or "email" in shop.keep else ""
         id_number = person.id_number if r.random() < 0.98 else ""
         sink.put("accounts", (aid, sid, person.name, id_number, person.phone, email,
                               _stamp(opened)))
@@ -1624,7 +2228,8 @@ class _World:
 
     def _write_readme(self, truth: Path) -> Path:
         path = truth / "README.md"
-        path.write_text(_README.format(shops=self.n), encoding="utf-8")
+        text = _README.format(shops=self.n)
+        path.write_text(text if self.mix is None else text + _MIX_README, encoding="utf-8")
         return path
 
 
@@ -1688,8 +2293,31 @@ account number, the upper-case ID number).
 """
 
 
+_MIX_README = """
+## This world was generated with a mix
+
+`mix.json` holds the `WorldMix` it was generated with (tier weights, signal
+weights, trap shares and sizes). In such a world:
+
+- `tier` may also be `single` (exactly one weak signal to a banned parent,
+  nothing exact) or `none` (a fresh identity: nothing at all links it back);
+  `fuzzy` carries two or more weak signals and nothing exact.
+- `role` may also be `room_turnover` (an honest tenant registered after the
+  ban at the very dispatch address of a banned shop; `trap_group`
+  `turnover-N`) or `card_collision` (an honest shop whose masked card shows
+  the visible digits of a banned shop's card, a different card; `card-N`).
+- `signals` (re-registrations only): `;`-joined signals linking the shop to
+  its parents. Weak: `phone_edit`, `email_provider`, `email_edit`,
+  `name_variant`, `ip_block`, `card_holder`, `card_masked`, `shop_name`,
+  `address_room`, `address_format`, `geo_near`; exact: `device`, `card`,
+  `ip`; through an exact sibling: `sibling_device`, `sibling_card`. Blank for
+  `none`.
+"""
+
+
 def generate_world(out: str | Path, shops: int = 3000, seed: int = 0,
-                   truth: str | Path | None = None) -> WorldSummary:
+                   truth: str | Path | None = None,
+                   mix: WorldMix | str | None = None) -> WorldSummary:
     """Write a synthetic marketplace with known answers.
 
     Parameters
@@ -1704,6 +2332,12 @@ def generate_world(out: str | Path, shops: int = 3000, seed: int = 0,
     truth : str or Path, optional
         Ground-truth folder; default ``<out>.truth`` beside the dataset. It may
         not lie inside ``out``.
+    mix : WorldMix or "random", optional
+        A harder, varied world: tier shares (with ``single`` and ``none``), weak
+        signals and trap sizes of the mix, ``"random"`` for
+        ``WorldMix.draw(seed)``. The truth then gains a ``signals`` column, the
+        roles ``room_turnover`` and ``card_collision``, and ``mix.json``.
+        ``None`` (default) writes exactly the files of earlier versions.
 
     Returns
     -------
@@ -1717,9 +2351,18 @@ def generate_world(out: str | Path, shops: int = 3000, seed: int = 0,
     inside = out.resolve() == truth.resolve() or out.resolve() in truth.resolve().parents
     if inside:
         raise ValueError(f"the ground truth {truth} must not lie inside the dataset {out}")
-    world = _World(int(shops), int(seed))
+    world = _World(int(shops), int(seed), _resolve_mix(mix, int(seed)))
     world.plan()
     return world.write(out, truth)
+
+
+def _resolve_mix(mix: WorldMix | str | None, seed: int) -> WorldMix | None:
+    """``None``, a :class:`WorldMix`, or ``"random"`` -> ``WorldMix.draw(seed)``."""
+    if mix is None or isinstance(mix, WorldMix):
+        return mix
+    if mix == "random":
+        return WorldMix.draw(seed)
+    raise ValueError(f"mix must be a WorldMix, 'random' or None, got {mix!r}")
 
 
 def _main(argv: Sequence[str] | None = None) -> None:
@@ -1727,8 +2370,10 @@ def _main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--shops", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mix", choices=["random"], default=None,
+                        help="a harder world drawn from the seed (default: the standard world)")
     args = parser.parse_args(argv)
-    summary = generate_world(args.out, shops=args.shops, seed=args.seed)
+    summary = generate_world(args.out, shops=args.shops, seed=args.seed, mix=args.mix)
     print(f"{summary.out}: {summary.rows}")
     print(f"{summary.truth}: roles {summary.roles}, tiers {summary.tiers}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from pathlib import Path
@@ -9,7 +11,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphlink.generate import MIN_SHOPS, ROLES, TABLES, TIERS, generate_world
+from graphlink.generate import (
+    MIN_SHOPS,
+    MIX_ROLES,
+    MIX_TIERS,
+    ROLES,
+    SIGNALS,
+    TABLES,
+    TIERS,
+    WorldMix,
+    _main,
+    generate_world,
+)
 
 REQUIRED = {
     "shops": ("shop_id", "name", "created_at", "status"),
@@ -41,7 +54,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="module")
 def values(world: dict) -> dict[str, dict[str, set[str]]]:
     """Strong identifier kind -> shop_id -> the exact values its rows show."""
-    t = world["tables"]
+    return strong_values(world["tables"])
+
+
+def strong_values(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, set[str]]]:
+    """Strong identifier kind -> shop_id -> the exact values its rows show."""
     devices = t["devices"].merge(t["accounts"][["account_id", "shop_id"]], on="account_id")
     frames = {
         "device": devices[["shop_id", "device_id"]].set_axis(["shop_id", "value"], axis=1),
@@ -302,3 +319,254 @@ def test_shop_ids_follow_creation_order(world: dict) -> None:
     created = pd.to_datetime(shops["created_at"], format="ISO8601")
     assert created.is_monotonic_increasing
     assert re.fullmatch(r"S0+1", shops["shop_id"].iloc[0])
+
+
+# ---- the default world is pinned; mixed worlds ---------------------------------------------
+
+# sha256 over (file name, bytes) of every dataset and truth file of a 300-shop world, seed 3,
+# computed before mixes existed: the default world must never change.
+DEFAULT_WORLD_SHA = "bb94748bdab7b0e02ab92e4e6fadfc28e26f2106505563fe7133d67e03eb14f2"
+MIXED_SHOPS, MIXED_SEED = 1500, 1
+FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def world_sha(summary) -> str:
+    digest = hashlib.sha256()
+    for path in files_of(summary):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("mixed") / "market"
+    summary = generate_world(out, shops=MIXED_SHOPS, seed=MIXED_SEED, mix="random")
+    tables = {name: read(out / f"{name}.csv") for name in TABLES}
+    truth = read(summary.truth / "shops.csv")
+    reregs = truth[truth["role"] == "reregistration"].copy()
+    reregs["signal_list"] = reregs["signals"].str.split(";").map(lambda xs: [x for x in xs if x])
+    return {"summary": summary, "tables": tables, "truth": truth, "reregs": reregs}
+
+
+def with_signal(mixed: dict, signal: str) -> pd.DataFrame:
+    reregs = mixed["reregs"]
+    return reregs[reregs["signal_list"].map(lambda xs: signal in xs)]
+
+
+def national(phone: str) -> str:
+    """The national digits of a phone as the generator writes it."""
+    text = phone.translate(FULLWIDTH).strip()
+    digits = re.sub(r"\D", "", text)
+    if text.startswith(("+", "(+")):
+        code = next(c for c in ("86", "44", "60", "49", "1") if digits.startswith(c))
+        return digits[len(code):]
+    if text.startswith("86-"):
+        return digits[2:]
+    return digits[1:] if text.startswith("0") else digits
+
+
+def one_digit_apart(a: str, b: str) -> bool:
+    """One digit changed, or two neighbouring digits swapped."""
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+    if len(a) != len(b) or not diff:
+        return False
+    return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                              and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+
+
+def test_the_default_world_is_byte_identical_to_before_mixes(tmp_path: Path) -> None:
+    default = generate_world(tmp_path / "a", shops=300, seed=3)
+    explicit = generate_world(tmp_path / "b", shops=300, seed=3, mix=None)
+    assert world_sha(default) == world_sha(explicit) == DEFAULT_WORLD_SHA
+    assert default.mix is None and "truth_mix" not in default.files
+    assert "signals" not in read(default.truth / "shops.csv").columns
+
+
+def test_worldmix_draw_is_deterministic_varies_and_stays_in_range() -> None:
+    assert WorldMix.draw(5) == WorldMix.draw(5)
+    mixes = [WorldMix.draw(seed) for seed in range(200)]
+    assert len(set(mixes)) == 200
+    for m in mixes:
+        assert 0.2 <= m.fuzzy <= 0.5 and 0.05 <= m.single <= 0.25 and 0 <= m.none <= 0.15
+        assert m.exact + m.fuzzy + m.single + m.none + m.indirect == pytest.approx(1, abs=1e-3)
+        assert m.exact > m.indirect > 0
+        assert 20 <= m.park_size <= 400 and 2 <= m.family_max <= 6
+        assert [s for s, _ in m.signal_weights] == list(SIGNALS)
+        assert WorldMix.from_dict(json.loads(json.dumps(m.as_dict()))) == m
+    assert sum(m.none > 0.1 for m in mixes) > 20
+    assert len({m.park_size for m in mixes}) > 50
+
+
+@pytest.mark.parametrize("bad", [{"none": -0.1}, {"park_share": 2.0}, {"park_size": 0},
+                                 {"signal_weights": (("telepathy", 1.0),)},
+                                 {"exact": 0, "fuzzy": 0, "single": 0, "none": 0}])
+def test_worldmix_refuses_bad_values(bad: dict) -> None:
+    with pytest.raises(ValueError, match="WorldMix"):
+        WorldMix(**bad)
+
+
+def test_mix_argument_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mix"):
+        generate_world(tmp_path / "x", shops=MIN_SHOPS, mix="harder")
+
+
+def test_a_mixed_world_is_deterministic_and_records_its_mix(tmp_path: Path) -> None:
+    first = generate_world(tmp_path / "a", shops=400, seed=4, mix="random")
+    again = generate_world(tmp_path / "b", shops=400, seed=4, mix=WorldMix.draw(4))
+    other = generate_world(tmp_path / "c", shops=400, seed=4, mix=WorldMix())
+    assert world_sha(first) == world_sha(again) != world_sha(other)
+    assert first.mix == WorldMix.draw(4)
+    stored = json.loads(first.files["truth_mix"].read_text(encoding="utf-8"))
+    assert WorldMix.from_dict(stored) == first.mix
+    assert sorted(p.name for p in first.truth.iterdir()) == [
+        "README.md", "factories.csv", "mix.json", "shops.csv"]
+    assert "`single`" in (first.truth / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_mixed_world_holds_every_tier_and_every_trap(mixed: dict) -> None:
+    truth, summary = mixed["truth"], mixed["summary"]
+    assert truth.columns[-1] == "signals"
+    assert set(truth["tier"]) == {"", *TIERS, *MIX_TIERS}
+    assert set(truth["role"]) == {*ROLES, *MIX_ROLES}
+    assert summary.tiers == mixed["reregs"]["tier"].value_counts().to_dict()
+    assert summary.roles == truth["role"].value_counts().reindex(
+        (*ROLES, *MIX_ROLES), fill_value=0).to_dict()
+    groups = truth.loc[truth["role"].isin(MIX_ROLES), ["role", "trap_group"]]
+    prefix = {"room_turnover": "turnover-", "card_collision": "card-"}
+    assert all(g.startswith(prefix[r]) for r, g in groups.itertuples(index=False))
+    shops = mixed["tables"]["shops"].set_index("shop_id")
+    traps = truth.loc[truth["trap_group"] != "", "shop_id"]
+    assert (shops.loc[traps, "status"] != "banned").all()
+
+
+def test_signals_fit_each_tier(mixed: dict) -> None:
+    truth = mixed["truth"]
+    assert (truth.loc[truth["role"] != "reregistration", "signals"] == "").all()
+    for row in mixed["reregs"].itertuples():
+        signals = row.signal_list
+        weak = [s for s in signals if s in SIGNALS]
+        assert len(set(signals)) == len(signals), row.shop_id
+        if row.tier == "single":
+            assert weak == signals and len(signals) == 1, row.shop_id
+        elif row.tier == "fuzzy":
+            assert weak == signals and len(signals) >= 2, row.shop_id
+        elif row.tier == "none":
+            assert signals == [], row.shop_id
+        elif row.tier == "exact":
+            assert {"device", "card"} & set(signals), row.shop_id
+        else:
+            assert signals in (["sibling_device"], ["sibling_card"]), row.shop_id
+    used = set(mixed["reregs"]["signal_list"].explode().dropna())
+    assert len(used & set(SIGNALS)) >= 8
+
+
+def test_weak_tiers_share_no_exact_identifier(mixed: dict) -> None:
+    values = strong_values(mixed["tables"])
+    reregs = mixed["reregs"]
+    for row in reregs[reregs["tier"].isin(["fuzzy", "single", "none"])].itertuples():
+        for parent in row.parent_shop_ids.split(";"):
+            assert not shared(values, STRONG, row.shop_id, parent), (row.shop_id, row.tier)
+    for row in reregs[reregs["tier"] == "exact"].itertuples():
+        parents = row.parent_shop_ids.split(";")
+        assert any(shared(values, ("device", "payment"), row.shop_id, p) for p in parents)
+
+
+def test_mixed_comebacks_come_after_the_ban(mixed: dict) -> None:
+    shops = mixed["tables"]["shops"].set_index("shop_id")
+    for row in mixed["reregs"].itertuples():
+        created = pd.Timestamp(shops.at[row.shop_id, "created_at"])
+        for parent in row.parent_shop_ids.split(";"):
+            assert created > pd.Timestamp(shops.at[parent, "banned_at"])
+
+
+def test_phone_edit_is_one_digit_off_a_parent_phone(mixed: dict) -> None:
+    accounts = mixed["tables"]["accounts"]
+    phones = accounts.groupby("shop_id")["phone"].agg(lambda xs: {national(x) for x in xs})
+    rows = with_signal(mixed, "phone_edit")
+    assert len(rows)
+    for row in rows.itertuples():
+        parents = set().union(*(phones[p] for p in row.parent_shop_ids.split(";")))
+        assert any(one_digit_apart(a, b) for a in phones[row.shop_id] for b in parents)
+        assert not phones[row.shop_id] & parents
+
+
+def test_email_signals_keep_the_mailbox_name_or_the_provider(mixed: dict) -> None:
+    accounts = mixed["tables"]["accounts"]
+    emails = accounts[accounts["email"] != ""].groupby("shop_id")["email"].agg(set)
+    for signal in ("email_provider", "email_edit"):
+        for row in with_signal(mixed, signal).itertuples():
+            parents = set().union(*(emails.get(p, set()) for p in row.parent_shop_ids.split(";")))
+            pairs = [(a.split("@"), b.split("@")) for a in emails[row.shop_id] for b in parents]
+            if signal == "email_provider":
+                assert any(a[0] == b[0] and a[1] != b[1] for a, b in pairs), row.shop_id
+            else:
+                assert any(a[1] == b[1] and a[0] != b[0] for a, b in pairs), row.shop_id
+
+
+def test_geo_near_is_close_without_the_same_text(mixed: dict) -> None:
+    addresses = mixed["tables"]["addresses"]
+    placed = addresses[addresses["lat"] != ""]
+    rows = with_signal(mixed, "geo_near")
+    for row in rows.itertuples():
+        own = placed[placed["shop_id"] == row.shop_id]
+        parents = placed[placed["shop_id"].isin(row.parent_shop_ids.split(";"))]
+        assert len(own) and len(parents)
+        near = min(distance_m(float(a), float(b), float(c), float(d))
+                   for a, b in zip(own["lat"], own["lon"], strict=True)
+                   for c, d in zip(parents["lat"], parents["lon"], strict=True))
+        assert near < 300, row.shop_id
+        assert not set(own["address"]) & set(parents["address"])
+
+
+def test_room_turnover_takes_a_banned_address_after_the_ban(mixed: dict) -> None:
+    t, truth = mixed["tables"], mixed["truth"]
+    shops = t["shops"].set_index("shop_id")
+    banned = shops[shops["status"] == "banned"]
+    rows = t["addresses"].merge(banned[["banned_at"]], left_on="shop_id", right_index=True)
+    tenants = truth[truth["role"] == "room_turnover"]
+    assert len(tenants)
+    for sid in tenants["shop_id"]:
+        created = pd.Timestamp(shops.at[sid, "created_at"])
+        own = set(t["addresses"].loc[t["addresses"]["shop_id"] == sid, "address"])
+        before = rows[rows["address"].isin(own)]
+        assert (pd.to_datetime(before["banned_at"]) < created).any(), sid
+
+
+def test_card_collisions_show_a_banned_card_s_visible_digits(mixed: dict) -> None:
+    t, truth = mixed["tables"], mixed["truth"]
+    shops = t["shops"].set_index("shop_id")
+    banned = set(shops.index[shops["status"] == "banned"])
+    payments = t["payments"].assign(card=t["payments"]["endpoint"].str.replace(" ", ""))
+    cards = set(payments.loc[payments["shop_id"].isin(banned), "card"])
+    cards = {c for c in cards if c.isdigit()}
+    twins = truth[truth["role"] == "card_collision"]
+    assert len(twins)
+    for sid in twins["shop_id"]:
+        masked = payments.loc[(payments["shop_id"] == sid) & payments["card"].str.contains(r"\*"),
+                              "card"]
+        keys = [(m.split("*")[0], m[-4:]) for m in masked]
+        assert any(c.startswith(p) and c.endswith(s) for p, s in keys for c in cards), sid
+        assert not set(payments.loc[payments["shop_id"] == sid, "card"]) & cards
+
+
+def test_main_writes_a_random_mix(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    _main([str(tmp_path / "w"), "--shops", "200", "--seed", "2", "--mix", "random"])
+    assert "single" in capsys.readouterr().out
+    stored = json.loads((tmp_path / "w.truth" / "mix.json").read_text(encoding="utf-8"))
+    assert WorldMix.from_dict(stored) == WorldMix.draw(2)
+
+
+def test_name_and_card_holder_signals_point_at_the_boss(mixed: dict) -> None:
+    t = mixed["tables"]
+    holders = t["accounts"].groupby("shop_id")["holder_name"].agg(set)
+    paid = t["payments"].groupby("shop_id")[["endpoint", "holder_name"]].agg(set)
+    for row in with_signal(mixed, "name_variant").itertuples():
+        parents = set().union(*(holders[p] for p in row.parent_shop_ids.split(";")))
+        assert not holders[row.shop_id] & parents, row.shop_id
+    for row in with_signal(mixed, "card_holder").itertuples():
+        parents = row.parent_shop_ids.split(";")
+        names = set().union(*(holders[p] for p in parents))
+        assert paid.at[row.shop_id, "holder_name"] & names, row.shop_id
+        assert not paid.at[row.shop_id, "endpoint"] & set().union(
+            *(paid.at[p, "endpoint"] for p in parents))
