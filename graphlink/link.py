@@ -40,6 +40,7 @@ import igraph
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from graphlink import compare
 from graphlink import normalise as norm
@@ -173,8 +174,9 @@ class BlockingPass:
     text: Callable[[str], str] = str
     scorer: Callable | None = None
     cutoff: float = 0
-    # False when the rule cannot reach LINK_MIN (a cheap test before the rule)
+    # False when the rule cannot reach ``minimum`` (a cheap test before the rule)
     may_link: Callable[[str, str], bool] | None = None
+    minimum: float = LINK_MIN
 
 
 @dataclass
@@ -234,19 +236,60 @@ def _payments(a: str, b: str) -> compare.Similarity:
     return compare.payment_similarity(norm.payment(a), norm.payment(b))
 
 
+def _nearby(a: str, b: str) -> compare.Similarity:
+    """Addresses in one ~110 m cell: their text similarity, or ``nearby`` at least."""
+    sim = _addresses(a, b)
+    return sim if sim.score >= LINK_MIN else compare.Similarity(LINK_MIN, "nearby")
+
+
+def _names_may_link(a: str, b: str) -> bool:
+    """Names that may reach a link: a typo or homophone (张伟 / 张韦) included."""
+    return compare.names_may_match(a, b) or norm.name_pinyin(a) == norm.name_pinyin(b)
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def _phone_head(value: str) -> str | None:
+    d = _digits(value)
+    return f"{len(d)}:{d[:-5]}" if len(d) >= 8 else None
+
+
+def _phone_tail(value: str) -> str | None:
+    d = _digits(value)
+    return f"{len(d)}:{d[-5:]}" if len(d) >= 8 else None
+
+
+def _phone_edit(a: str, b: str) -> compare.Similarity:
+    """One digit changed or two neighbours swapped: ``phone-edit`` (0.85)."""
+    da, db = _digits(a), _digits(b)
+    close = da != db and len(da) == len(db) and OSA.distance(da, db) <= 1
+    return compare.Similarity(0.85 if close else 0.0, "phone-edit")
+
+
+def _ip_block(a: str, b: str) -> compare.Similarity:
+    same = a != b and norm.ip_block(a) == norm.ip_block(b)
+    return compare.Similarity(0.75 if same else 0.0, "ip-block")
+
+
 PASSES = (
     BlockingPass("holder_name", "pinyin", lambda v: _apply(v["value"], norm.name_pinyin),
                  compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 60,
-                 compare.names_may_match),
+                 _names_may_link, minimum=0.6),
     BlockingPass("holder_name", "prefix", lambda v: _apply(v["value"], _name_prefix),
                  compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 70,
                  compare.names_may_match),
     # canonical addresses were remembered by the extraction: a lookup each, in-process
     BlockingPass("address", "place", lambda v: v["value"].map(_address_place), _addresses),
-    BlockingPass("address", "geocell", _geocell, _addresses, True, str, fuzz.token_set_ratio, 50),
+    BlockingPass("address", "geocell", _geocell, _nearby),
     BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
                  compare.email_similarity),
     BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask), _payments),
+    BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit),
+    BlockingPass("phone", "tail", lambda v: v["value"].map(_phone_tail), _phone_edit,
+                 text=lambda v: _digits(v)[::-1]),
+    BlockingPass("ip", "block", lambda v: _apply(v["value"], norm.ip_block), _ip_block),
 )
 
 _LINK_COLUMNS = ["kind", "value_a", "value_b", "score", "method", "block_shops"]
@@ -291,7 +334,7 @@ def _compare_chunk(pairs: list[tuple[str, str, int]], bp: BlockingPass) -> list[
             continue
         sim = bp.rule(a, b)
         found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops)
-                     if sim.score >= LINK_MIN else None)
+                     if sim.score >= bp.minimum else None)
     return found
 
 
