@@ -258,8 +258,9 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("resolving operators")
     kinds = shop_kinds(ids.uses)
     n = len(dataset.shops)
-    model = _model(model) or train(evidence, kinds, n, entity)
-    resolution = resolve_operators(dataset.shops["shop_id"], score(model, evidence, kinds, n))
+    model = _model(model) or train(evidence, kinds, n, entity, dataset.shops)
+    resolution = resolve_operators(dataset.shops["shop_id"],
+                                   score(model, evidence, kinds, n, dataset.shops))
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     stage("done")

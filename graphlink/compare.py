@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from graphlink import normalise as norm
 from graphlink.normalise import Address, Payment, has_hanzi
@@ -519,14 +519,20 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     (``email-same-local``); the same skeleton (letters of the local part)
     0.85 when it has 6+ letters, else 0.75 (``email-skeleton``); otherwise a
     ratio of the local parts scaled to at most 0.65 (``email-fuzzy``: never a
-    link on its own). Numeric local parts (QQ numbers) match exactly or not at
-    all; role addresses (``sales@``, ``kefu@``) barely count (``email-role``).
+    link on its own). Numeric local parts (QQ numbers) have no skeleton: the
+    same number at another provider is ``email-same-local``, one digit added,
+    dropped, changed or swapped 0.7 ``email-fuzzy``; role addresses
+    (``sales@``, ``kefu@``) barely count (``email-role``).
 
     >>> email_similarity("Zhang.Wei+shop@qq.com", "zhang.wei@QQ.com")
     Similarity(score=1.0, method='same-email')
     >>> email_similarity("zhang.wei88@qq.com", "zhangwei@163.com")
     Similarity(score=0.85, method='email-skeleton')
-    >>> email_similarity("12345678@qq.com", "12345679@qq.com").score
+    >>> email_similarity("12345678@qq.com", "12345678@163.com")
+    Similarity(score=0.85, method='email-same-local')
+    >>> email_similarity("12345678@qq.com", "123456789@qq.com")
+    Similarity(score=0.7, method='email-fuzzy')
+    >>> email_similarity("12345678@qq.com", "12399999@qq.com").score
     0.0
     """
     a, b = norm.email(a_raw), norm.email(b_raw)
@@ -537,7 +543,7 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     la, lb = a.rpartition("@")[0], b.rpartition("@")[0]
     sa, sb = norm.email_skeleton(a), norm.email_skeleton(b)
     if sa is None or sb is None:
-        return _sim(0.0, "email-different")
+        return _numeric_locals(la, lb)
     if sa in _ROLE_LOCALS or sb in _ROLE_LOCALS:  # sales@, kefu@: shared by design
         return _sim(0.3 if sa == sb else 0.0, "email-role")
     if la == lb:
@@ -545,6 +551,15 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     if sa == sb:
         return _sim(0.85 if len(sa) >= 6 else 0.75, "email-skeleton")
     return _sim(0.65 * fuzz.ratio(la, lb) / 100, "email-fuzzy")
+
+
+def _numeric_locals(la: str, lb: str) -> Similarity:
+    """Local parts without a skeleton (QQ numbers): the same, or one edit apart."""
+    if la == lb and len(la) >= 6:
+        return _sim(0.85, "email-same-local")
+    if min(len(la), len(lb)) >= 6 and OSA.distance(la, lb) <= 1:
+        return _sim(0.7, "email-fuzzy")
+    return _sim(0.0, "email-different")
 
 
 # --------------------------------------------------------------------------

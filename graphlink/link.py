@@ -219,6 +219,21 @@ def _geocell(values: pd.DataFrame) -> pd.Series:
     return (lat + "," + lon).where(values["lat"].notna() & values["lon"].notna())
 
 
+def _georing(shift: float) -> Callable[[pd.DataFrame], pd.Series]:
+    """Cells of ~550 m (0.005 degrees), the grid moved by ``shift`` cells: two grids
+    half a cell apart put every two points within ~160 m in one cell at least once."""
+    def key(values: pd.DataFrame) -> pd.Series:
+        lat = np.floor(values["lat"].astype(float) / 0.005 + shift).astype("Int64").astype(str)
+        lon = np.floor(values["lon"].astype(float) / 0.005 + shift).astype("Int64").astype(str)
+        return ("r" + lat + "," + lon).where(values["lat"].notna() & values["lon"].notna())
+    return key
+
+
+def _email_local(value: str) -> str | None:
+    local = value.rpartition("@")[0]
+    return local if len(local) >= 4 else None
+
+
 def _payment_mask(value: str) -> str | None:
     p = norm.payment(value)
     return norm.payment_key(p) if p is not None and not p.hashed else None
@@ -251,20 +266,25 @@ def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
+def _national(value: str) -> str:
+    """The last ten digits: a number written with and without its country code agrees."""
+    return _digits(value)[-10:]
+
+
 def _phone_head(value: str) -> str | None:
-    d = _digits(value)
-    return f"{len(d)}:{d[:-5]}" if len(d) >= 8 else None
+    d = _national(value)
+    return d[:5] if len(d) >= 8 else None
 
 
 def _phone_tail(value: str) -> str | None:
-    d = _digits(value)
-    return f"{len(d)}:{d[-5:]}" if len(d) >= 8 else None
+    d = _national(value)
+    return d[-5:] if len(d) >= 8 else None
 
 
 def _phone_edit(a: str, b: str) -> compare.Similarity:
     """One digit changed or two neighbours swapped: ``phone-edit`` (0.85)."""
-    da, db = _digits(a), _digits(b)
-    close = da != db and len(da) == len(db) and OSA.distance(da, db) <= 1
+    da, db = _national(a), _national(b)
+    close = len(da) == len(db) >= 8 and OSA.distance(da, db) <= 1
     return compare.Similarity(0.85 if close else 0.0, "phone-edit")
 
 
@@ -286,9 +306,13 @@ PASSES = (
     BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
                  compare.email_similarity),
     BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask), _payments),
+    BlockingPass("address", "near", _georing(0.0), _nearby),
+    BlockingPass("address", "near-shifted", _georing(0.5), _nearby),
+    BlockingPass("email", "local", lambda v: v["value"].map(_email_local), compare.email_similarity,
+                 False, lambda v: v.rpartition("@")[0], fuzz.ratio, 80),
     BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit),
     BlockingPass("phone", "tail", lambda v: v["value"].map(_phone_tail), _phone_edit,
-                 text=lambda v: _digits(v)[::-1]),
+                 text=lambda v: _national(v)[::-1]),
     BlockingPass("ip", "block", lambda v: _apply(v["value"], norm.ip_block), _ip_block),
 )
 

@@ -164,9 +164,52 @@ class Vectors:
     shop_b: np.ndarray
     level: np.ndarray
     users: np.ndarray
+    context: np.ndarray  # 1: one shop banned, the other created after that ban
 
 
-def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series) -> Vectors:
+CONTEXTS = ("other", "after-ban")
+"""Ban evasion is a sequence: a shop created after another's ban is far likelier
+its comeback than two shops taken at random. Each context has its own prior."""
+
+
+def pair_context(shops: pd.DataFrame | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 where one shop of the pair is banned and the other was created after the ban.
+
+    ``shops`` has shop_id, created_at, status, banned_at (None: every pair is 0).
+    """
+    if shops is None or not len(a):
+        return np.zeros(len(a), dtype=np.int8)
+    table = shops.drop_duplicates("shop_id").set_index("shop_id")
+    created = pd.to_datetime(table["created_at"]).reindex(a), pd.to_datetime(
+        table["created_at"]).reindex(b)
+    ban = _ban_times(table)
+    banned_a, banned_b = ban.reindex(a).to_numpy(), ban.reindex(b).to_numpy()
+    after = ((created[1].to_numpy() >= banned_a) & ~pd.isna(banned_a)) | (
+        (created[0].to_numpy() >= banned_b) & ~pd.isna(banned_b))
+    return after.astype(np.int8)
+
+
+def _ban_times(table: pd.DataFrame) -> pd.Series:
+    banned = table["status"].astype(str).eq("banned")
+    return pd.to_datetime(table["banned_at"].where(banned)).fillna(
+        pd.to_datetime(table["created_at"]).where(banned))
+
+
+def context_pairs(shops: pd.DataFrame | None, n: int) -> np.ndarray:
+    """How many shop pairs each context holds (all pairs: ``n * (n - 1) / 2``)."""
+    total = n * (n - 1) / 2
+    if shops is None or not len(shops):
+        return np.array([total, 1.0])
+    table = shops.drop_duplicates("shop_id").set_index("shop_id")
+    created = np.sort(pd.to_datetime(table["created_at"]).to_numpy())
+    bans = _ban_times(table).dropna().to_numpy()
+    after = float((len(created) - np.searchsorted(created, bans, side="left")).sum())
+    after = min(max(after, 1.0), total - 1)
+    return np.array([total - after, after])
+
+
+def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series,
+                      shops: pd.DataFrame | None = None) -> Vectors:
     """The comparison vector of every shop pair in ``evidence``.
 
     ``kinds`` is :func:`shop_kinds` of the shops (what tells ``other`` from
@@ -193,7 +236,7 @@ def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series) -> Vectors:
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
     other = np.where(both, sizes, sizes + 1)
     best_level = np.where(best_level == 255, other, best_level).astype(np.int8)
-    return Vectors(shop_a, shop_b, best_level, best_users)
+    return Vectors(shop_a, shop_b, best_level, best_users, pair_context(shops, shop_a, shop_b))
 
 
 def _pair_codes(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -226,17 +269,16 @@ class MatchModel:
 
     m: dict[str, dict[str, list[float]]]
     u: dict[str, list[float]]
-    priors: dict[str, float]
+    priors: dict[str, list[float]]  # per mode, per context (CONTEXTS)
     shops: int
     pairs: int = 0
     iterations: int = 0
     version: str = "graphlink.model/1"
     counts: dict[str, list[int]] = field(default_factory=dict)
 
-    @property
-    def prior(self) -> float:
-        """The share of all shop pairs that match (every mode)."""
-        return float(sum(self.priors.values()))
+    def prior(self, context: int = 0) -> float:
+        """The share of the context's shop pairs that match (every mode)."""
+        return float(sum(p[context] for p in self.priors.values()))
 
     def levels(self, comparison: str) -> list[str]:
         return [*COMPARISONS[comparison][1], "other"]
@@ -267,7 +309,7 @@ class MatchModel:
         comps = data["comparisons"]
         return cls(m={mode: {c: list(comps[c][f"m_{mode}"]) for c in NAMES} for mode in MODES},
                    u={c: list(comps[c]["u"]) for c in NAMES},
-                   priors={mode: float(data["priors"][mode]) for mode in MODES},
+                   priors={mode: [float(x) for x in data["priors"][mode]] for mode in MODES},
                    shops=int(data["shops"]), pairs=int(data.get("pairs", 0)),
                    iterations=int(data.get("iterations", 0)),
                    counts={c: list(comps[c].get("pairs", [])) for c in NAMES})
@@ -319,8 +361,9 @@ def _log_m(model: MatchModel, mode: str, vec: Vectors) -> np.ndarray:
 def _mode_weights(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
     """(pairs x modes) log2 odds of each match mode against no match."""
     log_u = _log_u(model, vec, shops).sum(axis=1)
-    rest = 1.0 - model.prior
-    return np.column_stack([np.log2(model.priors[mode] / rest)
+    ctx = vec.context.astype(np.int64)
+    rest = np.array([1.0 - model.prior(c) for c in range(len(CONTEXTS))])[ctx]
+    return np.column_stack([np.log2(np.asarray(model.priors[mode])[ctx] / rest)
                             + _log_m(model, mode, vec).sum(axis=1) - log_u for mode in MODES])
 
 
@@ -350,18 +393,20 @@ def _initial(counts: dict, possible: np.ndarray, shops: int) -> MatchModel:
         chance = np.maximum(counts[name][:k], 0.5) / possible[c]
         u[name] = [*chance.tolist(), max(1.0 - float(chance.sum()), 1e-9)]
     share = min(0.25, 1.0 / max(shops, 4))
-    return MatchModel(m, u, priors=dict.fromkeys(MODES, share), shops=shops)
+    return MatchModel(m, u, priors={mode: [share, share] for mode in MODES}, shops=shops)
 
 
 def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
-          entity: pd.Series | None = None, iterations: int = EM_ITERATIONS) -> MatchModel:
+          entity: pd.Series | None = None, table: pd.DataFrame | None = None,
+          iterations: int = EM_ITERATIONS) -> MatchModel:
     """Learn m, u and the priors from one dataset's candidate pairs (no labels).
 
     ``entity`` (shop_id -> entity, :func:`graphlink.link.entity_labels`) tells
-    pairs of one user from chance agreements when counting u.
+    pairs of one user from chance agreements when counting u; ``table`` (the
+    shops: created_at, status, banned_at) gives each pair its context.
     """
-    vec = comparison_levels(evidence, kinds)
-    total = shops * (shops - 1) / 2
+    vec = comparison_levels(evidence, kinds, table)
+    total = context_pairs(table, shops)
     possible = _pairs_with(kinds)
     counts = _level_counts(vec, entity)
     model = _initial(counts, possible, shops)
@@ -370,10 +415,10 @@ def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
         odds = _odds(weights)
         match = _probability(odds)
         share = np.exp2(np.clip(weights - odds[:, None], -200, 0)) * match[:, None]
-        previous = model.prior
+        previous = model.prior()
         model = _maximise(vec, share, model.u, total, shops)
         model.iterations = it
-        if abs(model.prior - previous) <= EM_TOLERANCE * previous and it > 5:
+        if abs(model.prior() - previous) <= EM_TOLERANCE * previous and it > 5:
             break
     model.pairs = len(vec.level)
     model.counts = {name: counts[name][:-1].astype(int).tolist() for name in NAMES}
@@ -381,18 +426,22 @@ def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
 
 
 def _level_counts(vec: Vectors, entity: pd.Series | None) -> dict[str, np.ndarray]:
-    """Chance agreements per comparison level: pairs of two different entities (shops
-    joined by a rare machine identifier are one user, not a coincidence) whose value
-    or block has at most ``RARE`` unrelated users (the crowd's pairs get their chance
-    agreement from their own frequency instead)."""
+    """Chance agreements per comparison level, counted on the pairs that agree on
+    nothing else: two different entities (shops joined by a rare machine identifier
+    are one user, not a coincidence) whose value or block has at most ``RARE``
+    unrelated users (the crowd's pairs get their chance agreement from their own
+    frequency instead). Pairs with two agreements are what the model looks for;
+    counting them as chance would weaken exactly the evidence that adds up."""
+    sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
+    agree = vec.level < sizes
+    lone = agree.sum(axis=1) == 1
+    if entity is not None:
+        lone &= entity.reindex(vec.shop_a).to_numpy() != entity.reindex(vec.shop_b).to_numpy()
     out = {}
-    same = (entity.reindex(vec.shop_a).to_numpy() == entity.reindex(vec.shop_b).to_numpy()
-            if entity is not None else np.zeros(len(vec.shop_a), bool))
     for c, name in enumerate(NAMES):
-        k = len(COMPARISONS[name][1])
         level = vec.level[:, c].astype(np.int64)
-        rare = (level >= k) | ((vec.users[:, c] <= RARE) & ~same)
-        out[name] = np.bincount(level[rare], minlength=k + 2)
+        keep = ~agree[:, c] | (lone & (vec.users[:, c] <= RARE))
+        out[name] = np.bincount(level[keep], minlength=sizes[c] + 2)
     return out
 
 
@@ -404,7 +453,7 @@ def _changed(m: np.ndarray, mode: str) -> np.ndarray:
     return np.r_[m[:-1] * (1 - CHANGED) / m[:-1].sum(), CHANGED]
 
 
-def _maximise(vec: Vectors, share: np.ndarray, u: dict, total: float, shops: int
+def _maximise(vec: Vectors, share: np.ndarray, u: dict, total: np.ndarray, shops: int
               ) -> MatchModel:
     """The M step: m per mode from the responsibilities, each mode's prior from its
     expected pairs; u stays as counted."""
@@ -416,20 +465,21 @@ def _maximise(vec: Vectors, share: np.ndarray, u: dict, total: float, shops: int
             seen = np.bincount(level, weights=share[:, j], minlength=k + 2)[:k + 1]
             m[mode][name] = _changed(np.maximum(
                 (seen + _PRIOR_M / (k + 1)) / (seen.sum() + _PRIOR_M), MIN_M), mode).tolist()
-    priors = {mode: float(np.clip(share[:, j].sum() / total, 1e-15, 0.25))
-              for j, mode in enumerate(MODES)}
+    ctx = vec.context.astype(np.int64)
+    priors = {mode: np.clip(np.bincount(ctx, weights=share[:, j], minlength=len(CONTEXTS))
+                            / total, 1e-15, 0.25).tolist() for j, mode in enumerate(MODES)}
     return MatchModel(m, u, priors=priors, shops=shops)
 
 
-def score(model: MatchModel, evidence: pd.DataFrame, kinds: pd.Series, shops: int | None = None
-          ) -> pd.DataFrame:
+def score(model: MatchModel, evidence: pd.DataFrame, kinds: pd.Series, shops: int | None = None,
+          table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per shop pair: ``p`` (match probability), ``weight`` (log2 odds), ``kinds`` (the
     comparisons that agree) and each comparison's level and users, sorted by shop_a,
     shop_b."""
     columns = ["shop_a", "shop_b", "p", "weight", "kinds"]
     if not len(evidence):
         return pd.DataFrame(columns=columns)
-    vec = comparison_levels(evidence, kinds)
+    vec = comparison_levels(evidence, kinds, table)
     weight = _odds(_mode_weights(model, vec, shops or model.shops))
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
     bits = ((vec.level < sizes) * (1 << np.arange(len(NAMES)))).sum(axis=1)
@@ -438,6 +488,7 @@ def score(model: MatchModel, evidence: pd.DataFrame, kinds: pd.Series, shops: in
     out = pd.DataFrame({"shop_a": vec.shop_a, "shop_b": vec.shop_b,
                         "p": _probability(weight), "weight": weight,
                         "kinds": [spelt[b] for b in bits.tolist()]})
+    out["context"] = vec.context
     for c, name in enumerate(NAMES):
         out[f"level_{name}"] = vec.level[:, c]
         out[f"users_{name}"] = vec.users[:, c].astype(np.float32)
@@ -455,14 +506,15 @@ def waterfall(model: MatchModel, pair: pd.Series | dict, shops: int | None = Non
     The ``log2_bf`` of the steps sum to the pair's ``weight``.
     """
     n = max(shops or model.shops, 2)
+    ctx = int(pair.get("context", 0))
     vec = Vectors(np.array([""]), np.array([""]),
                   np.array([[int(pair[f"level_{c}"]) for c in NAMES]]),
-                  np.array([[float(pair[f"users_{c}"]) for c in NAMES]]))
+                  np.array([[float(pair[f"users_{c}"]) for c in NAMES]]), np.array([ctx]))
     weights = _mode_weights(model, vec, n)[0]
     best = int(np.argmax(weights))
     mode = MODES[best]
-    prior = model.priors[mode] / (1.0 - model.prior)
-    steps = [{"comparison": "prior", "level": mode, "bayes_factor": prior,
+    prior = model.priors[mode][ctx] / (1.0 - model.prior(ctx))
+    steps = [{"comparison": "prior", "level": f"{mode}, {CONTEXTS[ctx]}", "bayes_factor": prior,
               "tf_adjustment": 1.0, "log2_bf": float(np.log2(prior))}]
     log_u = _log_u(model, vec, n)[0]
     for c, name in enumerate(NAMES):
