@@ -32,13 +32,13 @@ from graphlink.link import (
     Links, count_entities, entity_labels, find_links, hubs, pair_evidence)
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
-from graphlink.model import MatchModel, load_model, score, shop_kinds, train
+from graphlink.model import MatchModel, load_model, score, shop_kinds, train, waterfall
 from graphlink.resolve import Resolution, evidence_chain, resolve_operators
 from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups, spotcheck
 from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
 
-__all__ = ["load", "check", "analyse", "Analysis", "clusters_report", "signups_report",
+__all__ = ["load", "check", "analyse", "Analysis", "train_model", "model_report", "clusters_report", "signups_report",
            "factories_report", "spotcheck_report", "analyse_into_state", "signups_with_state",
            "changes_with_state", "changes_report"]
 
@@ -145,6 +145,7 @@ class Analysis:
         shops = self.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
             self.shops, on="shop_id")
         records = score_signups(shops, self.resolution.pairs, pd.Timestamp(since), None)
+        records = self._with_waterfalls(records)
         if "explainer" in self.__dict__:  # already built for the whole analysis
             return add_evidence(records, self.explainer.path)
         # only the pairs on the matches' paths: at a million shops, an explainer of
@@ -153,6 +154,28 @@ class Analysis:
         shops_on = on_paths(records)
         evidence = evidence[evidence["shop_a"].isin(shops_on) & evidence["shop_b"].isin(shops_on)]
         return add_evidence(records, Explainer(evidence, self.identifiers).path)
+
+    def _with_waterfalls(self, records: list[dict]) -> list[dict]:
+        """Each direct match gets ``waterfall``: its match weight step by step."""
+        if self.model is None:
+            return records
+        wanted = {tuple(sorted((r["shop_id"], m["banned_shop_id"])))
+                  for r in records for m in r["matches"] if m.get("hops", 1) == 1}
+        if not wanted:
+            return records
+        pairs = self.resolution.pairs
+        keys = pd.MultiIndex.from_arrays([pairs["shop_a"], pairs["shop_b"]])
+        rows = pairs[keys.isin(list(wanted))]
+        found = {(a, b): row for (a, b), row in
+                 zip(zip(rows["shop_a"], rows["shop_b"], strict=True),
+                     rows.to_dict("records"), strict=True)}
+        n = len(self.dataset.shops)
+        for r in records:
+            for m in r["matches"]:
+                row = found.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))))
+                if row is not None and m.get("hops", 1) == 1:
+                    m["waterfall"] = [_rounded(step) for step in waterfall(self.model, row, n)]
+        return records
 
     def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
         """Sign-up risk as a DataFrame: one row per new shop, riskiest first.
@@ -267,8 +290,41 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     return Analysis(dataset, ids, links, evidence, resolution, shops, model)
 
 
+def _rounded(step: dict) -> dict:
+    return {**step, "bayes_factor": float(f"{step['bayes_factor']:.4g}"),
+            "tf_adjustment": float(f"{step['tf_adjustment']:.4g}"),
+            "log2_bf": round(step["log2_bf"], 3)}
+
+
 def _model(model: MatchModel | str | Path | None) -> MatchModel | None:
     return load_model(model) if isinstance(model, str | Path) else model
+
+
+def train_model(source: str | Path | Dataset, *, progress: Progress | None = None,
+                **load_options) -> MatchModel:
+    """The match model learned from one dataset (`graphlink model train`).
+
+    The same parameters :func:`analyse` learns on the fly; pass the result
+    (or its file) as ``analyse(..., model=...)`` to score other data with them.
+    """
+    return analyse(source, progress=progress, **load_options).model
+
+
+def model_report(model: MatchModel | str | Path) -> Report:
+    """`graphlink model show`: m, u and Bayes factor of every comparison level."""
+    model = _model(model)
+    frame = model.bayes_factors()
+    rows = frame.rename(columns={"pairs": "chance_pairs"}).to_dict("records")
+    rows = [{**r, "m": f"{r['m']:.4g}", "u": f"{r['u']:.3g}",
+             "bayes_factor": f"{r['bayes_factor']:.4g}", "log2_bf": round(r["log2_bf"], 2)}
+            for r in rows]
+    payload = {**model.to_dict(), "levels": frame.to_dict("records")}
+    notes = [f"{model.shops} shops, {model.pairs} candidate pairs, {model.iterations} EM "
+             f"iterations; prior per pair {model.prior(0):.3g} (after a ban: {model.prior(1):.3g})"]
+    return Report("Match model", payload, rows,
+                  ["mode", "comparison", "level", "m", "u", "bayes_factor", "log2_bf",
+                   "chance_pairs"],
+                  notes)
 
 
 # a keyed token of this constant tells whether a delta is pseudonymised with the
@@ -452,7 +508,9 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
     signups = []
     for r in records:
         matches = [{"banned_shop_id": m["banned_shop_id"], "score": m["score"], "hops": m["hops"],
-                    "path": m["path"], "evidence": m["evidence"]} for m in r["matches"]]
+                    "path": m["path"], "evidence": m["evidence"],
+                    **({"waterfall": m["waterfall"]} if "waterfall" in m else {})}
+                   for m in r["matches"]]
         signups.append({**r, "created_at": _iso_day(r["created_at"]), "matches": matches})
     payload = {"schema": "graphlink.signups/1", "since": str(pd.Timestamp(since).date()),
                "dataset": str(source), "signups": signups}

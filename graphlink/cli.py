@@ -55,10 +55,17 @@ def output_options(command):
                         show_default=True, help="Output format.")(command)
 
 
+def model_option(command):
+    """``--model FILE``: score with a saved match model instead of learning one."""
+    return click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="Match model file (graphlink model train); default: learned "
+                        "from DATASET on the fly.")(command)
+
+
 def _load_kwargs(kwargs: dict) -> dict:
     """The load options of ``kwargs`` (removed from it), plus the progress display."""
     options = {k: kwargs.pop(k) for k in ("encoding", "mapping", "lenient", "adapter",
-                                          "pseudonymise")}
+                                          "pseudonymise", "model") if k in kwargs}
     return {**options, "progress": _stage_progress(click.get_current_context().params)}
 
 
@@ -162,6 +169,7 @@ def demo(out: Path | None, shops: int, seed: int) -> None:
 
 @cli.command()
 @dataset_options
+@model_option
 @output_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of community detection.")
 @_reports_errors
@@ -183,6 +191,7 @@ def report() -> None:
 
 @report.command()
 @dataset_options
+@model_option
 @output_options
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]),
               help="Score shops created on or after this date (YYYY-MM-DD).")
@@ -202,6 +211,8 @@ def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | N
 
     day = since.date().isoformat()
     if state is not None:
+        if kwargs.pop("model", None) is not None:
+            raise click.UsageError("--model and --state: the state keeps its own model")
         write(signups_with_state(dataset, state, day, **_load_kwargs(kwargs)), fmt, output)
         return
     write(signups_report(analyse(dataset, **_load_kwargs(kwargs)), day), fmt, output)
@@ -230,6 +241,7 @@ def changes(dataset: Path, fmt: str, output: Path | None, state: Path, since_run
 
 @report.command()
 @dataset_options
+@model_option
 @output_options
 @_reports_errors
 def factories(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
@@ -242,6 +254,7 @@ def factories(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
 
 @report.command()
 @dataset_options
+@model_option
 @output_options
 @click.option("--budget", type=click.IntRange(1), default=20, show_default=True,
               help="How many shops to list (test buys you can afford).")
@@ -252,6 +265,41 @@ def spotcheck(dataset: Path, fmt: str, output: Path | None, budget: int, **kwarg
     from graphlink.api import analyse, spotcheck_report
 
     write(spotcheck_report(analyse(dataset, **_load_kwargs(kwargs)), budget), fmt, output)
+
+
+@cli.group()
+def model() -> None:
+    """The match model: learn it from a dataset, show its parameters."""
+
+
+@model.command("train")
+@dataset_options
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Model file to write (JSON).")
+@_reports_errors
+def model_train(dataset: Path, output: Path, **kwargs) -> None:
+    """Learn the match model (m, u, priors) from DATASET, without labels.
+
+    The file holds probabilities and counts only, never a value of the data;
+    pass it to another analysis with --model FILE.
+    """
+    from graphlink.api import train_model
+
+    trained = train_model(dataset, **_load_kwargs(kwargs))
+    trained.save(output)
+    click.echo(f"model of {trained.shops} shops ({trained.pairs} candidate pairs) -> {output}",
+               err=True)
+
+
+@model.command("show")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@output_options
+@_reports_errors
+def model_show(file: Path, fmt: str, output: Path | None) -> None:
+    """m, u and Bayes factor of every comparison level of a model FILE."""
+    from graphlink.api import model_report
+
+    write(model_report(file), fmt, output)
 
 
 # --- Neo4j: push the analysed graph, run the named queries (docs/neo4j.md) ----------
