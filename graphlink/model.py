@@ -241,6 +241,8 @@ def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series,
 
 def _pair_codes(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """A code per (shop_a, shop_b) in first-seen order, and each code's first row."""
+    if not len(ev):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     key = pd.MultiIndex.from_arrays([ev["shop_a"].to_numpy(dtype=object),
                                      ev["shop_b"].to_numpy(dtype=object)])
     codes, _ = pd.factorize(key)

@@ -99,6 +99,13 @@ class State:
         """Id of the latest run (the one the current tables come from)."""
         return self.manifest["runs"][-1]["run"]
 
+    def model(self):
+        """The match model of the current run (None for a state saved before models)."""
+        from graphlink.model import load_model
+
+        path = self.folder / "current" / "model.json"
+        return load_model(path) if path.exists() else None
+
     def fresh_for(self, now: dict) -> bool:
         """Whether the current tables were computed from exactly this data."""
         return fingerprint_matches(self.manifest.get("fingerprint", {}), now)
@@ -137,12 +144,15 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 def _shops_table(analysis) -> pd.DataFrame:
     from graphlink.link import entity_labels
+    from graphlink.model import shop_kinds
 
     base = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]]
     shops = base.merge(analysis.shops[["shop_id", "operator_id", "community_id"]], on="shop_id")
     shops = shops.sort_values("shop_id", ignore_index=True)
     entity = shops["shop_id"].map(entity_labels(analysis.identifiers)).astype(object)
     shops["entity"] = entity.where(entity.notna(), shops["shop_id"])
+    # the identifier kinds each shop carries: what tells "other" from "missing"
+    shops["kinds"] = shops["shop_id"].map(shop_kinds(analysis.identifiers.uses)).fillna("")
     return shops.astype({"shop_id": object, "operator_id": object, "community_id": object})
 
 
@@ -180,6 +190,8 @@ def save(analysis, folder: str | Path, now: dict, changes: pd.DataFrame,
     _write(links.keys, staging / "keys.parquet")
     _write(links.hub_blocks.reindex(columns=["kind", "pass", "key", "values", "shops"]),
            staging / "hubs.parquet")
+    if getattr(analysis, "model", None) is not None:
+        analysis.model.save(staging / "model.json")
     _write(changes, folder / "runs" / f"{run}.parquet")
     if current.exists():
         shutil.rmtree(folder / "current.old", ignore_errors=True)
