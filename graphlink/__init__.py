@@ -7,10 +7,11 @@
 
 __version__ = "0.1.0"
 
-from graphlink.api import Analysis, analyse, check, load  # noqa: E402
+from graphlink.api import Analysis, analyse, check, load, train_model  # noqa: E402
 from graphlink.dataset import Dataset  # noqa: E402
 from graphlink.errors import ConfigError, DatasetError, GraphlinkError, Problem  # noqa: E402
 from graphlink.generate import WorldSummary, generate_world  # noqa: E402
+from graphlink.model import MatchModel, load_model  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -18,6 +19,9 @@ __all__ = [
     "check",
     "analyse",
     "Analysis",
+    "train_model",
+    "MatchModel",
+    "load_model",
     "Dataset",
     "GraphlinkError",
     "DatasetError",

@@ -28,17 +28,17 @@ from graphlink.explain import Explainer
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
 from graphlink.incremental import score_against_state
-from graphlink.link import (
-    Links, count_entities, entity_labels, find_links, hubs, pair_evidence)
+from graphlink.link import Links, count_entities, entity_labels, find_links, hubs, pair_evidence
+from graphlink.model import MatchModel, load_model, score, shop_kinds, train, waterfall
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
-from graphlink.model import MatchModel, load_model, score, shop_kinds, train, waterfall
 from graphlink.resolve import Resolution, evidence_chain, resolve_operators
 from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups, spotcheck
 from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
 
-__all__ = ["load", "check", "analyse", "Analysis", "train_model", "model_report", "clusters_report", "signups_report",
+__all__ = ["load", "check", "analyse", "Analysis", "train_model", "model_report",
+           "clusters_report", "signups_report",
            "factories_report", "spotcheck_report", "analyse_into_state", "signups_with_state",
            "changes_with_state", "changes_report"]
 
@@ -281,7 +281,11 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("resolving operators")
     kinds = shop_kinds(ids.uses)
     n = len(dataset.shops)
-    model = _model(model) or train(evidence, kinds, n, entity, dataset.shops)
+    given = _model(model)
+    model = given or train(evidence, kinds, n, entity, dataset.shops)
+    # a given model scores a small sample as its own marketplace would: a value's
+    # frequency among three shops says nothing
+    n = max(n, model.shops) if given is not None else n
     resolution = resolve_operators(dataset.shops["shop_id"],
                                    score(model, evidence, kinds, n, dataset.shops))
     stage("detecting communities")

@@ -60,7 +60,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score", "shop_kinds",
+__all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score",
+           "shop_kinds",
            "waterfall", "load_model"]
 
 # comparison -> (identifier kinds it reads, its agreeing levels, best first)
@@ -226,7 +227,7 @@ def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series,
     best_level = np.full((n, width), 255, dtype=np.int64)
     order = np.lexsort((users, level, comp, pair))  # best level, then rarest, first
     pair, comp, level, users = pair[order], comp[order], level[order], users[order]
-    first = np.r_[True, (pair[1:] != pair[:-1]) | (comp[1:] != comp[:-1])]
+    first = np.r_[True, (pair[1:] != pair[:-1]) | (comp[1:] != comp[:-1])][:len(pair)]
     best_level[pair[first], comp[first]] = level[first]
     best_users = np.ones((n, width))
     best_users[pair[first], comp[first]] = users[first]

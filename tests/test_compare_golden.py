@@ -105,7 +105,8 @@ GOLDEN = [
     ("email-skeleton", "email", "zhang.wei88@qq.com", "zhangwei2024@163.com", "match",
      "email-skeleton"),
     ("email-short-skeleton", "email", "lina88@qq.com", "li.na@163.com", "weak", "email-skeleton"),
-    ("email-qq-numbers", "email", "12345678@qq.com", "12345679@qq.com", "no", "email-different"),
+    ("email-qq-numbers", "email", "12345678@qq.com", "12399999@qq.com", "no", "email-different"),
+    ("email-qq-one-digit", "email", "12345678@qq.com", "12345679@qq.com", "weak", "email-fuzzy"),
     ("email-other-name", "email", "zhangwei@qq.com", "zhangwen@qq.com", "no", "email-fuzzy"),
     ("email-role", "email", "sales@acme.com", "sales@globex.com", "no", "email-role"),
     # --- payments --------------------------------------------------------------
