@@ -156,26 +156,8 @@ class Analysis:
         return add_evidence(records, Explainer(evidence, self.identifiers).path)
 
     def _with_waterfalls(self, records: list[dict]) -> list[dict]:
-        """Each direct match gets ``waterfall``: its match weight step by step."""
-        if self.model is None:
-            return records
-        wanted = {tuple(sorted((r["shop_id"], m["banned_shop_id"])))
-                  for r in records for m in r["matches"] if m.get("hops", 1) == 1}
-        if not wanted:
-            return records
-        pairs = self.resolution.pairs
-        keys = pd.MultiIndex.from_arrays([pairs["shop_a"], pairs["shop_b"]])
-        rows = pairs[keys.isin(list(wanted))]
-        found = {(a, b): row for (a, b), row in
-                 zip(zip(rows["shop_a"], rows["shop_b"], strict=True),
-                     rows.to_dict("records"), strict=True)}
-        n = len(self.dataset.shops)
-        for r in records:
-            for m in r["matches"]:
-                row = found.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))))
-                if row is not None and m.get("hops", 1) == 1:
-                    m["waterfall"] = [_rounded(step) for step in waterfall(self.model, row, n)]
-        return records
+        return with_waterfalls(records, self.resolution.pairs, self.model,
+                               len(self.dataset.shops))
 
     def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
         """Sign-up risk as a DataFrame: one row per new shop, riskiest first.
@@ -294,6 +276,24 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     return Analysis(dataset, ids, links, evidence, resolution, shops, model)
 
 
+def with_waterfalls(records: list[dict], pairs: pd.DataFrame, model: MatchModel | None,
+                    shops: int) -> list[dict]:
+    """Each direct match of ``records`` gets ``waterfall``: its match weight step by step."""
+    wanted = {tuple(sorted((r["shop_id"], m["banned_shop_id"])))
+              for r in records for m in r["matches"] if m.get("hops", 1) == 1}
+    if model is None or not wanted or "level_device" not in pairs:
+        return records
+    keys = pd.MultiIndex.from_arrays([pairs["shop_a"], pairs["shop_b"]])
+    rows = pairs[keys.isin(list(wanted))]
+    found = {(r["shop_a"], r["shop_b"]): r for r in rows.to_dict("records")}
+    for r in records:
+        for m in r["matches"]:
+            row = found.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))))
+            if row is not None and m.get("hops", 1) == 1:
+                m["waterfall"] = [_rounded(step) for step in waterfall(model, row, shops)]
+    return records
+
+
 def _rounded(step: dict) -> dict:
     return {**step, "bayes_factor": float(f"{step['bayes_factor']:.4g}"),
             "tf_adjustment": float(f"{step['tf_adjustment']:.4g}"),
@@ -396,6 +396,9 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
     if state is not None and state.fresh_for(fingerprint(source,
                                                          _options(load_options, pseudonymise))):
         records = score_against_state(state, None, stamp)
+        pairs = state.table("pairs")
+        records = with_waterfalls(records, pairs, state.model(), len(state.table("shops",
+                                                                                 ["shop_id"])))
         return _signups(records, since, source, None, (f"(from state run {state.run})",))
     dataset = load(source, pseudonymise=None, **load_options)
     if state is not None and _is_delta(dataset, state, source):
