@@ -37,6 +37,7 @@ SOURCES = (
     ("accounts", "phone", "phone"),
     ("accounts", "email", "email"),
     ("accounts", "id_number", "id_number"),
+    ("accounts", "date_of_birth", "birth_date"),
     ("accounts", "holder_name", "holder_name"),
     ("devices", "device_id", "device"),
     ("devices", "ip", "ip"),
@@ -94,7 +95,7 @@ def _canonical(kind: str) -> Callable[[str], str | None]:
     return {
         "phone": norm.phone, "email": email, "id_number": id_number,
         "holder_name": norm.person_name, "device": norm.device, "ip": norm.ip,
-        "address": address, "payment": payment,
+        "address": address, "payment": payment, "birth_date": norm.birth_date,
     }[kind]
 
 
@@ -365,7 +366,7 @@ def mask(kind: str, value: str) -> str:
 
 
 #: kinds whose values are personal data: masked for display, pseudonymised on request
-SENSITIVE = ("phone", "email", "id_number", "payment")
+SENSITIVE = ("phone", "email", "id_number", "payment", "birth_date")
 
 
 def mask_hard(value: str) -> str:

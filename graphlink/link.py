@@ -288,6 +288,29 @@ def _phone_edit(a: str, b: str) -> compare.Similarity:
     return compare.Similarity(0.85 if close else 0.0, "phone-edit")
 
 
+def _id_key(value: str, head: bool) -> str | None:
+    """Half of an ID number's characters (hashed values have none worth editing)."""
+    text = "".join(ch for ch in value.upper() if ch.isalnum())
+    if not 6 <= len(text) <= 20:
+        return None
+    half = len(text) // 2
+    return f"{len(text)}:" + (text[:half] if head else text[half:])
+
+
+def _id_anagram(value: str) -> str | None:
+    """The characters sorted: two neighbours swapped anywhere keep the key."""
+    text = "".join(ch for ch in value.upper() if ch.isalnum())
+    return "".join(sorted(text)) if 6 <= len(text) <= 20 else None
+
+
+def _id_edit(a: str, b: str) -> compare.Similarity:
+    """An ID number with one character changed or two neighbours swapped: ``id-edit``."""
+    ta = "".join(ch for ch in a.upper() if ch.isalnum())
+    tb = "".join(ch for ch in b.upper() if ch.isalnum())
+    close = ta != tb and len(ta) == len(tb) >= 6 and OSA.distance(ta, tb) <= 1
+    return compare.Similarity(0.85 if close else 0.0, "id-edit")
+
+
 def _ip_block(a: str, b: str) -> compare.Similarity:
     same = a != b and norm.ip_block(a) == norm.ip_block(b)
     return compare.Similarity(0.75 if same else 0.0, "ip-block")
@@ -306,6 +329,21 @@ PASSES = (
     BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
                  compare.email_similarity),
     BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask), _payments),
+    # addresses with typos anywhere: neighbours in text order, read forwards and backwards
+    # (the key is the sort order itself: one value per key, never a hub)
+    BlockingPass("address", "text", lambda v: v["value"], _addresses, False,
+                 str, fuzz.token_sort_ratio, 85, minimum=0.5),
+    BlockingPass("address", "text-reversed", lambda v: v["value"].str[::-1], _addresses,
+                 False, str, fuzz.token_sort_ratio, 85, minimum=0.5),
+    BlockingPass("id_number", "head", lambda v: v["value"].map(lambda x: _id_key(x, True)),
+                 _id_edit),
+    BlockingPass("id_number", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),
+                 _id_edit, text=lambda v: v[::-1]),
+    BlockingPass("id_number", "anagram", lambda v: v["value"].map(_id_anagram), _id_edit),
+    BlockingPass("birth_date", "head", lambda v: v["value"].map(lambda x: _id_key(x, True)),
+                 _id_edit),
+    BlockingPass("birth_date", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),
+                 _id_edit, text=lambda v: v[::-1]),
     BlockingPass("address", "near", _georing(0.0), _nearby),
     BlockingPass("address", "near-shifted", _georing(0.5), _nearby),
     BlockingPass("email", "local", lambda v: v["value"].map(_email_local), compare.email_similarity,
@@ -615,6 +653,7 @@ _HUB_TYPES = {
     ("phone", "value"): "shared phone",
     ("email", "value"): "shared email",
     ("id_number", "value"): "shared ID number",
+    ("birth_date", "value"): "shared date of birth",
 }
 
 

@@ -12,7 +12,8 @@ Comparisons and their levels (best first)
 - device: exact
 - ip: exact, same /24 block
 - phone: exact, one edit (a digit changed or two swapped)
-- id_number: exact
+- id_number: exact, one edit (a character changed or two swapped)
+- birth_date: exact, one edit
 - email: exact, same local part at another provider, small edit
 - name (holder names of accounts and payments, and email local parts that
   spell the name: one signal, never counted twice): exact, typo (homophone,
@@ -69,7 +70,8 @@ COMPARISONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "device": (("device",), ("exact",)),
     "ip": (("ip",), ("exact", "same-block")),
     "phone": (("phone",), ("exact", "one-edit")),
-    "id_number": (("id_number",), ("exact",)),
+    "id_number": (("id_number",), ("exact", "one-edit")),
+    "birth_date": (("birth_date",), ("exact", "one-edit")),
     "email": (("email",), ("exact", "same-local", "small-edit")),
     "name": (("holder_name", "email"), ("exact", "typo", "pinyin", "partial", "email-skeleton")),
     "address": (("address",), ("same-room", "same-building", "same-place", "nearby", "similar")),
@@ -82,6 +84,8 @@ NAMES = tuple(COMPARISONS)
 _LEVEL_OF = {
     ("ip", "ip-block"): ("ip", "same-block"),
     ("phone", "phone-edit"): ("phone", "one-edit"),
+    ("id_number", "id-edit"): ("id_number", "one-edit"),
+    ("birth_date", "id-edit"): ("birth_date", "one-edit"),
     ("email", "same-email"): ("email", "exact"),
     ("email", "email-same-local"): ("email", "same-local"),
     ("email", "email-fuzzy"): ("email", "small-edit"),
@@ -94,6 +98,8 @@ _LEVEL_OF = {
                  "latin-token-sort")},
     **{("holder_name", m): ("name", "pinyin")
        for m in ("pinyin", "pinyin-fuzzy", "latin-initials")},
+    **{("holder_name", m): ("name", "partial")
+       for m in ("latin-partial", "pinyin-partial", "latin-subset", "company-contains")},
     **{("address", m): ("address", "same-room") for m in ("exact", "same-address", "same-room")},
     **{("address", m): ("address", "same-building")
        for m in ("same-building", "same-building-neighbour-room")},
@@ -102,8 +108,8 @@ _LEVEL_OF = {
     ("payment", "same-payment"): ("payment", "exact"),
 }
 _COMPARISON_OF_KIND = {"device": "device", "ip": "ip", "phone": "phone",
-                       "id_number": "id_number", "email": "email", "holder_name": "name",
-                       "address": "address", "payment": "payment"}
+                       "id_number": "id_number", "birth_date": "birth_date", "email": "email",
+                       "holder_name": "name", "address": "address", "payment": "payment"}
 
 MIN_M = 1e-4  # no level is impossible among matches
 EM_ITERATIONS = 200

@@ -125,6 +125,7 @@ KIND_LABELS: dict[str, str] = {
     "phone": "Phone",
     "email": "Email",
     "id_number": "IdNumber",
+    "birth_date": "BirthDate",
     "holder_name": "HolderName",
     "address": "Address",
     "payment": "Payment",

@@ -68,6 +68,7 @@ __all__ = [
     "IdNumber",
     "Payment",
     "address",
+    "birth_date",
     "remember_addresses",
     "company_name",
     "device",
@@ -1119,6 +1120,34 @@ def id_number(raw: object) -> IdNumber | None:
     'hashed'
     """
     return _call(_id_number_cached, _id_number, raw)
+
+
+_BIRTH = re.compile(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?(?:[T ].*)?")
+
+
+def birth_date(raw: object) -> str | None:
+    """A date of birth as ``YYYY-MM-DD``; a year-month-day that is no calendar date
+    (a typing error) keeps its digits, so near dates can still be compared.
+
+    Examples
+    --------
+    >>> birth_date("1990-03-07"), birth_date("19900307"), birth_date("1990年3月7日")
+    ('1990-03-07', '1990-03-07', '1990-03-07')
+    >>> birth_date("19901307"), birth_date("07/03/1990"), birth_date(" ")
+    ('19901307', None, None)
+    """
+    s = _text(raw)
+    if s is None or len(s) > 40:
+        return None
+    m = _BIRTH.fullmatch(s.replace(" ", "") if "T" not in s else s)
+    if m is None:
+        return None
+    year, month, day = m.group(1), m.group(2).zfill(2), m.group(3).zfill(2)
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return year + month + day
+    return f"{year}-{month}-{day}"
 
 
 # --------------------------------------------------------------------------

@@ -57,10 +57,11 @@ KEY_VARIABLE = "GRAPHLINK_PSEUDONYM_KEY"
 #: shortest key accepted, in bytes (UTF-8)
 MIN_KEY_LENGTH = 16
 #: identifier kinds replaced by tokens
-KINDS = ("phone", "email", "id_number", "payment")
+KINDS = ("phone", "email", "id_number", "payment", "birth_date")
 #: (table, column, kind) of the dataset columns replaced by tokens
 COLUMNS = (("accounts", "phone", "phone"), ("accounts", "email", "email"),
-           ("accounts", "id_number", "id_number"), ("payments", "endpoint", "payment"))
+           ("accounts", "id_number", "id_number"), ("payments", "endpoint", "payment"),
+           ("accounts", "date_of_birth", "birth_date"))
 
 _HASHED = re.compile(r"[0-9a-f]{32,64}")
 

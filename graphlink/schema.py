@@ -74,7 +74,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "accounts", True, ("account_id", "shop_id"),
-            ("holder_name", "id_number", "phone", "email", "created_at"),
+            ("holder_name", "id_number", "phone", "email", "created_at", "date_of_birth"),
             id_column="account_id",
             required_values=("account_id", "shop_id"),
             date_columns=("created_at",),
@@ -124,6 +124,7 @@ IDENTIFIER_KINDS = (
     "phone",
     "email",
     "id_number",
+    "birth_date",
     "holder_name",
     "address",
     "payment",

@@ -53,8 +53,8 @@ PRUNE_ABOVE = 1000
 
 _LABELS = {
     "device": "device", "ip": "IP", "phone": "phone", "email": "email",
-    "id_number": "ID number", "holder_name": "holder name", "address": "dispatch address",
-    "payment": "payment endpoint",
+    "id_number": "ID number", "birth_date": "date of birth", "holder_name": "holder name",
+    "address": "dispatch address", "payment": "payment endpoint",
 }
 
 

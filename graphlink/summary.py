@@ -36,6 +36,7 @@ _IDENTIFIER_COLUMNS = (
     ("accounts", "phone", "phone"),
     ("accounts", "email", "email"),
     ("accounts", "id_number", "id_number"),
+    ("accounts", "date_of_birth", "birth_date"),
     ("accounts", "holder_name", "holder_name"),
     ("addresses", "address", "address"),
     ("payments", "endpoint", "payment"),
