@@ -8,6 +8,12 @@ from (``report.analysis``, set by the ``*_report`` functions of
 :mod:`graphlink.api`), figures are drawn (:mod:`graphlink.plot`) and embedded
 as PNG ``data:`` URIs; at most ``MAX_FIGURES`` detailed figures per report.
 
+Some figures need only the report's data: a flagged sign-up whose best match
+carries a ``waterfall`` (the match weight step by step) shows it as a chart
+and a small table, and a report whose payload has ``levels`` with ``m`` and
+``u`` (``graphlink model show``) gets the model chart. These are drawn with
+or without the analysis.
+
 Everything is inline (CSS, a few lines of JavaScript, images): the page
 loads nothing from anywhere, and its Content-Security-Policy says so
 (``default-src 'none'``, the script and style allowed by their hashes, images
@@ -67,6 +73,13 @@ font-weight:600}
 figure{margin:10px 0}
 figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px}
 figcaption{color:var(--muted);font-size:12px}
+.steps{display:table;border-collapse:collapse;font-size:12px;margin:6px 0 10px}
+.steps>div{display:table-row}
+.steps>div>span{display:table-cell;border:1px solid var(--line);padding:2px 8px}
+.steps>div:first-child>span{background:var(--bg);font-weight:600}
+.steps>div:last-child>span{font-weight:600}
+.steps span.num{text-align:right;font-variant-numeric:tabular-nums}
+.steps .up{color:#1e8449}.steps .down{color:#c0392b}
 .tools{margin:8px 0}
 .tools input{padding:4px 8px;width:280px;border:1px solid var(--line);border-radius:4px}
 .scroll{overflow-x:auto}
@@ -147,13 +160,37 @@ def _text(value: object) -> str:
 
 
 def _png(fig) -> str:
-    """A figure as a data: URI (PNG, base64)."""
+    """A figure as a data: URI (PNG, base64); a list of figures is stacked into one image."""
     from graphlink.plot import to_png
 
+    if isinstance(fig, (list, tuple)):
+        return "data:image/png;base64," + base64.b64encode(_stacked(fig)).decode("ascii")
     return "data:image/png;base64," + base64.b64encode(to_png(fig, colours=128)).decode("ascii")
 
 
+def _stacked(figs: list) -> bytes:
+    """Figures one below the other as one palette PNG (one image per flagged shop)."""
+    import io
+
+    from PIL import Image
+
+    from graphlink.plot import to_png
+
+    images = [Image.open(io.BytesIO(to_png(f))).convert("RGB") for f in figs]
+    page = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)),
+                     "white")
+    top = 0
+    for image in images:
+        page.paste(image, (0, top))
+        top += image.height
+    out = io.BytesIO()
+    page.quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(out, format="png",
+                                                                     optimize=True)
+    return out.getvalue()
+
+
 def _figure(fig, caption: str, alt: str) -> str:
+    """An embedded figure; ``fig`` may be a list of figures, drawn as one image."""
     return (f'<figure><img src="{_png(fig)}" alt="{esc(alt)}" loading="eager">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
@@ -218,6 +255,62 @@ def _shop(shop_id: str, names: dict) -> str:
     return f"<span{css}>{esc(shop_id)}</span> {esc(name)}{esc(tag)}"
 
 
+def _waterfall_steps(steps: list[dict]) -> str:
+    """A match's waterfall as a small table (div rows: the page's one table is the data).
+
+    >>> html = _waterfall_steps([{"comparison": "prior", "level": "reuse", "log2_bf": -9.0,
+    ...                           "bayes_factor": 0.002, "tf_adjustment": 1.0},
+    ...                          {"comparison": "device", "level": "exact", "log2_bf": 12.5,
+    ...                           "bayes_factor": 5800.0, "tf_adjustment": 1.0}])
+    >>> "match weight" in html and "+3.50" in html and "0.919" in html
+    True
+    """
+    from graphlink.plot import probability_text
+
+    head = ("step", "level", "Bayes factor", "frequency adjustment", "log2", "weight so far")
+    rows = ['<div role="row">' + "".join(f'<span role="columnheader">{esc(h)}</span>'
+                                         for h in head) + "</div>"]
+    weight = 0.0
+    for step in steps:
+        log2 = _float(step.get("log2_bf"))
+        weight += log2
+        tf = _float(step.get("tf_adjustment"), 1.0)
+        tf_text = "" if tf == 1.0 else f"× {_factor(tf)}"
+        sign = "up" if log2 >= 0 else "down"
+        rows.append('<div role="row">'
+                    f'<span role="cell">{esc(step.get("comparison"))}</span>'
+                    f'<span role="cell">{esc(step.get("level"))}</span>'
+                    f'<span role="cell" class="num">{esc(_factor(step.get("bayes_factor")))}</span>'
+                    f'<span role="cell" class="num">{esc(tf_text)}</span>'
+                    f'<span role="cell" class="num {sign}">{log2:+.2f}</span>'
+                    f'<span role="cell" class="num">{weight:+.2f}</span></div>')
+    rows.append('<div role="row"><span role="cell">match weight</span>'
+                f'<span role="cell">probability {esc(probability_text(weight))}</span>'
+                '<span role="cell"></span><span role="cell"></span><span role="cell"></span>'
+                f'<span role="cell" class="num">{weight:+.2f}</span></div>')
+    return f'<div class="steps" role="table" aria-label="match weight steps">{"".join(rows)}</div>'
+
+
+def _float(value: object, default: float = 0.0) -> float:
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return x if math.isfinite(x) else default
+
+
+def _factor(value: object) -> str:
+    """A Bayes factor or adjustment: three significant digits, big ones in full.
+
+    >>> [_factor(x) for x in (40120.0, 52.9, 0.003344, 1e-7, None)]
+    ['40,120', '52.9', '0.00334', '1e-07', '']
+    """
+    x = _float(value, math.nan)
+    if math.isnan(x):
+        return ""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
 def _signups_sections(report) -> tuple[list, str]:
     signups = report.payload.get("signups", [])
     analysis = report.analysis
@@ -236,7 +329,7 @@ def _signups_sections(report) -> tuple[list, str]:
     if not flagged:
         out.append('<p class="muted">No sign-up is tied to a banned shop strongly enough to '
                    "flag.</p>")
-    drawn = 0
+    drawn = with_figures = 0
     for s in flagged:
         who = _shop(s["shop_id"], names) if names else esc(s["shop_id"])
         out.append(f'<section class="item" id="shop-{esc(s["shop_id"])}"><h3>{who} '
@@ -250,19 +343,47 @@ def _signups_sections(report) -> tuple[list, str]:
             out.append(f"<p>Tied to banned shop {banned}: score {esc(m['score'])}, {via}</p>"
                        "<ul>" + "".join(f"<li>{esc(e['detail'])}</li>" for e in m["evidence"])
                        + "</ul>")
-        if analysis is not None and s["flag"] == "high" and drawn < MAX_FIGURES:
-            from graphlink import plot
-
-            out.append(_figure(plot.evidence_subgraph(analysis, s["shop_id"]),
-                               f"Evidence around {s['shop_id']}: its identifiers and the shops "
-                               "they tie it to.", f"evidence graph of {s['shop_id']}"))
+        best = s["matches"][0] if s["matches"] else None
+        steps = best.get("waterfall") if best else None
+        if steps:
+            out.append(f"<p>Match weight of the best match ({esc(best['banned_shop_id'])}), "
+                       "step by step:</p>" + _waterfall_steps(steps))
+        evidence = analysis is not None and s["flag"] == "high"
+        if evidence or steps:
+            with_figures += 1
+        if (evidence or steps) and drawn < MAX_FIGURES:
+            out.append(_signup_figure(analysis if evidence else None, s, best if steps else None))
             drawn += 1
         out.append("</section>")
-    high = flags["high"]
-    if analysis is not None and high > MAX_FIGURES:
-        out.append(f'<p class="muted">Evidence figures are drawn for the first {MAX_FIGURES} '
-                   f"of {high} high flags.</p>")
+    if with_figures > drawn:
+        out.append(f'<p class="muted">Figures are drawn for the first {drawn} of '
+                   f"{with_figures} flagged sign-ups that have one.</p>")
     return cards, "".join(out)
+
+
+def _signup_figure(analysis, signup: dict, best: dict | None) -> str:
+    """One image for a flagged sign-up: its evidence graph (with the analysis, high flags),
+    then its best match's waterfall (from the record alone)."""
+    from graphlink import plot
+
+    shop = signup["shop_id"]
+    figs, captions, alts = [], [], []
+    if analysis is not None:
+        figs.append(plot.evidence_subgraph(analysis, shop))
+        captions.append(f"Evidence around {shop}: its identifiers and the shops they tie it to.")
+        alts.append(f"evidence graph of {shop}")
+    if best is not None:
+        banned = best["banned_shop_id"]
+        chart = plot.waterfall_chart(best["waterfall"], title=f"{shop} and banned shop {banned}")
+        if figs:  # as wide as the evidence graph above it
+            chart.set_size_inches(max(figs[0].get_figwidth(), chart.get_figwidth()),
+                                  chart.get_figheight())
+        figs.append(chart)
+        captions.append(f"{'Below' if analysis is not None else 'The chart'}: how the match "
+                        f"weight of {shop} and banned shop {banned} adds up, step by step "
+                        "(hatched: lowered because the value is common).")
+        alts.append(f"match weight waterfall of {shop} and {banned}")
+    return _figure(figs if len(figs) > 1 else figs[0], " ".join(captions), " and ".join(alts))
 
 
 def _factories_sections(report) -> tuple[list, str]:
@@ -301,6 +422,30 @@ def _clusters_sections(report) -> tuple[list, str]:
                           "size.", "operator and community sizes")
 
 
+def _levels_figure(report) -> str:
+    """The model chart when the payload has ``levels`` with numeric ``m`` and ``u``."""
+    levels = report.payload.get("levels")
+    if not isinstance(levels, list) or not levels:
+        return ""
+
+    def number(value: object) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+    if not all(isinstance(r, dict) and number(r.get("m")) and number(r.get("u"))
+               for r in levels):
+        return ""
+    from graphlink import plot
+
+    return ("<h2>Comparison levels</h2>"
+            + _figure(plot.model_chart(levels), "m (how often matching pairs agree at the "
+                      "level) and u (how often pairs agree by chance) of every comparison level, "
+                      "per match mode; the number on the right is log2(m/u), what the level "
+                      "adds to a pair's match weight.", "match model chart: m and u per level"))
+
+
+#: figures drawn from the payload alone, for any report whose data has what they need
+_PAYLOAD_FIGURES = (_levels_figure,)
+
 _SECTIONS = {"graphlink.signups/1": _signups_sections,
              "graphlink.factories/1": _factories_sections,
              "graphlink.clusters/1": _clusters_sections}
@@ -315,6 +460,7 @@ def render_html(report) -> str:
     notes = "".join(f"<p>{esc(n)}</p>" for n in report.notes if n)
     sections = _SECTIONS.get(schema)
     cards, rich = sections(report) if sections else ([], "")
+    rich += "".join(draw(report) for draw in _PAYLOAD_FIGURES)
     cards = _summary(report, lists=not sections) + cards
     body = (f"<header><h1>{esc(report.title)}</h1><p>{esc(meta)}</p></header><main>"
             f"<h2>Summary</h2>{_cards(cards)}<div class=\"notes\">{notes}</div>"

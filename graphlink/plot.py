@@ -7,6 +7,9 @@
 - :func:`factory_map`: a factory cluster's dispatch addresses around its
   anchor, with the cluster radius.
 - :func:`cluster_sizes`: shops per operator and per community.
+- :func:`waterfall_chart`: how one pair's match weight adds up, step by step
+  (Splink's waterfall), with the match probability it comes to.
+- :func:`model_chart`: the match model's m and u of every comparison level.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects on the Agg
 canvas: they never touch pyplot's global state (no window, no leak when a
@@ -46,8 +49,9 @@ from matplotlib.patches import Ellipse
 from graphlink.report import display_width, safe_terminal
 from graphlink.score import FLAGS, label
 
-__all__ = ["evidence_subgraph", "risk_histogram", "factory_map", "cluster_sizes", "CJK_FONT",
-           "find_cjk_font", "NODE_STYLE", "to_png"]
+__all__ = ["evidence_subgraph", "risk_histogram", "factory_map", "cluster_sizes",
+           "waterfall_chart", "model_chart", "probability_text", "CJK_FONT", "find_cjk_font",
+           "NODE_STYLE", "to_png"]
 
 # --- fonts -----------------------------------------------------------------
 
@@ -137,6 +141,8 @@ NODE_STYLE = {
     "phone": ("#d35400", "p"),
     "email": ("#2471a3", "v"),
     "id_number": ("#27ae60", "P"),
+    "birth_date": ("#5d6d7e", "X"),
+    "shop_name": ("#117a65", "d"),
     "holder_name": ("#b7950b", "o"),
     "address": ("#6e2c00", "H"),
     "payment": ("#c2185b", "*"),
@@ -689,4 +695,189 @@ def cluster_sizes(analysis) -> Figure:
         ax.legend(fontsize=8)
     fig.suptitle("Operators (same real-world actor) and communities (wider networks)",
                  fontsize=11)
+    return fig
+
+
+# --- match weight waterfall -------------------------------------------------------
+
+#: colours of the waterfall: a step that raises the weight, one that lowers it, the total
+WEIGHT_COLOURS = {"up": "#1e8449", "down": "#c0392b", "final": "#1f4e79"}
+_MODE_COLOURS = ("#1f4e79", "#8e44ad", "#d35400", "#16a085", "#b7950b")
+
+
+def probability_text(weight: float) -> str:
+    """The match probability ``1 / (1 + 2 ** -weight)`` of a log2 weight, readable at
+    both ends (``1 − 9.3e-10`` rather than ``1``).
+
+    >>> [probability_text(w) for w in (0.0, 3.0, -3.0, 30.0, -20.0)]
+    ['0.5', '0.889', '0.111', '1 − 9.3e-10', '9.5e-07']
+    """
+    w = min(max(float(weight), -1000.0), 1000.0)
+    p, q = 1.0 / (1.0 + 2.0 ** -w), 1.0 / (1.0 + 2.0 ** w)
+    if q < 0.001:
+        return f"1 − {q:.2g}"
+    if p < 0.001:
+        return f"{p:.2g}"
+    return f"{p:.3g}"
+
+
+def _number(value: object, default: float) -> float:
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return x if math.isfinite(x) else default
+
+
+def _waterfall_rows(steps: list[dict]) -> list[tuple[str, float, float]]:
+    """(tick label, log2 Bayes factor, log2 of its frequency adjustment) per step."""
+    rows = []
+    for step in steps:
+        name = str(step.get("comparison", "") or "")
+        level = step.get("level")
+        text = f"{name}: {level}" if level not in (None, "") else name
+        bf = _number(step.get("bayes_factor"), 1.0)
+        total = _number(step.get("log2_bf"), math.log2(bf) if bf > 0 else 0.0)
+        tf = _number(step.get("tf_adjustment"), 1.0)
+        tf_log2 = math.log2(tf) if tf > 0 else 0.0
+        rows.append((_short(text, 30), total, tf_log2 if abs(tf_log2) > 1e-9 else 0.0))
+    return rows
+
+
+def waterfall_chart(steps: list[dict], title: str = "", ax=None) -> Figure:
+    """One pair's match weight, step by step, as Splink draws it.
+
+    ``steps`` is a match's ``waterfall`` (the sign-up report's JSON,
+    :meth:`graphlink.Analysis.signup_records`): dicts with ``comparison``,
+    ``level``, ``bayes_factor``, ``tf_adjustment`` and ``log2_bf``. Each bar
+    starts where the previous one ended and adds the step's log2 Bayes factor
+    (green raises the weight, red lowers it); when a value's frequency lowered
+    the level's Bayes factor, the part it took away (the log2 of
+    ``tf_adjustment``) is hatched. The last bar is the total, the pair's match
+    weight, labelled with its probability; the right axis reads any weight as
+    a probability. Draws into ``ax`` when given. Data only: no analysis needed.
+    """
+    rows = _waterfall_rows(steps)
+    if ax is None:
+        fig = _figure(max(7.5, 0.66 * (len(rows) + 1) + 3.0), 5.0)
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    cum, ends, width = 0.0, [0.0], 0.7
+    tf_drawn = False
+    for i, (_, total, tf) in enumerate(rows):
+        base = total - tf
+        colour = WEIGHT_COLOURS["up" if base >= 0 else "down"]
+        ax.bar(i, base, bottom=cum, width=width, color=colour, edgecolor=colour, gid="step",
+               zorder=2)
+        if tf:
+            tf_colour = WEIGHT_COLOURS["up" if tf > 0 else "down"]
+            ax.bar(i, tf, bottom=cum + base, width=width, color="white", edgecolor=tf_colour,
+                   hatch="////", linewidth=0.8, gid="tf-adjustment", zorder=3)
+            tf_drawn = True
+        top, bottom = max(cum, cum + base, cum + total), min(cum, cum + base, cum + total)
+        text = f"{total:+.2f}" + (f"\n(freq. {tf:+.2f})" if tf else "")
+        ax.annotate(text, (i, top if total >= 0 else bottom),
+                    xytext=(0, 3 if total >= 0 else -3), textcoords="offset points",
+                    ha="center", va="bottom" if total >= 0 else "top", fontsize=7,
+                    color="#333333", annotation_clip=False)
+        ax.plot([i + width / 2, i + 1 - width / 2], [cum + total] * 2, color="#888888",
+                linewidth=0.8, zorder=1)
+        cum += total
+        ends += [cum, cum - tf]  # the end and the top of the solid part
+    n = len(rows)
+    colour = WEIGHT_COLOURS["final"]
+    ax.bar(n, cum, bottom=0.0, width=width, color=colour, edgecolor=colour, gid="final", zorder=2)
+    ax.annotate(f"w = {cum:.2f}\np = {probability_text(cum)}", (n, max(cum, 0.0)),
+                xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                fontsize=8, fontweight="bold", color=colour, annotation_clip=False)
+    low, high = min(ends + [cum]), max(ends + [cum])
+    span = max(high - low, 1.0)
+    ax.set_ylim(low - 0.14 * span, high + 0.2 * span)
+    ax.set_xlim(-0.6, n + 0.9)  # room for the final bar's label
+    ax.axhline(0.0, color="#555555", linewidth=0.8, zorder=1)
+    labels = [safe_terminal(text) for text, _, _ in rows] + ["match weight"]
+    ax.set_xticks(range(n + 1), labels, rotation=35, ha="right", rotation_mode="anchor",
+                  fontsize=8)
+    ax.set_ylabel("match weight (log2 odds)")
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    right = ax.secondary_yaxis("right")
+    right.set_yticks(ticks, [probability_text(t) for t in ticks], fontsize=8)
+    right.set_ylabel("match probability")
+    heading = safe_terminal(title) if title else "Match weight, step by step"
+    ax.set_title(f"{heading}\nmatch weight {cum:.2f}, probability {probability_text(cum)}",
+                 fontsize=10, loc="left", parse_math=False)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=WEIGHT_COLOURS["up"], label="raises the weight"),
+               Patch(color=WEIGHT_COLOURS["down"], label="lowers the weight")]
+    if tf_drawn:
+        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////",
+                             label="frequency adjustment (a common value)"))
+    handles.append(Patch(color=WEIGHT_COLOURS["final"], label="match weight (sum)"))
+    ax.legend(handles=handles, fontsize=7, loc="best", framealpha=0.9)
+    return fig
+
+
+# --- match model ---------------------------------------------------------------
+
+
+def model_chart(levels: list[dict] | pd.DataFrame) -> Figure:
+    """The match model's m and u of every comparison level, one panel per match mode.
+
+    ``levels``: one record per (mode, comparison, level) with ``m`` and ``u``
+    (the ``levels`` of ``graphlink model show --format json``, or
+    :meth:`graphlink.model.MatchModel.bayes_factors`). Bars on a log scale:
+    ``m`` (how often matching pairs of that mode agree at the level, in the
+    mode's colour) over ``u`` (how often pairs agree by chance, grey); the gap
+    between them is the level's Bayes factor, written on the right as its log2.
+    """
+    frame = pd.DataFrame(levels).copy()
+    for column in ("comparison", "level"):
+        if column not in frame:
+            frame[column] = ""
+    if "mode" not in frame:
+        frame["mode"] = "model"
+    frame["m"] = pd.to_numeric(frame.get("m"), errors="coerce")
+    frame["u"] = pd.to_numeric(frame.get("u"), errors="coerce")
+    frame = frame[(frame["m"] > 0) & (frame["u"] > 0)]
+    rows = list(dict.fromkeys(zip(frame["comparison"].astype(str), frame["level"].astype(str),
+                                  strict=True)))
+    modes = list(dict.fromkeys(frame["mode"].astype(str))) or ["model"]
+    fig = _figure(2.4 + 3.7 * len(modes), 1.9 + 0.27 * max(len(rows), 1))
+    axes = fig.subplots(1, len(modes), sharey=True, squeeze=False)[0]
+    where = {r: i for i, r in enumerate(rows)}
+    low = float(min(frame["m"].min(), frame["u"].min())) / 3 if len(frame) else 1e-6
+    for k, (ax, mode) in enumerate(zip(axes, modes, strict=True)):
+        sel = frame[frame["mode"].astype(str) == mode]
+        y = np.array([where[(str(c), str(lv))] for c, lv in
+                      zip(sel["comparison"], sel["level"], strict=True)], dtype=float)
+        colour = _MODE_COLOURS[k % len(_MODE_COLOURS)]
+        for comparison in list(dict.fromkeys(c for c, _ in rows))[1::2]:  # every other one
+            span = [j for j, (c, _) in enumerate(rows) if c == comparison]
+            ax.axhspan(min(span) - 0.5, max(span) + 0.5, color="#f2f4f6", zorder=0)
+        ax.barh(y - 0.2, sel["m"], height=0.38, color=colour, gid="m", zorder=2,
+                label="m: agreement among matches")
+        ax.barh(y + 0.2, sel["u"], height=0.38, color="#a6acaf", gid="u", zorder=2,
+                label="u: agreement by chance")
+        ax.set_xscale("log")
+        ax.set_xlim(low, 40.0)
+        log2 = np.log2(sel["m"].to_numpy(dtype=float) / sel["u"].to_numpy(dtype=float))
+        for yy, value in zip(y, log2, strict=True):
+            ax.text(1.6, yy, f"{value:+.1f}", fontsize=7, va="center", ha="left",
+                    color=WEIGHT_COLOURS["up" if value >= 0 else "down"])
+        ax.set_title(safe_terminal(mode), fontsize=10, loc="left", parse_math=False)
+        ax.set_xlabel("probability (log scale)")
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6, zorder=0)
+        ax.set_axisbelow(True)
+    axes[0].set_yticks(range(len(rows)),
+                       [safe_terminal(_short(f"{c}: {lv}", 30)) for c, lv in rows], fontsize=8)
+    axes[0].set_ylim(len(rows) - 0.5, -0.5)  # first level on top
+    fig.suptitle("Match model: m and u of every comparison level, per match mode "
+                 "(right: log2 Bayes factor m/u)", fontsize=11)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return fig

@@ -214,3 +214,94 @@ def test_browser_screenshot_is_not_blank(signups_page, tmp_path):
     assert colours is not None and len(colours) > 200  # text, figures, header: not blank
     # the header band is drawn (dark blue) and the figures show red flags
     assert image.getpixel((10, 10)) == (0x1F, 0x4E, 0x79)
+
+
+# --- match weight waterfalls and the model chart -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def waterfall_analysis(tmp_path_factory):
+    from graphlink.generate import generate_world
+
+    out = tmp_path_factory.mktemp("waterfall") / "world"
+    generate_world(out, shops=300, seed=1)
+    return gl.analyse(out)
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The markup of each flagged sign-up's section, by shop id."""
+    parts = text.split('<section class="item" id="shop-')[1:]
+    return {p.split('"', 1)[0]: p.split("</section>", 1)[0] for p in parts}
+
+
+def _waterfall_shops(report) -> dict[str, dict]:
+    """Flagged sign-ups whose best match has a waterfall, with that match."""
+    return {s["shop_id"]: s["matches"][0] for s in report.payload["signups"]
+            if s["flag"] in ("high", "medium") and s["matches"]
+            and s["matches"][0].get("waterfall")}
+
+
+def test_flagged_signups_show_their_best_match_waterfall(waterfall_analysis):
+    import base64
+    import io
+
+    report = signups_report(waterfall_analysis, SINCE)
+    wanted = _waterfall_shops(report)
+    assert wanted, "the seed-1 world should have a flagged sign-up with a waterfall"
+    text = render(report, "html")
+    page = _Page(text)
+    _assert_safe(page)
+    assert len(page.of("table")) == 1  # the steps are div rows: the one table is the data
+    sections = _sections(text)
+    for shop, match in list(wanted.items())[:glhtml.MAX_FIGURES]:
+        section = _Page(sections[shop])
+        images = section.of("img")
+        assert len(images) == 1  # evidence graph and waterfall, one image
+        assert "waterfall" in images[0]["alt"] and match["banned_shop_id"] in images[0]["alt"]
+        png = Image.open(io.BytesIO(base64.b64decode(images[0]["src"].split(",", 1)[1])))
+        assert png.format == "PNG" and png.height > 700  # graph above, waterfall below
+        steps = section.of("div")
+        assert [a.get("role") for a in steps].count("row") == len(match["waterfall"]) + 2
+        shown = "".join(section.text)
+        weight = sum(s["log2_bf"] for s in match["waterfall"])
+        for step in match["waterfall"]:
+            assert step["comparison"] in shown and f"{step['log2_bf']:+.2f}" in shown
+        from graphlink.plot import probability_text
+
+        assert f"{weight:+.2f}" in shown and probability_text(weight) in shown
+
+
+def test_waterfalls_need_only_the_report_data(waterfall_analysis):
+    report = signups_report(waterfall_analysis, SINCE)
+    bare = Report(report.title, report.payload, report.rows, report.columns, report.notes)
+    page = _Page(render(bare, "html"))
+    _assert_safe(page)
+    wanted = _waterfall_shops(report)
+    alts = [img["alt"] for img in page.of("img")]
+    assert len(alts) == min(len(wanted), glhtml.MAX_FIGURES)  # no histogram, no graphs
+    assert all(a.startswith("match weight waterfall of ") for a in alts)
+    # a signup without waterfalls (an older report) renders as before
+    for s in bare.payload["signups"]:
+        for m in s["matches"]:
+            m.pop("waterfall", None)
+    page = _Page(render(bare, "html"))
+    assert not page.of("img") and "match weight steps" not in render(bare, "html")
+
+
+def test_model_page_has_the_model_chart(waterfall_analysis, tmp_path):
+    from graphlink.api import model_report
+
+    model_file = waterfall_analysis.model.save(tmp_path / "model.json")
+    out = tmp_path / "model.html"
+    result = CliRunner().invoke(cli, ["model", "show", str(model_file), "--format", "html",
+                                      "--output", str(out)])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    page = _Page(out.read_text(encoding="utf-8"))
+    _assert_safe(page)
+    images = page.of("img")
+    assert len(images) == 1 and "model chart" in images[0]["alt"]
+    assert "Comparison levels" in "".join(page.text)
+    assert len(page.of("tr")) == len(model_report(model_file).rows) + 1
+    # data-driven: levels without numeric m and u draw nothing
+    plain = Report("t", {"schema": "x/1", "levels": [{"m": "n/a", "u": 1}]}, [{"a": 1}])
+    assert not _Page(render(plain, "html")).of("img")

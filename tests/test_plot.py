@@ -162,3 +162,152 @@ def test_hostile_names_are_drawn_as_text(tmp_path):
 def test_unknown_factory_is_a_user_error(analysis):
     with pytest.raises(gl.ConfigError, match="no factory cluster"):
         plot.factory_map(analysis, "F-nope")
+
+
+# --- match weight waterfall and model chart ------------------------------------------
+
+STEPS = [
+    {"comparison": "prior", "level": "evasion, after-ban", "bayes_factor": 0.00390625,
+     "tf_adjustment": 1.0, "log2_bf": -8.0},
+    {"comparison": "device", "level": "other", "bayes_factor": 0.5, "tf_adjustment": 1.0,
+     "log2_bf": -1.0},
+    {"comparison": "name", "level": "typo", "bayes_factor": 4096.0, "tf_adjustment": 1.0,
+     "log2_bf": 12.0},
+    {"comparison": "address", "level": "same-place", "bayes_factor": 8.0,
+     "tf_adjustment": 0.25, "log2_bf": 3.0},  # 5 bits from the level, -2 for a common street
+    {"comparison": "other modes", "level": "reuse,trace", "bayes_factor": 1.0,
+     "tf_adjustment": 1.0, "log2_bf": 0.0},
+]
+
+
+def _by_gid(fig: Figure, gid: str) -> list:
+    return [p for ax in fig.axes for p in ax.patches if p.get_gid() == gid]
+
+
+def test_waterfall_chart_bars_levels_and_probability():
+    fig = plot.waterfall_chart(STEPS, title="S9 and banned shop S1")
+    assert isinstance(fig, Figure)
+    steps, tf, final = (_by_gid(fig, g) for g in ("step", "tf-adjustment", "final"))
+    assert len(steps) == len(STEPS) and len(tf) == 1 and len(final) == 1
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["prior: evasion, after-ban", "device: other", "name: typo",
+                      "address: same-place", "other modes: reuse,trace", "match weight"]
+    # the address bar: +5 from the level, then the hatched frequency adjustment takes 2 off
+    address = steps[3]
+    assert address.get_height() == pytest.approx(5.0) and address.get_y() == pytest.approx(3.0)
+    assert tf[0].get_height() == pytest.approx(-2.0) and tf[0].get_y() == pytest.approx(8.0)
+    assert tf[0].get_hatch() and not address.get_hatch()
+    # coloured by sign: the prior lowers the weight, the name raises it
+    assert steps[0].get_facecolor() != steps[2].get_facecolor()
+    assert final[0].get_height() == pytest.approx(6.0)
+    p = plot.probability_text(6.0)
+    assert p == "0.985" and p in ax.get_title(loc="left")
+    assert any(f"p = {p}" in t.get_text() for t in ax.texts)
+    assert "S9 and banned shop S1" in ax.get_title(loc="left")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("frequency" in t for t in legend)
+    png = Image.open(io.BytesIO(_png(fig)))
+    assert png.width >= 600 and png.height >= 300
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_waterfall_ends_at_the_match_weight(seed):
+    import random
+
+    rng = random.Random(seed)
+    steps = [{"comparison": f"c{i}", "level": "exact", "log2_bf": rng.uniform(-6, 14),
+              "tf_adjustment": rng.choice([1.0, 1.0, 0.5, 0.01])} for i in range(7)]
+    weight = sum(s["log2_bf"] for s in steps)
+    fig = plot.waterfall_chart(steps)
+    bars = _by_gid(fig, "step")
+    adjustments = iter(_by_gid(fig, "tf-adjustment"))
+    cumulative = 0.0
+    for step, bar in zip(steps, bars, strict=True):  # each bar starts where the last ended
+        assert bar.get_y() == pytest.approx(cumulative)
+        end = bar.get_y() + bar.get_height()
+        if step["tf_adjustment"] != 1.0:
+            tf = next(adjustments)
+            assert tf.get_y() == pytest.approx(end)
+            end += tf.get_height()
+        cumulative += step["log2_bf"]
+        assert end == pytest.approx(cumulative)
+    final = _by_gid(fig, "final")[0]
+    assert final.get_y() == 0 and final.get_height() == pytest.approx(weight)
+    low, high = fig.axes[0].get_ylim()
+    assert low < min(0.0, weight) and high > max(0.0, weight)
+
+
+def test_waterfall_draws_into_a_given_axes_and_tolerates_missing_fields():
+    fig = Figure()
+    ax = fig.add_subplot()
+    steps = [{"comparison": "prior", "bayes_factor": 0.25}, {"comparison": "device",
+                                                             "level": "exact", "log2_bf": 10}]
+    assert plot.waterfall_chart(steps, ax=ax) is fig
+    assert _by_gid(fig, "final")[0].get_height() == pytest.approx(8.0)
+    assert not _by_gid(fig, "tf-adjustment")
+
+
+def test_waterfall_of_a_real_signup_sums_to_its_weight(analysis):
+    records = analysis.signup_records(SINCE)
+    match = next(m for r in records for m in r["matches"] if m.get("waterfall"))
+    steps = match["waterfall"]
+    assert steps[0]["comparison"] == "prior" and steps[-1]["comparison"] == "other modes"
+    fig = plot.waterfall_chart(steps)
+    weight = sum(s["log2_bf"] for s in steps)
+    assert _by_gid(fig, "final")[0].get_height() == pytest.approx(weight)
+    assert len(_by_gid(fig, "step")) == len(steps)
+    assert _glyph_warnings(fig) == [] or plot.CJK_FONT is None
+
+
+def test_probability_text_reads_both_ends():
+    assert plot.probability_text(0) == "0.5"
+    assert plot.probability_text(40) == "1 − 9.1e-13"
+    assert plot.probability_text(-40) == "9.1e-13"
+    assert plot.probability_text(1e6) == "1 − 9.3e-302"  # no overflow
+
+
+LEVELS = [{"mode": mode, "comparison": c, "level": lv, "m": m, "u": u}
+          for mode, scale in (("reuse", 1.0), ("evasion", 0.5))
+          for c, lv, m, u in (("device", "exact", 0.6 * scale, 1e-6),
+                              ("device", "other", 0.4, 0.999),
+                              ("name", "typo", 0.1 * scale, 1e-4),
+                              ("name", "other", 0.5, 0.98))]
+
+
+def test_model_chart_has_a_panel_per_mode_and_a_bar_per_m_and_u():
+    fig = plot.model_chart(LEVELS)
+    assert isinstance(fig, Figure)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["reuse", "evasion"]
+    for ax in fig.axes:
+        assert len([p for p in ax.patches if p.get_gid() == "m"]) == 4
+        assert len([p for p in ax.patches if p.get_gid() == "u"]) == 4
+        assert ax.get_xscale() == "log"
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == ["device: exact", "device: other", "name: typo", "name: other"]
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "+19.2" in texts  # log2(0.6 / 1e-6)
+    widths = sorted(p.get_width() for p in _by_gid(fig, "m"))
+    assert widths[0] == pytest.approx(0.05) and widths[-1] == pytest.approx(0.6)
+
+
+def test_model_chart_of_a_trained_model(analysis):
+    frame = analysis.model.bayes_factors()
+    fig = plot.model_chart(frame)
+    assert len(fig.axes) == frame["mode"].nunique()
+    assert len(_by_gid(fig, "m")) == len(_by_gid(fig, "u")) == len(frame)
+    fig.savefig(io.BytesIO(), format="png")
+    # the report rows hold m and u as text: the chart reads them too
+    from graphlink.api import model_report
+
+    rows = model_report(analysis.model).rows
+    assert len(_by_gid(plot.model_chart(rows), "m")) == len(frame)
+
+
+def test_waterfall_and_model_charts_render_chinese():
+    _require_cjk_font()
+    steps = [dict(s) for s in STEPS]
+    steps[2]["level"] = "同音字"
+    fig = plot.waterfall_chart(steps, title="悦己手表工作室 与 假货旗舰店")
+    assert _glyph_warnings(fig) == []
+    assert _glyph_warnings(plot.model_chart([{**r, "level": "同一栋楼"} for r in LEVELS])) == []
