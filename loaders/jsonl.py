@@ -88,13 +88,20 @@ class JsonLinesAdapter:
                 continue
             if not content.strip():
                 continue
+            text = content.rstrip("\r\n")
+            nul = "\x00" in text  # inside a string it stays, for validation to report by column
             try:
-                obj = json.loads(content.rstrip("\r\n"), object_pairs_hook=_unique_keys)
+                obj = json.loads(text, object_pairs_hook=_unique_keys, strict=not nul)
             except _DuplicateKey as exc:
                 message = f"duplicate key {_shown(exc.args[0])} in one object"
                 problems.append(Problem(file, line, None, message, "bad row shape"))
                 continue
             except json.JSONDecodeError as exc:
+                if nul:
+                    message = (f"NUL byte at character {text.index(chr(0)) + 1}: the sign of a "
+                               "binary or mis-encoded export")
+                    problems.append(Problem(file, line, None, message, "nul byte"))
+                    continue
                 message = f"invalid JSON: {exc.msg} (character {exc.colno})"
                 problems.append(Problem(file, line, None, message, "bad row shape"))
                 continue

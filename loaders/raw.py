@@ -50,6 +50,8 @@ class RawTable:
     # validation keeps them (strict: so references to them resolve) or skips them
     row_problems: list[tuple[int, Problem]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # True when the reader saw no NUL character in the file: validation skips its scan
+    nul_free: bool = False
 
     @classmethod
     def from_records(

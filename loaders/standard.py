@@ -83,10 +83,11 @@ def _read_csv(file: Path, table: str, encoding: str | None, mapping: Mapping) ->
             frame = pd.DataFrame({name: pd.Series(column, dtype=object, copy=False)
                                   for name, column in zip(header, columns, strict=True)},
                                  columns=header, copy=False)
-            return RawTable(table, file.name, frame, lines)
+            return RawTable(table, file.name, frame, lines, nul_free=True)  # none in plain files
     reader = CsvFile(file, file.name, encoding)
     raw = reader.read(lambda records: _build(records, file.name, table, mapping))
     raw.warnings = list(reader.warnings)
+    raw.nul_free = not reader.text.nul
     return raw
 
 

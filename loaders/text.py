@@ -156,6 +156,7 @@ class TextFile:
         self.encoding = ""
         self.cr_lines = False
         self.bare_cr = False
+        self.nul = False  # whether the decoded text holds a NUL character
         self.bad: list[BadLine] = []
         self.warnings: list[str] = []
 
@@ -213,7 +214,7 @@ class TextFile:
         return counts
 
     def _consume(self, consume: Callable[[Iterator[str]], T], codec: str, stop: bool) -> T:
-        self.encoding, self.bad = _display(codec), []
+        self.encoding, self.bad, self.nul = _display(codec), [], False
         others = tuple(c for c in AUTO if c != _display(codec)) if _display(codec) in AUTO else ()
         blocks = self._blocks(codec, self.bad, stop, others)
         return consume(chain.from_iterable(io.StringIO(b, newline="\n") for b in blocks))
@@ -251,6 +252,7 @@ class TextFile:
                     head, n = _BARE_CR.subn(CR_MARK, head)
                     self.bare_cr = self.bare_cr or n > 0
                 if head:
+                    self.nul = self.nul or "\x00" in head
                     yield head
                     line += head.count("\n")
                 if final:

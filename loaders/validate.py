@@ -5,6 +5,13 @@ reported. Strict mode raises one :class:`DatasetError` listing them all;
 lenient mode drops the offending rows (and rows that then dangle) and counts
 them by reason. Problems that no row-skipping can fix (a missing file or
 column, a bad header) are always fatal.
+
+A NUL character inside a value (a NUL byte in a CSV file, ``\\u0000`` in a
+JSON-lines export, a NUL in a Parquet string) is the sign of a binary or
+mis-encoded file, never of real data: it is a problem of its row (reason
+``nul byte``) with file, line and column, whatever the format. Other control
+characters (ESC, BEL, bidi marks) are data and are neutralised by every
+renderer.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ def validate(raw: RawDataset, lenient: bool = False) -> Dataset:
             continue
         dataset.files[table.name] = rt.file
         dataset.warnings.extend(rt.warnings)
-        missing = _missing_columns(table, rt)
+        missing = _missing_columns(table, rt) + _nul_header(rt)
         problems.extend(missing)
         if missing:
             continue
@@ -105,6 +112,7 @@ def _row_problems(
         *_float_checks(table, frame),
         *_duplicate_checks(table, rt),
         *_reference_checks(table, frame, ids),
+        *([] if rt.nul_free else _nul_checks(frame)),
     ]
     bad = np.zeros(len(frame), dtype=bool)
     found = []
@@ -117,6 +125,31 @@ def _row_problems(
         bad |= np.asarray(mask, dtype=bool)
     found.extend(rt.problems)
     return bad, sorted(found, key=lambda p: (p.line or 0))
+
+
+def _nul_header(rt: RawTable) -> list[Problem]:
+    return [Problem(rt.file, rt.header_line, _q(col), "NUL byte in the column name: the sign "
+                    "of a binary or mis-encoded export", "bad header")
+            for col in rt.frame.columns if "\x00" in str(col)]
+
+
+def _nul_checks(frame: pd.DataFrame):
+    """Values holding a NUL character, column by column (one join per column finds none
+    quickly: the usual case)."""
+    for col in frame.columns:
+        values = frame[col]
+        present = values.dropna().tolist()
+        try:
+            text = "".join(present)
+        except TypeError:  # not all text (a mapping's recoding, say)
+            text = "".join(map(str, present))
+        if "\x00" not in text:
+            continue
+        bad = values.notna() & values.astype(str).str.contains("\x00", regex=False)
+        message = lambda i, v=values: (  # noqa: E731
+            f"NUL byte at character {str(v.iat[i]).index(chr(0)) + 1} of {_q(v.iat[i], 40)}: "
+            "the sign of a binary or mis-encoded export")
+        yield bad, col, message, "nul byte"
 
 
 def _blank_checks(table: Table, frame: pd.DataFrame):

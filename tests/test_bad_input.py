@@ -195,11 +195,39 @@ def test_malformed_quotes_are_reported_and_counted(tmp_path, row, message):
     assert dict(ds.skipped) == {"bad row shape": 1}
 
 
-def test_nul_bytes_are_kept_as_data(tmp_path):
-    folder = _dataset(tmp_path, shops__csv=SHOPS + "S4,nul\x00inside,2025-01-01,active,,,,\n")
-    assert _names(folder)[-1] == "nul\x00inside"
-    table = _run("check", folder)
+NUL_ROW = "S4,nul\x00inside,2025-01-01,active,,,,\n"
+NUL_ERROR = ("error: shops.csv line 5, column name: NUL byte at character 4 of 'nul\\x00inside': "
+             "the sign of a binary or mis-encoded export")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "utf-16"])
+def test_a_nul_byte_in_a_field_is_reported_and_lenient_skips_and_counts_it(tmp_path, encoding):
+    folder = _dataset(tmp_path, shops__csv=(SHOPS + NUL_ROW).encode(encoding))
+    assert _errors(folder) == [NUL_ERROR]
+    ds = gl.load(folder, lenient=True)
+    assert ds.shops["name"].tolist() == EXPECTED_NAMES
+    assert dict(ds.skipped) == {"nul byte": 1}
+    table = _run("check", folder, "--lenient")
     assert table.exit_code == 0 and "\x00" not in table.output
+    assert "skipped rows (--lenient): 1 nul byte" in table.output
+
+
+def test_a_nul_byte_in_any_column_and_in_a_header_is_reported(tmp_path):
+    folder = _dataset(tmp_path, disputes__csv="shop_id,reason,note\nS1,fake,ok\nS2,fake,a\x00\n")
+    assert _errors(folder) == ["error: disputes.csv line 3, column note: NUL byte at character 2 "
+                               "of 'a\\x00': the sign of a binary or mis-encoded export"]
+    folder = _dataset(tmp_path / "h", disputes__csv="shop_id,re\x00ason\nS1,fake\n")
+    assert _errors(folder, "--lenient") == [
+        "error: disputes.csv line 1, column 're\\x00ason': NUL byte in the column name: the sign "
+        "of a binary or mis-encoded export"]
+
+
+def test_other_control_characters_stay_data(tmp_path):
+    rows = "S4,\x1b[31mred\x07 rtl\u202eevil,2025-01-01,active,,,,\n"
+    folder = _dataset(tmp_path, shops__csv=SHOPS + rows)
+    assert _names(folder)[-1] == "\x1b[31mred\x07 rtl\u202eevil"
+    table = _run("check", folder)
+    assert table.exit_code == 0 and "\x1b" not in table.output and "\u202e" not in table.output
 
 
 def test_very_long_fields_load_exactly(tmp_path, monkeypatch):
@@ -301,6 +329,41 @@ def test_jsonl_problems_have_places(tmp_path, small_dataset):
         f"x.jsonl line {n + 4}: cannot decode byte 0xff as utf-8 or gb18030 (use --encoding to "
         "name the file's encoding)",
     ]
+
+
+def test_jsonl_nul_characters_are_reported_with_their_place(tmp_path, small_dataset):
+    text = _jsonl(small_dataset)
+    n = text.count("\n")
+    bad = ('{"type": "dispute", "shop_id": "S1", "reason": "fa\\u0000ke"}\n'  # JSON escape
+           '{"type": "dispute", "shop_id": "S1", "reason": "fa\x00ke"}\n'  # a raw NUL in a string
+           '{"type": "dispute", "shop_id": "S1",\x00 "reason": "fake"}\n')  # between tokens
+    export = tmp_path / "x.jsonl"
+    export.write_text(text + bad, encoding="utf-8")
+    message = "NUL byte at character 3 of 'fa\\x00ke': the sign of a binary or mis-encoded export"
+    with pytest.raises(DatasetError) as info:
+        gl.load(export)
+    assert [str(p) for p in info.value.problems] == [
+        f"x.jsonl line {n + 1}, column reason: {message}",
+        f"x.jsonl line {n + 2}, column reason: {message}",
+        f"x.jsonl line {n + 3}: NUL byte at character 37: the sign of a binary or mis-encoded "
+        "export",
+    ]
+    ds = gl.load(export, lenient=True)
+    assert dict(ds.skipped) == {"nul byte": 3}
+    assert len(ds.disputes) == len(gl.load(small_dataset).disputes)
+
+
+def test_parquet_nul_characters_are_reported_by_row(tmp_path, small_dataset):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, frame in gl.load(small_dataset).tables.items():
+        frame = frame.drop(columns="_line")
+        if name == "shops":
+            frame.loc[1, "name"] = "nul\x00inside"
+        frame.to_parquet(folder / f"{name}.parquet")
+    assert _errors(folder) == ["error: shops.parquet row 2, column name: NUL byte at character 4 "
+                               "of 'nul\\x00inside': the sign of a binary or mis-encoded export"]
+    assert gl.load(folder, lenient=True).skipped["nul byte"] == 1
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "gb18030"])

@@ -3,8 +3,9 @@
 Whatever bytes a file holds, loading either gives a dataset or raises
 :class:`DatasetError` (or :class:`ConfigError` for a bad option) whose every
 problem names a file; nothing else escapes. Well-formed CSV round-trips
-exactly in every encoding, and with ``lenient`` no data row is lost without
-being counted. The budget is small (``max_examples``) so CI stays fast;
+exactly in every encoding (a cell holding NUL is refused: its row is counted
+as ``nul byte``), and with ``lenient`` no data row is lost without being
+counted. The budget is small (``max_examples``) so CI stays fast;
 tests/test_normalise.py covers the normalisers, this adds the identifier
 canonical forms built on them (with the pre-hashed path) and the masks.
 """
@@ -115,8 +116,9 @@ def test_well_formed_csv_round_trips_or_is_counted(rows, encoding, newline):
         ds = _check(folder, lenient=True)
         assert ds is not None, "well-formed CSV must load"
         assert len(ds.shops) + ds.skipped["bad date"] + ds.skipped["bad value"] + \
-            ds.skipped["missing value"] == len(rows)
+            ds.skipped["missing value"] + ds.skipped["nul byte"] == len(rows)
         assert ds.skipped_rows == sum(ds.skipped.values())
+        assert not any("\x00" in v for v in ds.shops.select_dtypes(object).stack().map(str))
         expected = {f"X{i}": (row[1].strip() or None) for i, row in enumerate(rows)}
         for shop_id, name in zip(ds.shops["shop_id"], ds.shops["name"], strict=True):
             assert name == expected[shop_id]

@@ -2,9 +2,12 @@
 
 A generated world whose shop names, dispatch addresses, holder names and a
 third of its emails are replaced by hostile strings (script tags, attribute
-breakouts, spreadsheet formulas, terminal escapes, NUL bytes, a right-to-left
+breakouts, spreadsheet formulas, terminal escapes and BEL, a right-to-left
 override, 10,000-character strings, Cypher) is analysed and every report is
-written in every format, as `graphlink ... --output FILE` does:
+written in every format, as `graphlink ... --output FILE` does. (A NUL byte is
+not hostile text but the sign of a binary or mis-encoded file: the loaders
+refuse it with its place, see tests/test_bad_input.py and
+:func:`test_a_nul_byte_in_the_hostile_world_is_reported_not_loaded`.)
 
 - HTML: every value escaped: only graphlink's own tags, no event handlers,
   images only from ``data:``, one script (its own); hostile text shows as text;
@@ -54,7 +57,7 @@ HOSTILE = [
     "\t=1",
     "\x1b[31mred",
     "\x1b]0;title\x07",
-    "nul\x00byte",
+    "bel\x07byte",
     "rtl\u202eevil",
     "A" * 10_000,
     "'}) MATCH (n) DETACH DELETE n //",
@@ -126,6 +129,29 @@ def test_the_world_is_hostile(hostile_analysis):
     assert {h.strip() for h in HOSTILE} <= names
     signups = hostile_analysis.signups("2000-01-01")
     assert (signups["flag"] == "high").sum() >= 3  # linkage still works around the noise
+
+
+def test_a_nul_byte_in_the_hostile_world_is_reported_not_loaded(hostile_world, tmp_path):
+    """A NUL inside a field is never data: `check` names its place and exits 1; with
+    --lenient the row is skipped and counted (and the rows that depended on it)."""
+    import shutil
+
+    folder = tmp_path / "world"
+    shutil.copytree(hostile_world, folder)
+    with open(folder / "shops.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert not any("\n" in c or "\r" in c for row in rows[:8] for c in row)  # line 8 = row 8
+    rows[7][rows[0].index("category")] = "nul\x00byte"
+    with open(folder / "shops.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    result = CliRunner().invoke(cli, ["check", str(folder)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        "error: shops.csv line 8, column category: NUL byte at character 4 of 'nul\\x00byte': "
+        "the sign of a binary or mis-encoded export"]
+    lenient = gl.load(folder, lenient=True)
+    assert lenient.skipped["nul byte"] == 1
+    assert "nul\x00byte" not in set(lenient.shops["category"].dropna())
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -315,7 +341,7 @@ def test_json_is_valid_and_matches_its_schema(outputs, report):
 def test_json_round_trips_hostile_values(outputs, hostile_analysis):
     payload = json.loads(outputs["check", "json"])
     holders = {h["value"] for h in payload["hubs"] if h["kind"] == "holder_name"}
-    assert {"nul\x00byte", "rtl\u202eevil", "<script>alert(1)</script>"} & holders
+    assert {"bel\x07byte", "rtl\u202eevil", "<script>alert(1)</script>"} & holders
 
 
 # --- the command line and its errors -----------------------------------------------------------
