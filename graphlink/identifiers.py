@@ -44,10 +44,11 @@ SOURCES = (
     ("addresses", "address", "address"),
     ("payments", "endpoint", "payment"),
     ("payments", "holder_name", "holder_name"),
+    ("shops", "name", "shop_name"),
 )
 
 # the column of each table that carries its rows' time
-_TIME = {"accounts": "created_at", "devices": "seen_at", "addresses": "first_seen",
+_TIME = {"shops": "created_at", "accounts": "created_at", "devices": "seen_at", "addresses": "first_seen",
          "payments": "first_seen"}
 
 _USES_COLUMNS = ["shop_id", "kind", "value", "account_id", "first_seen", "last_seen", "rows",
@@ -96,6 +97,7 @@ def _canonical(kind: str) -> Callable[[str], str | None]:
         "phone": norm.phone, "email": email, "id_number": id_number,
         "holder_name": norm.person_name, "device": norm.device, "ip": norm.ip,
         "address": address, "payment": payment, "birth_date": norm.birth_date,
+        "shop_name": norm.shop_name,
     }[kind]
 
 

@@ -344,6 +344,11 @@ PASSES = (
                  _id_edit),
     BlockingPass("birth_date", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),
                  _id_edit, text=lambda v: v[::-1]),
+    # shop names: a prefix or suffix added (新..., ...二店) keeps one of the two orders
+    BlockingPass("shop_name", "text", lambda v: v["value"], compare.shop_name_similarity, False,
+                 str, fuzz.partial_ratio, 80),
+    BlockingPass("shop_name", "text-reversed", lambda v: v["value"].str[::-1],
+                 compare.shop_name_similarity, False, str, fuzz.partial_ratio, 80),
     BlockingPass("address", "near", _georing(0.0), _nearby),
     BlockingPass("address", "near-shifted", _georing(0.5), _nearby),
     BlockingPass("email", "local", lambda v: v["value"].map(_email_local), compare.email_similarity,
@@ -654,6 +659,7 @@ _HUB_TYPES = {
     ("email", "value"): "shared email",
     ("id_number", "value"): "shared ID number",
     ("birth_date", "value"): "shared date of birth",
+    ("shop_name", "value"): "common shop name",
 }
 
 

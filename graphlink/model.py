@@ -22,6 +22,7 @@ Comparisons and their levels (best first)
 - address: same room (or the same address written another way), same building
   another room, same street address another building, within ~110 m, similar text
 - payment: exact, masked-compatible (same visible prefix and last digits)
+- shop_name: exact, near variant (a word added or dropped, 二店, 新...)
 
 Parameters, learned from the data being analysed, without labels
 
@@ -76,6 +77,7 @@ COMPARISONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "name": (("holder_name", "email"), ("exact", "typo", "pinyin", "partial", "email-skeleton")),
     "address": (("address",), ("same-room", "same-building", "same-place", "nearby", "similar")),
     "payment": (("payment",), ("exact", "masked")),
+    "shop_name": (("shop_name",), ("exact", "near")),
 }
 NAMES = tuple(COMPARISONS)
 
@@ -109,7 +111,8 @@ _LEVEL_OF = {
 }
 _COMPARISON_OF_KIND = {"device": "device", "ip": "ip", "phone": "phone",
                        "id_number": "id_number", "birth_date": "birth_date", "email": "email",
-                       "holder_name": "name", "address": "address", "payment": "payment"}
+                       "holder_name": "name", "address": "address", "payment": "payment",
+                       "shop_name": "shop_name"}
 
 MIN_M = 1e-4  # no level is impossible among matches
 EM_ITERATIONS = 200
@@ -419,6 +422,8 @@ def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
     possible = _pairs_with(kinds)
     counts = _level_counts(vec, entity)
     model = _initial(counts, possible, shops)
+    candidates = len(vec.level)
+    vec = _subset(vec, _fitted(vec, entity))
     for it in range(1, iterations + 1):
         weights = _mode_weights(model, vec, shops)
         odds = _odds(weights)
@@ -429,9 +434,29 @@ def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
         model.iterations = it
         if abs(model.prior() - previous) <= EM_TOLERANCE * previous and it > 5:
             break
-    model.pairs = len(vec.level)
+    model.pairs = candidates
     model.counts = {name: counts[name][:-1].astype(int).tolist() for name in NAMES}
     return model
+
+
+def _same_entity(vec: Vectors, entity: pd.Series | None) -> np.ndarray:
+    if entity is None:
+        return np.zeros(len(vec.shop_a), dtype=bool)
+    return entity.reindex(vec.shop_a).to_numpy() == entity.reindex(vec.shop_b).to_numpy()
+
+
+def _fitted(vec: Vectors, entity: pd.Series | None) -> np.ndarray:
+    """The pairs EM learns m and the priors from: two agreements or more, or one
+    user's shops. A lone agreement is what chance looks like (it sets u); were it
+    fitted too, a common weak level (look-alike shop names) could pass itself
+    off as a match mode and take its own chance agreements with it."""
+    sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
+    return ((vec.level < sizes).sum(axis=1) >= 2) | _same_entity(vec, entity)
+
+
+def _subset(vec: Vectors, keep: np.ndarray) -> Vectors:
+    return Vectors(vec.shop_a[keep], vec.shop_b[keep], vec.level[keep], vec.users[keep],
+                   vec.context[keep])
 
 
 def _level_counts(vec: Vectors, entity: pd.Series | None) -> dict[str, np.ndarray]:
@@ -443,9 +468,7 @@ def _level_counts(vec: Vectors, entity: pd.Series | None) -> dict[str, np.ndarra
     counting them as chance would weaken exactly the evidence that adds up."""
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
     agree = vec.level < sizes
-    lone = agree.sum(axis=1) == 1
-    if entity is not None:
-        lone &= entity.reindex(vec.shop_a).to_numpy() != entity.reindex(vec.shop_b).to_numpy()
+    lone = (agree.sum(axis=1) == 1) & ~_same_entity(vec, entity)
     out = {}
     for c, name in enumerate(NAMES):
         level = vec.level[:, c].astype(np.int64)

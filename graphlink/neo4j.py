@@ -126,6 +126,7 @@ KIND_LABELS: dict[str, str] = {
     "email": "Email",
     "id_number": "IdNumber",
     "birth_date": "BirthDate",
+    "shop_name": "ShopName",
     "holder_name": "HolderName",
     "address": "Address",
     "payment": "Payment",

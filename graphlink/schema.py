@@ -128,6 +128,7 @@ IDENTIFIER_KINDS = (
     "holder_name",
     "address",
     "payment",
+    "shop_name",
 )
 
 NODE_SHOP = "shop"

@@ -54,7 +54,7 @@ PRUNE_ABOVE = 1000
 _LABELS = {
     "device": "device", "ip": "IP", "phone": "phone", "email": "email",
     "id_number": "ID number", "birth_date": "date of birth", "holder_name": "holder name",
-    "address": "dispatch address", "payment": "payment endpoint",
+    "address": "dispatch address", "payment": "payment endpoint", "shop_name": "shop name",
 }
 
 

@@ -40,6 +40,7 @@ _IDENTIFIER_COLUMNS = (
     ("accounts", "holder_name", "holder_name"),
     ("addresses", "address", "address"),
     ("payments", "endpoint", "payment"),
+    ("shops", "name", "shop_name"),
 )
 
 
