@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import graphlink as gl
 from graphlink.cli import cli
 from graphlink.report import load_schema
 
@@ -65,7 +66,19 @@ def test_signups_contract(world, analysis):
         assert all(m["evidence"] for m in s["matches"])
 
 
-def test_signups_find_the_reregistrations(world, analysis):
+@pytest.fixture(scope="module")
+def larger_world(tmp_path_factory):
+    """2,000 shops: the match model learns its parameters from the marketplace, and
+    a 400-shop world holds too few lone card or device shares to learn them from."""
+    from graphlink.generate import generate_world
+
+    out = tmp_path_factory.mktemp("larger") / "world"
+    generate_world(out, shops=2000, seed=3)
+    return out, gl.analyse(out)
+
+
+def test_signups_find_the_reregistrations(larger_world):
+    world, analysis = larger_world
     truth = pd.read_csv(f"{world}.truth/shops.csv", dtype=str, keep_default_na=False)
     rereg = truth[truth["role"] == "reregistration"].set_index("shop_id")
     signups = analysis.signups("2024-01-01").set_index("shop_id")
