@@ -50,7 +50,7 @@ from typing import TypeVar
 import numpy as np
 
 __all__ = ["WorldMix", "WorldSummary", "generate_world", "MIN_SHOPS", "ROLES", "TIERS",
-           "MIX_ROLES", "MIX_TIERS", "SIGNALS"]
+           "MIX_ROLES", "MIX_TIERS", "SIGNALS", "DEMO_MIX"]
 
 T = TypeVar("T")
 
@@ -77,6 +77,16 @@ _SPAN = (date(2026, 10, 31) - _START).days + 1
 _END = _SPAN - 1e-4
 _PAD = 400
 _DAYS = [(_START + timedelta(days=d - _PAD)).isoformat() for d in range(_SPAN + 2 * _PAD)]
+
+
+def _window(days: int) -> float:
+    """Start of the window that ``--since {days}d`` selects on the world's data (the
+    newest shops are created on its last day).
+
+    >>> _day(_window(90))
+    '2026-08-02'
+    """
+    return float(math.floor(_END) - days)
 
 
 def _day(t: float) -> str:
@@ -1027,6 +1037,7 @@ _SHARE_FIELDS = ("counterfeit_share", "park_share", "warehouse_share", "nat_shar
                  "common_name_share", "family_share")
 _RATE_FIELDS = ("fuzzy_extra", "room_turnover", "card_collision")
 _SIZE_FIELDS = {"park_size": 1, "warehouse_size": 2, "nat_size": 2, "family_max": 2}
+_MAX_RECENT = 365  # the originals of a recent comeback need ~16 months before the window
 
 
 @dataclass(frozen=True)
@@ -1067,6 +1078,13 @@ class WorldMix:
     card_collision : float
         Chance that an honest shop shows a masked card with the visible digits of
         a banned shop's card (a different card).
+    recent : int
+        Days at the end of the world (it ends 2026-10-31) that show comebacks: when
+        positive, the first operator of each tier and about half of the others are
+        banned before that window and come back inside it, and the last dealer of
+        each factory joins inside it; ``0`` (default) keeps the usual timeline, where
+        comebacks end months before the world does. ``graphlink demo`` uses 90
+        (:data:`DEMO_MIX`).
 
     >>> WorldMix.draw(7) == WorldMix.draw(7) != WorldMix.draw(8)
     True
@@ -1096,8 +1114,13 @@ class WorldMix:
     family_max: int = 4
     room_turnover: float = 0.3
     card_collision: float = 0.2
+    recent: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.recent, bool) or not isinstance(self.recent, int) \
+                or not 0 <= self.recent <= _MAX_RECENT:
+            raise ValueError(f"WorldMix.recent must be an integer from 0 to {_MAX_RECENT}, "
+                             f"got {self.recent!r}")
         for name in (*_TIER_FIELDS, "exact_cues", *_SHARE_FIELDS, *_RATE_FIELDS):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not value >= 0:
@@ -1168,6 +1191,12 @@ class WorldMix:
     def weight(self, tier: str) -> float:
         """The weight of one tier (0 for ``indirect`` when there is no ``exact``)."""
         return 0.0 if tier == "indirect" and not self.exact else getattr(self, tier)
+
+
+#: The world ``graphlink demo`` draws (``generate_world(..., mix="demo")``): the default
+#: mix, with comebacks of every tier (exact, fuzzy, single, none, indirect), honest
+#: look-alikes and a new factory dealer inside the last 90 days.
+DEMO_MIX = WorldMix(recent=90)
 
 
 def _mix_sizes(n: int, m: WorldMix) -> dict[str, int]:
@@ -1631,7 +1660,15 @@ class _World:
     def _plan_counterfeit(self, count: int) -> None:
         hosts = [f for f in self.factories if f.index == 0 or self.r.random() < 0.4]
         for i in range(count):
-            self._plan_op(self._tiers(i), hosts[i] if i < len(hosts) else None)
+            self._plan_op(self._tiers(i), hosts[i] if i < len(hosts) else None,
+                          self._recent(i))
+
+    def _recent(self, i: int) -> float | None:
+        """Start of the window operator ``i`` comes back in (a mix's ``recent``), or None."""
+        if self.mix is None or not self.mix.recent:
+            return None
+        window = _window(self.mix.recent)
+        return window if i < len(self._forced()) or self.r.random() < 0.5 else None
 
     def _tiers(self, i: int) -> list[str]:
         """Re-registration tiers of operator ``i``, in order (indirect follows an exact)."""
@@ -1648,22 +1685,30 @@ class _World:
                 tiers.append("exact" if u < 0.65 else "fuzzy")
         return tiers
 
-    def _plan_op(self, tiers: list[str], factory: _Factory | None) -> None:
+    def _plan_op(self, tiers: list[str], factory: _Factory | None,
+                 window: float | None = None) -> None:
+        """One counterfeit operator: its banned originals, then its comebacks (all of
+        them inside the last days of the world from ``window`` on, when given)."""
         r = self.r
         zh = factory.place.zh if factory else r.random() < 0.75
         boss = self._person(zh, country=factory.place.country if factory else "")
         op = _Op(self._new_op(), boss, self._home(zh, boss.country), self._device(),
                  self._card(zh, bank=zh), "bank" if zh else "card", self._ip(zh))
         start = r.uniform(0, 480)
+        last_ban = 760.0
+        if window is not None:  # banned in the year before the window
+            start, last_ban = window - r.uniform(280, 400), window - 2
         for j in range(_weighted(r, (1, 2, 3), (0.6, 0.9, 1.0))):
             self._add_original(op, start + (r.uniform(5, 90) if j else 0.0),
-                               factory if j == 0 else None)
+                               factory if j == 0 else None, last_ban)
         created = op.last_ban
-        for tier in tiers:
-            created = min(created + r.uniform(2, 120), _END)
+        returns = sorted(r.uniform(window, _END) for _ in tiers) if window is not None else []
+        for k, tier in enumerate(tiers):
+            created = returns[k] if returns else min(created + r.uniform(2, 120), _END)
             self._add_rereg(op, tier, created)
 
-    def _add_original(self, op: _Op, created: float, factory: _Factory | None) -> None:
+    def _add_original(self, op: _Op, created: float, factory: _Factory | None,
+                      last_ban: float = 760.0) -> None:
         """A counterfeit shop that gets banned; the operator's laptop, card and IP on it."""
         r, first = self.r, not op.originals
         holder = op.boss if first else self._relative(op.boss)
@@ -1675,7 +1720,7 @@ class _World:
         prof.payments = [(op.method, endpoint, op.boss.name), *prof.payments[1:]]
         if factory:
             prof.addresses = [self._row(self._dealer_place(factory), r), *prof.addresses[:1]]
-        banned = min(created + r.uniform(25, 200), 760.0)
+        banned = min(created + r.uniform(25, 200), last_ban)
         shop = _Shop(created, "dealer" if factory else "counterfeit_banned", op.key, prof,
                      level="cf", status="banned", banned=banned, reason=_pick(r, _BAN_REASONS))
         index = self._add(shop)
@@ -1775,8 +1820,11 @@ class _World:
         person = self._person(f.place.zh, country=f.place.country)
         prof = self._fresh_profile(f.place.zh, person, self._dealer_place(f), risky=True)
         created = r.uniform(0, 900)
+        recent = self.mix is not None and self.mix.recent > 0 and len(f.members) == f.size - 1
+        if recent:  # the factory's newest dealer joins inside the recent window
+            created = r.uniform(_window(self.mix.recent), _END)
         shop = _Shop(created, "dealer", self._new_op(), prof, level="dealer")
-        if r.random() < 0.35:
+        if r.random() < 0.35 and not recent:
             shop.status, shop.reason = "banned", _pick(r, _BAN_REASONS)
             shop.banned = min(created + r.uniform(30, 300), _END)
         self._join(f, shop, self._add(shop))
@@ -1872,9 +1920,7 @@ class _World:
         brings an exact sibling along): the first operators take one tier each, so
         every tier with a weight appears; the rest draw theirs."""
         m, r = self.mix, self.r
-        forced = [["exact", "indirect"] if m.weight("indirect") else ["exact"],
-                  ["fuzzy"], ["single"], ["none"]]
-        forced = [f for f in forced if m.weight(f[0])]
+        forced = self._forced()
         if i < len(forced):
             return forced[i]
         cum = list(accumulate(m.weight(t) for t in _TIER_FIELDS))
@@ -1882,6 +1928,13 @@ class _World:
         tiers = sorted((_weighted(r, _TIER_FIELDS, cum) for _ in range(count)),
                        key=lambda t: t != "exact")
         return tiers if "exact" in tiers or "indirect" not in tiers else ["exact", *tiers]
+
+    def _forced(self) -> list[list[str]]:
+        """The tiers of a mixed world's first operators, one tier each (with a weight)."""
+        m = self.mix
+        forced = [["exact", "indirect"] if m.weight("indirect") else ["exact"],
+                  ["fuzzy"], ["single"], ["none"]]
+        return [f for f in forced if m.weight(f[0])]
 
     def _add_mix_rereg(self, op: _Op, tier: str, created: float) -> None:
         build = {"exact": self._mix_exact, "fuzzy": self._mix_fuzzy, "single": self._mix_single,
@@ -2332,10 +2385,11 @@ def generate_world(out: str | Path, shops: int = 3000, seed: int = 0,
     truth : str or Path, optional
         Ground-truth folder; default ``<out>.truth`` beside the dataset. It may
         not lie inside ``out``.
-    mix : WorldMix or "random", optional
+    mix : WorldMix, "random" or "demo", optional
         A harder, varied world: tier shares (with ``single`` and ``none``), weak
         signals and trap sizes of the mix, ``"random"`` for
-        ``WorldMix.draw(seed)``. The truth then gains a ``signals`` column, the
+        ``WorldMix.draw(seed)``, ``"demo"`` for :data:`DEMO_MIX` (comebacks of
+        every kind in the last 90 days). The truth then gains a ``signals`` column, the
         roles ``room_turnover`` and ``card_collision``, and ``mix.json``.
         ``None`` (default) writes exactly the files of earlier versions.
 
@@ -2357,12 +2411,15 @@ def generate_world(out: str | Path, shops: int = 3000, seed: int = 0,
 
 
 def _resolve_mix(mix: WorldMix | str | None, seed: int) -> WorldMix | None:
-    """``None``, a :class:`WorldMix`, or ``"random"`` -> ``WorldMix.draw(seed)``."""
+    """``None``, a :class:`WorldMix`, ``"random"`` -> ``WorldMix.draw(seed)``, or
+    ``"demo"`` -> :data:`DEMO_MIX`."""
     if mix is None or isinstance(mix, WorldMix):
         return mix
     if mix == "random":
         return WorldMix.draw(seed)
-    raise ValueError(f"mix must be a WorldMix, 'random' or None, got {mix!r}")
+    if mix == "demo":
+        return DEMO_MIX
+    raise ValueError(f"mix must be a WorldMix, 'random', 'demo' or None, got {mix!r}")
 
 
 def _main(argv: Sequence[str] | None = None) -> None:
@@ -2370,8 +2427,9 @@ def _main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--shops", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mix", choices=["random"], default=None,
-                        help="a harder world drawn from the seed (default: the standard world)")
+    parser.add_argument("--mix", choices=["random", "demo"], default=None,
+                        help="random: a harder world drawn from the seed; demo: the world of "
+                        "`graphlink demo` (default: the standard world)")
     args = parser.parse_args(argv)
     summary = generate_world(args.out, shops=args.shops, seed=args.seed, mix=args.mix)
     print(f"{summary.out}: {summary.rows}")

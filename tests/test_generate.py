@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from graphlink.generate import (
+    DEMO_MIX,
     MIN_SHOPS,
     MIX_ROLES,
     MIX_TIERS,
@@ -400,6 +401,7 @@ def test_worldmix_draw_is_deterministic_varies_and_stays_in_range() -> None:
 
 @pytest.mark.parametrize("bad", [{"none": -0.1}, {"park_share": 2.0}, {"park_size": 0},
                                  {"signal_weights": (("telepathy", 1.0),)},
+                                 {"recent": -1}, {"recent": 400}, {"recent": 9.5},
                                  {"exact": 0, "fuzzy": 0, "single": 0, "none": 0}])
 def test_worldmix_refuses_bad_values(bad: dict) -> None:
     with pytest.raises(ValueError, match="WorldMix"):
@@ -570,3 +572,34 @@ def test_name_and_card_holder_signals_point_at_the_boss(mixed: dict) -> None:
         assert paid.at[row.shop_id, "holder_name"] & names, row.shop_id
         assert not paid.at[row.shop_id, "endpoint"] & set().union(
             *(paid.at[p, "endpoint"] for p in parents))
+
+
+# ---- the demo world: comebacks of every kind in its last 90 days ----------------------------
+
+
+def test_the_demo_world_brings_comebacks_of_every_kind_into_its_last_90_days(tmp_path):
+    summary = generate_world(tmp_path / "demo", shops=1000, seed=2, mix="demo")
+    assert summary.mix == DEMO_MIX and DEMO_MIX.recent == 90 and WorldMix.draw(2).recent == 0
+    assert WorldMix.from_dict(json.loads(summary.files["truth_mix"].read_text())) == DEMO_MIX
+    shops = read(summary.out / "shops.csv").set_index("shop_id")
+    truth = read(summary.truth / "shops.csv").set_index("shop_id")
+    created = pd.to_datetime(shops["created_at"])
+    since = created.max().normalize() - pd.Timedelta(days=90)
+    assert str(since.date()) == "2026-08-02"
+    window = truth[created >= since]
+    comebacks = window[window["role"] == "reregistration"]
+    assert {"exact", "fuzzy", "single", "none", "indirect"} <= set(comebacks["tier"])
+    banned_at = pd.to_datetime(shops["banned_at"].replace("", None))
+    for shop, row in comebacks.iterrows():  # banned before the window, back inside it
+        parents = row["parent_shop_ids"].split(";")
+        assert (banned_at[parents] < since).all() and created[shop] >= since
+    assert (window["role"] == "dealer").sum() >= 2  # each factory's newest dealer
+    assert len(window[window["role"].isin([*TRAPS, *MIX_ROLES])]) >= 5
+    # other counterfeit operators keep the usual timeline
+    assert (truth.loc[created < since, "role"] == "reregistration").any()
+
+
+def test_the_demo_world_is_deterministic(tmp_path):
+    first = generate_world(tmp_path / "a", shops=300, seed=1, mix="demo")
+    again = generate_world(tmp_path / "b", shops=300, seed=1, mix=DEMO_MIX)
+    assert world_sha(first) == world_sha(again)
