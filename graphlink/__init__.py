@@ -1,32 +1,50 @@
 """graphlink: find banned counterfeit vendors coming back under new identities.
 
+The public names are imported on first use (PEP 562), so ``graphlink
+--version`` and every ``--help`` answer without loading the analysis.
+
 >>> import graphlink as gl
 >>> gl.__version__
 '0.1.0'
+>>> gl.analyse is __import__("graphlink.api").api.analyse
+True
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from graphlink.api import Analysis, analyse, check, load, train_model  # noqa: E402
-from graphlink.dataset import Dataset  # noqa: E402
-from graphlink.errors import ConfigError, DatasetError, GraphlinkError, Problem  # noqa: E402
-from graphlink.generate import WorldSummary, generate_world  # noqa: E402
-from graphlink.model import MatchModel, load_model  # noqa: E402
+#: public name -> the module that defines it
+_LAZY = {
+    "load": "graphlink.api",
+    "check": "graphlink.api",
+    "analyse": "graphlink.api",
+    "Analysis": "graphlink.api",
+    "train_model": "graphlink.api",
+    "MatchModel": "graphlink.model",
+    "load_model": "graphlink.model",
+    "Dataset": "graphlink.dataset",
+    "GraphlinkError": "graphlink.errors",
+    "DatasetError": "graphlink.errors",
+    "ConfigError": "graphlink.errors",
+    "Problem": "graphlink.errors",
+    "generate_world": "graphlink.generate",
+    "WorldSummary": "graphlink.generate",
+}
 
-__all__ = [
-    "__version__",
-    "load",
-    "check",
-    "analyse",
-    "Analysis",
-    "train_model",
-    "MatchModel",
-    "load_model",
-    "Dataset",
-    "GraphlinkError",
-    "DatasetError",
-    "ConfigError",
-    "Problem",
-    "generate_world",
-    "WorldSummary",
-]
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphlink' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -30,6 +30,7 @@ from graphlink.identifiers import Identifiers, extract
 from graphlink.incremental import score_against_state
 from graphlink.link import Links, count_entities, entity_labels, find_links, hubs, pair_evidence
 from graphlink.model import MatchModel, load_model, score, shop_kinds, train, waterfall
+from graphlink.period import resolve_since
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
 from graphlink.resolve import Resolution, evidence_chain, resolve_operators
@@ -141,7 +142,9 @@ class Analysis:
         return Explainer(self.evidence, self.identifiers)
 
     def signup_records(self, since: str | pd.Timestamp) -> list[dict]:
-        """Sign-up risk of every shop created on or after ``since`` (JSON-ready dicts)."""
+        """Sign-up risk of every shop created on or after ``since`` (JSON-ready dicts);
+        ``since`` is a date or a period such as ``"7d"`` (:mod:`graphlink.period`)."""
+        since = resolve_since(since, self.dataset.shops["created_at"])
         shops = self.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
             self.shops, on="shop_id")
         records = score_signups(shops, self.resolution.pairs, pd.Timestamp(since), None)
@@ -392,9 +395,10 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
     """
     pseudonyms = pseudonymiser(pseudonymise)
     state = State.open(state_dir)
-    stamp = pd.Timestamp(since)
     if state is not None and state.fresh_for(fingerprint(source,
                                                          _options(load_options, pseudonymise))):
+        since = resolve_since(since, state.table("shops", ["created_at"])["created_at"])
+        stamp = pd.Timestamp(since)
         records = score_against_state(state, None, stamp)
         pairs = state.table("pairs")
         records = with_waterfalls(records, pairs, state.model(), len(state.table("shops",
@@ -403,6 +407,9 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
     dataset = load(source, pseudonymise=None, **load_options)
     if state is not None and _is_delta(dataset, state, source):
         _same_pseudonyms(state, state_dir, pseudonyms)
+        newest = dataset.shops if len(dataset.shops) else state.table("shops", ["created_at"])
+        since = resolve_since(since, newest["created_at"])  # the delta's newest shop
+        stamp = pd.Timestamp(since)
         records = score_against_state(state, dataset, stamp, pseudonyms)
         return _signups(records, since, source, None,
                         (f"(new shops scored against state run {state.run})",))
@@ -507,6 +514,7 @@ def _iso_day(value: object) -> str | None:
 
 def signups_report(analysis: Analysis, since: str) -> Report:
     """`graphlink report signups`: every new shop once, riskiest first, with evidence."""
+    since = resolve_since(since, analysis.dataset.shops["created_at"])
     return _signups(analysis.signup_records(since), since, analysis.dataset.source, analysis)
 
 
@@ -528,8 +536,8 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
              if s["matches"] else ""}
             for s in signups]
     flags = pd.Series([s["flag"] for s in signups], dtype=object).value_counts()
-    notes = ["", f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
-        f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none")), *notes]
+    notes = ["", *notes, f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
+        f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]  # totals last
     return Report(f"Sign-ups since {payload['since']}", payload, rows,
                   ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match",
                    "evidence"],

@@ -3,23 +3,29 @@
 Each command reads its options, calls one library function and renders the
 result with the shared output options. Errors a user can fix are printed as
 ``error: ...`` lines (file, line and column for bad input) with exit code 1;
-usage mistakes exit with 2 (click's convention).
+usage mistakes exit with 2 (click's convention). Output paths (``--output``,
+``--out``, ``--state``) are checked before any work (:mod:`graphlink.outputs`).
+
+This module imports only click and the light helpers at the top: the analysis
+is imported inside the commands, so ``graphlink --version`` and every
+``--help`` answer at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
+import json
 import sys
 import tempfile
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from graphlink import __version__
 from graphlink.errors import GraphlinkError
+from graphlink.outputs import check_output_file, check_output_folder
+from graphlink.period import PERIOD_HELP, parse_since
 from graphlink.report import FORMATS, safe_terminal, write
 
 __all__ = ["main", "cli"]
@@ -49,7 +55,7 @@ def dataset_options(command):
 
 def output_options(command):
     """``--format`` and ``--output``, shared by every report command."""
-    command = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+    command = click.option("--output", "-o", type=click.Path(path_type=Path),
                            help="Write to FILE instead of standard output.")(command)
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                         show_default=True, help="Output format.")(command)
@@ -90,10 +96,32 @@ def _stage_progress(params: dict):
     return show
 
 
+class SinceType(click.ParamType):
+    """``--since``: a date (YYYY-MM-DD) or a period (``7d``, ``2w``), kept as text."""
+
+    name = "DATE|PERIOD"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_since(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _check_outputs(kwargs: dict) -> None:
+    """Refuse, before any work, output paths that cannot be written (see graphlink.outputs)."""
+    check_output_file(kwargs.get("output"))
+    if kwargs.get("out") is not None:  # demo --out: the dataset and its truth beside it
+        check_output_folder(kwargs["out"], "dataset folder")
+        check_output_folder(Path(str(kwargs["out"]) + ".truth"), "truth folder")
+    check_output_folder(kwargs.get("state"), "state folder")
+
+
 def _reports_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
+            _check_outputs(kwargs)
             return command(*args, **kwargs)
         except GraphlinkError as exc:
             for line in str(exc).splitlines():  # messages quote the data: no terminal controls
@@ -130,41 +158,105 @@ def check(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Folder for the dataset (default: a new temporary folder). Ground truth "
               "goes beside it, in OUT.truth.")
 @click.option("--shops", type=click.IntRange(50, 10_000_000), default=3000, show_default=True,
               help="Number of shops in the generated marketplace.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--mix", type=click.Choice(["demo", "standard", "random"]), default="demo",
+              show_default=True, help="demo: comebacks of every kind, honest look-alikes and a "
+              "new factory dealer in the last 90 days; standard: the reference world of the "
+              "benchmarks; random: a harder world drawn from the seed.")
 @_reports_errors
-def demo(out: Path | None, shops: int, seed: int) -> None:
+def demo(out: Path | None, shops: int, seed: int, mix: str) -> None:
     """Generate a synthetic marketplace (with ground truth) and analyse it.
 
     Without --out this is the one-command tour: a world in a temporary
-    folder, `check` on it, then the sign-up report of the last 90 days
-    (table here, HTML beside the dataset).
+    folder, `check` on it, then the new shops of the last 90 days tied to
+    banned shops, a factory lead, and the full sign-up report as HTML
+    beside the dataset.
     """
     from graphlink.api import analyse, check, signups_report
     from graphlink.generate import generate_world
 
     target = out or Path(tempfile.mkdtemp(prefix="graphlink-demo-")) / "marketplace"
-    summary = generate_world(target, shops=shops, seed=seed)
+    summary = generate_world(target, shops=shops, seed=seed,
+                             mix=None if mix == "standard" else mix)
     click.echo(f"wrote a marketplace of {shops} shops to {target}")
     click.echo(f"ground truth: {summary.truth}\n")
     if out is not None:
         return
-    analysis = analyse(target)
+    analysis = analyse(target, progress=_stage_progress({}))
     write(check(analysis.dataset), "table", None)
-    since = (analysis.dataset.shops["created_at"].max() - pd.Timedelta(days=90)).date()
-    report = signups_report(analysis, since.isoformat())
+    report = signups_report(analysis, DEMO_WINDOW)
     html = target.with_name(target.name + ".signups.html")
     write(report, "html", html)
-    click.echo("")
-    top = dataclasses.replace(report, rows=report.rows[:15],
-                              notes=[*report.notes, "(top 15 shown; all are in the HTML report)"])
-    write(top, "table", None)
-    click.echo(f"\nHTML report: {html}")
-    click.echo(f"next: graphlink report signups {target} --since {since} --format json")
+    for line in _demo_tour(analysis, report):
+        click.echo(line)
+    click.echo(f"\n{_totals(report, html)}")
+    shown = safe_terminal(str(target))
+    click.echo("\nnext:")
+    for command, why in ((f"graphlink report signups {shown} --since {DEMO_WINDOW} --format json",
+                          "every sign-up with its evidence"),
+                         (f"graphlink report factories {shown}", "shops converging on a factory"),
+                         (f"graphlink report spotcheck {shown} --budget 20",
+                          "the shops to test-buy next"),
+                         (f"graphlink clusters {shown} --format csv -o clusters.csv",
+                          "the operator of every shop")):
+        click.echo(f"  {command}    # {why}")
+
+
+DEMO_WINDOW = "90d"  # the demo world's comebacks fall in its last 90 days (DEMO_MIX.recent)
+
+
+def _demo_tour(analysis, report, high: int = 5, medium: int = 3) -> list[str]:
+    """The demo's story: a few high and medium sign-ups with their one-line reason,
+    then the strongest factory lead, preferring one with a shop new in the window."""
+    from graphlink.report import clip
+
+    width = max(60, min(160, _terminal_width()))
+    since = report.payload["since"]
+    lines = ["", f"New shops since {since} that look like banned shops come back (shop, flag, "
+                 "risk, the banned shop, why):"]
+    picked = [s for s in report.payload["signups"] if s["flag"] == "high"][:high] + \
+        [s for s in report.payload["signups"] if s["flag"] == "medium"][:medium]
+    for s in picked:
+        best = s["matches"][0]
+        reason = best["evidence"][0]["detail"] if best["evidence"] else "linked"
+        line = (f"  {s['shop_id']}  {s['flag']:<6}  {s['risk']:.2f}  banned "
+                f"{best['banned_shop_id']}: {reason}")
+        lines.append(clip(safe_terminal(line), width).rstrip())
+    if not picked:
+        lines.append("  (no high or medium flag in this window)")
+    lead = _factory_lead(analysis, since)
+    if lead:
+        lines += ["", clip(safe_terminal(lead), width * 2).rstrip()]
+    return lines
+
+
+def _factory_lead(analysis, since: str) -> str | None:
+    """One line on the best factory cluster (one with a shop created since ``since`` first)."""
+    import pandas as pd
+
+    factories = analysis.factories()
+    if not len(factories):
+        return None
+    created = analysis.dataset.shops.set_index("shop_id")["created_at"]
+    new = [[s for s in shops if created.get(s, pd.NaT) >= pd.Timestamp(since)]
+           for shops in factories["shops"]]
+    order = sorted(range(len(factories)), key=lambda i: (not new[i], -factories["score"].iat[i]))
+    f = factories.iloc[order[0]]
+    fresh = f"; new since {since}: {', '.join(new[order[0]])}" if new[order[0]] else ""
+    return (f"Factory lead {f['factory_id']} (score {f['score']:.2f}): {len(f['shops'])} shops of "
+            f"{f['operators']} operators, {f['banned_shops']} banned, ship from near "
+            f"{f['anchor_address']}{fresh}")
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 @cli.command()
@@ -193,9 +285,9 @@ def report() -> None:
 @dataset_options
 @model_option
 @output_options
-@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="Score shops created on or after this date (YYYY-MM-DD).")
-@click.option("--state", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--since", required=True, type=SinceType(),
+              help=f"Score shops created on or after this day: {PERIOD_HELP}.")
+@click.option("--state", type=click.Path(path_type=Path),
               envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE): used "
               "when fresh, new shops of a delta DATASET are scored against it, else DATASET is "
               "analysed and saved there as a new run.")
@@ -209,19 +301,26 @@ def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | N
     """
     from graphlink.api import analyse, signups_report, signups_with_state
 
-    day = since.date().isoformat()
     if state is not None:
         if kwargs.pop("model", None) is not None:
             raise click.UsageError("--model and --state: the state keeps its own model")
-        write(signups_with_state(dataset, state, day, **_load_kwargs(kwargs)), fmt, output)
-        return
-    write(signups_report(analyse(dataset, **_load_kwargs(kwargs)), day), fmt, output)
+        result = signups_with_state(dataset, state, since, **_load_kwargs(kwargs))
+    else:
+        result = signups_report(analyse(dataset, **_load_kwargs(kwargs)), since)
+    write(result, fmt, output)
+    if output is not None and str(output) != "-":  # the file holds it all: say what and where
+        click.echo(_totals(result, output), err=True)
+
+
+def _totals(report, path: Path | str) -> str:
+    """The sign-up totals by flag (the table's last line) and where the full report is."""
+    return f"{report.notes[-1]}; full report: {safe_terminal(str(path))}"
 
 
 @report.command()
 @dataset_options
 @output_options
-@click.option("--state", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--state", type=click.Path(path_type=Path), required=True,
               envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE).")
 @click.option("--since-run", help="Report every change after this run (e.g. R0003); default: "
               "the changes of the latest run.")
@@ -274,7 +373,7 @@ def model() -> None:
 
 @model.command("train")
 @dataset_options
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="Model file to write (JSON).")
 @_reports_errors
 def model_train(dataset: Path, output: Path, **kwargs) -> None:
@@ -284,9 +383,11 @@ def model_train(dataset: Path, output: Path, **kwargs) -> None:
     pass it to another analysis with --model FILE.
     """
     from graphlink.api import train_model
+    from graphlink.outputs import atomic_file
 
     trained = train_model(dataset, **_load_kwargs(kwargs))
-    trained.save(output)
+    with atomic_file(output) as out:  # as MatchModel.save writes it, whole or not at all
+        out.write((json.dumps(trained.to_dict(), indent=1) + "\n").encode("utf-8"))
     click.echo(f"model of {trained.shops} shops ({trained.pairs} candidate pairs) -> {output}",
                err=True)
 

@@ -79,10 +79,15 @@ def render(report: Report, fmt: str) -> str:
 
 
 def write(report: Report, fmt: str, output: str | Path | None) -> None:
-    """Render and write to ``output`` (a path) or standard output."""
+    """Render and write to ``output`` (a path) or standard output.
+
+    A file appears whole or not at all (:func:`graphlink.outputs.atomic_file`).
+    """
+    from graphlink.outputs import atomic_file
+
     if fmt == "json" and output is not None and str(output) != "-":
         # streamed: a million sign-ups make a JSON text of gigabytes
-        with open(output, "wb") as out:
+        with atomic_file(output) as out:
             for chunk in _json_chunks(report):
                 out.write(chunk)
         return
@@ -92,7 +97,8 @@ def write(report: Report, fmt: str, output: str | Path | None) -> None:
 
         click.echo(text, nl=False)
     else:
-        Path(output).write_text(text, encoding="utf-8")
+        with atomic_file(output) as out:
+            out.write(text.encode("utf-8"))
 
 
 def _cell(value: object, digits: int = 6) -> str:
