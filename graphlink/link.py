@@ -257,6 +257,13 @@ def _nearby(a: str, b: str) -> compare.Similarity:
     return sim if sim.score >= LINK_MIN else compare.Similarity(LINK_MIN, "nearby")
 
 
+def _homophone_names(a: str, b: str) -> compare.Similarity:
+    """Name similarity, where a homophone (0.6) links and two different Latin names
+    sharing a word (also 0.6) do not."""
+    sim = compare.name_similarity(a, b)
+    return sim if sim.method != "latin-different" else compare.Similarity(0.0, sim.method)
+
+
 def _names_may_link(a: str, b: str) -> bool:
     """Names that may reach a link: a typo or homophone (张伟 / 张韦) included."""
     return compare.names_may_match(a, b) or norm.name_pinyin(a) == norm.name_pinyin(b)
@@ -318,7 +325,7 @@ def _ip_block(a: str, b: str) -> compare.Similarity:
 
 PASSES = (
     BlockingPass("holder_name", "pinyin", lambda v: _apply(v["value"], norm.name_pinyin),
-                 compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 60,
+                 _homophone_names, False, _pinyin_text, fuzz.token_sort_ratio, 60,
                  _names_may_link, minimum=0.6),
     BlockingPass("holder_name", "prefix", lambda v: _apply(v["value"], _name_prefix),
                  compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 70,
@@ -332,9 +339,9 @@ PASSES = (
     # addresses with typos anywhere: neighbours in text order, read forwards and backwards
     # (the key is the sort order itself: one value per key, never a hub)
     BlockingPass("address", "text", lambda v: v["value"], _addresses, False,
-                 str, fuzz.token_sort_ratio, 85, minimum=0.5),
+                 str, fuzz.ratio, 85, minimum=0.5),
     BlockingPass("address", "text-reversed", lambda v: v["value"].str[::-1], _addresses,
-                 False, str, fuzz.token_sort_ratio, 85, minimum=0.5),
+                 False, str, fuzz.ratio, 85, minimum=0.5),
     BlockingPass("id_number", "head", lambda v: v["value"].map(lambda x: _id_key(x, True)),
                  _id_edit),
     BlockingPass("id_number", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),

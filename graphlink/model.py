@@ -136,7 +136,9 @@ def _row_levels(kind: pd.Series, method: pd.Series) -> tuple[np.ndarray, np.ndar
                 table[k, m] = (-1, -1)
                 continue
             levels = COMPARISONS[comp][1]
-            level = levels[0] if m == "exact" else levels[-1]
+            # another fuzzy method of names is a partial match, never an email's
+            weakest = "partial" if comp == "name" else levels[-1]
+            level = levels[0] if m == "exact" else weakest
         table[k, m] = (NAMES.index(comp), COMPARISONS[comp][1].index(level))
     found = np.array([table[k, m] for k, m in pairs.itertuples(index=False)],
                      dtype=np.int64).reshape(-1, 2)
