@@ -108,6 +108,7 @@ _LEVEL_OF = {
     ("address", "same-place"): ("address", "same-place"),
     ("address", "nearby"): ("address", "nearby"),
     ("payment", "same-payment"): ("payment", "exact"),
+    **{("payment", m): ("payment", "masked") for m in ("masked-prefix-suffix", "masked-partial")},
 }
 _COMPARISON_OF_KIND = {"device": "device", "ip": "ip", "phone": "phone",
                        "id_number": "id_number", "birth_date": "birth_date", "email": "email",
@@ -143,6 +144,17 @@ def _row_levels(kind: pd.Series, method: pd.Series) -> tuple[np.ndarray, np.ndar
     found = np.array([table[k, m] for k, m in pairs.itertuples(index=False)],
                      dtype=np.int64).reshape(-1, 2)
     return found[:, 0], found[:, 1]
+
+
+def _method(evidence: pd.DataFrame) -> pd.Series:
+    """Evidence methods, a shared masked card (6222****1234 on both shops: two cards
+    may show the same digits) read as masked-compatible, never as the same card."""
+    method = evidence["method"]
+    if "value_a" not in evidence or not len(evidence):
+        return method
+    masked = ((evidence["kind"] == "payment") & (method == "exact")
+              & evidence["value_a"].astype(str).str.contains("*", regex=False))
+    return method.where(~masked, "masked-prefix-suffix")
 
 
 def shop_kinds(uses: pd.DataFrame) -> pd.Series:
@@ -228,7 +240,7 @@ def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series,
     ``missing``). Per pair and comparison the best level counts; among rows
     at that level, the rarest value.
     """
-    comp, level = _row_levels(evidence["kind"], evidence["method"])
+    comp, level = _row_levels(evidence["kind"], _method(evidence))
     keep = comp >= 0
     ev = evidence[keep]
     comp, level = comp[keep], level[keep]
