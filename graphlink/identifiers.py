@@ -48,8 +48,8 @@ SOURCES = (
 )
 
 # the column of each table that carries its rows' time
-_TIME = {"shops": "created_at", "accounts": "created_at", "devices": "seen_at", "addresses": "first_seen",
-         "payments": "first_seen"}
+_TIME = {"shops": "created_at", "accounts": "created_at", "devices": "seen_at",
+         "addresses": "first_seen", "payments": "first_seen"}
 
 _USES_COLUMNS = ["shop_id", "kind", "value", "account_id", "first_seen", "last_seen", "rows",
                  "raw", "source", "line"]

@@ -63,7 +63,7 @@ one converges to it. Nodes and relationships without ``push_id`` (made by
 someone else) are never touched.
 
 >>> sorted(KIND_LABELS.values())[:3]
-['Address', 'Device', 'Email']
+['Address', 'BirthDate', 'Device']
 >>> [q.name for q in list_queries()][:2]
 ['banned_reappearing', 'evidence_path']
 """
