@@ -17,11 +17,15 @@ report draws dozens), ``fig.savefig(...)`` writes them, and Jupyter shows a
 figure that ends a cell.
 
 Chinese text: importing this module registers a CJK font with matplotlib's
-font manager (Noto Sans CJK, WenQuanYi Micro Hei, Source Han Sans, ...; or
-the font file named by ``GRAPHLINK_CJK_FONT``) and adds it as a fallback
-family, so shop names and addresses render instead of boxes. Without one it
-warns once and draws Latin text only (Debian: ``apt-get install
-fonts-wqy-microhei`` or ``fonts-noto-cjk``).
+font manager and adds it as a fallback family, so shop names, holders and
+addresses render instead of boxes. The font comes with the install: Noto Sans
+CJK SC from the package ``noto-cjk-sans-otc`` (a dependency; SIL Open Font
+License 1.1; the same ``NotoSansCJK-Regular.ttc`` as Debian's
+``fonts-noto-cjk``), registered under its own family name :data:`CJK_FONT` so
+that no system font of the same name can stand in for it. ``GRAPHLINK_CJK_FONT``
+(a font file) overrides it; without the package, a system CJK font is looked
+for (Noto Sans CJK, WenQuanYi Micro Hei, Source Han Sans, ...), and without any
+the module warns once and draws Latin text only.
 
 >>> _short("成都成华区建设路566号金色家园6栋1504室", 16, tail=True)
 '…色家园6栋1504室'
@@ -29,6 +33,7 @@ fonts-wqy-microhei`` or ``fonts-noto-cjk``).
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import math
 import os
@@ -50,8 +55,8 @@ from graphlink.report import display_width, safe_terminal
 from graphlink.score import FLAGS, label
 
 __all__ = ["evidence_subgraph", "risk_histogram", "factory_map", "cluster_sizes",
-           "waterfall_chart", "model_chart", "probability_text", "CJK_FONT", "find_cjk_font",
-           "NODE_STYLE", "to_png"]
+           "waterfall_chart", "model_chart", "probability_text", "CJK_FONT", "CJK_FONT_FILE",
+           "find_cjk_font", "packaged_cjk_font", "NODE_STYLE", "to_png"]
 
 # --- fonts -----------------------------------------------------------------
 
@@ -88,46 +93,101 @@ def _add_font(path: str) -> str | None:
         return None
 
 
+#: the package that ships graphlink's CJK font, the font file in it, and the face used
+_PACKAGE, _PACKAGE_FILE, _FACE = "noto_cjk_sans_otc", "NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"
+#: the family name graphlink registers the packaged face under (its own: a system font
+#: called "Noto Sans CJK SC" cannot be picked instead)
+PACKAGED_FAMILY = "graphlink Noto Sans CJK SC"
+
+
+def packaged_cjk_font() -> str | None:
+    """Path of the Noto Sans CJK collection the ``noto-cjk-sans-otc`` package ships,
+    or None when it is not installed."""
+    from importlib import resources
+
+    try:
+        path = resources.files(_PACKAGE) / _PACKAGE_FILE
+    except ModuleNotFoundError:
+        return None
+    return str(path) if path.is_file() else None
+
+
+def _add_packaged_font() -> tuple[str, str] | None:
+    """Register the packaged collection; ``(family, file)`` of its Simplified Chinese
+    face under :data:`PACKAGED_FAMILY`, or None."""
+    path = packaged_cjk_font()
+    if path is None:
+        return None
+    manager = font_manager.fontManager
+    try:
+        manager.addfont(path)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    faces = [f for f in manager.ttflist if os.path.samefile(f.fname, path)] \
+        if os.path.exists(path) else []
+    # matplotlib >= 3.11 registers every face of a collection; before, only the first
+    # (Noto Sans CJK JP), which has every Chinese glyph too
+    face = next((f for f in faces if f.name == _FACE), faces[0] if faces else None)
+    if face is None:
+        return None
+    # one regular face stands in for every weight: bold Latin text keeps its bold font
+    # and draws its Chinese in this face, without matplotlib's "failed to find weight"
+    manager.ttflist.extend(dataclasses.replace(face, name=PACKAGED_FAMILY, weight=weight)
+                           for weight in range(100, 1000, 100))
+    manager._findfont_cached.cache_clear()
+    return PACKAGED_FAMILY, path
+
+
 def find_cjk_font() -> str | None:
     """Find a font that has Chinese glyphs, register it, return its family name.
 
-    Order: the file in ``GRAPHLINK_CJK_FONT``; a known CJK family matplotlib
-    already knows; the files fontconfig lists for ``:lang=zh``; well-known
-    font folders.
+    Order: the file in ``GRAPHLINK_CJK_FONT``; the Noto Sans CJK SC face of the
+    ``noto-cjk-sans-otc`` package (a dependency: there after ``pip install``);
+    a known CJK family matplotlib already knows; the files fontconfig lists for
+    ``:lang=zh``; well-known font folders.
     """
+    return _find_cjk_font()[0]
+
+
+def _find_cjk_font() -> tuple[str | None, str | None]:
+    """``(family, file)`` of :func:`find_cjk_font` (file None for a system family)."""
     named = os.environ.get("GRAPHLINK_CJK_FONT")
     if named and os.path.exists(named) and (family := _add_font(named)):
-        return family
+        return family, named
+    packaged = _add_packaged_font()
+    if packaged is not None:
+        return packaged
     known = {f.name for f in font_manager.fontManager.ttflist}
     for family in _CJK_FAMILIES:
         if family in known:
-            return family
+            return family, None
     fonts = (".ttf", ".otf", ".ttc")
     for path in _fc_list_zh():  # fontconfig vouches for their Chinese glyphs
         if path.lower().endswith(fonts) and (family := _add_font(path)):
-            return family
+            return family, path
     for path in sorted({p for g in _CJK_GLOBS for p in glob.glob(g, recursive=True)}):
         if path.lower().endswith(fonts) and (family := _add_font(path)):
             if family in _CJK_FAMILIES or "CJK" in family:
-                return family
-    return None
+                return family, path
+    return None, None
 
 
-def _install_cjk_font() -> str | None:
-    family = find_cjk_font()
+def _install_cjk_font() -> tuple[str | None, str | None]:
+    family, path = _find_cjk_font()
     if family is None:
         warnings.warn("graphlink.plot: no font with Chinese glyphs found; Chinese text will "
-                      "show as boxes (install fonts-noto-cjk or fonts-wqy-microhei, or set "
-                      "GRAPHLINK_CJK_FONT to a font file)", stacklevel=3)
-        return None
+                      "show as boxes (pip install noto-cjk-sans-otc, which graphlink depends "
+                      "on, or set GRAPHLINK_CJK_FONT to a font file)", stacklevel=3)
+        return None, None
     families = list(matplotlib.rcParams["font.family"])
     if family not in families:
         matplotlib.rcParams["font.family"] = [*families, family]
-    return family
+    return family, path
 
 
-#: The CJK fallback family registered at import (None when none was found).
-CJK_FONT = _install_cjk_font()
+#: The CJK fallback family registered at import (None when none was found), and its
+#: font file (None for a family found among the system's fonts by name).
+CJK_FONT, CJK_FONT_FILE = _install_cjk_font()
 
 # --- styles ----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import warnings
 
 import pandas as pd
 import pytest
@@ -34,10 +35,15 @@ def tour(tmp_path_factory):
                   lambda report, fmt, output: (written.append(report), original(report, fmt,
                                                                                  output))[1])
     try:
-        result = CliRunner().invoke(cli, ["demo"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = CliRunner().invoke(cli, ["demo"])
     finally:
         patch.undo()
     assert result.exit_code == 0, result.output
+    # Chinese in every figure with the packaged font: no glyph or font warning
+    assert [str(w.message) for w in caught if "font" in str(w.message).lower()] == []
+    assert "findfont" not in result.stderr and "Glyph" not in result.stderr
     world = folder / "marketplace"
     truth = pd.read_csv(f"{world}.truth/shops.csv", dtype=str, keep_default_na=False)
     signups = next(r for r in written if r.payload.get("schema") == "graphlink.signups/1")
