@@ -119,13 +119,19 @@ def test_an_unwritable_output_is_refused_before_any_work(tmp_path, small_dataset
             for a in COMMANDS[command]]
     extra = ["--state", str(tmp_path / "state")] if command == "report changes" and \
         option != "state" else []
-    for kind, (path, reason) in _bad_paths(tmp_path).items():
+    formats = [[]]
+    if any(p.name == "fmt" for p in dict(_walk(cli))[command].params):
+        formats = [["--format", fmt] for fmt in ("table", "csv", "json", "html")]
+    cases = [(kind, path, reason, fmt) for kind, (path, reason) in _bad_paths(tmp_path).items()
+             for fmt in formats]
+    for kind, path, reason, fmt in cases:
         if option in ("out", "state"):
             if kind == "missing folder":
                 continue  # a folder option's folder is made, with its parents
             path = path.parent  # a folder option: the folder itself
-        result = CliRunner().invoke(cli, [*command.split(), *args, *extra, flag, str(path)])
-        where = f"{command} {flag} ({kind})"
+        result = CliRunner().invoke(cli, [*command.split(), *args, *extra, *fmt, flag,
+                                          str(path)])
+        where = f"{command} {' '.join(fmt)} {flag} ({kind})"
         assert result.exit_code == 1, (where, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit), \
             (where, result.exception)
