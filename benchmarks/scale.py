@@ -92,18 +92,26 @@ def child_graphlink(folder: Path, since: str) -> dict:
     from graphlink import api, report
     from graphlink.detect import communities
     from graphlink.identifiers import extract
-    from graphlink.link import count_entities, find_links, pair_evidence
-    from graphlink.resolve import combine, resolve_operators
+    from graphlink.link import count_entities, entity_labels, find_links, pair_evidence
+    from graphlink.model import score, shop_kinds, train
+    from graphlink.resolve import resolve_operators
 
     clock = _Clock()
     dataset = clock("load", api.load, folder)
-    ids = clock("extract", lambda: count_entities(extract(dataset)))
+    def extracted():
+        found = extract(dataset)
+        labels = entity_labels(found)
+        return count_entities(found, labels), labels
+
+    ids, entity = clock("extract", extracted)
     links = clock("link", find_links, ids)
     evidence = clock("evidence", pair_evidence, ids, links)
-    resolution = clock("resolve", lambda: resolve_operators(dataset.shops["shop_id"],
-                                                            combine(evidence)))
+    kinds, n = shop_kinds(ids.uses), len(dataset.shops)
+    model = clock("model", train, evidence, kinds, n, entity, dataset.shops)
+    resolution = clock("resolve", lambda: resolve_operators(
+        dataset.shops["shop_id"], score(model, evidence, kinds, n, dataset.shops)))
     shops = clock("communities", communities, resolution.operators, resolution.pairs)
-    analysis = api.Analysis(dataset, ids, links, evidence, resolution, shops)
+    analysis = api.Analysis(dataset, ids, links, evidence, resolution, shops, model)
     signups = clock("signups", api.signups_report, analysis, since)
     clock("report", report.write, signups, "json", os.devnull)  # streamed, as the CLI does
     records = signups.payload["signups"]

@@ -260,7 +260,11 @@ def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series,
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
     other = np.where(both, sizes, sizes + 1)
     best_level = np.where(best_level == 255, other, best_level).astype(np.int8)
-    return Vectors(shop_a, shop_b, best_level, best_users, pair_context(shops, shop_a, shop_b))
+    # pairs in (shop_a, shop_b) order: sums over them do not depend on the rows' order
+    order = np.lexsort((shop_b.astype(str), shop_a.astype(str)))
+    shop_a, shop_b = shop_a[order], shop_b[order]
+    return Vectors(shop_a, shop_b, best_level[order], best_users[order],
+                   pair_context(shops, shop_a, shop_b))
 
 
 def _pair_codes(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
