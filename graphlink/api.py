@@ -29,7 +29,15 @@ from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
 from graphlink.incremental import score_against_state
 from graphlink.link import Links, count_entities, entity_labels, find_links, hubs, pair_evidence
-from graphlink.model import MatchModel, load_model, score, shop_kinds, train, waterfall
+from graphlink.model import (
+    MatchModel,
+    comparison_levels,
+    load_model,
+    score_vectors,
+    shop_kinds,
+    train_vectors,
+    waterfall,
+)
 from graphlink.period import resolve_since
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
@@ -266,13 +274,13 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("resolving operators")
     kinds = shop_kinds(ids.uses)
     n = len(dataset.shops)
+    vectors = comparison_levels(evidence, kinds, dataset.shops)
     given = _model(model)
-    model = given or train(evidence, kinds, n, entity, dataset.shops)
+    model = given or train_vectors(vectors, kinds, n, entity, dataset.shops)
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops) if given is not None else n
-    resolution = resolve_operators(dataset.shops["shop_id"],
-                                   score(model, evidence, kinds, n, dataset.shops))
+    resolution = resolve_operators(dataset.shops["shop_id"], score_vectors(model, vectors, n))
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     stage("done")

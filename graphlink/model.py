@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score",
+           "train_vectors", "score_vectors",
            "shop_kinds",
            "waterfall", "load_model"]
 
@@ -125,25 +126,29 @@ RARE = 2  # pseudo-counts keeping m away from 0 and 1 on small data
 
 def _row_levels(kind: pd.Series, method: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(comparison index, level index) of each evidence row (-1: not a comparison)."""
-    pairs = pd.DataFrame({"kind": kind.to_numpy(dtype=object),
-                          "method": method.to_numpy(dtype=object)})
-    distinct = pairs.drop_duplicates()
-    table = {}
-    for k, m in distinct.itertuples(index=False):
-        comp, level = _LEVEL_OF.get((k, m), (None, None))
-        if comp is None:
-            comp = _COMPARISON_OF_KIND.get(k)
-            if comp is None:
-                table[k, m] = (-1, -1)
-                continue
-            levels = COMPARISONS[comp][1]
-            # another fuzzy method of names is a partial match, never an email's
-            weakest = "partial" if comp == "name" else levels[-1]
-            level = levels[0] if m == "exact" else weakest
-        table[k, m] = (NAMES.index(comp), COMPARISONS[comp][1].index(level))
-    found = np.array([table[k, m] for k, m in pairs.itertuples(index=False)],
+    k_code, k_names = pd.factorize(kind.to_numpy(dtype=object))
+    m_code, m_names = pd.factorize(method.to_numpy(dtype=object))
+    combo = k_code.astype(np.int64) * max(len(m_names), 1) + m_code
+    distinct, inverse = np.unique(combo, return_inverse=True)
+    table = np.array([_level_of(k_names[c // max(len(m_names), 1)],
+                                m_names[c % max(len(m_names), 1)]) for c in distinct.tolist()],
                      dtype=np.int64).reshape(-1, 2)
+    found = table[inverse.reshape(-1)] if len(table) else np.zeros((0, 2), dtype=np.int64)
     return found[:, 0], found[:, 1]
+
+
+def _level_of(kind: str, method: str) -> tuple[int, int]:
+    """(comparison index, level index) of one (kind, method); (-1, -1): none."""
+    comp, level = _LEVEL_OF.get((kind, method), (None, None))
+    if comp is None:
+        comp = _COMPARISON_OF_KIND.get(kind)
+        if comp is None:
+            return -1, -1
+        levels = COMPARISONS[comp][1]
+        # another fuzzy method of names is a partial match, never an email's
+        weakest = "partial" if comp == "name" else levels[-1]
+        level = levels[0] if method == "exact" else weakest
+    return NAMES.index(comp), COMPARISONS[comp][1].index(level)
 
 
 def _method(evidence: pd.DataFrame) -> pd.Series:
@@ -152,9 +157,14 @@ def _method(evidence: pd.DataFrame) -> pd.Series:
     method = evidence["method"]
     if "value_a" not in evidence or not len(evidence):
         return method
-    masked = ((evidence["kind"] == "payment") & (method == "exact")
-              & evidence["value_a"].astype(str).str.contains("*", regex=False))
-    return method.where(~masked, "masked-prefix-suffix")
+    rows = np.flatnonzero(((evidence["kind"] == "payment") & (method == "exact")).to_numpy())
+    shown = evidence["value_a"].to_numpy(dtype=object)[rows]
+    masked = rows[[isinstance(v, str) and "*" in v for v in shown.tolist()]]
+    if not len(masked):
+        return method
+    method = method.copy()
+    method.iloc[masked] = "masked-prefix-suffix"
+    return method
 
 
 def shop_kinds(uses: pd.DataFrame) -> pd.Series:
@@ -244,7 +254,7 @@ def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series,
     keep = comp >= 0
     ev = evidence[keep]
     comp, level = comp[keep], level[keep]
-    pair, firsts = _pair_codes(ev)
+    pair, firsts, shop_a, shop_b, present = _pair_codes(ev, kinds)
     users = ev["users"].to_numpy(dtype=float) if "users" in ev else np.ones(len(ev))
     n, width = len(firsts), len(NAMES)
     best_level = np.full((n, width), 255, dtype=np.int64)
@@ -254,29 +264,29 @@ def comparison_levels(evidence: pd.DataFrame, kinds: pd.Series,
     best_level[pair[first], comp[first]] = level[first]
     best_users = np.ones((n, width))
     best_users[pair[first], comp[first]] = users[first]
-    shop_a = ev["shop_a"].to_numpy(dtype=object)[firsts]
-    shop_b = ev["shop_b"].to_numpy(dtype=object)[firsts]
-    both = _present(kinds, shop_a) & _present(kinds, shop_b)
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
-    other = np.where(both, sizes, sizes + 1)
+    other = np.where(present, sizes, sizes + 1)
     best_level = np.where(best_level == 255, other, best_level).astype(np.int8)
-    # pairs in (shop_a, shop_b) order: sums over them do not depend on the rows' order
-    order = np.lexsort((shop_b.astype(str), shop_a.astype(str)))
-    shop_a, shop_b = shop_a[order], shop_b[order]
-    return Vectors(shop_a, shop_b, best_level[order], best_users[order],
-                   pair_context(shops, shop_a, shop_b))
+    return Vectors(shop_a, shop_b, best_level, best_users, pair_context(shops, shop_a, shop_b))
 
 
-def _pair_codes(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """A code per (shop_a, shop_b) in first-seen order, and each code's first row."""
+def _pair_codes(ev: pd.DataFrame, kinds: pd.Series) -> tuple:
+    """A code per (shop_a, shop_b), in the order of the shop ids (so sums over pairs
+    do not depend on the rows' order), each code's first row, the pairs' shops, and
+    (pairs x comparisons) whether both shops carry the comparison's kinds."""
     if not len(ev):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    key = pd.MultiIndex.from_arrays([ev["shop_a"].to_numpy(dtype=object),
-                                     ev["shop_b"].to_numpy(dtype=object)])
-    codes, _ = pd.factorize(key)
-    firsts = np.full(codes.max(initial=-1) + 1, -1, dtype=np.int64)
-    firsts[codes[::-1]] = np.arange(len(codes))[::-1]
-    return codes.astype(np.int64), firsts
+        empty = np.zeros(0, dtype=np.int64)
+        return (empty, empty, np.zeros(0, dtype=object), np.zeros(0, dtype=object),
+                np.zeros((0, len(NAMES)), dtype=bool))
+    half = len(ev)
+    codes, names = pd.factorize(np.r_[ev["shop_a"].to_numpy(dtype=object),
+                                      ev["shop_b"].to_numpy(dtype=object)], sort=True)
+    names = np.asarray(names, dtype=object)
+    key = codes[:half].astype(np.int64) * len(names) + codes[half:]
+    distinct, first, pair = np.unique(key, return_index=True, return_inverse=True)
+    a, b = distinct // len(names), distinct % len(names)
+    carried = _present(kinds, names)
+    return pair.reshape(-1), first, names[a], names[b], carried[a] & carried[b]
 
 
 MODES = ("reuse", "evasion", "trace")
@@ -435,7 +445,14 @@ def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
     pairs of one user from chance agreements when counting u; ``table`` (the
     shops: created_at, status, banned_at) gives each pair its context.
     """
-    vec = comparison_levels(evidence, kinds, table)
+    return train_vectors(comparison_levels(evidence, kinds, table), kinds, shops, entity, table,
+                         iterations)
+
+
+def train_vectors(vec: Vectors, kinds: pd.Series, shops: int, entity: pd.Series | None = None,
+                  table: pd.DataFrame | None = None, iterations: int = EM_ITERATIONS
+                  ) -> MatchModel:
+    """:func:`train` on comparison vectors already built (:func:`comparison_levels`)."""
     total = context_pairs(table, shops)
     possible = _pairs_with(kinds)
     counts = _level_counts(vec, entity)
@@ -526,10 +543,13 @@ def score(model: MatchModel, evidence: pd.DataFrame, kinds: pd.Series, shops: in
     """Per shop pair: ``p`` (match probability), ``weight`` (log2 odds), ``kinds`` (the
     comparisons that agree) and each comparison's level and users, sorted by shop_a,
     shop_b."""
-    columns = ["shop_a", "shop_b", "p", "weight", "kinds"]
     if not len(evidence):
-        return pd.DataFrame(columns=columns)
-    vec = comparison_levels(evidence, kinds, table)
+        return pd.DataFrame(columns=["shop_a", "shop_b", "p", "weight", "kinds"])
+    return score_vectors(model, comparison_levels(evidence, kinds, table), shops)
+
+
+def score_vectors(model: MatchModel, vec: Vectors, shops: int | None = None) -> pd.DataFrame:
+    """:func:`score` of comparison vectors already built (:func:`comparison_levels`)."""
     weight = _odds(_mode_weights(model, vec, shops or model.shops))
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
     bits = ((vec.level < sizes) * (1 << np.arange(len(NAMES)))).sum(axis=1)
@@ -542,7 +562,7 @@ def score(model: MatchModel, evidence: pd.DataFrame, kinds: pd.Series, shops: in
     for c, name in enumerate(NAMES):
         out[f"level_{name}"] = vec.level[:, c]
         out[f"users_{name}"] = vec.users[:, c].astype(np.float32)
-    return out.sort_values(["shop_a", "shop_b"], ignore_index=True)
+    return out  # in (shop_a, shop_b) order already
 
 
 def waterfall(model: MatchModel, pair: pd.Series | dict, shops: int | None = None) -> list[dict]:
