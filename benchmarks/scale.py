@@ -93,7 +93,7 @@ def child_graphlink(folder: Path, since: str) -> dict:
     from graphlink.detect import communities
     from graphlink.identifiers import extract
     from graphlink.link import count_entities, entity_labels, find_links, pair_evidence
-    from graphlink.model import score, shop_kinds, train
+    from graphlink.model import comparison_levels, score_vectors, shop_kinds, train_vectors
     from graphlink.resolve import resolve_operators
 
     clock = _Clock()
@@ -107,9 +107,10 @@ def child_graphlink(folder: Path, since: str) -> dict:
     links = clock("link", find_links, ids)
     evidence = clock("evidence", pair_evidence, ids, links)
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
-    model = clock("model", train, evidence, kinds, n, entity, dataset.shops)
+    vectors = clock("vectors", comparison_levels, evidence, kinds, dataset.shops)
+    model = clock("model", train_vectors, vectors, kinds, n, entity, dataset.shops)
     resolution = clock("resolve", lambda: resolve_operators(
-        dataset.shops["shop_id"], score(model, evidence, kinds, n, dataset.shops)))
+        dataset.shops["shop_id"], score_vectors(model, vectors, n)))
     shops = clock("communities", communities, resolution.operators, resolution.pairs)
     analysis = api.Analysis(dataset, ids, links, evidence, resolution, shops, model)
     signups = clock("signups", api.signups_report, analysis, since)

@@ -51,7 +51,7 @@ __all__ = [
     "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS",
     "entity_labels", "link_new", "smallest_in_component",
     "MAX_BLOCK", "WINDOW", "LINK_MIN",
-    "HUB_SHOPS", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
+    "HUB_SHOPS", "HUB_SHOPS_BY_KIND", "hub_limit", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
 ]
 
 MAX_BLOCK = 200
@@ -59,6 +59,21 @@ WINDOW = 10
 LINK_MIN = compare.POSSIBLE  # below: "not the same" (see graphlink.compare)
 # a value shared by more shops than this is a hub: context, never evidence of one operator
 HUB_SHOPS = 30
+# display names are picked from a vocabulary, not issued to one owner: a shop name on
+# more than this many shops is a template, context rather than evidence
+HUB_SHOPS_BY_KIND = {"shop_name": 10}
+
+
+def hub_limit(kinds: pd.Series | np.ndarray) -> np.ndarray:
+    """The most shops a value of each kind may have and still be evidence.
+
+    >>> hub_limit(np.array(["device", "shop_name"])).tolist()
+    [30, 10]
+    """
+    kinds = pd.Series(np.asarray(kinds, dtype=object))
+    return kinds.map(HUB_SHOPS_BY_KIND).fillna(HUB_SHOPS).astype(np.int64).to_numpy()
+
+
 # rarity: sharing a value with up to RARE_SHOPS shops counts in full
 RARE_SHOPS = 4
 
@@ -506,7 +521,8 @@ def _users(values: pd.DataFrame) -> str:
 
 def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[dict]]:
     """The pass's values with keys, sorted; hub keys removed and reported."""
-    values = values[(values["kind"] == bp.kind) & (values["shops"] <= HUB_SHOPS)]
+    values = values[(values["kind"] == bp.kind)
+                    & (values["shops"] <= HUB_SHOPS_BY_KIND.get(bp.kind, HUB_SHOPS))]
     keyed = values.assign(key=bp.key(values)).dropna(subset=["key"])
     grouped = keyed.groupby("key")
     keyed = keyed.assign(key_values=grouped["value"].transform("size"),
@@ -554,7 +570,8 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
     uses = _distinct(rows[known].astype(np.int64) * len(shops) + shop_codes[known])
     use_row, use_shop = uses // len(shops), uses % len(shops)
     counts = {"shops": values["shops"].to_numpy(float),
-              "users": values[_users(values)].to_numpy(float)}
+              "users": values[_users(values)].to_numpy(float),
+              "limit": hub_limit(values["kind"])}
     exact = _exact_pairs(use_row, use_shop, counts)
     fuzzy = _fuzzy_pairs(ids, use_row, use_shop, counts, links.similar)
     evidence = pd.concat([exact, fuzzy], ignore_index=True)
@@ -600,7 +617,7 @@ def _distinct(codes: np.ndarray) -> np.ndarray:
 def _exact_pairs(use_row: np.ndarray, use_shop: np.ndarray, counts: dict) -> pd.DataFrame:
     """Pairs of shops on one value with 2..HUB_SHOPS shops (uses sorted by value row)."""
     n = counts["shops"][use_row]
-    keep = (n >= 2) & (n <= HUB_SHOPS)
+    keep = (n >= 2) & (n <= counts["limit"][use_row])
     shared = pd.DataFrame({"row": use_row[keep], "shop": use_shop[keep]})
     pairs = shared.merge(shared, on="row", suffixes=("_a", "_b"))
     pairs = pairs[pairs["shop_a"] < pairs["shop_b"]]
@@ -704,7 +721,7 @@ def hubs(ids: Identifiers, minimum: int = HUB_REPORT) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["kind", "key", "shops", "values", "scope"])
     frame["type"] = [_HUB_TYPES.get((k, s), "shared value")
                      for k, s in zip(frame["kind"], frame["scope"], strict=True)]
-    excluded = np.where(frame["scope"] == "value", frame["shops"] > HUB_SHOPS,
+    excluded = np.where(frame["scope"] == "value", frame["shops"] > hub_limit(frame["kind"]),
                         frame["values"] > MAX_BLOCK)
     frame["treatment"] = np.where(excluded, "excluded", "down-weighted")
     return frame.sort_values(["shops", "kind", "key"], ascending=[False, True, True],
