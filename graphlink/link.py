@@ -51,7 +51,8 @@ __all__ = [
     "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS",
     "entity_labels", "link_new", "smallest_in_component",
     "MAX_BLOCK", "WINDOW", "LINK_MIN",
-    "HUB_SHOPS", "HUB_SHOPS_BY_KIND", "hub_limit", "HUB_REPORT", "STRENGTH", "hubs", "comparison_growth",
+    "HUB_SHOPS", "HUB_SHOPS_BY_KIND", "hub_limit", "HUB_REPORT", "STRENGTH", "hubs",
+    "comparison_growth",
 ]
 
 MAX_BLOCK = 200
