@@ -15,13 +15,14 @@ ban evasion is a sequence: ban first, new shop after).
 A match is one banned shop reached with score >= ``FLAGS['low']``; ``risk`` is
 the best match's score. Flags (documented thresholds):
 
-- ``high`` (>= 0.7): the same evidence that merges operators: one rare machine
-  identifier (device, card, ID number, phone, email) or two independent
-  kinds of weaker evidence tie the shop to a banned shop. Investigate today.
-- ``medium`` (>= 0.4): one piece of weaker but specific evidence (an address
-  one room away, an email variant, a masked card) or a strong identifier
-  that is shared more widely.
-- ``low`` (>= 0.15): faint links, worth a look when time allows.
+Pair scores are calibrated match probabilities (:mod:`graphlink.model`), so the
+thresholds are probabilities, not weights tuned to one world:
+
+- ``high`` (>= 0.9): a rare machine identifier, or two or three weaker
+  signals together, tie the shop to a banned shop. Investigate today.
+- ``medium`` (>= 0.5): more likely than not a comeback.
+- ``low`` (>= 0.02): a lead with odds of at least 1 in 50, often one weak
+  signal alone (a neighbouring room, a masked card, a namesake).
 - ``none``: nothing ties the shop to a banned shop.
 
 Spot checks (:func:`spotcheck`) rank active shops for the next test buys by
@@ -45,7 +46,7 @@ __all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "neare
            "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph",
            "on_paths", "add_evidence"]
 
-FLAGS = {"high": 0.9, "medium": 0.5, "low": 0.1}
+FLAGS = {"high": 0.9, "medium": 0.5, "low": 0.02}
 CONCURRENT = 0.9
 MAX_HOPS = 3
 MAX_MATCHES = 5
