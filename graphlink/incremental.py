@@ -12,7 +12,7 @@ repeats the pipeline for the new rows only:
 3. link the new values among themselves and with the world's values that a
    full run's sorted neighbourhood would have put next to them
    (:func:`graphlink.link.link_new`);
-4. weigh the new pairs' evidence and combine it (as a full run does);
+4. weigh the new pairs' evidence and score it with the state's match model;
 5. search the world's pair graph plus the new pairs from each new shop to the
    banned shops (:class:`graphlink.score.PairGraph`), and explain each match
    from the evidence of the pairs on its path.

@@ -20,26 +20,29 @@ Comparisons and their levels (best first)
   traditional form, nickname, swapped order, small edit), pinyin or initials,
   partial, email skeleton
 - address: same room (or the same address written another way), same building
-  another room, same street address another building, within ~110 m, similar text
+  another room, same street address another building, within ~550 m, similar text
 - payment: exact, masked-compatible (same visible prefix and last digits)
 - shop_name: exact, near variant (a word added or dropped, 二店, 新...)
 
-Parameters, learned from the data being analysed, without labels
+Parameters, learned from the data being analysed, without labels (docs/model.md)
 
-- ``u`` (chance agreement among non-matching pairs), per level: the number of
-  shop pairs at that level over all pairs of shops carrying the kind, the
-  expected matches among them subtracted. Blocking enumerates the pairs at
-  every agreeing level, so this is the count a random sample of pairs would
-  estimate, without its variance for rare levels.
+- ``u`` (chance agreement), per level: the candidate pairs at that level that
+  agree on nothing else, between two different entities, over all pairs of
+  shops carrying the kind. Blocking enumerates the agreeing pairs, so this is
+  the count a random sample of pairs would estimate, without its variance on
+  rare levels.
 - frequency adjustment: a value (or a blocking key: a park's street address,
   a common name's pinyin) used by ``k`` unrelated entities agrees by chance
   with probability at least ``(k - 1) / n``; the level's ``u`` is raised to
   that, so a park, a warehouse or a NAT IP counts for what its frequency says.
-- ``m`` (agreement among matching pairs) and the share of matching pairs
-  ``lambda`` by expectation-maximisation over the candidate pairs, ``u`` held.
+- ``m`` per match mode (:data:`MODES`) and the priors per mode and pair
+  context (:data:`CONTEXTS`) by expectation-maximisation over the pairs with
+  two agreements or more, ``u`` held.
 
-A pair's match weight is ``log2(lambda / (1 - lambda)) + sum(log2 BF)``, its
-probability ``p = 1 / (1 + 2 ** -weight)``. Deterministic: no sampling.
+A pair's match weight is the log2 of its summed odds over the modes (each mode:
+prior odds times the Bayes factors of the pair's levels), its probability
+``p = 1 / (1 + 2 ** -weight)``. Deterministic: no sampling, and the same
+evidence in any row order gives the same model.
 
 >>> import pandas as pd
 >>> ev = pd.DataFrame({"shop_a": ["S1", "S1", "S3"], "shop_b": ["S2", "S2", "S4"],
@@ -119,9 +122,9 @@ _COMPARISON_OF_KIND = {"device": "device", "ip": "ip", "phone": "phone",
 MIN_M = 1e-4  # no level is impossible among matches
 EM_ITERATIONS = 200
 EM_TOLERANCE = 1e-7
-_PRIOR_M = 0.5
-CHANGED = 0.5
-RARE = 2  # pseudo-counts keeping m away from 0 and 1 on small data
+_PRIOR_M = 0.5  # pseudo-counts keeping m away from 0 and 1 on small data
+CHANGED = 0.5  # outside "reuse", the least share of a mode's pairs disagreeing per comparison
+RARE = 2  # a value or block of at most this many unrelated users is not a crowd
 
 
 def _row_levels(kind: pd.Series, method: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -290,12 +293,12 @@ def _pair_codes(ev: pd.DataFrame, kinds: pd.Series) -> tuple:
 
 
 MODES = ("reuse", "evasion", "trace")
-"""Matching pairs come in two modes, each with its own m: shops of one operator that
-reuse its identifiers (sister shops, careless comebacks), and comebacks that change
-every machine identifier and keep only what is hard to change (a relative's name, a
-room in the same building, a card in the same name). One m for both would learn the
-first mode and punish the second for every identifier it changed. A third mode
-holds comebacks that changed everything but one trace (a laptop, a card)."""
+"""Matching pairs come in modes, each with its own m: shops of one operator that reuse
+its identifiers (sister shops, careless comebacks); comebacks that change every
+machine identifier and keep what is hard to change (a relative's name, a room in the
+same building, a card in the same name); and comebacks that changed everything but
+one trace (a laptop, a card). One m for all would learn the first mode and punish
+the others for every identifier they changed."""
 
 
 @dataclass

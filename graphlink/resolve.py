@@ -1,24 +1,16 @@
 """Operators: which shops are run by the same real-world actor, and why.
 
-Evidence between two shops (from :func:`graphlink.link.pair_evidence`) is
-combined per pair: for each independent signal (an identifier kind; names and
-fuzzy emails together, see :func:`signal_group`) the strongest piece counts,
-and signals combine as independent, ``p = 1 - prod(1 - w_signal)``. Two shops
-whose ``p`` reaches ``MERGE`` are linked; operators are the connected
-components of those links (union-find semantics: a new shop that shares a
-device with a shop that shares a card with a banned shop joins that operator).
-
-``MERGE`` is set so that one strong, rare machine identifier (a device, a
-full card number, an ID number, a phone or an email shared by a handful of
-shops) merges on its own, while human-readable evidence (a name, an address,
-a neighbouring room, an email variant) needs corroboration from a second
-independent kind. Hubs never merge anything (see :mod:`graphlink.link`).
+Each candidate shop pair has a match probability ``p`` from the match model
+(:mod:`graphlink.model`, learned from the data). Two shops whose ``p`` reaches
+``MERGE`` are linked; operators are the connected components of those links
+(union-find semantics: a new shop that shares a device with a shop that shares
+a card with a banned shop joins that operator). Hubs never merge anything
+(see :mod:`graphlink.link`).
 
 >>> import pandas as pd
->>> ev = pd.DataFrame({"shop_a": ["S1", "S1"], "shop_b": ["S2", "S2"],
-...                    "kind": ["address", "email"], "weight": [0.5, 0.5]})
->>> round(float(combine(ev)["p"].iloc[0]), 2)
-0.75
+>>> pairs = pd.DataFrame({"shop_a": ["S1", "S2"], "shop_b": ["S2", "S3"], "p": [0.99, 0.2]})
+>>> resolve_operators(pd.Series(["S1", "S2", "S3"]), pairs).operators["operator_id"].tolist()
+['OP-S1', 'OP-S1', 'OP-S3']
 """
 
 from __future__ import annotations
@@ -32,56 +24,9 @@ import pandas as pd
 
 from graphlink.link import smallest_in_component
 
-__all__ = ["MERGE", "Resolution", "combine", "signal_group", "resolve_operators", "evidence_chain"]
+__all__ = ["MERGE", "Resolution", "resolve_operators", "evidence_chain"]
 
 MERGE = 0.7
-
-
-def signal_group(kind: pd.Series, method: pd.Series) -> pd.Series:
-    """Which independent signal a piece of evidence belongs to.
-
-    Pieces within one group are not independent and count once (the
-    strongest): an email that matches only by its skeleton is mostly the
-    person's name spelt into the local part, so it shares the ``name`` group
-    with holder names.
-
-    >>> signal_group(pd.Series(["email", "email", "email", "device"]),
-    ...              pd.Series(["exact", "email-skeleton", "email-same-local", "exact"])).tolist()
-    ['email', 'name', 'email', 'device']
-    """
-    group = kind.astype(object).copy()
-    group[kind == "holder_name"] = "name"
-    group[(kind == "email") & (method == "email-skeleton")] = "name"
-    return group
-
-
-def combine(evidence: pd.DataFrame) -> pd.DataFrame:
-    """Per shop pair: combined probability ``p`` and the kinds that support it."""
-    if not len(evidence):
-        return pd.DataFrame(columns=["shop_a", "shop_b", "p", "kinds"])
-    method = evidence["method"] if "method" in evidence else pd.Series("exact", evidence.index)
-    group, names = pd.factorize(signal_group(evidence["kind"], method), sort=True)
-    shop, shops = pd.factorize(np.r_[evidence["shop_a"].to_numpy(dtype=object),
-                                     evidence["shop_b"].to_numpy(dtype=object)], sort=True)
-    n, width = len(evidence), len(names)
-    # integer keys in (shop_a, shop_b, signal) order: sorted, the runs are pairs and signals
-    pair = shop[:n].astype(np.int64) * len(shops) + shop[n:]
-    key = pair * width + group
-    order = np.lexsort((-evidence["weight"].to_numpy(dtype=float), key))
-    key, weight = key[order], evidence["weight"].to_numpy(dtype=float)[order]
-    best = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])  # strongest piece per signal
-    key, weight = key[best], weight[best]
-    pair, signal = key // width, key % width
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    log_miss = np.add.reduceat(np.log1p(-np.minimum(weight, 0.999)), starts)
-    # each signal a bit, in sorted order: a pair's bit sum names its sorted kinds
-    bits = np.add.reduceat(np.left_shift(1, signal.astype(np.int64)), starts)
-    spelt = {b: ",".join(k for i, k in enumerate(names) if b >> i & 1)
-             for b in np.unique(bits).tolist()}
-    shops = np.asarray(shops, dtype=object)
-    return pd.DataFrame({
-        "shop_a": shops[pair[starts] // len(shops)], "shop_b": shops[pair[starts] % len(shops)],
-        "p": 1.0 - np.exp(log_miss), "kinds": [spelt[b] for b in bits.tolist()]})
 
 
 @dataclass
