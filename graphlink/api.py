@@ -32,6 +32,7 @@ from graphlink.link import Links, count_entities, entity_labels, find_links, hub
 from graphlink.model import (
     MatchModel,
     comparison_levels,
+    evidence_weights,
     load_model,
     score_vectors,
     shop_kinds,
@@ -269,17 +270,18 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     links = find_links(ids)
     stage("weighing evidence")
     evidence = pair_evidence(ids, links)
-    if pseudonyms is not None:
-        dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
-    stage("resolving operators")
-    kinds = shop_kinds(ids.uses)
-    n = len(dataset.shops)
+    # in clear: a masked card shown alike on two shops must be seen as masked
+    kinds, n = shop_kinds(ids.uses), len(dataset.shops)
     vectors = comparison_levels(evidence, kinds, dataset.shops)
     given = _model(model)
     model = given or train_vectors(vectors, kinds, n, entity, dataset.shops)
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops) if given is not None else n
+    evidence["weight"] = evidence_weights(model, evidence, n)
+    if pseudonyms is not None:
+        dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
+    stage("resolving operators")
     resolution = resolve_operators(dataset.shops["shop_id"], score_vectors(model, vectors, n))
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)

@@ -42,7 +42,7 @@ from graphlink.errors import GraphlinkError
 from graphlink.explain import Explainer
 from graphlink.identifiers import Identifiers, extract
 from graphlink.link import ENTITY_KINDS, HUB_SHOPS, Links, link_new, pair_evidence
-from graphlink.model import score, shop_kinds
+from graphlink.model import evidence_weights, score, shop_kinds
 from graphlink.resolve import MERGE
 from graphlink.score import FLAGS, PairGraph, add_evidence, on_paths, score_signups
 from graphlink.state import State
@@ -99,15 +99,17 @@ def _new_part(state: State, world: pd.DataFrame, delta: Dataset, pseudonyms) -> 
     new = set(delta.shops["shop_id"])
     evidence = pair_evidence(ids, linked)
     evidence = evidence[evidence["shop_a"].isin(new) | evidence["shop_b"].isin(new)]
-    pairs = _scored(state, world, delta, new_ids, evidence.reset_index(drop=True))
+    evidence = evidence.reset_index(drop=True)
+    pairs, evidence["weight"] = _scored(state, world, delta, new_ids, evidence)
     shops = delta.shops[["shop_id", "created_at", "status", "banned_at"]].copy()
     shops = shops.merge(_operators(world, pairs, new), on="shop_id")
     return _Part(shops, ids, evidence, pairs)
 
 
 def _scored(state: State, world: pd.DataFrame, delta: Dataset, new_ids: Identifiers,
-            evidence: pd.DataFrame) -> pd.DataFrame:
-    """The new pairs scored by the state's own match model (the full run's parameters)."""
+            evidence: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The new pairs scored by the state's own match model (the full run's parameters),
+    and each piece of evidence's weight by that model."""
     model = state.model()
     if model is None:
         raise GraphlinkError(f"{state.folder}: this state was saved before match models; "
@@ -117,7 +119,8 @@ def _scored(state: State, world: pd.DataFrame, delta: Dataset, new_ids: Identifi
     world_kinds = world.set_index("shop_id")["kinds"] if "kinds" in world else pd.Series(
         dtype=object)
     kinds = pd.concat([world_kinds, shop_kinds(new_ids.uses)])
-    return score(model, evidence, kinds, len(table), table)
+    return (score(model, evidence, kinds, len(table), table),
+            evidence_weights(model, evidence, len(table)))
 
 
 def _link(state: State, new_ids: Identifiers) -> Links:

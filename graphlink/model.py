@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score",
-           "train_vectors", "score_vectors",
+           "train_vectors", "score_vectors", "evidence_weights",
            "shop_kinds",
            "waterfall", "load_model"]
 
@@ -566,6 +566,37 @@ def score_vectors(model: MatchModel, vec: Vectors, shops: int | None = None) -> 
         out[f"level_{name}"] = vec.level[:, c]
         out[f"users_{name}"] = vec.users[:, c].astype(np.float32)
     return out  # in (shop_a, shop_b) order already
+
+
+def evidence_weights(model: MatchModel, evidence: pd.DataFrame, shops: int | None = None
+                     ) -> np.ndarray:
+    """Each piece of evidence's log2 Bayes factor (its level's, frequency-adjusted, in
+    the match mode it favours most): how much it says on its own; 0 for a kind no
+    comparison reads.
+
+    >>> ev = pd.DataFrame({"kind": ["device", "address"], "method": ["exact", "same-place"],
+    ...                    "users": [1.0, 50.0]})
+    >>> m = MatchModel({mode: {c: [0.5, *[0.5 / len(COMPARISONS[c][1])] * len(COMPARISONS[c][1])]
+    ...                        [:len(COMPARISONS[c][1]) + 1] for c in NAMES} for mode in MODES},
+    ...                {c: [1e-6] * len(COMPARISONS[c][1]) + [1.0] for c in NAMES},
+    ...                {mode: [1e-6, 1e-4] for mode in MODES}, shops=1000)
+    >>> w = evidence_weights(m, ev)
+    >>> bool(w[0] > w[1] > 0)
+    True
+    """
+    if not len(evidence):
+        return np.zeros(0)
+    comp, level = _row_levels(evidence["kind"], _method(evidence))
+    users = evidence["users"].to_numpy(dtype=float) if "users" in evidence else np.ones(len(comp))
+    chance = np.maximum(users - 1.0, 0.0) / max(shops or model.shops, 2)
+    out = np.zeros(len(comp))
+    for c, name in enumerate(NAMES):
+        rows = np.flatnonzero(comp == c)
+        lv = level[rows]
+        u = np.maximum(np.asarray(model.u[name])[lv], chance[rows])
+        m = np.max([np.asarray(model.m[mode][name])[lv] for mode in MODES], axis=0)
+        out[rows] = np.log2(m) - np.log2(u)
+    return out
 
 
 def waterfall(model: MatchModel, pair: pd.Series | dict, shops: int | None = None) -> list[dict]:

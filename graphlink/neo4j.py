@@ -551,7 +551,7 @@ def _linked_rows(analysis, display: dict[str, str]) -> list[dict]:
         a = display.get(node_id(row.kind, row.value_a), row.value_a)
         b = display.get(node_id(row.kind, row.value_b), row.value_b)
         what = a if row.value_a == row.value_b else f"{a} ~ {b} ({row.method} {row.score:.2f})"
-        text = f"{row.kind}: {what}, {int(row.shops)} shops, weight {row.weight:.2f}"
+        text = f"{row.kind}: {what}, {int(row.shops)} shops, {row.weight:+.1f} bits"
         lines[(row.shop_a, row.shop_b)].append((float(row.weight), text))
     out = []
     for row in pairs.itertuples(index=False):
