@@ -22,9 +22,9 @@ score          meaning
 below 0.70     not the same: 张伟 / 张玮, John / Joan Smith, 12 / 14 Harbour Rd
 =============  =================================================================
 
-Why these numbers: a link at or above ``MATCH`` may stand on its own as
-evidence (after rarity weighting); a weak link should only add to other
-evidence. Rules are deliberately conservative where honest people collide:
+Why these numbers: the score only sorts pairs into comparison levels (the
+match model, :mod:`graphlink.model`, learns what each level is worth from the
+data); below ``POSSIBLE`` a pair is no link at all. Rules are deliberately conservative where honest people collide:
 one different Hanzi in a two-character name is usually another person
 (张伟 / 张玮 are both common names), and thousands of cards share a BIN and
 last four digits. Rules are generous where cheaters vary their writing:

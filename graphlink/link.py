@@ -48,10 +48,10 @@ from graphlink.identifiers import Identifiers, run_starts, value_rows
 from graphlink.workers import map_chunks
 
 __all__ = [
-    "Links", "find_links", "pair_evidence", "rarity", "count_entities", "ENTITY_KINDS",
+    "Links", "find_links", "pair_evidence", "count_entities", "ENTITY_KINDS",
     "entity_labels", "link_new", "smallest_in_component",
     "MAX_BLOCK", "WINDOW", "LINK_MIN",
-    "HUB_SHOPS", "HUB_SHOPS_BY_KIND", "hub_limit", "HUB_REPORT", "STRENGTH", "hubs",
+    "HUB_SHOPS", "HUB_SHOPS_BY_KIND", "hub_limit", "HUB_REPORT", "hubs",
     "comparison_growth",
 ]
 
@@ -73,44 +73,6 @@ def hub_limit(kinds: pd.Series | np.ndarray) -> np.ndarray:
     """
     kinds = pd.Series(np.asarray(kinds, dtype=object))
     return kinds.map(HUB_SHOPS_BY_KIND).fillna(HUB_SHOPS).astype(np.int64).to_numpy()
-
-
-# rarity: sharing a value with up to RARE_SHOPS shops counts in full
-RARE_SHOPS = 4
-
-# How strongly one shared identifier says "same operator", before rarity.
-# Machine identifiers that an operator carries from shop to shop are strong;
-# human-readable ones are weaker because relatives, namesakes and neighbours share them.
-# Fuzzy links of specific identifiers (a room next door, the same email local part at
-# another provider, a masked card) get FUZZY: one alone reaches the `medium` flag
-# (0.4) only when its comparator calls it a MATCH (score >= 0.85), never when it is
-# merely POSSIBLE. Name-derived links (holder names, email skeletons) stay weaker.
-FUZZY = 0.48
-STRENGTH = {
-    ("device", "exact"): 0.9,
-    ("payment", "exact"): 0.9,
-    ("id_number", "exact"): 0.9,
-    ("phone", "exact"): 0.85,
-    ("email", "exact"): 0.85,
-    ("address", "exact"): 0.5,
-    ("holder_name", "exact"): 0.35,
-    ("ip", "exact"): 0.3,
-    ("payment", "fuzzy"): FUZZY,
-    ("email", "fuzzy"): FUZZY,
-    ("address", "fuzzy"): FUZZY,
-    ("holder_name", "fuzzy"): 0.3,
-    ("email", "email-skeleton"): 0.4,
-}
-
-
-def rarity(shops: int | np.ndarray) -> np.ndarray:
-    """Weight of a value shared by ``shops`` shops: 1 when rare, falling as sqrt(k/n).
-
-    >>> rarity(np.array([2, 4, 16, 100])).round(2).tolist()
-    [1.0, 1.0, 0.5, 0.2]
-    """
-    n = np.maximum(np.asarray(shops, dtype=float), 1.0)
-    return np.minimum(1.0, np.sqrt(RARE_SHOPS / n))
 
 
 # identifiers one operator carries and strangers do not share: they define entities
@@ -559,9 +521,9 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
 
     Exact: both shops use the same (kind, value), with 2..HUB_SHOPS shops on it.
     Fuzzy: one uses value_a, the other value_b, and the two are linked.
-    ``weight`` = STRENGTH[kind, method or tier] * score * rarity(users), where ``users``
-    counts the unrelated entities on the value (or its block; see
-    :func:`count_entities`) and ``shops`` the shops, for display.
+    ``users`` counts the unrelated entities on the value (or its block; see
+    :func:`count_entities`), ``shops`` the shops, for display; ``weight`` is the
+    similarity until :func:`graphlink.model.evidence_weights` replaces it.
     """
     values = ids.values
     shop_codes, shops = pd.factorize(ids.uses["shop_id"], sort=True)
@@ -595,18 +557,8 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
         "value_b": texts[evidence["row_b"].to_numpy()],
         "score": evidence["score"].astype(float), "method": evidence["method"],
         "shops": evidence["shops"].astype(float), "users": evidence["users"].astype(float)})
-    out["weight"] = _strength(out) * out["score"].to_numpy() * rarity(out["users"])
+    out["weight"] = out["score"].to_numpy()  # until the match model weighs it
     return out[_EVIDENCE_COLUMNS]
-
-
-def _strength(evidence: pd.DataFrame) -> np.ndarray:
-    """STRENGTH of each row's (kind, method), else of (kind, "exact" or "fuzzy")."""
-    kind, kinds = pd.factorize(evidence["kind"])
-    method, methods = pd.factorize(evidence["method"])
-    table = np.array([[STRENGTH.get((k, m), STRENGTH.get((k, "exact" if m == "exact"
-                                                          else "fuzzy"), 0.0))
-                       for m in methods] for k in kinds]).reshape(len(kinds), len(methods))
-    return table[kind, method]
 
 
 def _distinct(codes: np.ndarray) -> np.ndarray:
