@@ -13,14 +13,24 @@ key-equality test; survivors get the kind's full rule from
 
 Blocking passes (kind, name: key; prefilter)
 
-- holder_name, pinyin: the script-neutral name key (张伟 = Zhang Wei = Wei Zhang); token-sort >= 60
+- holder_name, pinyin: the script-neutral name key (张伟 = Zhang Wei = Wei Zhang, and the
+  homophone 张韦); token-sort >= 60
 - holder_name, prefix: Latin names, each token cut to 2 letters, sorted
   (Jonathan Smith = Jon Smyth); token-sort >= 70
 - address, place: the address without building and room (one room down the corridor); same key
-- address, geocell: lat/lon rounded to ~110 m cells, where coordinates exist; same key and
-  token-set >= 50
+- address, geocell: lat/lon rounded to ~110 m cells; same key
+- address, text / text-reversed: neighbours in text order, forwards and backwards (typos
+  anywhere); ratio >= 85
+- address, near: ~550 m cells, where coordinates exist; same key (level ``nearby``)
 - email, skeleton: the email local part without digits and separators; same key
+- email, local: neighbours by local part (the same QQ number at another provider, a digit
+  added); ratio >= 80
 - payment, mask: visible prefix and last four digits (6222****1234 = 6222021234567891234); same key
+- id_number, head / tail / anagram and birth_date, head / tail: half of the characters,
+  or all of them sorted (a swap anywhere); one edit
+- shop_name, text / text-reversed: neighbours in text order (新…, …二店); partial ratio >= 80
+- phone, head / tail: half of the last ten digits; one edit
+- ip, block: the /24 (IPv4) or /48 (IPv6) network; same key
 
 A key shared by more than ``MAX_BLOCK`` values (a very common name, a park
 with hundreds of rooms) is not compared at all: it is context, recorded in
@@ -28,7 +38,7 @@ with hundreds of rooms) is not compared at all: it is context, recorded in
 
 Each comparison that scores at least ``LINK_MIN`` becomes a similarity link;
 :func:`pair_evidence` then turns exact shared values and similarity links into
-evidence between pairs of shops, weighted by rarity.
+evidence between pairs of shops, which the match model (:mod:`graphlink.model`) weighs.
 """
 
 from __future__ import annotations
@@ -335,7 +345,6 @@ PASSES = (
     BlockingPass("shop_name", "text-reversed", lambda v: v["value"].str[::-1],
                  compare.shop_name_similarity, False, str, fuzz.partial_ratio, 80),
     BlockingPass("address", "near", _georing(0.0), _nearby),
-    BlockingPass("address", "near-shifted", _georing(0.5), _nearby),
     BlockingPass("email", "local", lambda v: v["value"].map(_email_local), compare.email_similarity,
                  False, lambda v: v.rpartition("@")[0], fuzz.ratio, 80),
     BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit),
