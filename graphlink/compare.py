@@ -25,11 +25,12 @@ below 0.70     not the same: 张伟 / 张玮, John / Joan Smith, 12 / 14 Harbour
 Why these numbers: the score only sorts pairs into comparison levels (the
 match model, :mod:`graphlink.model`, learns what each level is worth from
 the data); below ``POSSIBLE`` a pair is no link at all. Rules are deliberately
-conservative where honest people collide: one different Hanzi in a two-character name is usually another person
-(张伟 / 张玮 are both common names), and thousands of cards share a BIN and
-last four digits. Rules are generous where cheaters vary their writing:
-traditional / simplified characters, full-width digits, 五幢 / 5号楼, a dropped
-province, reordered Latin names, diacritics, plus-tags in emails.
+conservative where honest people collide: one different Hanzi in a
+two-character name is usually another person (张伟 / 张玮 are both common
+names), and thousands of cards share a BIN and last four digits. Rules are
+generous where cheaters vary their writing: traditional / simplified
+characters, full-width digits, 五幢 / 5号楼, a dropped province, reordered
+Latin names, diacritics, plus-tags in emails.
 
 Rules accept raw or already-normalised values; normalisation is idempotent
 and memoised, so passing canonical values costs little.
