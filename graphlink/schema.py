@@ -51,6 +51,9 @@ class Table:
     references: dict[str, str] = field(default_factory=dict)
     one_of: tuple[tuple[str, ...], ...] = ()
     required_when: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # optional columns added after contract version 1: few exports carry them, so
+    # their absence is not worth a line in a summary
+    extension_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -79,6 +82,7 @@ TABLES: dict[str, Table] = {
             required_values=("account_id", "shop_id"),
             date_columns=("created_at",),
             references={"shop_id": "shops"},
+            extension_columns=("date_of_birth",),
         ),
         Table(
             "devices", False, ("account_id",), ("device_id", "ip", "seen_at"),

@@ -87,7 +87,8 @@ def _missing_rates(dataset: Dataset) -> list[dict]:
             if col == "_line":
                 continue
             rate = float(frame[col].isna().mean())
-            if rate > 0:
+            extension = name in TABLES and col in TABLES[name].extension_columns
+            if rate > 0 and not (extension and rate == 1.0):
                 rows.append({"table": name, "column": col, "missing_rate": round(rate, 4)})
     return rows
 

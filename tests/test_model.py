@@ -145,3 +145,23 @@ def test_every_direct_match_carries_its_waterfall(analysis):
         p = 1 / (1 + 2 ** -sum(s["log2_bf"] for s in m["waterfall"]))
         # the score is the pair's probability, times 0.9 for a shop opened before the ban
         assert CONCURRENT * p - 1e-3 <= m["score"] <= p + 1e-3
+
+
+def test_dates_of_birth_are_identifiers_and_their_absence_is_no_news(world, tmp_path):
+    notes = " ".join(gl.check(world).notes)
+    assert "date_of_birth" not in notes  # an extension column few exports carry
+    folder = tmp_path / "dob"
+    folder.mkdir()
+    (folder / "shops.csv").write_text(
+        "shop_id,name,created_at,status,banned_at\n"
+        "S1,Alpha,2024-01-01,banned,2024-03-01\nS2,Beta,2024-05-01,active,\n", encoding="utf-8")
+    (folder / "accounts.csv").write_text(
+        "account_id,shop_id,holder_name,date_of_birth\n"
+        "A1,S1,Kyle Glass,19241221\nA2,S2,Kyle Glas,1924-12-12\n", encoding="utf-8")
+    ids = gl.analyse(folder).identifiers
+    assert set(ids.values.loc[ids.values["kind"] == "birth_date", "value"]) == {
+        "1924-12-21", "1924-12-12"}
+    from graphlink.link import find_links
+
+    similar = find_links(ids).similar
+    assert ((similar["kind"] == "birth_date") & (similar["method"] == "id-edit")).any()
