@@ -168,8 +168,9 @@ class Analysis:
         return add_evidence(records, Explainer(evidence, self.identifiers).path)
 
     def _with_waterfalls(self, records: list[dict]) -> list[dict]:
-        return with_waterfalls(records, self.resolution.pairs, self.model,
-                               len(self.dataset.shops))
+        # the n that scored the pairs (a given model keeps its own marketplace's n)
+        n = max(len(self.dataset.shops), self.model.shops) if self.model else 0
+        return with_waterfalls(records, self.resolution.pairs, self.model, n)
 
     def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
         """Sign-up risk as a DataFrame: one row per new shop, riskiest first.

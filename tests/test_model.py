@@ -165,3 +165,14 @@ def test_dates_of_birth_are_identifiers_and_their_absence_is_no_news(world, tmp_
 
     similar = find_links(ids).similar
     assert ((similar["kind"] == "birth_date") & (similar["method"] == "id-edit")).any()
+
+
+def test_waterfalls_add_up_with_a_model_from_a_larger_marketplace(world, trained):
+    analysis = gl.analyse(world, model=trained)
+    pairs = analysis.resolution.pairs.set_index(["shop_a", "shop_b"])["weight"]
+    direct = [(r["shop_id"], m) for r in analysis.signup_records("2024-01-01")
+              for m in r["matches"] if "waterfall" in m]
+    assert direct
+    for shop, m in direct:
+        weight = pairs[tuple(sorted((shop, m["banned_shop_id"])))]
+        assert sum(s["log2_bf"] for s in m["waterfall"]) == pytest.approx(weight, abs=0.01)
