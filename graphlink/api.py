@@ -168,9 +168,8 @@ class Analysis:
         return add_evidence(records, Explainer(evidence, self.identifiers).path)
 
     def _with_waterfalls(self, records: list[dict]) -> list[dict]:
-        # the n that scored the pairs (a given model keeps its own marketplace's n)
-        n = max(len(self.dataset.shops), self.model.shops) if self.model else 0
-        return with_waterfalls(records, self.resolution.pairs, self.model, n)
+        return with_waterfalls(records, self.resolution.pairs, self.model,
+                               len(self.dataset.shops))
 
     def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
         """Sign-up risk as a DataFrame: one row per new shop, riskiest first.
@@ -274,11 +273,10 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     # in clear: a masked card shown alike on two shops must be seen as masked
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
     vectors = comparison_levels(evidence, kinds, dataset.shops)
-    given = _model(model)
-    model = given or train_vectors(vectors, kinds, n, entity, dataset.shops)
+    model = _model(model) or train_vectors(vectors, kinds, n, entity, dataset.shops)
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
-    n = max(n, model.shops) if given is not None else n
+    n = max(n, model.shops)
     evidence["weight"] = evidence_weights(model, evidence, n)
     if pseudonyms is not None:
         dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
@@ -292,7 +290,11 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
 
 def with_waterfalls(records: list[dict], pairs: pd.DataFrame, model: MatchModel | None,
                     shops: int) -> list[dict]:
-    """Each direct match of ``records`` gets ``waterfall``: its match weight step by step."""
+    """Each direct match of ``records`` gets ``waterfall``: its match weight step by step.
+
+    ``shops`` counts the shops the pairs came from; a model learned on a larger
+    marketplace keeps its own count, as :func:`analyse` does when scoring.
+    """
     wanted = {tuple(sorted((r["shop_id"], m["banned_shop_id"])))
               for r in records for m in r["matches"] if m.get("hops", 1) == 1}
     if model is None or not wanted or "level_device" not in pairs:
@@ -304,7 +306,8 @@ def with_waterfalls(records: list[dict], pairs: pd.DataFrame, model: MatchModel 
         for m in r["matches"]:
             row = found.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))))
             if row is not None and m.get("hops", 1) == 1:
-                m["waterfall"] = [_rounded(step) for step in waterfall(model, row, shops)]
+                m["waterfall"] = [_rounded(step) for step in
+                                  waterfall(model, row, max(shops, model.shops))]
     return records
 
 
