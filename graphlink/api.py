@@ -29,6 +29,7 @@ from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
 from graphlink.incremental import score_against_state
 from graphlink.link import Links, count_entities, entity_labels, find_links, hubs, pair_evidence
+from graphlink.lock import writer_lock
 from graphlink.model import (
     MatchModel,
     comparison_levels,
@@ -360,7 +361,7 @@ def _options(load_options: dict, pseudonymise) -> dict:
 def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int = 0,
                        progress: Progress | None = None,
                        pseudonymise: bool | str | bytes | None = None,
-                       dataset: Dataset | None = None,
+                       dataset: Dataset | None = None, lock_timeout: float = 0,
                        **load_options) -> tuple[Analysis, State]:
     """Analyse a dataset and save it as the next run of a state folder.
 
@@ -368,7 +369,19 @@ def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int =
     (:func:`graphlink.runs.stabilise`) and what changed is logged
     (:func:`graphlink.runs.changes`, see :func:`changes_report`). ``dataset``:
     ``source`` already loaded (without pseudonymising), to avoid reading it twice.
+    The state's writer lock is held throughout (:func:`graphlink.lock.writer_lock`:
+    another writer makes this wait up to ``lock_timeout`` seconds, then
+    :class:`graphlink.lock.StateBusy`).
     """
+    with writer_lock(state_dir, lock_timeout):
+        return _analyse_into_state(source, state_dir, seed=seed, progress=progress,
+                                   pseudonymise=pseudonymise, dataset=dataset, **load_options)
+
+
+def _analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int,
+                        progress: Progress | None, pseudonymise, dataset: Dataset | None,
+                        **load_options) -> tuple[Analysis, State]:
+    """:func:`analyse_into_state` once the caller holds the writer lock."""
     now = fingerprint(source, _options(load_options, pseudonymise))
     analysis = analyse(source if dataset is None else dataset, seed=seed, progress=progress,
                        pseudonymise=pseudonymise, **load_options)
@@ -398,38 +411,47 @@ def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int =
 def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
                        progress: Progress | None = None,
                        pseudonymise: bool | str | bytes | None = None,
-                       **load_options) -> Report:
+                       lock_timeout: float = 0, **load_options) -> Report:
     """`graphlink report signups --state DIR`: the same report, without redoing the world.
 
     - the state is fresh for ``source`` (same files, same options): scored from
       the saved state alone;
     - ``source`` holds only shops the state does not have (a day's delta):
       those are scored against the state (:mod:`graphlink.incremental`);
-    - otherwise: a full analysis, saved as the state's next run.
+    - otherwise: a full analysis, saved as the state's next run under the
+      writer lock (waiting up to ``lock_timeout`` seconds for another writer).
     """
     pseudonyms = pseudonymiser(pseudonymise)
+    now = fingerprint(source, _options(load_options, pseudonymise))
     state = State.open(state_dir)
-    if state is not None and state.fresh_for(fingerprint(source,
-                                                         _options(load_options, pseudonymise))):
-        since = resolve_since(since, state.table("shops", ["created_at"])["created_at"])
-        stamp = pd.Timestamp(since)
-        records = score_against_state(state, None, stamp)
-        pairs = state.table("pairs")
-        records = with_waterfalls(records, pairs, state.model(), len(state.table("shops",
-                                                                                 ["shop_id"])))
-        return _signups(records, since, source, None, (f"(from state run {state.run})",))
+    if state is not None and state.fresh_for(now):
+        return _signups_from_state(state, since, source)
     dataset = load(source, pseudonymise=None, **load_options)
     if state is not None and _is_delta(dataset, state, source):
         _same_pseudonyms(state, state_dir, pseudonyms)
         newest = dataset.shops if len(dataset.shops) else state.table("shops", ["created_at"])
         since = resolve_since(since, newest["created_at"])  # the delta's newest shop
-        stamp = pd.Timestamp(since)
-        records = score_against_state(state, dataset, stamp, pseudonyms)
+        records = score_against_state(state, dataset, pd.Timestamp(since), pseudonyms)
         return _signups(records, since, source, None,
                         (f"(new shops scored against state run {state.run})",))
-    analysis, _ = analyse_into_state(source, state_dir, progress=progress,
-                                     pseudonymise=pseudonymise, dataset=dataset, **load_options)
+    del state  # a writer may now delete the run it pinned
+    with writer_lock(state_dir, lock_timeout):
+        state = State.open(state_dir)  # the writer we waited for may have saved this data
+        if state is not None and state.fresh_for(now):
+            return _signups_from_state(state, since, source)
+        analysis, _ = _analyse_into_state(source, state_dir, seed=0, progress=progress,
+                                          pseudonymise=pseudonymise, dataset=dataset,
+                                          **load_options)
     return signups_report(analysis, since)
+
+
+def _signups_from_state(state: State, since: str, source: str | Path) -> Report:
+    """The sign-up report of a fresh state, from its tables alone."""
+    since = resolve_since(since, state.table("shops", ["created_at"])["created_at"])
+    records = score_against_state(state, None, pd.Timestamp(since))
+    records = with_waterfalls(records, state.table("pairs"), state.model(),
+                              len(state.table("shops", ["shop_id"])))
+    return _signups(records, since, source, None, (f"(from state run {state.run})",))
 
 
 def _is_delta(dataset: Dataset, state: State, source: str | Path) -> bool:
@@ -465,21 +487,29 @@ def _same_pseudonyms(state: State, state_dir: str | Path, pseudonyms) -> None:
 
 def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str | None = None,
                        *, progress: Progress | None = None,
-                       pseudonymise: bool | str | bytes | None = None, **load_options) -> Report:
+                       pseudonymise: bool | str | bytes | None = None, lock_timeout: float = 0,
+                       **load_options) -> Report:
     """Bring the state up to date with ``source`` (a new run unless it is fresh),
-    then report the changes since ``since_run`` (default: the latest run's)."""
-    state = State.open(state_dir)
-    now = fingerprint(source, _options(load_options, pseudonymise))
-    if state is None or not state.fresh_for(now):
-        dataset = load(source, pseudonymise=None, **load_options)
-        if state is not None and _is_delta(dataset, state, source):
-            raise GraphlinkError(
-                f"{source}: none of its shops is in the analysed state: `report changes` "
-                "needs the whole dataset (a delta of new shops is scored with `report "
-                "signups --state`)")
-        analyse_into_state(source, state_dir, progress=progress, pseudonymise=pseudonymise,
-                           dataset=dataset, **load_options)
-    return changes_report(state_dir, since_run)
+    then report the changes since ``since_run`` (default: the latest run's).
+
+    A writer: the state's writer lock is held from the freshness check to the
+    report (another writer makes this wait up to ``lock_timeout`` seconds, then
+    :class:`graphlink.lock.StateBusy`), so the run it reports is the one it saved.
+    """
+    with writer_lock(state_dir, lock_timeout):
+        state = State.open(state_dir)
+        now = fingerprint(source, _options(load_options, pseudonymise))
+        if state is None or not state.fresh_for(now):
+            dataset = load(source, pseudonymise=None, **load_options)
+            if state is not None and _is_delta(dataset, state, source):
+                raise GraphlinkError(
+                    f"{source}: none of its shops is in the analysed state: `report changes` "
+                    "needs the whole dataset (a delta of new shops is scored with `report "
+                    "signups --state`)")
+            del state  # unpinned: the run saved next may delete its tables
+            _analyse_into_state(source, state_dir, seed=0, progress=progress,
+                                pseudonymise=pseudonymise, dataset=dataset, **load_options)
+        return changes_report(state_dir, since_run)
 
 
 def changes_report(state_dir: str | Path, since_run: str | None = None) -> Report:

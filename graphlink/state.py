@@ -1,23 +1,35 @@
 """The analysed state of a dataset, kept between runs: Parquet tables, never pickle.
 
-A state folder holds what the next run needs to avoid redoing the world:
+A state folder holds what the next run needs to avoid redoing the world, in
+the tables of its latest run, ``tables/R0004/`` (say; ``manifest.json`` names
+the folder; states saved before runs had folders of their own use ``current/``):
 
-- ``current/shops.parquet``: every shop (sorted by id) with its dates, status,
+- ``shops.parquet``: every shop (sorted by id) with its dates, status,
   stable operator id, community and entity (see :func:`graphlink.link.entity_labels`);
-- ``current/uses.parquet``, ``values.parquet``: the identifier model;
-- ``current/evidence.parquet``, ``pairs.parquet``: shop-pair evidence and scores
+- ``uses.parquet``, ``values.parquet``: the identifier model;
+- ``evidence.parquet``, ``pairs.parquet``: shop-pair evidence and scores
   (pairs also as row numbers ``a``/``b`` into shops, so the pair graph is
   rebuilt without hashing a million strings);
-- ``current/similar.parquet``: similarity links between identifier values;
-- ``current/keys.parquet``, ``hubs.parquet``: every blocking pass's keys and hub
+- ``similar.parquet``: similarity links between identifier values;
+- ``keys.parquet``, ``hubs.parquet``: every blocking pass's keys and hub
   keys (:func:`graphlink.link.link_new` places new values among them);
 - ``runs/R0001.parquet``...: what changed in each run (:mod:`graphlink.runs`);
-- ``manifest.json``: schema, runs, and the fingerprint of the dataset the
-  current tables came from (files, sizes, modification times, load options).
+- ``manifest.json``: schema, runs, the folder of the current tables, and the
+  fingerprint of the dataset they came from (files, sizes, modification
+  times, load options);
+- ``writer.lock``: the writer lock (:mod:`graphlink.lock`).
 
 Parquet and JSON only: a state folder may come from elsewhere, and reading it
-must never run code (pickle would). The current tables are replaced as a
-whole: a run writes ``current.new/`` and swaps it in, then the manifest.
+must never run code (pickle would).
+
+One writer at a time (:func:`save` requires the writer lock), and a run
+becomes visible all at once: it writes its tables into a folder of its own and
+its change log, then replaces ``manifest.json`` in one atomic rename. Until
+that rename, readers see the previous run whole; a run killed at any point
+leaves the previous run in place (and debris the next run clears). A reader
+keeps a shared ``flock`` on the ``shops.parquet`` of the run it opened, and a
+writer deletes an old run's tables only when no reader holds it, so a slow
+reader never sees its tables vanish.
 
 >>> fingerprint_matches({"files": {"shops": [1, 2]}}, {"files": {"shops": [1, 2]}})
 True
@@ -25,9 +37,11 @@ True
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,6 +50,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphlink.errors import GraphlinkError
+from graphlink.lock import holds
 
 __all__ = ["SCHEMA", "State", "StateError", "fingerprint", "fingerprint_matches", "next_run",
            "save"]
@@ -43,6 +58,7 @@ __all__ = ["SCHEMA", "State", "StateError", "fingerprint", "fingerprint_matches"
 SCHEMA = "graphlink.state/1"
 _USES = ["shop_id", "kind", "value", "first_seen", "last_seen"]
 _VALUES = ["kind", "value", "shops", "entities", "display", "lat", "lon"]
+_LEGACY = "current"  # the tables folder of states saved before runs had their own
 
 
 class StateError(GraphlinkError):
@@ -74,11 +90,26 @@ class State:
 
     folder: Path
     manifest: dict
+    _pin: _Pin | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def open(cls, folder: str | Path) -> State | None:
-        """The state in ``folder``, or None when there is none yet."""
-        folder = Path(folder)
+        """The state in ``folder``, or None when there is none yet.
+
+        The run it opens stays readable while the object lives (or until
+        :func:`save` makes the next run from it), whatever writers do meanwhile.
+        """
+        for _ in range(5):  # a writer may delete the run between manifest and pin: retry
+            state = cls._read(Path(folder))
+            if state is None:
+                return None
+            state._pin = _Pin.take(state.tables)
+            if state._pin is not None or not (state.tables / "shops.parquet").exists():
+                return state
+        raise StateError(f"{folder}: the state keeps changing under this reader; run again")
+
+    @classmethod
+    def _read(cls, folder: Path) -> State | None:
         path = folder / "manifest.json"
         if not path.exists():
             return None
@@ -95,6 +126,11 @@ class State:
         return cls(folder, manifest)
 
     @property
+    def tables(self) -> Path:
+        """The folder of the current run's tables."""
+        return self.folder / self.manifest.get("tables", _LEGACY)
+
+    @property
     def run(self) -> str:
         """Id of the latest run (the one the current tables come from)."""
         return self.manifest["runs"][-1]["run"]
@@ -103,7 +139,7 @@ class State:
         """The match model of the current run (None for a state saved before models)."""
         from graphlink.model import load_model
 
-        path = self.folder / "current" / "model.json"
+        path = self.tables / "model.json"
         return load_model(path) if path.exists() else None
 
     def fresh_for(self, now: dict) -> bool:
@@ -114,7 +150,7 @@ class State:
               where: tuple[str, object] | None = None) -> pd.DataFrame:
         """One current table; ``where=(column, values)`` keeps rows whose column is
         in ``values`` (filtered while reading)."""
-        path = self.folder / "current" / f"{name}.parquet"
+        path = self.tables / f"{name}.parquet"
         filters = None
         if where is not None:
             column, values = where
@@ -166,26 +202,90 @@ def _pairs_table(pairs: pd.DataFrame, shop_ids: pd.Series) -> pd.DataFrame:
     return out
 
 
+class _Pin:
+    """A shared ``flock`` on a run's ``shops.parquet``: writers leave that run's tables be."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    @classmethod
+    def take(cls, tables: Path) -> _Pin | None:
+        """Pin the run whose tables are ``tables`` (None when they are gone)."""
+        try:
+            fd = os.open(tables / "shops.parquet", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_SH)  # a writer deleting this run holds LOCK_EX briefly
+        try:
+            still = os.stat(tables / "shops.parquet").st_ino == os.fstat(fd).st_ino
+        except OSError:
+            still = False
+        if not still:
+            os.close(fd)
+            return None
+        return cls(fd)
+
+    def release(self) -> None:
+        """Unpin: from now on a writer may delete the run."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    __del__ = release
+
+
 def save(analysis, folder: str | Path, now: dict, changes: pd.DataFrame,
          previous: State | None = None, key_check: str | None = None) -> State:
     """Write ``analysis`` (operator ids already stabilised) as the state's new run.
 
     ``now`` is the dataset's :func:`fingerprint`; ``changes`` the run's change
     log (:func:`graphlink.runs.changes`); ``key_check`` the keyed token of a
-    constant when the analysis was pseudonymised (None otherwise).
+    constant when the analysis was pseudonymised (None otherwise). The caller
+    holds the writer lock (:func:`graphlink.lock.writer_lock`) since it opened
+    ``previous``, so the run id allocated here is the state's next.
     """
     folder = Path(folder)
+    if not holds(folder):
+        raise StateError(f"{folder}: saving a run needs the state's writer lock")
+    latest = State._read(folder)
+    if (latest.run if latest else None) != (previous.run if previous else None):
+        raise StateError(f"{folder}: the state moved on to run {latest.run} since this run "
+                         "read it; run again")
     run = next_run(previous)
-    staging, current = folder / "current.new", folder / "current"
+    tables = Path("tables") / run
+    shops = _write_tables(analysis, folder / tables)
+    (folder / "runs").mkdir(exist_ok=True)
+    _write(changes, folder / "runs" / f"{run}.parquet")
+    runs = list(previous.manifest["runs"]) if previous else []
+    runs.append({"run": run, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "dataset": str(analysis.dataset.source), "shops": shops,
+                 "operators": int(analysis.shops["operator_id"].nunique()),
+                 "changes": len(changes)})
+    manifest = {"schema": SCHEMA, "fingerprint": now, "runs": runs, "tables": tables.as_posix(),
+                "pseudonymised": key_check is not None, "key_check": key_check}
+    tmp = folder / "manifest.json.new"
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(json.dumps(manifest, indent=1, ensure_ascii=False))
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(folder / "manifest.json")  # the run is visible from here on, whole
+    if previous is not None and previous._pin is not None:
+        previous._pin.release()  # the caller is done with it: its tables may go
+    _prune(folder, keep=tables.as_posix())
+    return State.open(folder)
+
+
+def _write_tables(analysis, staging: Path) -> int:
+    """Every current table of ``analysis`` into ``staging`` (emptied first: a run
+    killed before its manifest was written may have left part of it); the number
+    of shops."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    (folder / "runs").mkdir(exist_ok=True)
     shops = _shops_table(analysis)
     ids, links = analysis.identifiers, analysis.links
-    values = ids.values.reindex(columns=_VALUES)
     _write(shops, staging / "shops.parquet")
     _write(ids.uses[_USES], staging / "uses.parquet")
-    _write(values, staging / "values.parquet")
+    _write(ids.values.reindex(columns=_VALUES), staging / "values.parquet")
     _write(analysis.evidence, staging / "evidence.parquet")
     _write(_pairs_table(analysis.resolution.pairs, shops["shop_id"]), staging / "pairs.parquet")
     _write(links.similar, staging / "similar.parquet")
@@ -194,19 +294,30 @@ def save(analysis, folder: str | Path, now: dict, changes: pd.DataFrame,
            staging / "hubs.parquet")
     if getattr(analysis, "model", None) is not None:
         analysis.model.save(staging / "model.json")
-    _write(changes, folder / "runs" / f"{run}.parquet")
-    if current.exists():
-        shutil.rmtree(folder / "current.old", ignore_errors=True)
-        current.rename(folder / "current.old")
-    staging.rename(current)
-    shutil.rmtree(folder / "current.old", ignore_errors=True)
-    runs = list(previous.manifest["runs"]) if previous else []
-    runs.append({"run": run, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "dataset": str(analysis.dataset.source), "shops": len(shops),
-                 "operators": int(shops["operator_id"].nunique()), "changes": len(changes)})
-    manifest = {"schema": SCHEMA, "fingerprint": now, "runs": runs,
-                "pseudonymised": key_check is not None, "key_check": key_check}
-    tmp = folder / "manifest.json.new"
-    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(folder / "manifest.json")
-    return State(folder, manifest)
+    return len(shops)
+
+
+def _prune(folder: Path, keep: str) -> None:
+    """Delete the tables of runs other than ``keep`` that no reader holds, and the
+    debris of older versions (``current.new``, ``current.old``)."""
+    for name in ("current.new", "current.old"):
+        shutil.rmtree(folder / name, ignore_errors=True)
+    old = [p for p in (folder / "tables").glob("*") if p.is_dir()] + [folder / _LEGACY]
+    for tables in old:
+        if tables.relative_to(folder).as_posix() != keep and tables.is_dir():
+            _delete_unread(tables)
+
+
+def _delete_unread(tables: Path) -> None:
+    try:
+        fd = os.open(tables / "shops.parquet", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:  # no shops table: debris of a killed run, nobody reads it
+        shutil.rmtree(tables, ignore_errors=True)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shutil.rmtree(tables, ignore_errors=True)
+    except BlockingIOError:
+        pass  # a reader still holds it: the next run deletes it
+    finally:
+        os.close(fd)

@@ -353,12 +353,18 @@ def test_whole_updated_dataset_is_a_new_run(split, full, own_state, tmp_path):
 def test_state_holds_only_parquet_and_json(state_dir):
     files = [p for p in state_dir.rglob("*") if p.is_file()]
     assert files
-    assert {p.suffix for p in files} <= {".parquet", ".json"}
+    # and the writer lock, empty once its run is over (JSON while held: graphlink/lock.py)
+    assert {p.suffix for p in files} <= {".parquet", ".json", ".lock"}
+    assert [p.name for p in files if p.suffix == ".lock"] == ["writer.lock"]
+    assert (state_dir / "writer.lock").read_bytes() == b""
     for p in files:
         assert not p.read_bytes().startswith(b"\x80"), p  # no pickle protocol header
     manifest = json.loads((state_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["schema"] == "graphlink.state/1"
-    assert not (state_dir / "current.new").exists() and not (state_dir / "current.old").exists()
+    # one run's tables, named in the manifest; nothing half-written beside them
+    assert manifest["tables"] == "tables/R0001"
+    assert [p.name for p in (state_dir / "tables").iterdir()] == ["R0001"]
+    assert not (state_dir / "manifest.json.new").exists()
 
 
 @pytest.mark.parametrize("damage", ["{not json", '{"schema": "graphlink.state/99", "runs": []}',
@@ -376,7 +382,7 @@ def test_damaged_manifest_is_a_clear_error(split, own_state, damage):
 
 
 def test_damaged_table_is_a_clear_error(split, own_state):
-    (own_state / "current" / "shops.parquet").write_bytes(b"not parquet")
+    (State.open(own_state).tables / "shops.parquet").write_bytes(b"not parquet")
     result = CliRunner().invoke(cli, ["report", "signups", str(split["delta"]), "--since",
                                       split["since"], "--state", str(own_state)])
     assert result.exit_code == 1
