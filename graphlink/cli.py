@@ -3,7 +3,10 @@
 Each command reads its options, calls one library function and renders the
 result with the shared output options. Errors a user can fix are printed as
 ``error: ...`` lines (file, line and column for bad input) with exit code 1;
-usage mistakes exit with 2 (click's convention). Output paths (``--output``,
+usage mistakes exit with 2 (click's convention); a state folder another run
+is writing, with 75 (:data:`graphlink.lock.EXIT_BUSY`); SIGTERM, SIGINT
+(Ctrl-C) and SIGHUP stop the command promptly with one line on standard error
+and status 128 + the signal (143, 130, 129). Output paths (``--output``,
 ``--out``, ``--state``) are checked before any work (:mod:`graphlink.outputs`).
 
 This module imports only click and the light helpers at the top: the analysis
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +27,7 @@ from pathlib import Path
 import click
 
 from graphlink import __version__
-from graphlink.errors import GraphlinkError
+from graphlink.errors import GraphlinkError, Stopped
 from graphlink.outputs import check_output_file, check_output_folder
 from graphlink.period import PERIOD_HELP, parse_since
 from graphlink.report import FORMATS, safe_terminal, write
@@ -66,6 +70,15 @@ def model_option(command):
     return click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                         help="Match model file (graphlink model train); default: learned "
                         "from DATASET on the fly.")(command)
+
+
+def lock_option(command):
+    """``--lock-timeout SECONDS``, on every command that may write a state folder."""
+    return click.option("--lock-timeout", type=click.FloatRange(min=0), default=0,
+                        metavar="SECONDS", envvar="GRAPHLINK_LOCK_TIMEOUT",
+                        help="When another run is writing the state folder, wait up to "
+                        "SECONDS for it (env GRAPHLINK_LOCK_TIMEOUT; default 0: exit 75 at "
+                        "once).")(command)
 
 
 def _load_kwargs(kwargs: dict) -> dict:
@@ -126,7 +139,7 @@ def _reports_errors(command):
         except GraphlinkError as exc:
             for line in str(exc).splitlines():  # messages quote the data: no terminal controls
                 click.echo(f"error: {safe_terminal(line)}", err=True)
-            sys.exit(1)
+            sys.exit(getattr(exc, "exit_code", 1))
 
     return wrapper
 
@@ -291,9 +304,10 @@ def report() -> None:
               envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE): used "
               "when fresh, new shops of a delta DATASET are scored against it, else DATASET is "
               "analysed and saved there as a new run.")
+@lock_option
 @_reports_errors
 def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | None,
-            **kwargs) -> None:
+            lock_timeout: float, **kwargs) -> None:
     """Score every shop created since DATE for being a banned operator come back.
 
     Every new shop appears once, riskiest first, with the banned shops it is
@@ -304,7 +318,8 @@ def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | N
     if state is not None:
         if kwargs.pop("model", None) is not None:
             raise click.UsageError("--model and --state: the state keeps its own model")
-        result = signups_with_state(dataset, state, since, **_load_kwargs(kwargs))
+        result = signups_with_state(dataset, state, since, lock_timeout=lock_timeout,
+                                    **_load_kwargs(kwargs))
     else:
         result = signups_report(analyse(dataset, **_load_kwargs(kwargs)), since)
     write(result, fmt, output)
@@ -324,18 +339,21 @@ def _totals(report, path: Path | str) -> str:
               envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE).")
 @click.option("--since-run", help="Report every change after this run (e.g. R0003); default: "
               "the changes of the latest run.")
+@lock_option
 @_reports_errors
 def changes(dataset: Path, fmt: str, output: Path | None, state: Path, since_run: str | None,
-            **kwargs) -> None:
+            lock_timeout: float, **kwargs) -> None:
     """What changed since the last run: shops joining operators (of banned
     shops first), merges, splits, moves, new operators, shops gone.
 
     DATASET is analysed and saved in the state as a new run unless the state
-    is already fresh for it; operator ids stay stable from run to run.
+    is already fresh for it; operator ids stay stable from run to run. One
+    run writes a state at a time (see --lock-timeout).
     """
     from graphlink.api import changes_with_state
 
-    write(changes_with_state(dataset, state, since_run, **_load_kwargs(kwargs)), fmt, output)
+    write(changes_with_state(dataset, state, since_run, lock_timeout=lock_timeout,
+                             **_load_kwargs(kwargs)), fmt, output)
 
 
 @report.command()
@@ -512,9 +530,36 @@ def neo4j_queries(fmt: str, output: Path | None) -> None:
     write(queries_report(), fmt, output)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM, SIGINT and SIGHUP raise :class:`graphlink.errors.Stopped`."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop)
+
+
 def main() -> None:
-    """Entry point of the `graphlink` console script."""
-    cli(prog_name="graphlink")
+    """Entry point of the `graphlink` console script.
+
+    SIGTERM, SIGINT and SIGHUP raise :class:`graphlink.errors.Stopped` wherever
+    the command is: worker processes are killed on the way out
+    (:mod:`graphlink.workers`), a state folder keeps its previous run whole
+    (:mod:`graphlink.state`), ``--output`` files are written whole or not at all,
+    and the process exits with 128 + the signal after one line on standard error.
+    """
+    stop_on_signals()
+    try:
+        cli(prog_name="graphlink")
+    except Stopped as stop:
+        for signum in STOP_SIGNALS:  # a second signal now would only garble the line
+            signal.signal(signum, signal.SIG_IGN)
+        click.echo(f"graphlink: {stop}", err=True)
+        sys.exit(stop.exit_status)
 
 
 if __name__ == "__main__":

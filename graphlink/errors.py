@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "GraphlinkError", "DatasetError", "ConfigError", "Neo4jError"]
+__all__ = ["Problem", "GraphlinkError", "DatasetError", "ConfigError", "Neo4jError", "Stopped"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,25 @@ class ConfigError(GraphlinkError):
 
 class Neo4jError(GraphlinkError):
     """Neo4j could not be reached or refused a request."""
+
+
+class Stopped(BaseException):  # noqa: N818 (a stop, like KeyboardInterrupt, not an error)
+    """The process was told to stop (SIGTERM, SIGINT, SIGHUP): unwind and exit.
+
+    A BaseException, as KeyboardInterrupt is, so ``except Exception`` never
+    swallows it and nothing retries the work. ``signum`` is the signal;
+    :meth:`exit_status` the conventional status, 128 + signum (143 for SIGTERM).
+
+    >>> Stopped(15).exit_status, str(Stopped(15))
+    (143, 'stopped by SIGTERM')
+    """
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = int(signum)
+        super().__init__(f"stopped by {signal.Signals(self.signum).name}")
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum

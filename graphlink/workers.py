@@ -13,6 +13,18 @@ Short lists stay in-process. If the
 pool cannot start or a worker dies (killed for memory, say), the work is
 redone in-process: slower, same answer.
 
+Workers die with their parent. Each sets a parent-death signal (Linux
+``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere a thread that watches the
+parent's pid), so SIGKILL of the parent, the OOM killer included, leaves no
+worker behind. Workers ignore SIGINT (Ctrl-C reaches the whole process group:
+the parent handles it) and take SIGTERM's default action. When the parent
+is interrupted while it waits (:class:`graphlink.errors.Stopped`,
+KeyboardInterrupt, any exception), it kills its workers at once and re-raises:
+a stop is never mistaken for a broken pool, and the job is never run again
+in-process. (When systemd or ``timeout`` signal the whole process group, the
+workers die of SIGTERM and the parent's handler raises Stopped before any
+work could be redone.)
+
 ``GRAPHLINK_WORKERS`` sets the number of processes (default: the cores this
 process may use; ``1`` keeps everything in-process).
 
@@ -22,7 +34,12 @@ process may use; ``1`` keeps everything in-process).
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -31,6 +48,7 @@ from multiprocessing import get_context
 __all__ = ["MIN_ITEMS", "map_chunks", "workers"]
 
 MIN_ITEMS = 20_000  # below: shipping the list costs more than the work
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LAST_POOL_SIZE = 0  # workers of the last list done in a pool (0: none yet)
 
 
@@ -63,14 +81,78 @@ def map_chunks(fn: Callable[..., list], items: list, *args, min_items: int | Non
     global LAST_POOL_SIZE, _JOB
     saved, _JOB = _JOB, (fn, items, args)
     try:
-        with ProcessPoolExecutor(size, mp_context=get_context("fork")) as pool:
-            parts = list(pool.map(_run_chunk, bounds))
+        parts = _in_pool(size, bounds)
     except (BrokenProcessPool, OSError):
         return fn(items, *args)
     finally:
         _JOB = saved
     LAST_POOL_SIZE = size
     return [x for part in parts for x in part]
+
+
+def _in_pool(size: int, bounds: list[tuple[int, int]]) -> list[list]:
+    """Each chunk of ``_JOB`` mapped in a pool of ``size`` forked workers; the pool
+    is gone when this returns or raises."""
+    pool = ProcessPoolExecutor(size, mp_context=get_context("fork"), initializer=_worker_start,
+                               initargs=(os.getpid(),))
+    try:
+        parts = list(pool.map(_run_chunk, bounds))
+    except BrokenProcessPool:
+        # a worker died on its own (the OOM killer, say): the caller redoes the work.
+        # When a stop signal reached the whole group, the parent's handler raises
+        # Stopped at its next instruction, before any work is redone.
+        pool.shutdown(wait=True)
+        raise
+    except BaseException:  # Stopped, KeyboardInterrupt, an error in a chunk
+        _kill(pool)
+        raise
+    pool.shutdown(wait=True)
+    return parts
+
+
+def _processes(pool: ProcessPoolExecutor) -> list:
+    # the pool keeps its workers in a private dict; no public way to reach them
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """Kill every worker of ``pool`` now and let the pool wind down (no waiting for
+    the chunks in progress)."""
+    procs = _processes(pool)
+    for proc in procs:
+        try:
+            proc.kill()
+        except (OSError, ValueError):  # already gone
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.join(timeout=2)
+
+
+def _worker_start(parent: int) -> None:
+    """Set up a worker: signals as the module says, and death with its parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not _death_signal() or os.getppid() != parent:  # the parent may already be gone
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies (False: not available)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch(parent: int, every: float = 0.5) -> None:
+    """End this worker once its parent is gone (it is re-parented: the pid changes)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 _JOB: tuple | None = None  # (fn, items, args) of the list being mapped: workers inherit it
