@@ -43,7 +43,13 @@ from graphlink.model import (
 from graphlink.period import resolve_since
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.report import Report
-from graphlink.resolve import Resolution, evidence_chain, resolve_operators
+from graphlink.resolve import (
+    Resolution,
+    against_operators,
+    combined_with,
+    evidence_chain,
+    resolve_operators,
+)
 from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups, spotcheck
 from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
@@ -149,7 +155,7 @@ class Analysis:
     @cached_property
     def explainer(self) -> Explainer:
         """Readable evidence for shop pairs and paths."""
-        return Explainer(self.evidence, self.identifiers)
+        return Explainer(self.evidence, self.identifiers, combined_with(self.resolution.pairs))
 
     def signup_records(self, since: str | pd.Timestamp) -> list[dict]:
         """Sign-up risk of every shop created on or after ``since`` (JSON-ready dicts);
@@ -163,10 +169,12 @@ class Analysis:
             return add_evidence(records, self.explainer.path)
         # only the pairs on the matches' paths: at a million shops, an explainer of
         # all evidence held gigabytes
-        evidence = self.evidence
+        evidence, combined = self.evidence, combined_with(self.resolution.pairs)
         shops_on = on_paths(records)
+        shops_on |= {s for r in records for m in r["matches"]
+                     for s in combined.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))), [])}
         evidence = evidence[evidence["shop_a"].isin(shops_on) & evidence["shop_b"].isin(shops_on)]
-        return add_evidence(records, Explainer(evidence, self.identifiers).path)
+        return add_evidence(records, Explainer(evidence, self.identifiers, combined).path)
 
     def _with_waterfalls(self, records: list[dict]) -> list[dict]:
         return with_waterfalls(records, self.resolution.pairs, self.model,
@@ -282,11 +290,21 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     if pseudonyms is not None:
         dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
     stage("resolving operators")
-    resolution = resolve_operators(dataset.shops["shop_id"], score_vectors(model, vectors, n))
+    resolution = _resolved(dataset.shops, score_vectors(model, vectors, n), model, n)
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     stage("done")
     return Analysis(dataset, ids, links, evidence, resolution, shops, model)
+
+
+def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int
+              ) -> Resolution:
+    """Operators from the pairs, then again once each shop is also compared with the
+    operators of the first pass (:func:`graphlink.resolve.against_operators`)."""
+    first = resolve_operators(shops["shop_id"], pairs)
+    owner = first.operators.set_index("shop_id")["operator_id"]
+    banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
+    return resolve_operators(shops["shop_id"], against_operators(pairs, owner, model, n, banned))
 
 
 def with_waterfalls(records: list[dict], pairs: pd.DataFrame, model: MatchModel | None,

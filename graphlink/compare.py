@@ -466,6 +466,26 @@ def _place_factor(a: Address, b: Address) -> float | None:
     return 0.95 if scorer(a.place, b.place) >= 90 else None
 
 
+def street_key(a: Address | None) -> str | None:
+    """A Latin address's street name and locality without its house number (``None``
+    without both): neighbours on one street of one postcode share it.
+
+    >>> from graphlink.normalise import address
+    >>> street_key(address("277 King Close, Manchester M1 3LX"))
+    'king cl|manchester m1 3lx'
+    """
+    if a is None or a.script != "latin" or not a.locality or not _numbers(a.street):
+        return None
+    name = " ".join(t for t in a.street.split() if not any(c.isdigit() for c in t))
+    return f"{name}|{a.locality}" if name else None
+
+
+def same_street(a: Address, b: Address) -> bool:
+    """Two Latin addresses on one street of one locality, at different numbers."""
+    key = street_key(a)
+    return key is not None and key == street_key(b) and _numbers(a.street) != _numbers(b.street)
+
+
 def address_similarity(a: Address | object, b: Address | object) -> Similarity:
     """Similarity of two dispatch addresses (Address objects or raw text).
 
@@ -473,8 +493,10 @@ def address_similarity(a: Address | object, b: Address | object) -> Similarity:
     number; a missing city or province, or a typo, costs a few points):
     same room 0.97 ``same-room``, a room next door 0.9
     ``same-building-neighbour-room``, another room 0.85 ``same-building``,
-    another building 0.75 ``same-place``. Otherwise a text ratio scaled to at
-    most 0.6 (``address-fuzzy``), at most 0.4 when the numbers differ.
+    another building 0.75 ``same-place``. Latin addresses at other numbers of one
+    street and locality: 0.7 ``same-street`` (the neighbours' house). Otherwise a
+    text ratio scaled to at most 0.6 (``address-fuzzy``), at most 0.4 when the
+    numbers differ.
 
     Examples
     --------
@@ -497,6 +519,8 @@ def address_similarity(a: Address | object, b: Address | object) -> Similarity:
     if factor is not None:
         within = _within_place(a, b)
         return _sim(within.score * factor, within.method)
+    if same_street(a, b):
+        return _sim(POSSIBLE, "same-street")
     scorer = fuzz.ratio if a.script == "zh" else fuzz.token_sort_ratio
     score = 0.6 * scorer(a.canonical, b.canonical) / 100
     if _numbers(a.place) != _numbers(b.place):
@@ -518,9 +542,10 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
 
     Same canonical email 1.0; the same local part at another provider 0.85
     (``email-same-local``); the same skeleton (letters of the local part)
-    0.85 when it has 6+ letters, else 0.75 (``email-skeleton``); otherwise a
-    ratio of the local parts scaled to at most 0.65 (``email-fuzzy``: never a
-    link on its own). Numeric local parts (QQ numbers) have no skeleton: the
+    0.85 when it has 6+ letters, else 0.75 (``email-skeleton``); local parts of
+    6+ characters one edit apart 0.7 (``email-fuzzy``); otherwise a ratio of
+    the local parts scaled to at most 0.65 (``email-fuzzy``: never a link on
+    its own). Numeric local parts (QQ numbers) have no skeleton: the
     same number at another provider is ``email-same-local``, one digit added,
     dropped, changed or swapped 0.7 ``email-fuzzy``; role addresses
     (``sales@``, ``kefu@``) barely count (``email-role``).
@@ -535,6 +560,8 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     Similarity(score=0.7, method='email-fuzzy')
     >>> email_similarity("12345678@qq.com", "12399999@qq.com").score
     0.0
+    >>> email_similarity("zhangw972@163.com", "zhaangw972@163.com")
+    Similarity(score=0.7, method='email-fuzzy')
     """
     a, b = norm.email(a_raw), norm.email(b_raw)
     if a is None or b is None:
@@ -551,6 +578,8 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
         return _sim(0.85 if len(la) >= 6 else 0.75, "email-same-local")
     if sa == sb:
         return _sim(0.85 if len(sa) >= 6 else 0.75, "email-skeleton")
+    if min(len(la), len(lb)) >= 6 and OSA.distance(la, lb) <= 1:  # a letter slipped in
+        return _sim(0.7, "email-fuzzy")
     return _sim(0.65 * fuzz.ratio(la, lb) / 100, "email-fuzzy")
 
 

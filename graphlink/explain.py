@@ -54,7 +54,10 @@ class Explainer:
     by position: pandas row access per pair was the sign-up report's hot spot.
     """
 
-    def __init__(self, evidence: pd.DataFrame, ids: Identifiers):
+    def __init__(self, evidence: pd.DataFrame, ids: Identifiers,
+                 combined: dict[tuple[str, str], list[str]] | None = None):
+        # pairs scored against a whole operator: the operator's other shops they read
+        self._combined = combined or {}
         flat = evidence.sort_values(["shop_a", "shop_b", "weight"],
                                     ascending=[True, True, False], kind="stable")
         self._rows = {c: flat[c].to_numpy(dtype=object) for c in flat.columns}
@@ -89,12 +92,23 @@ class Explainer:
     def path(self, shop: str, banned: str, path: list[str], banned_at: object = None) -> list[dict]:
         """Evidence of a match: the direct pair, or each hop of an indirect path."""
         if len(path) <= 2:
-            return self._dated(self.pair(shop, banned), banned, banned_at)
+            return self._dated(self.pair(shop, banned), banned, banned_at) + self._sisters(
+                shop, banned)
         items = [{"kind": "path", "detail": "linked through " + " -> ".join(path),
                   "path": list(path)}]
         for u, v in zip(path, path[1:], strict=False):
             for item in self.pair(u, v, limit=3):
                 items.append({**item, "detail": f"{u} - {v}: {item['detail']}", "hop": [u, v]})
+        return items
+
+    def _sisters(self, shop: str, banned: str) -> list[dict]:
+        """Evidence with the other shops of ``banned``'s operator that a combined pair
+        read (see :func:`graphlink.resolve.against_operators`)."""
+        items = []
+        for other in self._combined.get(tuple(sorted((shop, banned))), []):
+            for item in self.pair(shop, other):
+                items.append({**item, "detail": f"with {other}, same operator as {banned}: "
+                              f"{item['detail']}", "via": other})
         return items
 
     def _display_of(self, kind: str, value: str) -> str:

@@ -43,7 +43,7 @@ from graphlink.explain import Explainer
 from graphlink.identifiers import Identifiers, extract
 from graphlink.link import ENTITY_KINDS, HUB_SHOPS, Links, link_new, pair_evidence
 from graphlink.model import evidence_weights, score, shop_kinds
-from graphlink.resolve import MERGE
+from graphlink.resolve import MERGE, against_operators, combined_with
 from graphlink.score import FLAGS, PairGraph, add_evidence, on_paths, score_signups
 from graphlink.state import State
 
@@ -101,6 +101,10 @@ def _new_part(state: State, world: pd.DataFrame, delta: Dataset, pseudonyms) -> 
     evidence = evidence[evidence["shop_a"].isin(new) | evidence["shop_b"].isin(new)]
     evidence = evidence.reset_index(drop=True)
     pairs, evidence["weight"] = _scored(state, world, delta, new_ids, evidence)
+    # each new shop also against the world's operators, as a full run does
+    banned = set(world.loc[world["status"] == "banned", "shop_id"])
+    pairs = against_operators(pairs, world.set_index("shop_id")["operator_id"], state.model(),
+                              len(world) + len(delta.shops), banned)
     shops = delta.shops[["shop_id", "created_at", "status", "banned_at"]].copy()
     shops = shops.merge(_operators(world, pairs, new), on="shop_id")
     return _Part(shops, ids, evidence, pairs)
@@ -236,9 +240,19 @@ def _score(state: State, world: pd.DataFrame, part: _Part, scored: set[str],
     return records
 
 
+def _combined(state: State, part: _Part, records: list[dict]) -> dict:
+    """The operators' other shops read by the records' direct matches
+    (:func:`graphlink.resolve.combined_with`), from the state and the delta."""
+    direct = {r["shop_id"] for r in records for m in r["matches"] if m["hops"] == 1}
+    stored = state.table("pairs", where=("shop_a", direct))
+    stored = pd.concat([stored, state.table("pairs", where=("shop_b", direct))])
+    return {**combined_with(stored), **combined_with(part.pairs)}
+
+
 def _explainer(state: State, part: _Part, records: list[dict]) -> Explainer:
     """An explainer holding only the evidence and identifiers of the matches' paths."""
-    shops = on_paths(records)
+    combined = _combined(state, part, records)
+    shops = on_paths(records) | {s for sisters in combined.values() for s in sisters}
     evidence = state.table("evidence", where=("shop_a", shops))
     evidence = evidence[evidence["shop_b"].isin(shops)]
     if len(part.evidence):
@@ -250,4 +264,4 @@ def _explainer(state: State, part: _Part, records: list[dict]) -> Explainer:
                                     ("value", set(uses["value"]))),
                         part.ids.values[["kind", "value", "display"]]],
                        ignore_index=True).drop_duplicates(["kind", "value"])
-    return Explainer(evidence, Identifiers(uses, values))
+    return Explainer(evidence, Identifiers(uses, values), combined)

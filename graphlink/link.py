@@ -19,17 +19,22 @@ Blocking passes (kind, name: key; prefilter)
   (Jonathan Smith = Jon Smyth); token-sort >= 70
 - address, place: the address without building and room (one room down the corridor); same key
 - address, geocell: lat/lon rounded to ~110 m cells; same key
+- address, street: a Latin street and locality without the house number (the neighbours'
+  house); same key
 - address, text / text-reversed: neighbours in text order, forwards and backwards (typos
   anywhere); ratio >= 85
-- address, near: ~550 m cells, where coordinates exist; same key (level ``nearby``)
+- address, near / near-shifted / near-lat / near-lon: ~550 m cells, where coordinates
+  exist, on four grids half a cell apart on either axis; same key, neighbours in Z order of
+  ~55 m squares (level ``nearby``)
 - email, skeleton: the email local part without digits and separators; same key
-- email, local: neighbours by local part (the same QQ number at another provider, a digit
-  added); ratio >= 80
+- email, local / local-reversed: neighbours by local part, read forwards and backwards (the
+  same QQ number at another provider, a letter or digit added anywhere); ratio >= 80
 - payment, mask: visible prefix and last four digits (6222****1234 = 6222021234567891234); same key
 - id_number, head / tail / anagram and birth_date, head / tail: half of the characters,
   or all of them sorted (a swap anywhere); one edit
 - shop_name, text / text-reversed: neighbours in text order (新…, …二店); partial ratio >= 80
-- phone, head / tail: half of the last ten digits; one edit
+- phone, head / tail / anagram: half of the last ten digits, or all of them sorted (a
+  swap anywhere); one edit
 - ip, block: the /24 (IPv4) or /48 (IPv6) network; same key
 
 A key shared by more than ``MAX_BLOCK`` values (a very common name, a park
@@ -165,6 +170,8 @@ class BlockingPass:
     # False when the rule cannot reach ``minimum`` (a cheap test before the rule)
     may_link: Callable[[str, str], bool] | None = None
     minimum: float = LINK_MIN
+    # the sort order within a key from the values table (instead of ``text`` of the value)
+    order: Callable[[pd.DataFrame], pd.Series] | None = None
 
 
 @dataclass
@@ -201,20 +208,37 @@ def _address_place(value: str) -> str | None:
     return a.place if a else None
 
 
+def _address_street(value: str) -> str | None:
+    return compare.street_key(norm.address(value))
+
+
 def _geocell(values: pd.DataFrame) -> pd.Series:
     lat = values["lat"].mul(1000).round().astype("Int64").astype(str)
     lon = values["lon"].mul(1000).round().astype("Int64").astype(str)
     return (lat + "," + lon).where(values["lat"].notna() & values["lon"].notna())
 
 
-def _georing(shift: float) -> Callable[[pd.DataFrame], pd.Series]:
-    """Cells of ~550 m (0.005 degrees), the grid moved by ``shift`` cells: two grids
-    half a cell apart put every two points within ~160 m in one cell at least once."""
+def _georing(lat_shift: float, lon_shift: float) -> Callable[[pd.DataFrame], pd.Series]:
+    """Cells of ~550 m (0.005 degrees), the grid moved by a share of a cell: with the
+    four grids 0 / half a cell apart on each axis, every two points within ~270 m
+    share a cell at least once."""
     def key(values: pd.DataFrame) -> pd.Series:
-        lat = np.floor(values["lat"].astype(float) / 0.005 + shift).astype("Int64").astype(str)
-        lon = np.floor(values["lon"].astype(float) / 0.005 + shift).astype("Int64").astype(str)
-        return ("r" + lat + "," + lon).where(values["lat"].notna() & values["lon"].notna())
+        lat = np.floor(values["lat"].astype(float) / 0.005 + lat_shift).astype("Int64")
+        lon = np.floor(values["lon"].astype(float) / 0.005 + lon_shift).astype("Int64")
+        return ("r" + lat.astype(str) + "," + lon.astype(str)).where(
+            values["lat"].notna() & values["lon"].notna())
     return key
+
+
+def _georing_order(values: pd.DataFrame) -> pd.Series:
+    """Within a ~550 m cell, ~55 m squares in Z order: neighbours in the sort order are
+    neighbours on the ground, so the window compares the nearest addresses."""
+    fine = [np.floor(values[c].astype(float) / 0.0005).astype("int64").to_numpy() % 64
+            for c in ("lat", "lon")]
+    code = np.zeros(len(values), dtype=np.int64)
+    for bit in range(6):
+        code |= ((fine[0] >> bit) & 1) << (2 * bit + 1) | ((fine[1] >> bit) & 1) << (2 * bit)
+    return pd.Series([f"{c:04d}" for c in code.tolist()], index=values.index, dtype=object)
 
 
 def _email_local(value: str) -> str | None:
@@ -225,6 +249,11 @@ def _email_local(value: str) -> str | None:
 def _payment_mask(value: str) -> str | None:
     p = norm.payment(value)
     return norm.payment_key(p) if p is not None and not p.hashed else None
+
+
+def _email_local_reversed(value: str) -> str | None:
+    local = _email_local(value)
+    return local[::-1] if local else None
 
 
 def _pinyin_text(value: str) -> str:
@@ -269,6 +298,12 @@ def _national(value: str) -> str:
 def _phone_head(value: str) -> str | None:
     d = _national(value)
     return d[:5] if len(d) >= 8 else None
+
+
+def _phone_anagram(value: str) -> str | None:
+    """The last ten digits sorted: two neighbours swapped anywhere keep the key."""
+    d = _national(value)
+    return "".join(sorted(d)) if len(d) >= 8 else None
 
 
 def _phone_tail(value: str) -> str | None:
@@ -321,6 +356,7 @@ PASSES = (
     # canonical addresses were remembered by the extraction: a lookup each, in-process
     BlockingPass("address", "place", lambda v: v["value"].map(_address_place), _addresses),
     BlockingPass("address", "geocell", _geocell, _nearby),
+    BlockingPass("address", "street", lambda v: v["value"].map(_address_street), _addresses),
     BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
                  compare.email_similarity),
     BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask), _payments),
@@ -344,12 +380,19 @@ PASSES = (
                  str, fuzz.partial_ratio, 80),
     BlockingPass("shop_name", "text-reversed", lambda v: v["value"].str[::-1],
                  compare.shop_name_similarity, False, str, fuzz.partial_ratio, 80),
-    BlockingPass("address", "near", _georing(0.0), _nearby),
+    BlockingPass("address", "near", _georing(0, 0), _nearby, order=_georing_order),
+    BlockingPass("address", "near-shifted", _georing(0.5, 0.5), _nearby, order=_georing_order),
+    BlockingPass("address", "near-lat", _georing(0.5, 0), _nearby, order=_georing_order),
+    BlockingPass("address", "near-lon", _georing(0, 0.5), _nearby, order=_georing_order),
     BlockingPass("email", "local", lambda v: v["value"].map(_email_local), compare.email_similarity,
                  False, lambda v: v.rpartition("@")[0], fuzz.ratio, 80),
+    BlockingPass("email", "local-reversed", lambda v: v["value"].map(_email_local_reversed),
+                 compare.email_similarity, False, lambda v: v.rpartition("@")[0][::-1],
+                 fuzz.ratio, 80),
     BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit),
     BlockingPass("phone", "tail", lambda v: v["value"].map(_phone_tail), _phone_edit,
                  text=lambda v: _national(v)[::-1]),
+    BlockingPass("phone", "anagram", lambda v: v["value"].map(_phone_anagram), _phone_edit),
     BlockingPass("ip", "block", lambda v: _apply(v["value"], norm.ip_block), _ip_block),
 )
 
@@ -504,8 +547,11 @@ def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[d
              "shops": int(part["key_shops"].iat[0])}
             for key, part in keyed[big].groupby("key", sort=True)]
     keyed = keyed[~big]
-    keyed = keyed.assign(text=keyed["value"] if bp.text is str else _apply(keyed["value"],
-                                                                           bp.text))
+    if bp.order is not None:
+        keyed = keyed.assign(text=bp.order(keyed))
+    else:
+        keyed = keyed.assign(text=keyed["value"] if bp.text is str else _apply(keyed["value"],
+                                                                               bp.text))
     return keyed.sort_values(["key", "text", "value"], ignore_index=True), hubs
 
 

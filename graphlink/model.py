@@ -111,6 +111,7 @@ _LEVEL_OF = {
        for m in ("same-building", "same-building-neighbour-room")},
     ("address", "same-place"): ("address", "same-place"),
     ("address", "nearby"): ("address", "nearby"),
+    ("address", "same-street"): ("address", "nearby"),
     ("payment", "same-payment"): ("payment", "exact"),
     **{("payment", m): ("payment", "masked") for m in ("masked-prefix-suffix", "masked-partial")},
 }
@@ -202,6 +203,7 @@ class Vectors:
     level: np.ndarray
     users: np.ndarray
     context: np.ndarray  # 1: one shop banned, the other created after that ban
+    tries: np.ndarray | None = None  # shops compared at once (one shop against an operator's)
 
 
 CONTEXTS = ("other", "after-ban")
@@ -387,7 +389,10 @@ def _log_u(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
         known = level < len(u)
         lv = level[known]
         chance = np.maximum(vec.users[known, c] - 1.0, 0.0) / max(shops, 2)
-        out[known, c] = np.log2(np.where(lv < len(u) - 1, np.maximum(u[lv], chance), u[lv]))
+        agree = np.maximum(u[lv], chance)
+        if vec.tries is not None:  # agreeing with any of k shops is k times likelier by chance
+            agree = np.minimum(agree * vec.tries[known], 1.0)
+        out[known, c] = np.log2(np.where(lv < len(u) - 1, agree, u[lv]))
     return out
 
 
@@ -562,6 +567,7 @@ def score_vectors(model: MatchModel, vec: Vectors, shops: int | None = None) -> 
                         "p": _probability(weight), "weight": weight,
                         "kinds": [spelt[b] for b in bits.tolist()]})
     out["context"] = vec.context
+    out["tries"] = np.ones(len(out), dtype=np.int32) if vec.tries is None else vec.tries
     for c, name in enumerate(NAMES):
         out[f"level_{name}"] = vec.level[:, c]
         out[f"users_{name}"] = vec.users[:, c].astype(np.float32)
@@ -613,7 +619,8 @@ def waterfall(model: MatchModel, pair: pd.Series | dict, shops: int | None = Non
     ctx = int(pair.get("context", 0))
     vec = Vectors(np.array([""]), np.array([""]),
                   np.array([[int(pair[f"level_{c}"]) for c in NAMES]]),
-                  np.array([[float(pair[f"users_{c}"]) for c in NAMES]]), np.array([ctx]))
+                  np.array([[float(pair[f"users_{c}"]) for c in NAMES]]), np.array([ctx]),
+                  np.array([1 if pd.isna(t := pair.get("tries", 1)) else int(t)]))
     weights = _mode_weights(model, vec, n)[0]
     best = int(np.argmax(weights))
     mode = MODES[best]

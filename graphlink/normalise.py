@@ -876,6 +876,7 @@ _LATIN_ABBREVIATIONS = {
     "square": "sq", "highway": "hwy", "parkway": "pkwy", "terrace": "ter", "crescent": "cres",
     "centre": "ctr", "center": "ctr", "north": "n", "south": "s", "east": "e", "west": "w",
     "industrial": "ind", "estate": "est", "mount": "mt", "jalan": "jln", "lorong": "lrg",
+    "close": "cl", "gardens": "gdns", "grove": "gr",
     "building": "bldg", "apartment": "apt", "suite": "ste", "floor": "fl", "flr": "fl",
 }
 _LATIN_ROOM = frozenset({"apt", "unit", "flat", "ste", "room", "rm", "#"})
@@ -928,7 +929,8 @@ def _latin_address(s: str) -> Address | None:
     return Address(canonical, text, building, room, "latin", locality, street)
 
 
-_STREET_TYPES = frozenset("st rd ave blvd dr ln ct pl sq hwy pkwy ter cres way jln lrg".split())
+_STREET_TYPES = frozenset(
+    "st rd ave blvd dr ln ct pl sq hwy pkwy ter cres way jln lrg cl gdns gr mews".split())
 
 
 def _latin_street(place: list[str]) -> tuple[str, str]:

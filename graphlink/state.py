@@ -195,7 +195,8 @@ def _shops_table(analysis) -> pd.DataFrame:
 def _pairs_table(pairs: pd.DataFrame, shop_ids: pd.Series) -> pd.DataFrame:
     position = pd.Index(shop_ids)  # a hash lookup: fast on millions of pairs
     # the comparison vector too: waterfalls read from the state equal a fresh run's
-    vector = [c for c in pairs.columns if c.startswith(("level_", "users_")) or c == "context"]
+    vector = [c for c in pairs.columns
+              if c.startswith(("level_", "users_")) or c in ("context", "tries", "via")]
     out = pairs[["shop_a", "shop_b", "p", "kinds", *vector]].copy()
     out["a"] = position.get_indexer(out["shop_a"]).astype("int64")
     out["b"] = position.get_indexer(out["shop_b"]).astype("int64")

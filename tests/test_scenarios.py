@@ -130,9 +130,73 @@ def test_indirect_path_through_a_sister_shop(tmp_path):
     assert match["evidence"][0]["kind"] == "path"
 
 
+def _two_traces(tmp_path, sisters_share_a_device: bool):
+    """S2 keeps a neighbouring room of banned S1 and the masked card of banned S3."""
+    banned_too = ("S3", "潮牌鞋城", "2025-01-05", "banned", "2025-06-01", "counterfeit")
+    device = "LAPTOP-7F3A" if sisters_share_a_device else "LAPTOP-0000"
+    return _world(
+        tmp_path, [BANNED, NEW, banned_too],
+        [("A1", "S1", "李强", None, None, None), ("A2", "S2", "王芳", None, None, None),
+         ("A3", "S3", "赵磊", None, None, None)],
+        devices=[("A1", "LAPTOP-7F3A", None, "2025-03-01"), ("A3", device, None, "2025-03-02")],
+        addresses=[("S1", "12 Harbour Road, Flat 5B, Kowloon"),
+                   ("S2", "12 Harbour Rd., Flat 5C, Kowloon")],
+        payments=[("S3", "bank", "6222021234567891234", "Zhao Lei"),
+                  ("S2", "bank", "6222****1234", "Wang Fang")])
+
+
+def test_two_traces_of_one_operator_add_up(tmp_path):
+    """One weak trace of each of two shops of one banned operator is compared with the
+    operator as a whole; of two unrelated banned shops it is not."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = _signup(_two_traces(tmp_path / "one", True))
+    two = _signup(_two_traces(tmp_path / "two", False))
+    assert one["risk"] > two["risk"] and one["flag"] in ("medium", "high")
+    match = one["matches"][0]
+    assert match["banned_shop_id"] in ("S1", "S3") and match["hops"] == 1
+    sister = ({"S1", "S3"} - {match["banned_shop_id"]}).pop()
+    assert any(e.get("via") == sister and "same operator as" in e["detail"]
+               for e in match["evidence"])
+    assert any(step["comparison"] == "payment" for step in match["waterfall"])
+    assert any(step["comparison"] == "address" for step in match["waterfall"])
+
+
 @pytest.mark.parametrize("since", ["2025-06-15", "2024-01-01"])
 def test_every_new_shop_once(tmp_path, since):
     analysis = _world(tmp_path, [BANNED, NEW], [("A1", "S1", None, None, None, None),
                                                ("A2", "S2", None, None, None, None)])
     got = analysis.signups(since)["shop_id"].tolist()
     assert got == (["S2"] if since > "2025-01-01" else ["S1", "S2"])
+
+
+def _evidence(analysis, kind: str) -> set[tuple[str, str, str]]:
+    ev = analysis.evidence
+    ev = ev[ev["kind"] == kind]
+    return set(zip(ev["shop_a"], ev["shop_b"], ev["method"], strict=True))
+
+
+def test_weak_traces_are_blocked_together(tmp_path):
+    """Blocking finds the comebacks' small changes: a letter added to an email, two
+    phone digits swapped across its middle, the neighbours' house on one street, and
+    coordinates ~190 m apart on either side of every ~550 m cell of one grid."""
+    shops = [BANNED, NEW, ("S3", "运动之家", "2025-07-02", "active", None, None)]
+    accounts = [("A1", "S1", "张文", None, "+8613735614583", "zhangw972@163.com"),
+                ("A2", "S2", "郑慧敏", None, "137-3516-4583", "zhaangw972@163.com"),
+                ("A3", "S3", "Olivia Williams", None, None, None)]
+    folder = tmp_path / "world"
+    folder.mkdir()
+    pd.DataFrame(shops, columns=SHOP_COLS).to_csv(folder / "shops.csv", index=False)
+    pd.DataFrame(accounts, columns=ACCOUNT_COLS).to_csv(folder / "accounts.csv", index=False)
+    pd.DataFrame([("S1", "四川省 成都市 武侯区 建设路 815号 6幢 2501室", 30.612841, 104.011796),
+                  ("S2", "四川省成都市武侯区一环路62号翠苑小区18栋13楼1305室", 30.612163,
+                   104.009986),
+                  ("S1", "279 King Close, Manchester M1 3LX, United Kingdom", None, None),
+                  ("S3", "277 King Cl., Manchester M1 3LX, United Kingdom", None, None)],
+                 columns=["shop_id", "address", "lat", "lon"]).to_csv(
+        folder / "addresses.csv", index=False)
+    analysis = gl.analyse(folder, model=_marketplace_model())
+    assert ("S1", "S2", "email-fuzzy") in _evidence(analysis, "email")
+    assert ("S1", "S2", "phone-edit") in _evidence(analysis, "phone")
+    assert ("S1", "S2", "nearby") in _evidence(analysis, "address")
+    assert ("S1", "S3", "same-street") in _evidence(analysis, "address")
