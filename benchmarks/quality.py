@@ -43,9 +43,10 @@ from peers import PeerResult, bcubed_f1  # noqa: E402
 
 from graphlink.evaluate import (  # noqa: E402
     average_precision,
-    best_jaccard,
     false_merges,
+    group_match,
     pairwise_f1,
+    precision_at,
 )
 from graphlink.generate import generate_world  # noqa: E402
 
@@ -54,8 +55,12 @@ DETECTED = ("high", "medium")
 NOT_TRAPS = ("honest", "counterfeit_banned", "reregistration", "dealer")
 TIER_ORDER = ("exact", "fuzzy", "single", "none", "indirect")
 # figures where less is better (the rest: more is better); context figures are not ranked
-LOWER_IS_BETTER = {"trap_flagged", "honest_flagged", "trap_groups_merged", "seconds"}
-CONTEXT = {"signups", "comebacks", "traps", "compared_pairs"}
+LOWER_IS_BETTER = {"trap_flagged", "honest_flagged", "trap_groups_merged", "seconds",
+                   "trap_leads", "factory_seconds"}
+CONTEXT = {"signups", "comebacks", "traps", "compared_pairs", "factory_leads", "factories_true"}
+FACTORY_FIGURES = ("factories_true", "factory_leads", "factory_precision", "factory_recall",
+                   "factory_jaccard", "trap_leads", "community_f1", "spotcheck_precision",
+                   "factory_seconds")
 
 
 # --------------------------------------------------------------------------------------
@@ -110,10 +115,8 @@ def run_graphlink(world: World) -> PeerResult:
     compared = set(zip(pairs["shop_a"], pairs["shop_b"], strict=True))
     compared |= {(b, a) for a, b in compared}
     detail = {"comparisons": getattr(analysis.links, "comparisons", float("nan"))}
-    try:  # factories: graphlink only
+    if world.kind == "generated":  # factories: graphlink only, generated worlds only
         detail.update(factory_figures(analysis, world.truth))
-    except Exception:  # noqa: BLE001 - an optional figure never sinks the run
-        pass
     return PeerResult(signups[["shop_id", "risk", "flag", "matches"]],
                       clusters.set_index("shop_id")["operator_id"], compared, seconds, detail)
 
@@ -202,15 +205,47 @@ def operator_figures(operators: pd.Series, truth: pd.DataFrame) -> dict:
     return out
 
 
+SUSPECTS = ("dealer", "reregistration")  # active counterfeit shops a test buy should find
+TRAP_SITES = ("park", "warehouse")  # honest co-location: never a factory lead
+SPOTCHECK_BUDGET = 100
+
+
 def factory_figures(analysis, truth_dir: Path) -> dict:
-    """Mean best-Jaccard of true factories (recall side) and of reported ones (precision side)."""
+    """Factory leads against the true factories (precision and recall at Jaccard 0.5, mean
+    best Jaccard), leads that are mostly honest park or warehouse tenants, community
+    pairwise F1, and spot-check precision@budget among unproven shops."""
     true = pd.read_csv(truth_dir / "factories.csv", dtype=str, keep_default_na=False)
-    if true.empty:
-        return {}
-    true_groups = [set(s.split(";")) for s in true["shop_ids"]]
-    found = [set(s) for s in analysis.factories()["shops"]]
-    return {"factory_jaccard": best_jaccard(true_groups, found),
-            "factory_jaccard_reported": best_jaccard(found, true_groups)}
+    truth = pd.read_csv(truth_dir / "shops.csv", dtype=str, keep_default_na=False)
+    start = time.perf_counter()
+    leads = analysis.factories()
+    out = {"factory_seconds": round(time.perf_counter() - start, 2)}
+    found = [set(s) for s in leads["shops"]]
+    if not true.empty:
+        match = group_match([set(s.split(";")) for s in true["shop_ids"]], found)
+        out.update({"factory_precision": match["precision"], "factory_recall": match["recall"],
+                    "factory_jaccard": match["jaccard"], "factory_leads": match["predicted"],
+                    "factories_true": match["true"]})
+    role = truth.set_index("shop_id")["role"]
+    out["trap_leads"] = int(sum(role.reindex(list(s)).isin(TRAP_SITES).mean() > 0.5
+                                for s in found))
+    shops = analysis.clusters().set_index("shop_id").reindex(truth["shop_id"])
+    out["community_f1"] = pairwise_f1(shops["community_id"].to_numpy(),
+                                      truth["community_id"].to_numpy())["f1"]
+    suspects = set(truth.loc[truth["role"].isin(SUSPECTS), "shop_id"])
+    out["spotcheck_precision"] = precision_at(testbuy_list(analysis, SPOTCHECK_BUDGET),
+                                              suspects, SPOTCHECK_BUDGET)
+    return out
+
+
+def testbuy_list(analysis, budget: int) -> list[str]:
+    """The shops the spot-check report would test-buy, unproven ones only (active, no fake
+    test buy on file): its test-buy section, or (before there was one) its list filtered."""
+    if hasattr(analysis, "spotcheck_sections"):
+        return [r["shop_id"] for r in analysis.spotcheck_sections(budget)["test_buy"]]
+    buys = analysis.dataset.test_buys
+    proven = set(buys.loc[buys["verdict"] == "fake", "shop_id"])
+    ranked = analysis.spotcheck_records(len(analysis.dataset.shops))
+    return [r["shop_id"] for r in ranked if r["shop_id"] not in proven][:budget]
 
 
 def score_world(world: World, methods: list[str], args,
@@ -239,9 +274,7 @@ def score_world(world: World, methods: list[str], args,
         f["compared_pairs"] = len(wanted)
         if result.operators is not None:
             f.update(operator_figures(result.operators, truth))
-        for key in ("factory_jaccard", "factory_jaccard_reported"):
-            if key in result.detail:
-                f[key] = result.detail[key]
+        f.update({k: v for k, v in result.detail.items() if k in FACTORY_FIGURES})
         f["seconds"] = round(result.seconds, 1)
         figures[method] = f
         log(f"  {world.name}: {method} done in {result.seconds:.1f} s")
@@ -259,8 +292,7 @@ def _order(names: list[str]) -> list[str]:
     tiers.sort(key=lambda n: (TIER_ORDER.index(n[7:]) if n[7:] in TIER_ORDER else 99, n))
     rest = ["trap_flagged", "honest_flagged", "first_match_right", "top1_parent",
             "blocking_recall", "compared_pairs", "op_precision", "op_recall", "op_f1",
-            "bcubed_f1", "trap_groups_merged", "factory_jaccard", "factory_jaccard_reported",
-            "seconds"]
+            "bcubed_f1", "trap_groups_merged", *FACTORY_FIGURES, "seconds"]
     known = first + tiers + rest
     return [n for n in known if n in names] + sorted(set(names) - set(known))
 

@@ -21,10 +21,11 @@ import pandas as pd
 import loaders
 from graphlink import runs
 from graphlink.dataset import Dataset
-from graphlink.detect import communities, factories, shop_signals
+from graphlink.detect import communities
 from graphlink.dossier import Dossier, dossier
 from graphlink.errors import GraphlinkError
 from graphlink.explain import Explainer
+from graphlink.factories import FactoryLeads, factory_leads, shop_record
 from graphlink.graph import build_graph
 from graphlink.identifiers import Identifiers, extract
 from graphlink.incremental import score_against_state
@@ -210,16 +211,36 @@ class Analysis:
         return points.merge(geo, on="value", how="left")
 
     @cached_property
+    def shop_record(self) -> pd.DataFrame:
+        """Per shop: dates, status, bans, test buys, disputes and counterfeit signal
+        (:func:`graphlink.factories.shop_record`)."""
+        return shop_record(self.dataset)
+
+    @cached_property
+    def factory_leads(self) -> FactoryLeads:
+        """Factory leads and the crowded places kept as context
+        (:func:`graphlink.factories.factory_leads`)."""
+        written = self.dataset.addresses[["shop_id", "address", "lat", "lon"]]
+        return factory_leads(self.address_points(), self.shops, self.shop_record, written)
+
+    @property
     def _factories(self) -> pd.DataFrame:
-        return factories(self.address_points(), self.shops, shop_signals(self.dataset))
+        return self.factory_leads.leads
 
     def factories(self) -> pd.DataFrame:
-        """Factory clusters: factory_id, shops (list), operators, score, anchor_address,
-        lat, lon, radius_m, banned_shops; best score first."""
+        """Factory leads: factory_id, shops (list), operators (independent ones), score,
+        anchor_address, lat, lon, radius_m, banned_shops, and their evidence (tenants,
+        honest_share, operator_ids, successors, time_overlap, reasons, evidence);
+        best score first. Crowded places kept as context: :meth:`factory_context`."""
         frame = self._factories.copy()
         banned = set(self.dataset.banned_shop_ids())
         frame["banned_shops"] = [sum(s in banned for s in shops) for shops in frame["shops"]]
         return frame
+
+    def factory_context(self) -> pd.DataFrame:
+        """Parks, warehouses and towers: places with several flagged operators among
+        mostly honest tenants, each with its reason; never a lead."""
+        return self.factory_leads.context.copy()
 
     def factory_of(self) -> pd.Series:
         """factory_id per shop (None outside any factory), indexed by shop_id."""

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["pairwise_f1", "false_merges", "best_jaccard", "average_precision"]
+__all__ = ["pairwise_f1", "false_merges", "best_jaccard", "average_precision", "group_match",
+           "precision_at"]
 
 
 def _pairs(sizes: np.ndarray) -> float:
@@ -76,3 +77,45 @@ def average_precision(scores: Sequence[float], labels: Sequence[bool]) -> float:
         return float("nan")
     precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
     return float(precision_at[hits].mean())
+
+
+def group_match(truth_groups: list[set], predicted_groups: list[set],
+                threshold: float = 0.5) -> dict[str, float]:
+    """How well predicted groups (e.g. factory leads) match true ones.
+
+    ``precision``: share of predicted groups whose best Jaccard with a true
+    group reaches ``threshold``; ``recall``: the same for true groups;
+    ``jaccard``: mean best Jaccard of the true groups (:func:`best_jaccard`).
+    Nothing predicted is precision 1 (nothing wrong was said).
+
+    >>> group_match([{1, 2, 3}, {7, 8, 9}], [{1, 2, 3}, {4, 5}])
+    {'precision': 0.5, 'recall': 0.5, 'jaccard': 0.5, 'predicted': 2, 'true': 2}
+    """
+    def best(groups: list[set], others: list[set]) -> np.ndarray:
+        index: dict = {}
+        for k, other in enumerate(others):
+            for item in other:
+                index.setdefault(item, []).append(k)
+        scores = []
+        for group in groups:
+            near = {k for item in group for k in index.get(item, [])}
+            scores.append(max((len(group & others[k]) / len(group | others[k]) for k in near),
+                              default=0.0))
+        return np.asarray(scores, dtype=float)
+
+    true_best, found_best = best(truth_groups, predicted_groups), best(predicted_groups,
+                                                                       truth_groups)
+    return {"precision": float((found_best >= threshold).mean()) if len(found_best) else 1.0,
+            "recall": float((true_best >= threshold).mean()) if len(true_best) else float("nan"),
+            "jaccard": float(true_best.mean()) if len(true_best) else float("nan"),
+            "predicted": len(predicted_groups), "true": len(truth_groups)}
+
+
+def precision_at(ranked: Sequence, positives: set, budget: int) -> float:
+    """Share of the first ``budget`` items of a ranking that are positives (nan if empty).
+
+    >>> precision_at(["a", "b", "c"], {"a", "c"}, 2)
+    0.5
+    """
+    top = list(ranked)[:budget]
+    return float(np.mean([item in positives for item in top])) if top else float("nan")
