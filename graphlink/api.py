@@ -51,7 +51,8 @@ from graphlink.resolve import (
     evidence_chain,
     resolve_operators,
 )
-from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups, spotcheck
+from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups
+from graphlink.spotchecks import sections as spotcheck_sections
 from graphlink.state import State, fingerprint, next_run, save
 from graphlink.summary import check_report
 
@@ -248,14 +249,21 @@ class Analysis:
                                           strict=True) for s in shops}
         return self.shops["shop_id"].map(owner).set_axis(self.shops["shop_id"])
 
-    def spotcheck_records(self, budget: int = 20) -> list[dict]:
-        """The ``budget`` active shops most worth a test buy (JSON-ready dicts)."""
+    def spotcheck_sections(self, budget: int = 20) -> dict[str, list[dict]]:
+        """``act_now``: active shops that already failed a test buy (enforce, do not
+        buy again); ``test_buy``: the ``budget`` unproven active shops most worth a
+        test buy (:func:`graphlink.spotchecks.sections`). JSON-ready dicts."""
         shops = self.dataset.shops[["shop_id", "status"]].merge(self.shops, on="shop_id")
         near = nearest_banned(self.resolution.pairs, self.dataset.banned_shop_ids())
         found = self._factories
-        return spotcheck(shops, near, self.factory_of(),
-                         found.set_index("factory_id")["score"], self.dataset.disputes,
-                         self.dataset.test_buys, budget)
+        return spotcheck_sections(shops, near, self.factory_of(),
+                                  found.set_index("factory_id")["score"], self.dataset.disputes,
+                                  self.dataset.test_buys, budget)
+
+    def spotcheck_records(self, budget: int = 20) -> list[dict]:
+        """The ``budget`` unproven active shops most worth a test buy (JSON-ready dicts);
+        shops that already failed one are in :meth:`spotcheck_sections` ``act_now``."""
+        return self.spotcheck_sections(budget)["test_buy"]
 
     def spotcheck(self, budget: int = 20) -> pd.DataFrame:
         """Spot-check list as a DataFrame: rank, shop_id, priority, reasons (text), ..."""
@@ -628,31 +636,55 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
 
 
 def factories_report(analysis: Analysis) -> Report:
-    """`graphlink report factories`: shops of different operators converging on one place."""
-    frame = analysis.factories()
-    records = []
-    for r in frame.to_dict("records"):
-        records.append({"factory_id": r["factory_id"], "shops": r["shops"],
-                        "anchor_address": r["anchor_address"],
-                        "lat": None if pd.isna(r["lat"]) else r["lat"],
-                        "lon": None if pd.isna(r["lon"]) else r["lon"],
-                        "radius_m": None if pd.isna(r["radius_m"]) else r["radius_m"],
-                        "score": round(r["score"], 4), "banned_shops": int(r["banned_shops"]),
-                        "operators": int(r["operators"])})
+    """`graphlink report factories`: independent operators converging on one place, best
+    first, each with its evidence; crowded honest places (parks, warehouses, towers)
+    listed apart under ``context`` with their reason."""
+    records = [_factory_record(r) for r in analysis.factories().to_dict("records")]
+    context = [{**r, "lat": _number(r["lat"]), "lon": _number(r["lon"]),
+                "radius_m": _number(r["radius_m"])}
+               for r in analysis.factory_context().to_dict("records")]
     payload = {"schema": "graphlink.factories/1", "dataset": analysis.dataset.source,
-               "factories": records}
+               "factories": records, "context": context}
     rows = [{**r, "shops": len(r["shops"]), "shop_ids": " ".join(r["shops"])} for r in records]
-    return Report("Factory clusters", payload, rows,
+    notes = ["", *[f"context {c['place_id']}: {c['reason']}" for c in context],
+             f"{len(records)} factory lead(s); {len(context)} crowded place(s) kept as "
+             "context, not leads"]
+    return Report("Factory leads", payload, rows,
                   ["factory_id", "shops", "operators", "banned_shops", "score", "anchor_address",
-                   "lat", "lon", "shop_ids"], analysis=analysis)
+                   "lat", "lon", "shop_ids"], notes, analysis=analysis)
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _factory_record(r: dict) -> dict:
+    """One lead as JSON: the contract's fields, then its evidence (additive)."""
+    return {"factory_id": r["factory_id"], "shops": r["shops"],
+            "anchor_address": r["anchor_address"], "lat": _number(r["lat"]),
+            "lon": _number(r["lon"]), "radius_m": _number(r["radius_m"]),
+            "score": round(r["score"], 4), "banned_shops": int(r["banned_shops"]),
+            "operators": int(r["operators"]), "flagged_operators": int(r["flagged_operators"]),
+            "tenants": int(r["tenants"]), "honest_share": r["honest_share"],
+            "time_overlap": r["time_overlap"], "level": r["level"],
+            "operator_ids": r["operator_ids"], "successors": r["successors"],
+            "reasons": r["reasons"], "evidence": r["evidence"]}
 
 
 def spotcheck_report(analysis: Analysis, budget: int) -> Report:
-    """`graphlink report spotcheck`: the shops to test-buy next, with reasons."""
-    records = analysis.spotcheck_records(budget)
+    """`graphlink report spotcheck`: shops that failed a test buy and are still open
+    (``act_now``: enforce), then the unproven shops to test-buy next (``shops``)."""
+    found = analysis.spotcheck_sections(budget)
+    records, act_now = found["test_buy"], found["act_now"]
     payload = {"schema": "graphlink.spotcheck/1", "dataset": analysis.dataset.source,
-               "budget": budget, "shops": records}
-    rows = [{**r, "reasons": "; ".join(x["detail"] for x in r["reasons"])} for r in records]
+               "budget": budget, "shops": records, "act_now": act_now}
+    rows = [{"section": "act now", "rank": r["rank"], "shop_id": r["shop_id"], "priority": "",
+             "operator_id": r["operator_id"], "factory_id": r["factory_id"],
+             "reasons": "; ".join(x["detail"] for x in r["reasons"])} for r in act_now]
+    rows += [{"section": "test buy", **r, "reasons": "; ".join(x["detail"] for x in r["reasons"])}
+             for r in records]
+    notes = ["", f"{len(act_now)} shop(s) failed a test buy and are still open: act now; "
+             f"{len(records)} unproven shop(s) to test-buy (budget {budget})"]
     return Report(f"Spot checks (budget {budget})", payload, rows,
-                  ["rank", "shop_id", "priority", "operator_id", "factory_id", "reasons"],
-                  analysis=analysis)
+                  ["section", "rank", "shop_id", "priority", "operator_id", "factory_id",
+                   "reasons"], notes, analysis=analysis)
