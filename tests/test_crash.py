@@ -101,8 +101,8 @@ def test_a_killed_daily_cycle_ends_as_an_uninterrupted_one(split, reference, tmp
     steps = _cycle(split, state, tmp_path)
     statuses = []
     for step, seconds, kills in zip(steps, reference["seconds"], KILLS, strict=True):
-        for kill in range(kills):
-            signum = (signal.SIGKILL, signal.SIGTERM)[(kill + len(statuses)) % 2]
+        for _ in range(kills):
+            signum = (signal.SIGKILL, signal.SIGTERM)[len(statuses) % 2]
             status, err = _killed(step, rng.uniform(0.05, seconds), signum)
             statuses.append(status)
             _check_stop(signum, status, err)
