@@ -21,7 +21,7 @@ import pandas as pd
 import loaders
 from graphlink import runs
 from graphlink.dataset import Dataset
-from graphlink.detect import communities
+from graphlink.detect import communities, join_factories
 from graphlink.dossier import Dossier, dossier
 from graphlink.errors import GraphlinkError
 from graphlink.explain import Explainer
@@ -322,8 +322,11 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     resolution = _resolved(dataset.shops, score_vectors(model, vectors, n), model, n)
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
+    analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
+    # a factory lead's independent dealers are one dealer network
+    analysis.shops = join_factories(shops, analysis.factory_leads.leads)
     stage("done")
-    return Analysis(dataset, ids, links, evidence, resolution, shops, model)
+    return analysis
 
 
 def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int
@@ -440,6 +443,7 @@ def _analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int,
     analysis.shops["operator_id"] = analysis.shops["shop_id"].map(owner)
     analysis.resolution.operators["operator_id"] = analysis.resolution.operators[
         "shop_id"].map(owner)
+    analysis.__dict__.pop("factory_leads", None)  # its evidence names the old operator ids
     # community ids are carried over the same way (a community is a group of shops too)
     named = {"community_id": "operator_id"}
     community = runs.stabilise(
