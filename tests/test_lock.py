@@ -185,3 +185,20 @@ def graphlink_slow(*args, env: dict):
 
     return subprocess.Popen([sys.executable, "-c", SLOW_WRITER, *map(str, args)], env=env,
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_readers_never_wait_and_a_stale_signups_is_a_writer(state, versions):
+    """While a writer holds the lock, the sign-ups of a fresh state and of a delta
+    are served at once; sign-ups that would save a run wait, then fail clearly."""
+    from test_state import split_world
+
+    _, delta, _, _ = split_world(versions["whole"], versions["root"] / "reader", 60)
+    with writer_lock(state):
+        started = time.monotonic()
+        fresh = api.signups_with_state(versions["base"], state, "2000-01-01")
+        scored = api.signups_with_state(delta, state, "2000-01-01")
+        assert time.monotonic() - started < 30
+        assert fresh.payload["signups"] and scored.payload["signups"]
+        with pytest.raises(StateBusy, match=f"pid {os.getpid()} "):
+            api.signups_with_state(versions["whole"], state, "2000-01-01", lock_timeout=0.2)
+    assert [r["run"] for r in State.open(state).manifest["runs"]] == ["R0001"]
