@@ -388,28 +388,80 @@ def _signup_figure(analysis, signup: dict, best: dict | None) -> str:
 
 def _factories_sections(report) -> tuple[list, str]:
     found = report.payload.get("factories", [])
+    context = report.payload.get("context", [])
     analysis = report.analysis
     names = _names(analysis) if analysis is not None else {}
-    cards = [("factory clusters", len(found)),
+    cards = [("factory leads", len(found)),
              ("shops in them", sum(len(f["shops"]) for f in found)),
-             ("banned shops in them", sum(f["banned_shops"] for f in found))]
-    out = [f"<h2>Factory clusters ({len(found)})</h2>"]
+             ("banned shops in them", sum(f["banned_shops"] for f in found)),
+             ("crowded places kept as context", len(context))]
+    out = [f"<h2>Factory leads ({len(found)})</h2>"]
     for i, f in enumerate(found):
         shops = ", ".join(_shop(s, names) if names else esc(s) for s in f["shops"])
         radius = f"{f['radius_m']:.0f} m" if isinstance(f.get("radius_m"), (int, float)) else "?"
         out.append(f'<section class="item" id="factory-{esc(f["factory_id"])}">'
                    f'<h3>{esc(f["factory_id"])}: score {esc(f["score"])}</h3>'
                    f'<p>Anchor {esc(f["anchor_address"])} (radius {esc(radius)}); '
-                   f'{len(f["shops"])} shops of {esc(f["operators"])} operators, '
+                   f'{len(f["shops"])} shops of {esc(f["operators"])} independent operators, '
                    f'{esc(f["banned_shops"])} banned.</p><p class="muted">{shops}</p>')
+        out.append(_lead_evidence(f))
         if analysis is not None and i < MAX_FIGURES and f.get("lat") is not None:
             from graphlink import plot
 
             out.append(_figure(plot.factory_map(analysis, f["factory_id"]),
                                f"Dispatch addresses of {f['factory_id']} around its anchor.",
-                               f"map of factory cluster {f['factory_id']}"))
+                               f"map of factory lead {f['factory_id']}"))
         out.append("</section>")
+    out.append(_context_section(context))
     return cards, "".join(out)
+
+
+def _mini_table(head: tuple[str, ...], rows: list[tuple]) -> str:
+    """A small static table (evidence inside one item)."""
+    th = "".join(f'<th scope="col">{esc(h)}</th>' for h in head)
+    body = "".join("<tr>" + "".join(
+        f'<td class="num">{esc(v)}</td>' if isinstance(v, (int, float)) and not isinstance(
+            v, bool) else f"<td>{esc('' if v is None else v)}</td>" for v in row) + "</tr>"
+        for row in rows)
+    return (f'<div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
+
+
+def _lead_evidence(f: dict) -> str:
+    """A lead's reasons, its operators' record and its addresses as written."""
+    out = ["<ul>" + "".join(f"<li>{esc(r)}</li>" for r in f.get("reasons", [])) + "</ul>"]
+    evidence = f.get("evidence") or {}
+    ops = evidence.get("operators", [])
+    if ops:
+        out.append(_mini_table(
+            ("operator", "shops", "signal", "banned", "fake test buys", "genuine test buys",
+             "counterfeit disputes", "first seen", "banned on"),
+            [(o["operator_id"], " ".join(o["shops"]), o["signal"], o.get("banned_shops"),
+              o.get("fake_test_buys"), o.get("genuine_test_buys"),
+              o.get("counterfeit_disputes"), o.get("first_seen"), o.get("banned_at"))
+             for o in ops]))
+    addresses = evidence.get("addresses", [])
+    if addresses:
+        out.append(_mini_table(("shop", "address as written", "lat", "lon", "metres from centre"),
+                               [(a["shop_id"], a["address"], a.get("lat"), a.get("lon"),
+                                 a.get("distance_m")) for a in addresses]))
+    if f.get("successors"):
+        out.append(f'<p class="muted">Registered here after a ban, without any signal (shown, '
+                   f'not counted): {esc(", ".join(f["successors"]))}</p>')
+    return "".join(out)
+
+
+def _context_section(context: list[dict]) -> str:
+    """Crowded places with flagged tenants among mostly honest ones: never a lead."""
+    if not context:
+        return ""
+    rows = [(c["place_id"], c.get("anchor_address"), c["tenants"], c.get("flagged_operators"),
+             c["honest_share"], c["reason"]) for c in context]
+    return (f"<h2>Crowded places kept as context ({len(context)})</h2>"
+            "<p>Parks, warehouses and towers: several flagged operators among mostly honest "
+            "tenants. Not factory leads; their flagged tenants stand on their own record.</p>"
+            + _mini_table(("place", "anchor", "tenants", "flagged operators", "honest share",
+                           "reason"), rows))
 
 
 def _clusters_sections(report) -> tuple[list, str]:

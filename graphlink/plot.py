@@ -628,12 +628,14 @@ _M_PER_DEGREE = 111_320.0
 
 
 def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
-    """A factory cluster's dispatch addresses around its anchor, on lat/lon axes.
+    """A factory lead's dispatch addresses around its anchor, on lat/lon axes.
 
-    The cluster's shops are coloured by status (banned red), the anchor is
-    a star, the dashed circle is the cluster radius; other shops' addresses
-    within ``context`` radii are drawn faint grey for context. Axes keep true
-    proportions (a circle is a circle); a scale bar gives metres.
+    The lead's shops are coloured by status (banned red), the anchor is a
+    star, the dashed circle is the lead's radius; shops registered at one of
+    its buildings after a ban there, without any signal (successors: shown,
+    not counted) are hollow; other shops' addresses within ``context`` radii
+    are drawn faint grey for context. Axes keep true proportions (a circle is
+    a circle); a scale bar gives metres.
     """
     found = analysis.factories().set_index("factory_id")
     if factory_id not in found.index:
@@ -649,9 +651,11 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
     dx = (points["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))
     near = points[(dx.abs() <= span) & (dy.abs() <= span)]
     members = set(f["shops"])
+    successors = set(f["successors"]) if "successors" in f else set()
     status = analysis.dataset.shops.set_index("shop_id")["status"]
     inside = near[near["shop_id"].isin(members)]
-    outside = near[~near["shop_id"].isin(members)]
+    later = near[near["shop_id"].isin(successors)]
+    outside = near[~near["shop_id"].isin(members | successors)]
     elsewhere = points[points["shop_id"].isin(members)].shape[0] - len(inside)
     unplaced = sorted(members - set(points["shop_id"]))
 
@@ -665,7 +669,11 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
         sel = inside[inside["shop_id"].map(status) == state]
         if len(sel):
             ax.scatter(sel["lon"], sel["lat"], s=46, c=colour, edgecolors="white", zorder=3,
-                       label=f"cluster shop, {state} ({sel['shop_id'].nunique()})")
+                       label=f"lead's shop, {state} ({sel['shop_id'].nunique()})")
+    if len(later):
+        ax.scatter(later["lon"], later["lat"], s=46, facecolors="none",
+                   edgecolors=NODE_STYLE["shop"][0], zorder=3,
+                   label=f"after a ban, no signal ({later['shop_id'].nunique()})")
     ax.scatter([lon0], [lat0], s=320, marker="*", c="#f1c40f", edgecolors="black", zorder=4,
                label="anchor")
     dlat = radius / _M_PER_DEGREE
@@ -695,7 +703,8 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
         labels.add(spots, text, fontsize=7, ha="left", va="center")
     n_ops = int(f["operators"])
     ax.set_title(safe_terminal(
-                 f"Factory cluster {factory_id}: {len(members)} shops of {n_ops} operators, "
+                 f"Factory lead {factory_id}: {len(members)} shops of {n_ops} independent "
+                 "operators, "
                  f"{int(f['banned_shops'])} banned (score {float(f['score']):.2f})\n"
                  f"anchor {_short(f['anchor_address'], 56)}, radius {radius:.0f} m"),
                  fontsize=10, loc="left", parse_math=False)
