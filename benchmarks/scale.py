@@ -16,8 +16,9 @@ union-find baseline (the one of benchmarks/quality.py: shops sharing any exact
 device, payment, phone, email or ID number are one operator; a new shop is
 flagged when it shares one with a banned shop), so graphlink's figures read as
 ratios on the same machine. Then ``graphlink report signups DATASET --since
-DATE --format json`` runs end to end as a subprocess, timed with its own
-rusage (``os.wait4``).
+DATE --format json`` and ``graphlink report factories DATASET --format json``
+run end to end as subprocesses, timed with their own rusage (``os.wait4``);
+the factory report's cost is printed as a ratio of the sign-up report's.
 
 The sign-up date is the median creation date of the world's re-registrations
 (as in benchmarks/quality.py). Benchmarks print figures; nothing here is a test.
@@ -90,7 +91,7 @@ class _Clock:
 
 def child_graphlink(folder: Path, since: str) -> dict:
     from graphlink import api, report
-    from graphlink.detect import communities
+    from graphlink.detect import communities, join_factories
     from graphlink.identifiers import extract
     from graphlink.link import count_entities, entity_labels, find_links, pair_evidence
     from graphlink.model import comparison_levels, score_vectors, shop_kinds, train_vectors
@@ -113,8 +114,12 @@ def child_graphlink(folder: Path, since: str) -> dict:
         dataset.shops["shop_id"], score_vectors(model, vectors, n)))
     shops = clock("communities", communities, resolution.operators, resolution.pairs)
     analysis = api.Analysis(dataset, ids, links, evidence, resolution, shops, model)
+    analysis.shops = clock("factory leads", lambda: join_factories(
+        shops, analysis.factory_leads.leads))  # as analyse does
     signups = clock("signups", api.signups_report, analysis, since)
     clock("report", report.write, signups, "json", os.devnull)  # streamed, as the CLI does
+    leads = clock("factories", api.factories_report, analysis)
+    clock("factories report", report.write, leads, "json", os.devnull)
     records = signups.payload["signups"]
     flagged = sum(r["flag"] in ("high", "medium") for r in records)
     return {"stages": clock.stages, "comparisons": links.comparisons,
@@ -196,17 +201,19 @@ def _run_child(mode: str, folder: Path, since: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout else {}
 
 
-def end_to_end(folder: Path, since: str) -> dict:
-    """`graphlink report signups` as a subprocess: wall time and its own peak memory."""
-    cmd = [sys.executable, "-m", "graphlink.cli", "report", "signups", str(folder),
-           "--since", since, "--format", "json", "--quiet", "--output", os.devnull]
+def end_to_end(folder: Path, since: str, command: str = "signups") -> dict:
+    """`graphlink report signups` (or ``factories``) as a subprocess: wall time and its
+    own peak memory."""
+    cmd = [sys.executable, "-m", "graphlink.cli", "report", command, str(folder),
+           "--format", "json", "--quiet", "--output", os.devnull]
+    cmd += ["--since", since] if command == "signups" else []
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        raise SystemExit(f"graphlink report signups failed ({proc.returncode})")
+        raise SystemExit(f"graphlink report {command} failed ({proc.returncode})")
     return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
 
 
@@ -230,7 +237,7 @@ def main() -> None:
         print(json.dumps(run(Path(args.world), args.since)))
         return
 
-    rows, growth = [], []
+    rows, growth, costs = [], [], []
     for n in args.sizes:
         folder = world(n)
         since = since_of(folder)
@@ -240,6 +247,7 @@ def main() -> None:
         ours = _run_child("graphlink", folder, since)
         base = _run_child("baseline", folder, since)
         cli = None if args.no_cli else end_to_end(folder, since)
+        cli_f = None if args.no_cli else end_to_end(folder, since, "factories")
         growth.append((n, ours["records"], dict((s["stage"], s["seconds"])
                                                 for s in ours["stages"])["link"],
                        ours["comparisons"]))
@@ -255,10 +263,13 @@ def main() -> None:
         rows.append({"shops": n, "stage": "total (in process)", "seconds": total,
                      "peak_mb": ours["stages"][-1]["peak_mb"], "base_seconds": base_total,
                      "base_peak_mb": base["stages"][-1]["peak_mb"]})
-        if cli:
-            rows.append({"shops": n, "stage": "cli report signups", "seconds": cli["seconds"],
-                         "peak_mb": cli["peak_mb"], "base_seconds": float("nan"),
-                         "base_peak_mb": float("nan")})
+        for name, run in (("signups", cli), ("factories", cli_f)):
+            if run:
+                rows.append({"shops": n, "stage": f"cli report {name}",
+                             "seconds": run["seconds"], "peak_mb": run["peak_mb"],
+                             "base_seconds": float("nan"), "base_peak_mb": float("nan")})
+        if cli and cli_f:
+            costs.append((n, cli_f["seconds"] / cli["seconds"]))
         print(f"{n:,} shops, {ours['records']:,} records, since {since}: "
               f"{ours['signups']:,} sign-ups, {ours['flagged']:,} flagged high/medium "
               f"(baseline {base['flagged']:,}); {ours['operators']:,} operators "
@@ -273,6 +284,9 @@ def main() -> None:
     with pd.option_context("display.width", 200, "display.float_format", "{:,.1f}".format):
         print()
         print(table.to_string(index=False))
+    for n, ratio in costs:
+        print(f"\n{n:,} shops: cli report factories / cli report signups: x{ratio:.2f} "
+              "(target <= 1.2)")
     for (n1, r1, t1, c1), (n2, r2, t2, c2) in zip(growth, growth[1:], strict=False):
         print(f"\nlinking {n1:,} -> {n2:,} shops: records x{r2 / r1:.1f}, "
               f"link time x{t2 / t1:.1f} ({t2 / t1 / (r2 / r1):.2f}x as fast as the data), "
