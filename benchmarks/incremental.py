@@ -149,7 +149,7 @@ def _reason(shop: str, full: dict, inc: dict | None, analysis) -> str:
                           if m["banned_shop_id"] == target), None)
         return (f"pair with {target}: p={p:.3f} in full, match score "
                 f"{inc_score if inc_score is None else round(inc_score, 3)} incrementally "
-                "(value counts / entity labels differ)")
+                "(rarity counted on the world alone: docs/operations.md)")
     return "other"
 
 
