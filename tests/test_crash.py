@@ -193,3 +193,32 @@ def test_no_process_is_left_by_any_step(reference):
         proc.wait()
     assert gone_within(tag, 3) == []
     assert all(s > 0 for s in reference["seconds"])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_writer_stopped_mid_run_keeps_the_previous_run(split, reference, tmp_path, signum):
+    """A writer holding the lock is stopped: 143/130 with one line, the lock is
+    free again, the state still at its previous run, no process left."""
+    import shutil
+
+    from test_lock import _holder, graphlink_slow
+
+    from graphlink.lock import writer_lock
+
+    state = tmp_path / "state"
+    shutil.copytree(reference["root"] / "state", state)
+    before = (state / "manifest.json").read_bytes()
+    env, tag = tagged_env()
+    proc = graphlink_slow("report", "changes", split["base"], "--state", state, "--quiet",
+                          env=env)
+    deadline = time.monotonic() + 20
+    while _holder(state).get("pid") != proc.pid and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 128 + signum
+    assert err.decode() == f"graphlink: stopped by {signal.Signals(signum).name}\n"
+    assert gone_within(tag, 3) == []
+    assert (state / "manifest.json").read_bytes() == before
+    with writer_lock(state):
+        pass
