@@ -542,12 +542,13 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
 
     Same canonical email 1.0; the same local part at another provider 0.85
     (``email-same-local``); the same skeleton (letters of the local part)
-    0.85 when it has 6+ letters, else 0.75 (``email-skeleton``); local parts of
-    6+ characters one edit apart 0.7 (``email-fuzzy``); otherwise a ratio of
-    the local parts scaled to at most 0.65 (``email-fuzzy``: never a link on
-    its own). Numeric local parts (QQ numbers) have no skeleton: the
-    same number at another provider is ``email-same-local``, one digit added,
-    dropped, changed or swapped 0.7 ``email-fuzzy``; role addresses
+    0.85 when it has 6+ letters, else 0.75 (``email-skeleton``) -- but local parts
+    with a number of their own (2+ digits, 6+ characters) one edit apart (a letter
+    or digit mistyped) are 0.7 (``email-fuzzy``) first; otherwise a ratio of the
+    local parts scaled to at most 0.65 (``email-fuzzy``: never a link on its own).
+    Numeric local parts (QQ numbers) have no skeleton: the same number at another
+    provider is ``email-same-local``, one digit added, dropped, changed or swapped
+    0.7 ``email-fuzzy``; role addresses
     (``sales@``, ``kefu@``) barely count (``email-role``).
 
     >>> email_similarity("Zhang.Wei+shop@qq.com", "zhang.wei@QQ.com")
@@ -562,6 +563,10 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     0.0
     >>> email_similarity("zhangw972@163.com", "zhaangw972@163.com")
     Similarity(score=0.7, method='email-fuzzy')
+    >>> email_similarity("liujingsi5931@gmail.com", "liujingsi5951@gmail.com").method
+    'email-fuzzy'
+    >>> email_similarity("liujingsi5931@gmail.com", "liu.jingsi88@qq.com").method
+    'email-skeleton'
     """
     a, b = norm.email(a_raw), norm.email(b_raw)
     if a is None or b is None:
@@ -576,11 +581,18 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
         return _sim(0.3 if sa == sb else 0.0, "email-role")
     if la == lb:
         return _sim(0.85 if len(la) >= 6 else 0.75, "email-same-local")
+    # one character of a local part with a number of its own (its digits too): the same
+    # mailbox mistyped, not just the same person's name (the skeleton); without digits,
+    # zhangwei and zhangwen are two people
+    if _numbered(la) and _numbered(lb) and OSA.distance(la, lb) <= 1:
+        return _sim(0.7, "email-fuzzy")
     if sa == sb:
         return _sim(0.85 if len(sa) >= 6 else 0.75, "email-skeleton")
-    if min(len(la), len(lb)) >= 6 and OSA.distance(la, lb) <= 1:  # a letter slipped in
-        return _sim(0.7, "email-fuzzy")
     return _sim(0.65 * fuzz.ratio(la, lb) / 100, "email-fuzzy")
+
+
+def _numbered(local: str) -> bool:
+    return len(local) >= 6 and sum(c.isdigit() for c in local) >= 2
 
 
 def _numeric_locals(la: str, lb: str) -> Similarity:

@@ -172,6 +172,10 @@ class BlockingPass:
     minimum: float = LINK_MIN
     # the sort order within a key from the values table (instead of ``text`` of the value)
     order: Callable[[pd.DataFrame], pd.Series] | None = None
+    # True: the key is a crowd (a place, a network, a name) and its users are the
+    # agreement's frequency; False: an artefact of blocking (half of a number), so
+    # the two values' own users are
+    crowd: bool = True
 
 
 @dataclass
@@ -367,14 +371,15 @@ PASSES = (
     BlockingPass("address", "text-reversed", lambda v: v["value"].str[::-1], _addresses,
                  False, str, fuzz.ratio, 85, minimum=0.5),
     BlockingPass("id_number", "head", lambda v: v["value"].map(lambda x: _id_key(x, True)),
-                 _id_edit),
+                 _id_edit, crowd=False),
     BlockingPass("id_number", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),
-                 _id_edit, text=lambda v: v[::-1]),
-    BlockingPass("id_number", "anagram", lambda v: v["value"].map(_id_anagram), _id_edit),
+                 _id_edit, text=lambda v: v[::-1], crowd=False),
+    BlockingPass("id_number", "anagram", lambda v: v["value"].map(_id_anagram), _id_edit,
+                 crowd=False),
     BlockingPass("birth_date", "head", lambda v: v["value"].map(lambda x: _id_key(x, True)),
-                 _id_edit),
+                 _id_edit, crowd=False),
     BlockingPass("birth_date", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),
-                 _id_edit, text=lambda v: v[::-1]),
+                 _id_edit, text=lambda v: v[::-1], crowd=False),
     # shop names: a prefix or suffix added (新..., ...二店) keeps one of the two orders
     BlockingPass("shop_name", "text", lambda v: v["value"], compare.shop_name_similarity, False,
                  str, fuzz.partial_ratio, 80),
@@ -389,10 +394,11 @@ PASSES = (
     BlockingPass("email", "local-reversed", lambda v: v["value"].map(_email_local_reversed),
                  compare.email_similarity, False, lambda v: v.rpartition("@")[0][::-1],
                  fuzz.ratio, 80),
-    BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit),
+    BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit, crowd=False),
     BlockingPass("phone", "tail", lambda v: v["value"].map(_phone_tail), _phone_edit,
-                 text=lambda v: _national(v)[::-1]),
-    BlockingPass("phone", "anagram", lambda v: v["value"].map(_phone_anagram), _phone_edit),
+                 text=lambda v: _national(v)[::-1], crowd=False),
+    BlockingPass("phone", "anagram", lambda v: v["value"].map(_phone_anagram), _phone_edit,
+                 crowd=False),
     BlockingPass("ip", "block", lambda v: _apply(v["value"], norm.ip_block), _ip_block),
 )
 
@@ -541,7 +547,8 @@ def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[d
     keyed = values.assign(key=bp.key(values)).dropna(subset=["key"])
     grouped = keyed.groupby("key")
     keyed = keyed.assign(key_values=grouped["value"].transform("size"),
-                         key_shops=grouped[_users(keyed)].transform("sum"))
+                         key_shops=grouped[_users(keyed)].transform("sum") if bp.crowd
+                         else keyed[_users(keyed)])
     big = keyed["key_values"] > MAX_BLOCK
     hubs = [{"kind": bp.kind, "pass": bp.name, "key": key, "values": int(part["key_values"].iat[0]),
              "shops": int(part["key_shops"].iat[0])}

@@ -582,7 +582,7 @@ def name_pinyin(raw: object) -> str | None:
 _ZH_COMPANY = ("股份有限公司", "有限责任公司", "有限公司", "分公司", "总公司", "公司", "集团",
                "商行", "经营部", "工作室")
 _ZH_SHOP = _ZH_COMPANY + ("官方旗舰店", "旗舰店", "专卖店", "专营店", "直营店", "官方店",
-                          "网店", "小店", "店铺", "商城", "商店", "店", "官方")
+                          "网店", "小店", "分店", "总店", "店铺", "商城", "商店", "店", "官方")
 _LATIN_COMPANY = ("co", "company", "corp", "corporation", "ltd", "limited", "llc", "inc",
                   "incorporated", "plc", "gmbh", "pte", "pty", "sdn", "bhd", "llp")
 _LATIN_SHOP = _LATIN_COMPANY + ("store", "shop", "official", "flagship", "online")

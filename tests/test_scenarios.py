@@ -177,13 +177,18 @@ def _evidence(analysis, kind: str) -> set[tuple[str, str, str]]:
 
 
 def test_weak_traces_are_blocked_together(tmp_path):
-    """Blocking finds the comebacks' small changes: a letter added to an email, two
-    phone digits swapped across its middle, the neighbours' house on one street, and
-    coordinates ~190 m apart on either side of every ~550 m cell of one grid."""
-    shops = [BANNED, NEW, ("S3", "运动之家", "2025-07-02", "active", None, None)]
+    """Blocking finds the comebacks' small changes: a letter added to an email, a
+    phone's last digit changed or two digits swapped across its middle, the
+    neighbours' house on one street, and coordinates ~190 m apart on either side of
+    every ~550 m cell of one grid."""
+    crowd = [(f"H{i:02d}", f"店铺{i}", "2024-05-01", "active", None, None) for i in range(40)]
+    shops = [BANNED, NEW, ("S3", "运动之家", "2025-07-02", "active", None, None), *crowd]
     accounts = [("A1", "S1", "张文", None, "+8613735614583", "zhangw972@163.com"),
-                ("A2", "S2", "郑慧敏", None, "137-3516-4583", "zhaangw972@163.com"),
-                ("A3", "S3", "Olivia Williams", None, None, None)]
+                ("A2", "S2", "郑慧敏", None, "137-3561-4589", "zhaangw972@163.com"),
+                ("A3", "S3", "Olivia Williams", None, "137-3516-4583", None),
+                # many phones on the blocking key of S1's first digits: not a crowd on it
+                *[(f"A-{s[0]}", s[0], None, None, f"137356{i:05d}", None)
+                  for i, s in enumerate(crowd)]]
     folder = tmp_path / "world"
     folder.mkdir()
     pd.DataFrame(shops, columns=SHOP_COLS).to_csv(folder / "shops.csv", index=False)
@@ -198,5 +203,9 @@ def test_weak_traces_are_blocked_together(tmp_path):
     analysis = gl.analyse(folder, model=_marketplace_model())
     assert ("S1", "S2", "email-fuzzy") in _evidence(analysis, "email")
     assert ("S1", "S2", "phone-edit") in _evidence(analysis, "phone")
+    assert ("S1", "S3", "phone-edit") in _evidence(analysis, "phone")
+    ev = analysis.evidence
+    phone = ev[(ev["kind"] == "phone") & (ev["shop_a"] == "S1") & (ev["shop_b"] == "S2")]
+    assert phone["users"].max() <= 2  # the two numbers' own users, not the key's 40
     assert ("S1", "S2", "nearby") in _evidence(analysis, "address")
     assert ("S1", "S3", "same-street") in _evidence(analysis, "address")
