@@ -11,7 +11,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -52,14 +52,16 @@ from graphlink.resolve import (
     resolve_operators,
 )
 from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups
+from graphlink.saved import has_analysis, model_version, read_analysis
 from graphlink.spotchecks import sections as spotcheck_sections
-from graphlink.state import State, fingerprint, next_run, save
+from graphlink.state import State, StateError, fingerprint, next_run, save
 from graphlink.summary import check_report
 
 __all__ = ["load", "check", "analyse", "Analysis", "train_model", "model_report",
            "clusters_report", "signups_report",
            "factories_report", "spotcheck_report", "analyse_into_state", "signups_with_state",
-           "changes_with_state", "changes_report"]
+           "changes_with_state", "changes_report", "open_state", "analysis_for",
+           "analyse_report", "report_all", "explain_report", "StaleState", "ALL_REPORTS"]
 
 
 def load(
@@ -132,6 +134,9 @@ class Analysis:
     shops: pd.DataFrame  # shop_id, operator_id, community_id
     model: MatchModel | None = None
 
+    # where it was read from: {"state": folder, "run": "R0003"} (see open_state); empty
+    # for a fresh analysis
+    origin: dict = field(default_factory=dict, repr=False, compare=False)
     def clusters(self) -> pd.DataFrame:
         """One row per shop: shop_id, operator_id, community_id."""
         return self.shops[["shop_id", "operator_id", "community_id"]].copy()
@@ -405,7 +410,9 @@ KEY_CHECK = "graphlink state key check"
 
 
 def _options(load_options: dict, pseudonymise) -> dict:
-    return {**load_options, "pseudonymise": bool(pseudonymise)}
+    # the model is not the data: a state keeps its own (see _fresh_state)
+    return {**{k: v for k, v in load_options.items() if k != "model"},
+            "pseudonymise": bool(pseudonymise)}
 
 
 def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int = 0,
@@ -462,7 +469,8 @@ def _analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int,
 def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
                        progress: Progress | None = None,
                        pseudonymise: bool | str | bytes | None = None,
-                       lock_timeout: float = 0, **load_options) -> Report:
+                       lock_timeout: float = 0, require_fresh: bool = False,
+                       notice: Notice | None = None, **load_options) -> Report:
     """`graphlink report signups --state DIR`: the same report, without redoing the world.
 
     - the state is fresh for ``source`` (same files, same options): scored from
@@ -473,10 +481,15 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
       writer lock (waiting up to ``lock_timeout`` seconds for another writer).
     """
     pseudonyms = pseudonymiser(pseudonymise)
+
+    ``require_fresh``: refuse (:class:`StaleState`) anything but a fresh state;
+    ``notice(text)`` hears where the report came from.
     now = fingerprint(source, _options(load_options, pseudonymise))
     state = State.open(state_dir)
     if state is not None and state.fresh_for(now):
-        return _signups_from_state(state, since, source)
+        return _signups_from_state(state, since, source, notice)
+    _stale(state_dir, state, now, require_fresh, notice, "scores a delta against it, or "
+           "analyses DATASET and saves it as the next run")
     dataset = load(source, pseudonymise=None, **load_options)
     if state is not None and _is_delta(dataset, state, source):
         _same_pseudonyms(state, state_dir, pseudonyms)
@@ -489,15 +502,21 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
     with writer_lock(state_dir, lock_timeout):
         state = State.open(state_dir)  # the writer we waited for may have saved this data
         if state is not None and state.fresh_for(now):
-            return _signups_from_state(state, since, source)
+            return _signups_from_state(state, since, source, notice)
         analysis, _ = _analyse_into_state(source, state_dir, seed=0, progress=progress,
                                           pseudonymise=pseudonymise, dataset=dataset,
                                           **load_options)
     return signups_report(analysis, since)
 
 
-def _signups_from_state(state: State, since: str, source: str | Path) -> Report:
-    """The sign-up report of a fresh state, from its tables alone."""
+def _signups_from_state(state: State, since: str, source: str | Path,
+                        notice: Notice | None = None) -> Report:
+    """The sign-up report of a fresh state: from its saved analysis (the same bytes
+    as a fresh analysis), or from its incremental tables for a run saved before
+    states kept the whole analysis."""
+    if has_analysis(state):
+        _say(notice, f"read from state {state.folder} run {state.run}")
+        return signups_report(_saved(state, source), since)
     since = resolve_since(since, state.table("shops", ["created_at"])["created_at"])
     records = score_against_state(state, None, pd.Timestamp(since))
     records = with_waterfalls(records, state.table("pairs"), state.model(),
@@ -541,6 +560,7 @@ def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str
                        pseudonymise: bool | str | bytes | None = None, lock_timeout: float = 0,
                        **load_options) -> Report:
     """Bring the state up to date with ``source`` (a new run unless it is fresh),
+                       require_fresh: bool = False, notice: Notice | None = None,
     then report the changes since ``since_run`` (default: the latest run's).
 
     A writer: the state's writer lock is held from the freshness check to the
@@ -553,6 +573,8 @@ def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str
         if state is None or not state.fresh_for(now):
             dataset = load(source, pseudonymise=None, **load_options)
             if state is not None and _is_delta(dataset, state, source):
+            _stale(state_dir, state, now, require_fresh, notice,
+                   "analyses DATASET and saves it as the next run")
                 raise GraphlinkError(
                     f"{source}: none of its shops is in the analysed state: `report changes` "
                     "needs the whole dataset (a delta of new shops is scored with `report "
@@ -692,3 +714,208 @@ def spotcheck_report(analysis: Analysis, budget: int) -> Report:
     return Report(f"Spot checks (budget {budget})", payload, rows,
                   ["section", "rank", "shop_id", "priority", "operator_id", "factory_id",
                    "reasons"], notes, analysis=analysis)
+
+
+# --- analyse once, report many: reading the saved analysis of a state ---------------
+
+# notice(text): told where a report came from (a state's run, or a stale state
+# analysed again); the CLI prints it on standard error
+Notice = Callable[[str], None]
+
+
+class StaleState(GraphlinkError):
+    """A state folder that is not fresh for the dataset, where a fresh one was required."""
+
+
+def _say(notice: Notice | None, text: str) -> None:
+    if notice is not None:
+        notice(text)
+
+
+def _stale_reason(state: State | None, now: dict) -> str:
+    """Why ``state`` does not answer for the data ``now`` describes, in a few words."""
+    if state is None:
+        return "no analysis saved there yet"
+    saved = state.manifest.get("fingerprint", {})
+    if saved.get("options") != now.get("options"):
+        return f"run {state.run} was read with other options ({saved.get('options')})"
+    old, new = saved.get("files", {}), now.get("files", {})
+    changed = sorted(n for n in set(old) | set(new) if old.get(n) != new.get(n))
+    if changed:
+        return f"run {state.run} was analysed from other files ({', '.join(changed[:4])} differ)"
+    if not has_analysis(state):
+        return f"run {state.run} was saved before states kept the whole analysis"
+    return f"run {state.run} was pseudonymised with another key"
+
+
+def _stale(state_dir: str | Path, state: State | None, now: dict, require_fresh: bool,
+           notice: Notice | None, then: str) -> None:
+    """Refuse a stale state when ``require_fresh``, else say so and what happens ``then``."""
+    reason = _stale_reason(state, now)
+    if require_fresh:
+        raise StaleState(f"{state_dir}: the state is not fresh for {now.get('source')}: "
+                         f"{reason}; refused (--require-fresh). Run `graphlink analyse "
+                         "DATASET --state DIR` first")
+    _say(notice, f"state {state_dir} is stale: {reason}; this {then}")
+
+
+def _fresh_state(state_dir: str | Path, source: str | Path, load_options: dict,
+                 pseudonymise) -> tuple[State | None, dict]:
+    """The state when it holds a saved analysis of exactly this data (else None),
+    and the data's fingerprint."""
+    now = fingerprint(source, _options(load_options, pseudonymise))
+    state = State.open(state_dir)
+    if state is None or not state.fresh_for(now) or not has_analysis(state):
+        return None, now
+    pseudonyms = pseudonymiser(pseudonymise)
+    check = pseudonyms.token(KEY_CHECK) if pseudonyms is not None else None
+    return (state if state.manifest.get("key_check") == check else None), now
+
+
+def _saved(state: State, source: str | Path | None) -> Analysis:
+    analysis = read_analysis(state, source)
+    analysis.origin = {"state": str(state.folder), "run": state.run}
+    return analysis
+
+
+def open_state(state_dir: str | Path, source: str | Path | None = None, **load_options
+               ) -> Analysis:
+    """The analysis saved in a state folder, without analysing anything again.
+
+    The same :class:`Analysis` (same DataFrames, same reports, byte for byte) as
+    ``analyse(source)`` with the state's model. With ``source``, the state must
+    be fresh for it (same files, same load options), else :class:`StaleState`.
+
+    >>> import graphlink as gl  # doctest: +SKIP
+    >>> analysis = gl.open_state("state")  # doctest: +SKIP
+    >>> analysis.signups("7d").head()  # doctest: +SKIP
+    """
+    if source is not None:
+        pseudonymise = load_options.pop("pseudonymise", None)
+        state, now = _fresh_state(state_dir, source, load_options, pseudonymise)
+        if state is None:
+            _stale(state_dir, State.open(state_dir), now, True, None, "")
+        return _saved(state, source)
+    state = State.open(state_dir)
+    if state is None:
+        raise StateError(f"{state_dir}: no graphlink state here yet (run `graphlink analyse "
+                         "DATASET --state DIR` to make one)")
+    return _saved(state, None)
+
+
+def analysis_for(source: str | Path, state_dir: str | Path | None = None, *,
+                 require_fresh: bool = False, notice: Notice | None = None, seed: int = 0,
+                 progress: Progress | None = None,
+                 pseudonymise: bool | str | bytes | None = None,
+                 model: MatchModel | str | Path | None = None, **load_options) -> Analysis:
+    """The analysis every report reads: the state's saved one when it is fresh for
+    ``source``, else a fresh analysis (not saved: `graphlink analyse` saves), or
+    :class:`StaleState` with ``require_fresh``. ``notice(text)`` hears which.
+
+    >>> import graphlink as gl  # doctest: +SKIP
+    >>> clusters_report(analysis_for("marketplace", "state")).payload["operators"]  # doctest: +SKIP
+    """
+    if state_dir is not None:
+        state, now = _fresh_state(state_dir, source, load_options, pseudonymise)
+        if state is not None:
+            _say(notice, f"read from state {state_dir} run {state.run}")
+            return _saved(state, source)
+        _stale(state_dir, State.open(state_dir), now, require_fresh, notice,
+               "analyses DATASET without saving it (`graphlink analyse DATASET --state DIR` "
+               "saves it)")
+    return analyse(source, seed=seed, progress=progress, pseudonymise=pseudonymise, model=model,
+                   **load_options)
+
+
+def analyse_report(source: str | Path, state_dir: str | Path, *, lock_timeout: float = 0,
+                   progress: Progress | None = None,
+                   pseudonymise: bool | str | bytes | None = None,
+                   model: MatchModel | str | Path | None = None, **load_options) -> Report:
+    """`graphlink analyse DATASET --state DIR`: analyse and save a run (unless the state
+    is already fresh for the data and the model), then a short summary and what to run
+    next. A writer: holds the state's lock (waiting up to ``lock_timeout`` seconds)."""
+    with writer_lock(state_dir, lock_timeout):
+        state, now = _fresh_state(state_dir, source, load_options, pseudonymise)
+        wanted = model_version(_model(model)) if model is not None else None
+        saved = state is None or (wanted is not None and wanted != model_version(state.model()))
+        if saved:
+            del state  # unpinned: the run saved next may delete its tables
+            _analyse_into_state(source, state_dir, seed=0, progress=progress,
+                                pseudonymise=pseudonymise, dataset=None, model=model,
+                                **load_options)
+            state = State.open(state_dir)
+    return _analysed(state, source, saved)
+
+
+def _analysed(state: State, source: str | Path, saved: bool) -> Report:
+    shops = state.table("shops", ["status", "operator_id", "community_id"])
+    run = state.manifest["runs"][-1]
+    payload = {"schema": "graphlink.analyse/1", "dataset": str(source),
+               "state": str(state.folder), "run": state.run, "saved": saved,
+               "runs": len(state.manifest["runs"]), "shops": len(shops),
+               "banned_shops": int((shops["status"] == "banned").sum()),
+               "operators": int(shops["operator_id"].nunique()),
+               "communities": int(shops["community_id"].nunique()),
+               "changes": int(run.get("changes", 0)),
+               "model_version": model_version(state.model())}
+    rows = [{"item": k, "value": payload[k]} for k in ("run", "saved", "shops", "banned_shops",
+                                                         "operators", "communities", "changes")]
+    what = f"saved as run {state.run}" if saved else f"already fresh (run {state.run})"
+    data, folder = _quoted(source), _quoted(state.folder)
+    notes = ["", f"{source}: {what} in {state.folder}", "next:",
+             f"  graphlink report all {data} --state {folder} --since 7d --output-dir reports",
+             f"  graphlink report signups {data} --state {folder} --since 7d",
+             f"  graphlink report changes {data} --state {folder}",
+             f"  graphlink explain {data} SHOP_ID --state {folder}",
+             f"  graphlink neo4j push {data} --state {folder}"]
+    return Report(f"Analysis of {source}", payload, rows, ["item", "value"], notes)
+
+
+def _quoted(path: str | Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
+
+
+ALL_REPORTS = ("signups", "clusters", "factories", "spotcheck")
+
+
+def report_all(analysis: Analysis, since: str, output_dir: str | Path, *, budget: int = 20
+               ) -> Report:
+    """`graphlink report all`: sign-ups since ``since``, clusters, factory leads and
+    spot checks of one analysis, each as JSON and HTML in ``output_dir`` (each file
+    written whole or not at all); the list of files as a report.
+
+    >>> import graphlink as gl  # doctest: +SKIP
+    >>> report_all(gl.open_state("state"), "7d", "reports").payload["files"][0]  # doctest: +SKIP
+    """
+    from graphlink.report import write
+
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    reports = {"signups": signups_report(analysis, since), "clusters": clusters_report(analysis),
+               "factories": factories_report(analysis),
+               "spotcheck": spotcheck_report(analysis, budget)}
+    files = []
+    for name, report in reports.items():
+        for fmt in ("json", "html"):
+            path = folder / f"{name}.{fmt}"
+            write(report, fmt, path)
+            files.append({"report": name, "format": fmt, "path": str(path),
+                          "schema": report.payload["schema"]})
+    payload = {"schema": "graphlink.report-all/1", "dataset": str(analysis.dataset.source),
+               "state": analysis.origin.get("state"), "run": analysis.origin.get("run"),
+               "since": reports["signups"].payload["since"], "budget": budget,
+               "output_dir": str(folder), "files": files}
+    notes = ["", reports["signups"].notes[-1], reports["factories"].notes[-1],
+             reports["spotcheck"].notes[-1]]
+    return Report(f"Reports in {folder}", payload, files, ["report", "format", "path"], notes)
+
+
+def explain_report(analysis: Analysis, shop_id: str) -> Report:
+    """`graphlink explain DATASET SHOP`: the case file of one shop, with the source
+    file and line of each piece of evidence, the dataset's fingerprint, the run and
+    the model version (:func:`graphlink.casefile.case_file`)."""
+    from graphlink.casefile import case_file
+
+    return case_file(analysis, shop_id)

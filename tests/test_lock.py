@@ -202,3 +202,17 @@ def test_readers_never_wait_and_a_stale_signups_is_a_writer(state, versions):
         with pytest.raises(StateBusy, match=f"pid {os.getpid()} "):
             api.signups_with_state(versions["whole"], state, "2000-01-01", lock_timeout=0.2)
     assert [r["run"] for r in State.open(state).manifest["runs"]] == ["R0001"]
+
+
+def test_a_state_saved_before_run_folders_is_read_and_moved_on(state, versions):
+    """A state of an earlier version keeps its tables in current/ and its manifest
+    names no folder: it is read as it is, and its next run replaces current/."""
+    manifest = json.loads((state / "manifest.json").read_text(encoding="utf-8"))
+    (state / manifest.pop("tables")).rename(state / "current")
+    (state / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    legacy = State.open(state)
+    assert legacy.tables == state / "current" and len(legacy.table("shops"))
+    del legacy
+    api.analyse_into_state(versions["whole"], state)
+    assert not (state / "current").exists()
+    assert State.open(state).tables == state / "tables" / "R0002"
