@@ -118,6 +118,7 @@ def factory_leads(points: pd.DataFrame, operators: pd.DataFrame, record: pd.Data
     op_signal = rec["signal"].groupby(owner.reindex(rec.index).to_numpy()).max()
     uses = points[["shop_id", "value"]].assign(operator_id=points["shop_id"].map(owner))
     uses["op_signal"] = uses["operator_id"].map(op_signal).fillna(0.0).to_numpy()
+    uses["signal"] = uses["shop_id"].map(rec["signal"]).fillna(0.0).to_numpy()
     values = (points.groupby("value", sort=True)[["lat", "lon"]].first().reset_index())
     flagged_values = set(uses.loc[uses["op_signal"] >= FLAGGED, "value"])
     keys = sites(address_keys(values), values["value"].isin(flagged_values).to_numpy(), radius)
@@ -133,33 +134,78 @@ def factory_leads(points: pd.DataFrame, operators: pd.DataFrame, record: pd.Data
 
 
 def _judge(rows: pd.DataFrame, level: str, leads: list, context: list) -> None:
-    """Lead, context (then each building tried), or nothing."""
+    """Lead, context (then each building tried), or nothing. An operator counts as
+    flagged here by the record of its shops at this place."""
+    if level == "site":
+        rows = _walkable(rows)
     rows = _mark_successors(rows)
     tenants = rows.loc[~rows["successor"]]
-    ops = tenants.groupby("operator_id")["op_signal"].max()
+    ops = tenants.groupby("operator_id")["signal"].max()
     flagged = ops[ops >= FLAGGED].index
     chains = _chains(tenants[tenants["operator_id"].isin(flagged)])
     independent = len(set(chains.values()))
     if independent < MIN_OPERATORS:
         return
     honest = float((ops < FLAGGED).mean())
+    if level == "site" and _split_by_street(tenants, leads, context):
+        return
     if honest <= HONEST_MAX:
         leads.append({"rows": rows, "tenants": tenants, "ops": ops, "independent": independent,
                       "flagged": len(flagged), "honest": honest, "level": level,
                       "chains": chains})
         return
-    if level == "site":
+    if level != "building":
         context.append(_context_record(tenants, ops, honest))
         for _, building in tenants.groupby("building", sort=True):
             _judge(building, "building", leads, context)
 
 
+def _split_by_street(rows: pd.DataFrame, leads: list, context: list) -> bool:
+    """A site whose streets are each a lead on their own is that many places (two
+    factories a street apart): judge each street, True. Addresses naming no street
+    (coordinates only) go with the street of their nearest located address."""
+    street = _streets(rows)
+    flagged = rows[rows["signal"] >= FLAGGED].groupby(street)["operator_id"].nunique()
+    if (flagged >= MIN_OPERATORS).sum() < 2:
+        return False
+    for _, part in rows.groupby(street, sort=True):
+        _judge(part, "street", leads, context)
+    return True
+
+
+def _streets(rows: pd.DataFrame) -> pd.Series:
+    """Each row's street; a row without one takes the nearest located row's."""
+    street = rows["street"].copy()
+    missing = street.isna().to_numpy()
+    located = rows["lat"].notna().to_numpy() & ~missing
+    if missing.any() and located.any():
+        lat, lon = rows["lat"].to_numpy(dtype=float), rows["lon"].to_numpy(dtype=float)
+        for i in np.flatnonzero(missing & rows["lat"].notna().to_numpy()):
+            far = distance_m(lat[i], lon[i], lat[located], lon[located])
+            street.iat[i] = street.to_numpy()[located][int(np.argmin(far))]
+    return street.fillna("")
+
+
+def _walkable(rows: pd.DataFrame, radius: float = RADIUS_M) -> pd.DataFrame:
+    """The rows within walking distance: located addresses further than twice the
+    radius from the centre of the flagged ones (a chain of addresses along a long
+    road, linked through ones without coordinates) are dropped."""
+    located = rows["lat"].notna().to_numpy() & rows["lon"].notna().to_numpy()
+    core = located & (rows["signal"] >= FLAGGED).to_numpy()
+    if not core.any():
+        return rows
+    lat = float(np.median(rows["lat"].to_numpy(dtype=float)[core]))
+    lon = float(np.median(rows["lon"].to_numpy(dtype=float)[core]))
+    far = distance_m(lat, lon, rows["lat"].to_numpy(dtype=float), rows["lon"].to_numpy(dtype=float))
+    return rows[~(far > 2 * radius)]
+
+
 def _mark_successors(rows: pd.DataFrame) -> pd.DataFrame:
-    """``successor``: a shop of an operator without any signal that registered at a
+    """``successor``: a shop without any signal of its own that registered at a
     building after a shop there was banned."""
     first_ban = rows.groupby("building")["banned_at"].min()
     after = rows["created_at"] > rows["building"].map(first_ban)
-    return rows.assign(successor=(after & (rows["op_signal"] < FLAGGED)).to_numpy())
+    return rows.assign(successor=(after & (rows["signal"] < FLAGGED)).to_numpy())
 
 
 def _chains(rows: pd.DataFrame) -> dict:
@@ -244,6 +290,8 @@ def _context_record(tenants: pd.DataFrame, ops: pd.Series, honest: float) -> dic
 
 
 def _lead_frame(leads: list[dict], rec: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
+    shops = {s for lead in leads for s in lead["tenants"]["shop_id"]}
+    written = written[written["shop_id"].isin(shops)]  # once, not once per lead
     rows = [_lead_row(lead, rec, written) for lead in leads]
     frame = pd.DataFrame(rows, columns=LEAD_COLUMNS)
     frame = frame.drop_duplicates("factory_id")

@@ -10,9 +10,13 @@ Each address gets its keys from the address hierarchy
 (:func:`graphlink.normalise.address`): the street it is on (``street``,
 without house number, building or room), its ``locality`` (city, district;
 may be missing), its house ``number`` and its ``building`` key (street,
-number and building: one building). Two addresses are one place when
+number and building, without the locality, so that a dropped city does not
+make two buildings: one site holds one locality). Two addresses are one place when
 
-- their coordinates lie within ``radius`` metres (haversine), or
+- their coordinates lie within ``radius`` metres (haversine) and their texts
+  do not say otherwise (one names no street, as a coordinates-only address,
+  or both are on one street with house numbers within ``NUMBER_SPAN``: a
+  counterfeiter's home round the corner from another's is not a factory), or
 - they are on the same street, their localities agree (one is the other or
   holds it: a dropped city, district or street office), their house numbers lie within
   ``NUMBER_SPAN`` of each other (or one has none) and, when both have
@@ -53,6 +57,8 @@ RADIUS_M = 300.0
 NUMBER_SPAN = 30
 _EARTH_M = 6_371_000.0
 _ZH_NUMBER = re.compile(r"(\d+)号$")
+_STREET_TYPES = frozenset("st rd ave blvd dr ln ct pl sq hwy pkwy ter cres way jln lrg".split())
+_ALIASES = {"wy": "way", "lane": "ln", "street": "st", "road": "rd"}
 _LATIN_NOISE = frozenset({"no", "unit", "room", "rm", "flat", "apt", "suite", "ste", "floor",
                           "fl", "bldg", "building", "block", "blk", "lot"})
 
@@ -60,23 +66,22 @@ _LATIN_NOISE = frozenset({"no", "unit", "room", "rm", "flat", "apt", "suite", "s
 def _keys(value: str) -> tuple[str | None, str, float, str | None, str | None]:
     """(street, locality, house number, building key, room) of one address."""
     a = norm.address(value)
-    if a is None:
+    if a is None or not any(c.isalpha() for c in value):  # none, or coordinates only
         return None, "", np.nan, None, None
     if a.script == "zh":
         m = _ZH_NUMBER.search(a.street)
         street = a.street[: m.start()] if m else a.street
         number = float(m.group(1)) if m else np.nan
-        return street or None, a.locality, number, f"{a.place}|{a.building or ''}", a.room
-    tokens = a.place.split()
-    digits = [t for t in tokens if t.isdigit()]
-    postcode = next((t for t in digits if len(t) >= 4), "")
+        return street or None, a.locality, number, f"{a.street}|{a.building or ''}", a.room
+    tokens = [_ALIASES.get(t, t) for t in a.place.split()]
+    cut = next((k for k, t in enumerate(tokens) if k and t in _STREET_TYPES
+                and any(c.isdigit() for w in tokens[:k] for c in w)), len(tokens) - 1)
+    street, locality = " ".join(tokens[: cut + 1]), " ".join(tokens[cut + 1:])
+    tokens = tokens[: cut + 1]  # "15 northgate ind est 68 jln": up to the street type
     words = [t for t in tokens if t.isalpha() and t not in _LATIN_NOISE]
-    cut = tokens.index(postcode) if postcode else len(tokens)
-    street = " ".join(t for t in words if tokens.index(t) < cut) + (f" {postcode}" if postcode
-                                                                    else "")
-    short = [t for t in digits if len(t) < 4]
-    number = float(short[-1]) if short else np.nan
-    return street.strip() or None, "", number, f"{a.place}|{a.building or ''}", a.room
+    numbers = [t for t in tokens if t.isdigit()]
+    number = float(numbers[-1]) if numbers else np.nan
+    return " ".join(words) or None, locality, number, f"{street}|{a.building or ''}", a.room
 
 
 def address_keys(values: pd.DataFrame) -> pd.DataFrame:
@@ -87,7 +92,7 @@ def address_keys(values: pd.DataFrame) -> pd.DataFrame:
     >>> keys = address_keys(pd.DataFrame({"value": ["广东省广州市白云区迎宾路２７７号七号楼３０１"],
     ...                                   "lat": [None], "lon": [None]}))
     >>> keys[["street", "locality", "number", "building", "room"]].values.tolist()
-    [['迎宾路', '广州白云区', 277.0, '广州白云区迎宾路277号|7', '301']]
+    [['迎宾路', '广州白云区', 277.0, '迎宾路277号|7', '301']]
     """
     parts = [_keys(v) for v in values["value"]]
     keys = pd.DataFrame(parts, columns=["street", "locality", "number", "building", "room"],
@@ -130,18 +135,55 @@ def _geo_links(keys: pd.DataFrame, seeds: np.ndarray, radius: float) -> np.ndarr
     if not sizes.sum():
         return np.empty((0, 2), dtype=np.int64)
     others = where[np.concatenate([np.asarray(f, dtype=np.int64) for f in found])]
-    return np.c_[np.repeat(centres, sizes), others]
+    pairs = np.c_[np.repeat(centres, sizes), others]
+    return pairs[_consistent(keys, pairs)]
+
+
+def _consistent(keys: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
+    """Pairs whose texts do not contradict their coordinates: one names no street
+    (coordinates only), or both are on one street (one name holding the other:
+    ``maple st`` and ``harbour ind est maple st``) with house numbers within
+    ``NUMBER_SPAN`` (or one without a number)."""
+    street = keys["street"].to_numpy(dtype=object)
+    number = keys["number"].to_numpy(dtype=float)
+    a, b = pairs[:, 0], pairs[:, 1]
+    gap = np.abs(number[a] - number[b])
+    close = ~(gap > NUMBER_SPAN)  # NaN (a number missing) is close
+    return np.fromiter((pd.isna(x) or pd.isna(y) or (ok and _same_street(x, y))
+                        for x, y, ok in zip(street[a], street[b], close, strict=True)),
+                       dtype=bool, count=len(pairs))
+
+
+def _same_street(x: str, y: str) -> bool:
+    """One street name holds the other, as text or as a set of words.
+
+    >>> _same_street("maple st", "harbour ind est maple st"), _same_street("迎宾路", "振兴路")
+    (True, False)
+    """
+    return x in y or y in x or set(x.split()) <= set(y.split()) or set(y.split()) <= set(
+        x.split())
 
 
 def _agree(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Localities agree (:func:`_same_locality`): a dropped city, district or street
     office does not part two writings of one place."""
     a, b = a.fillna("").to_numpy(dtype=object), b.fillna("").to_numpy(dtype=object)
-    return np.fromiter((_same_locality(x, y) for x, y in zip(a, b, strict=True)), dtype=bool,
-                       count=len(a))
+    deepest = {x: _deepest(x) for x in set(a) | set(b)}
+    return np.fromiter((x in y or y in x or _ends_alike(deepest[x], deepest[y])
+                        for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
 
 
 _UNIT = re.compile(r".*?(?:街道|市|区|县|旗|镇|乡|盟)")
+
+
+def _deepest(locality: str) -> str:
+    """The last administrative unit of a Chinese locality ('' when none)."""
+    units = _UNIT.findall(locality)
+    return units[-1] if units else ""
+
+
+def _ends_alike(x: str, y: str) -> bool:
+    return bool(x) and bool(y) and (x.endswith(y) or y.endswith(x))
 
 
 def _same_locality(x: str, y: str) -> bool:
@@ -152,12 +194,7 @@ def _same_locality(x: str, y: str) -> bool:
     >>> _same_locality("泉州鲤城区", "厦门集美区")
     False
     """
-    if x in y or y in x:
-        return True
-    ux, uy = _UNIT.findall(x), _UNIT.findall(y)
-    if not ux or not uy:
-        return False
-    return ux[-1].endswith(uy[-1]) or uy[-1].endswith(ux[-1])
+    return x in y or y in x or _ends_alike(_deepest(x), _deepest(y))
 
 
 def _street_links(keys: pd.DataFrame, seeds: np.ndarray, radius: float) -> np.ndarray:
