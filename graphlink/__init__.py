@@ -23,6 +23,8 @@ _LAZY = {
     "analyse": "graphlink.api",
     "Analysis": "graphlink.api",
     "train_model": "graphlink.api",
+    "open_state": "graphlink.api",
+    "StaleState": "graphlink.api",
     "MatchModel": "graphlink.model",
     "load_model": "graphlink.model",
     "Dataset": "graphlink.dataset",

@@ -51,8 +51,8 @@ from graphlink.resolve import (
     evidence_chain,
     resolve_operators,
 )
-from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups
 from graphlink.saved import has_analysis, model_version, read_analysis
+from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups
 from graphlink.spotchecks import sections as spotcheck_sections
 from graphlink.state import State, StateError, fingerprint, next_run, save
 from graphlink.summary import check_report
@@ -133,10 +133,10 @@ class Analysis:
     resolution: Resolution
     shops: pd.DataFrame  # shop_id, operator_id, community_id
     model: MatchModel | None = None
-
     # where it was read from: {"state": folder, "run": "R0003"} (see open_state); empty
     # for a fresh analysis
     origin: dict = field(default_factory=dict, repr=False, compare=False)
+
     def clusters(self) -> pd.DataFrame:
         """One row per shop: shop_id, operator_id, community_id."""
         return self.shops[["shop_id", "operator_id", "community_id"]].copy()
@@ -479,11 +479,11 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
       those are scored against the state (:mod:`graphlink.incremental`);
     - otherwise: a full analysis, saved as the state's next run under the
       writer lock (waiting up to ``lock_timeout`` seconds for another writer).
-    """
-    pseudonyms = pseudonymiser(pseudonymise)
 
     ``require_fresh``: refuse (:class:`StaleState`) anything but a fresh state;
     ``notice(text)`` hears where the report came from.
+    """
+    pseudonyms = pseudonymiser(pseudonymise)
     now = fingerprint(source, _options(load_options, pseudonymise))
     state = State.open(state_dir)
     if state is not None and state.fresh_for(now):
@@ -558,9 +558,9 @@ def _same_pseudonyms(state: State, state_dir: str | Path, pseudonyms) -> None:
 def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str | None = None,
                        *, progress: Progress | None = None,
                        pseudonymise: bool | str | bytes | None = None, lock_timeout: float = 0,
+                       require_fresh: bool = False, notice: Notice | None = None,
                        **load_options) -> Report:
     """Bring the state up to date with ``source`` (a new run unless it is fresh),
-                       require_fresh: bool = False, notice: Notice | None = None,
     then report the changes since ``since_run`` (default: the latest run's).
 
     A writer: the state's writer lock is held from the freshness check to the
@@ -571,10 +571,10 @@ def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str
         state = State.open(state_dir)
         now = fingerprint(source, _options(load_options, pseudonymise))
         if state is None or not state.fresh_for(now):
-            dataset = load(source, pseudonymise=None, **load_options)
-            if state is not None and _is_delta(dataset, state, source):
             _stale(state_dir, state, now, require_fresh, notice,
                    "analyses DATASET and saves it as the next run")
+            dataset = load(source, pseudonymise=None, **load_options)
+            if state is not None and _is_delta(dataset, state, source):
                 raise GraphlinkError(
                     f"{source}: none of its shops is in the analysed state: `report changes` "
                     "needs the whole dataset (a delta of new shops is scored with `report "

@@ -81,6 +81,43 @@ def lock_option(command):
                         "once).")(command)
 
 
+def state_options(command):
+    """``--state DIR`` (env GRAPHLINK_STATE) and ``--require-fresh``, on every command
+    that can read the saved analysis instead of analysing DATASET again."""
+    command = click.option("--require-fresh", is_flag=True,
+                           help="With --state: refuse (exit 1) when the state is not fresh "
+                           "for DATASET instead of analysing it again.")(command)
+    return click.option("--state", type=click.Path(path_type=Path), envvar="GRAPHLINK_STATE",
+                        help="Analysed-state folder (env GRAPHLINK_STATE; `graphlink analyse` "
+                        "saves it): read when fresh for DATASET, the same output as a fresh "
+                        "analysis; when stale, DATASET is analysed again, not saved."
+                        )(command)
+
+
+def _notice(params: dict):
+    """Where a report came from, one line on standard error (none with --quiet)."""
+    if params.get("quiet"):
+        return None
+    return lambda text: click.echo(f"graphlink: {safe_terminal(text)}", err=True)
+
+
+def _analysis(dataset: Path, kwargs: dict, seed: int = 0):
+    """The analysis a report reads: the state's when --state is fresh, else a fresh
+    one (:func:`graphlink.api.analysis_for`); pops the state options from ``kwargs``."""
+    from graphlink.api import analysis_for
+
+    state, require = kwargs.pop("state", None), kwargs.pop("require_fresh", False)
+    if state is None and require:
+        raise click.UsageError("--require-fresh needs --state (or GRAPHLINK_STATE)")
+    if state is not None and kwargs.get("model") is not None:
+        raise click.UsageError("--model and --state: the state keeps its own model")
+    if state is not None and seed != 0:
+        raise click.UsageError("--seed and --state: the state was analysed with seed 0")
+    params = click.get_current_context().params
+    return analysis_for(dataset, state, require_fresh=require, notice=_notice(params), seed=seed,
+                        **_load_kwargs(kwargs))
+
+
 def _load_kwargs(kwargs: dict) -> dict:
     """The load options of ``kwargs`` (removed from it), plus the progress display."""
     options = {k: kwargs.pop(k) for k in ("encoding", "mapping", "lenient", "adapter",
@@ -277,6 +314,7 @@ def _terminal_width() -> int:
 @model_option
 @output_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of community detection.")
+@state_options
 @_reports_errors
 def clusters(dataset: Path, fmt: str, output: Path | None, seed: int, **kwargs) -> None:
     """Operators and communities: one row per shop of DATASET.
@@ -284,9 +322,50 @@ def clusters(dataset: Path, fmt: str, output: Path | None, seed: int, **kwargs) 
     Shops judged to be run by the same real-world operator share an
     operator_id; community_id names the wider network (e.g. dealer ring).
     """
-    from graphlink.api import analyse, clusters_report
+    from graphlink.api import clusters_report
 
-    write(clusters_report(analyse(dataset, seed=seed, **_load_kwargs(kwargs))), fmt, output)
+    write(clusters_report(_analysis(dataset, kwargs, seed)), fmt, output)
+
+
+@cli.command()
+@dataset_options
+@model_option
+@output_options
+@click.option("--state", type=click.Path(path_type=Path), required=True,
+              envvar="GRAPHLINK_STATE", help="Analysed-state folder to save the run in (env "
+              "GRAPHLINK_STATE).")
+@lock_option
+@_reports_errors
+def analyse(dataset: Path, fmt: str, output: Path | None, state: Path, lock_timeout: float,
+            **kwargs) -> None:
+    """Analyse DATASET once and save it in the state folder DIR (a new run, unless
+    the state is already fresh for DATASET); then every report, `explain` and
+    `neo4j push` read it with --state DIR in seconds.
+
+    Operator ids stay stable from run to run and each run's changes are logged
+    (`graphlink report changes`). One run writes a state at a time (see
+    --lock-timeout).
+    """
+    from graphlink.api import analyse_report
+
+    write(analyse_report(dataset, state, lock_timeout=lock_timeout, **_load_kwargs(kwargs)), fmt,
+          output)
+
+
+@cli.command()
+@dataset_options
+@click.argument("shop")
+@model_option
+@output_options
+@state_options
+@_reports_errors
+def explain(dataset: Path, shop: str, fmt: str, output: Path | None, **kwargs) -> None:
+    """The case file of SHOP: its operator, the banned shops it is tied to with
+    every piece of evidence and path, and where each came from (source file and
+    line), the dataset's fingerprint, the run and the model version."""
+    from graphlink.api import explain_report
+
+    write(explain_report(_analysis(dataset, kwargs), shop), fmt, output)
 
 
 @cli.group()
@@ -304,10 +383,12 @@ def report() -> None:
               envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE): used "
               "when fresh, new shops of a delta DATASET are scored against it, else DATASET is "
               "analysed and saved there as a new run.")
+@click.option("--require-fresh", is_flag=True, help="With --state: refuse (exit 1) when the "
+              "state is not fresh for DATASET instead of analysing or scoring it.")
 @lock_option
 @_reports_errors
 def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | None,
-            lock_timeout: float, **kwargs) -> None:
+            require_fresh: bool, lock_timeout: float, **kwargs) -> None:
     """Score every shop created since DATE for being a banned operator come back.
 
     Every new shop appears once, riskiest first, with the banned shops it is
@@ -319,7 +400,11 @@ def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | N
         if kwargs.pop("model", None) is not None:
             raise click.UsageError("--model and --state: the state keeps its own model")
         result = signups_with_state(dataset, state, since, lock_timeout=lock_timeout,
+                                    require_fresh=require_fresh,
+                                    notice=_notice(click.get_current_context().params),
                                     **_load_kwargs(kwargs))
+    elif require_fresh:
+        raise click.UsageError("--require-fresh needs --state (or GRAPHLINK_STATE)")
     else:
         result = signups_report(analyse(dataset, **_load_kwargs(kwargs)), since)
     write(result, fmt, output)
@@ -339,10 +424,12 @@ def _totals(report, path: Path | str) -> str:
               envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE).")
 @click.option("--since-run", help="Report every change after this run (e.g. R0003); default: "
               "the changes of the latest run.")
+@click.option("--require-fresh", is_flag=True, help="Refuse (exit 1) when the state is not "
+              "fresh for DATASET instead of analysing it as a new run.")
 @lock_option
 @_reports_errors
 def changes(dataset: Path, fmt: str, output: Path | None, state: Path, since_run: str | None,
-            lock_timeout: float, **kwargs) -> None:
+            require_fresh: bool, lock_timeout: float, **kwargs) -> None:
     """What changed since the last run: shops joining operators (of banned
     shops first), merges, splits, moves, new operators, shops gone.
 
@@ -353,6 +440,8 @@ def changes(dataset: Path, fmt: str, output: Path | None, state: Path, since_run
     from graphlink.api import changes_with_state
 
     write(changes_with_state(dataset, state, since_run, lock_timeout=lock_timeout,
+                             require_fresh=require_fresh,
+                             notice=_notice(click.get_current_context().params),
                              **_load_kwargs(kwargs)), fmt, output)
 
 
@@ -360,13 +449,14 @@ def changes(dataset: Path, fmt: str, output: Path | None, state: Path, since_run
 @dataset_options
 @model_option
 @output_options
+@state_options
 @_reports_errors
 def factories(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
     """Groups of shops of different operators whose dispatch addresses converge
     on one place (a factory or den), scored by bans, disputes and fake test buys."""
-    from graphlink.api import analyse, factories_report
+    from graphlink.api import factories_report
 
-    write(factories_report(analyse(dataset, **_load_kwargs(kwargs))), fmt, output)
+    write(factories_report(_analysis(dataset, kwargs)), fmt, output)
 
 
 @report.command()
@@ -375,13 +465,36 @@ def factories(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
 @output_options
 @click.option("--budget", type=click.IntRange(1), default=20, show_default=True,
               help="How many shops to list (test buys you can afford).")
+@state_options
 @_reports_errors
 def spotcheck(dataset: Path, fmt: str, output: Path | None, budget: int, **kwargs) -> None:
     """The active shops to test-buy next, each with its reasons: links to banned
     shops, factory membership, counterfeit disputes, fake verdicts on file."""
-    from graphlink.api import analyse, spotcheck_report
+    from graphlink.api import spotcheck_report
 
-    write(spotcheck_report(analyse(dataset, **_load_kwargs(kwargs)), budget), fmt, output)
+    write(spotcheck_report(_analysis(dataset, kwargs), budget), fmt, output)
+
+
+@report.command("all")
+@dataset_options
+@model_option
+@output_options
+@click.option("--since", required=True, type=SinceType(),
+              help=f"Sign-ups created on or after this day: {PERIOD_HELP}.")
+@click.option("--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for signups, clusters, factories and spotcheck, each .json and .html.")
+@click.option("--budget", type=click.IntRange(1), default=20, show_default=True,
+              help="Shops in the spot-check list.")
+@state_options
+@_reports_errors
+def report_all(dataset: Path, fmt: str, output: Path | None, since, output_dir: Path,
+               budget: int, **kwargs) -> None:
+    """Sign-ups, clusters, factory leads and spot checks from one analysis (the
+    state's with --state), each as JSON and HTML in OUTPUT_DIR; lists the files."""
+    from graphlink.api import report_all as run_all
+
+    check_output_folder(output_dir, "output folder")
+    write(run_all(_analysis(dataset, kwargs), since, output_dir, budget=budget), fmt, output)
 
 
 @cli.group()
@@ -486,19 +599,20 @@ def neo4j_group() -> None:
 @output_options
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Rows per transaction.")
+@state_options
 @_reports_errors
 def neo4j_push(dataset: Path, uri, user, password, database, fmt: str, output: Path | None,
                batch_size: int, quiet: bool, **kwargs) -> None:
-    """Analyse DATASET and load its graph into Neo4j; pushing again is safe.
+    """Analyse DATASET (or read its analysis from --state) and load its graph into
+    Neo4j; pushing again is safe.
 
     Nodes and relationships are merged on their keys; what an earlier push
     left and this one does not have is removed, so the graph always equals
     the latest analysis (an interrupted push is repaired by the next one).
     """
-    from graphlink.api import analyse
     from graphlink.neo4j import push
 
-    analysis = analyse(dataset, **_load_kwargs(kwargs))
+    analysis = _analysis(dataset, kwargs)
     with _push_progress(quiet) as progress:
         summary = push(analysis, uri, user, password, batch_size, progress, database=database)
     write(summary.report(), fmt, output)

@@ -95,9 +95,13 @@ class Dossier:
         printer.text(self.text)
 
 
-def dossier(analysis, shop_id: str) -> Dossier:
-    """Gather the evidence around ``shop_id`` from ``analysis`` (see :class:`Dossier`)."""
+def dossier(analysis, shop_id: str, explainer=None) -> Dossier:
+    """Gather the evidence around ``shop_id`` from ``analysis`` (see :class:`Dossier`);
+    ``explainer`` words the evidence (default ``analysis.explainer``; a case file's
+    also cites the source rows, :mod:`graphlink.casefile`)."""
     from graphlink.errors import ConfigError
+
+    explainer = explainer or analysis.explainer
 
     shops = analysis.dataset.shops
     row = shops[shops["shop_id"] == shop_id]
@@ -110,7 +114,7 @@ def dossier(analysis, shop_id: str) -> Dossier:
     banned = set(analysis.dataset.banned_shop_ids())
     members = sorted(clusters.index[clusters["operator_id"] == operator_id])
     community = clusters[clusters["community_id"] == community_id]
-    risk, flag, ties = _ties(analysis, shop_id)
+    risk, flag, ties = _ties(analysis, shop_id, explainer)
     return Dossier(
         shop={"shop_id": shop_id, "name": row["name"], "status": row["status"],
               "created_at": _iso(row["created_at"]), "banned_at": _iso(row["banned_at"]),
@@ -122,19 +126,19 @@ def dossier(analysis, shop_id: str) -> Dossier:
                    "banned": sorted(s for s in community.index if s in banned)},
         factory=_factory(analysis, shop_id),
         risk=risk, flag=flag, banned_ties=ties,
-        links=_links(analysis, shop_id, clusters),
+        links=_links(analysis, shop_id, clusters, explainer),
         identifiers=_identifiers(analysis, shop_id),
     )
 
 
-def _ties(analysis, shop_id: str) -> tuple[float, str, list[dict]]:
+def _ties(analysis, shop_id: str, explainer) -> tuple[float, str, list[dict]]:
     """Score the shop as a sign-up against every banned shop (the report's scoring)."""
     shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
         analysis.shops, on="shop_id")
     mine = shops[shops["shop_id"] == shop_id]
     scored = pd.concat([mine, shops[(shops["status"] == "banned") & (shops["shop_id"] != shop_id)]])
     records = score_signups(scored, analysis.resolution.pairs, mine["created_at"].iloc[0],
-                            analysis.explainer.path)
+                            explainer.path)
     record = next(r for r in records if r["shop_id"] == shop_id)
     ties = [{k: m[k] for k in ("banned_shop_id", "score", "hops", "path", "evidence")}
             for m in record["matches"]]
@@ -152,7 +156,7 @@ def _factory(analysis, shop_id: str) -> dict | None:
             "shops": list(found["shops"]), "banned_shops": int(found["banned_shops"])}
 
 
-def _links(analysis, shop_id: str, clusters: pd.DataFrame) -> pd.DataFrame:
+def _links(analysis, shop_id: str, clusters: pd.DataFrame, explainer) -> pd.DataFrame:
     pairs = analysis.resolution.pairs
     mine = pairs[(pairs["shop_a"] == shop_id) | (pairs["shop_b"] == shop_id)]
     other = mine["shop_b"].where(mine["shop_a"] == shop_id, mine["shop_a"])
@@ -167,7 +171,7 @@ def _links(analysis, shop_id: str, clusters: pd.DataFrame) -> pd.DataFrame:
     })
     frame["same_operator"] = frame["operator_id"] == clusters.at[shop_id, "operator_id"]
     frame["merged"] = frame["p"] >= MERGE
-    frame["evidence"] = [[e["detail"] for e in analysis.explainer.pair(shop_id, o)]
+    frame["evidence"] = [[e["detail"] for e in explainer.pair(shop_id, o)]
                          for o in frame["shop_id"]]
     return frame.sort_values(["p", "shop_id"], ascending=[False, True], ignore_index=True)
 

@@ -54,6 +54,9 @@ class Explainer:
     by position: pandas row access per pair was the sign-up report's hot spot.
     """
 
+    #: items quoted per hop of an indirect path (None: every one, as a case file does)
+    hop_items: int | None = 3
+
     def __init__(self, evidence: pd.DataFrame, ids: Identifiers,
                  combined: dict[tuple[str, str], list[str]] | None = None):
         # pairs scored against a whole operator: the operator's other shops they read
@@ -97,7 +100,7 @@ class Explainer:
         items = [{"kind": "path", "detail": "linked through " + " -> ".join(path),
                   "path": list(path)}]
         for u, v in zip(path, path[1:], strict=False):
-            for item in self.pair(u, v, limit=3):
+            for item in self.pair(u, v, limit=self.hop_items):
                 items.append({**item, "detail": f"{u} - {v}: {item['detail']}", "hop": [u, v]})
         return items
 

@@ -298,6 +298,9 @@ def _write_tables(analysis, staging: Path) -> int:
            staging / "hubs.parquet")
     if getattr(analysis, "model", None) is not None:
         analysis.model.save(staging / "model.json")
+    from graphlink.saved import write_analysis
+
+    write_analysis(analysis, staging)  # the whole analysis: every report reads it back
     return len(shops)
 
 

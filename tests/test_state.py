@@ -175,10 +175,11 @@ def test_fresh_state_gives_full_report(split, state_dir):
     since = str((base_analysis.dataset.shops["created_at"].max()
                  - pd.Timedelta(days=150)).date())
     runs_before = len(State.open(state_dir).manifest["runs"])
-    fresh = api.signups_with_state(split["base"], state_dir, since)
+    heard = []
+    fresh = api.signups_with_state(split["base"], state_dir, since, notice=heard.append)
     assert fresh.payload["signups"]
     assert fresh.payload == api.signups_report(base_analysis, since).payload
-    assert "from state run R0001" in "\n".join(fresh.notes)
+    assert heard == [f"read from state {state_dir} run R0001"]
     assert len(State.open(state_dir).manifest["runs"]) == runs_before
 
 
