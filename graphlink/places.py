@@ -102,7 +102,12 @@ def address_keys(values: pd.DataFrame) -> pd.DataFrame:
 
 def projected(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Points on a sphere as 3-D coordinates in metres: chord length is within a
-    millimetre of the haversine distance at a few hundred metres."""
+    millimetre of the haversine distance at a few hundred metres.
+
+    >>> a, b = projected(np.array([30.0, 30.001]), np.array([120.0, 120.0]))
+    >>> round(float(np.linalg.norm(a - b)), 1)
+    111.2
+    """
     phi, lam = np.radians(lat), np.radians(lon)
     return _EARTH_M * np.c_[np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)]
 
