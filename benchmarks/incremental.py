@@ -137,20 +137,24 @@ def _reason(shop: str, full: dict, inc: dict | None, analysis) -> str:
         return "not scored incrementally"
     if inc.get("bridges"):
         return "bridges world operators (merged in full, not incrementally)"
+    target = _best(inc)[1] or _best(full)[1]
+    if _hops(full, target) > 1 or _hops(inc, target) > 1:
+        return (f"indirect match with {target}: paths through world pairs the full run "
+                "re-weighed or compared against whole operators")
     mine = analysis.resolution.pairs
     mine = mine[(mine["shop_a"] == shop) | (mine["shop_b"] == shop)]
-    target = _best(inc)[1] or _best(full)[1]
     direct = mine[(mine["shop_a"] == target) | (mine["shop_b"] == target)]
-    if target is not None and not len(direct):
-        return f"no direct pair with {target} in full (blocking/hub judged on the whole world)"
-    if target is not None:
-        p = float(direct["p"].iloc[0])
-        inc_score = next((m["score"] for m in inc["matches"]
-                          if m["banned_shop_id"] == target), None)
-        return (f"pair with {target}: p={p:.3f} in full, match score "
-                f"{inc_score if inc_score is None else round(inc_score, 3)} incrementally "
-                "(rarity counted on the world alone: docs/operations.md)")
-    return "other"
+    if not len(direct):
+        return f"no candidate pair with {target} in full (blocking/hubs judged on the whole world)"
+    p = float(direct["p"].iloc[0])
+    score = next((m["score"] for m in inc["matches"] if m["banned_shop_id"] == target), 0.0)
+    return (f"pair with {target}: p={p:.3f} in full, {score:.3f} incrementally "
+            "(rarity counted on the world alone)")
+
+
+def _hops(record: dict, banned: str | None) -> int:
+    """Hops of the record's match with ``banned`` (1: direct; 0: no such match)."""
+    return next((m.get("hops", 1) for m in record["matches"] if m["banned_shop_id"] == banned), 0)
 
 
 def main() -> None:
