@@ -43,6 +43,7 @@ from graphlink.model import (
 )
 from graphlink.period import resolve_since
 from graphlink.pseudonymise import pseudonymiser
+from graphlink.recompare import sampled_u, second_look
 from graphlink.report import Report
 from graphlink.resolve import (
     Resolution,
@@ -315,8 +316,9 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     evidence = pair_evidence(ids, links)
     # in clear: a masked card shown alike on two shops must be seen as masked
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
-    vectors = comparison_levels(evidence, kinds, dataset.shops)
-    model = _model(model) or train_vectors(vectors, kinds, n, entity, dataset.shops)
+    vectors = second_look(comparison_levels(evidence, kinds, dataset.shops), ids.uses)
+    model = _model(model) or train_vectors(vectors, kinds, n, entity, dataset.shops,
+                                           sampled=sampled_u(ids.uses, seed=seed))
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops)

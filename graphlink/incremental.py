@@ -42,7 +42,8 @@ from graphlink.errors import GraphlinkError
 from graphlink.explain import Explainer
 from graphlink.identifiers import Identifiers, extract
 from graphlink.link import ENTITY_KINDS, HUB_SHOPS, Links, link_new, pair_evidence
-from graphlink.model import evidence_weights, score, shop_kinds
+from graphlink.model import comparison_levels, evidence_weights, score_vectors, shop_kinds
+from graphlink.recompare import second_look
 from graphlink.resolve import MERGE, against_operators, combined_with
 from graphlink.score import FLAGS, PairGraph, add_evidence, on_paths, score_signups
 from graphlink.state import State
@@ -123,7 +124,11 @@ def _scored(state: State, world: pd.DataFrame, delta: Dataset, new_ids: Identifi
     world_kinds = world.set_index("shop_id")["kinds"] if "kinds" in world else pd.Series(
         dtype=object)
     kinds = pd.concat([world_kinds, shop_kinds(new_ids.uses)])
-    return (score(model, evidence, kinds, len(table), table),
+    vectors = comparison_levels(evidence, kinds, table)
+    paired = set(vectors.shop_a.tolist()) | set(vectors.shop_b.tolist())
+    uses = pd.concat([state.table("uses", ["shop_id", "kind", "value"], ("shop_id", paired)),
+                      new_ids.uses[["shop_id", "kind", "value"]]], ignore_index=True)
+    return (score_vectors(model, second_look(vectors, uses), len(table)),
             evidence_weights(model, evidence, len(table)))
 
 

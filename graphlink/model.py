@@ -78,8 +78,10 @@ COMPARISONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "id_number": (("id_number",), ("exact", "one-edit")),
     "birth_date": (("birth_date",), ("exact", "one-edit")),
     "email": (("email",), ("exact", "same-local", "small-edit")),
-    "name": (("holder_name", "email"), ("exact", "typo", "pinyin", "partial", "email-skeleton")),
-    "address": (("address",), ("same-room", "same-building", "same-place", "nearby", "similar")),
+    "name": (("holder_name", "email"), ("exact", "typo", "pinyin", "partial", "email-skeleton",
+                                        "surname")),
+    "address": (("address",), ("same-room", "same-building", "same-place", "nearby", "similar",
+                               "resembling")),
     "payment": (("payment",), ("exact", "masked")),
     "shop_name": (("shop_name",), ("exact", "near")),
 }
@@ -149,8 +151,9 @@ def _level_of(kind: str, method: str) -> tuple[int, int]:
         if comp is None:
             return -1, -1
         levels = COMPARISONS[comp][1]
-        # another fuzzy method of names is a partial match, never an email's
-        weakest = "partial" if comp == "name" else levels[-1]
+        # another fuzzy method of names is a partial match, never an email's; the
+        # second look's levels (graphlink.recompare) come from no evidence row
+        weakest = {"name": "partial", "address": "similar"}.get(comp, levels[-1])
         level = levels[0] if method == "exact" else weakest
     return NAMES.index(comp), COMPARISONS[comp][1].index(level)
 
@@ -351,13 +354,30 @@ class MatchModel:
 
     @classmethod
     def from_dict(cls, data: dict) -> MatchModel:
-        comps = data["comparisons"]
+        comps = {c: _with_levels(c, data["comparisons"][c]) for c in NAMES}
         return cls(m={mode: {c: list(comps[c][f"m_{mode}"]) for c in NAMES} for mode in MODES},
                    u={c: list(comps[c]["u"]) for c in NAMES},
                    priors={mode: [float(x) for x in data["priors"][mode]] for mode in MODES},
                    shops=int(data["shops"]), pairs=int(data.get("pairs", 0)),
                    iterations=int(data.get("iterations", 0)),
                    counts={c: list(comps[c].get("pairs", [])) for c in NAMES})
+
+
+def _with_levels(comparison: str, saved: dict) -> dict:
+    """A saved comparison with the levels this version knows: a level the model was
+    trained without says nothing (m = u), so older model files still score."""
+    levels = [*COMPARISONS[comparison][1], "other"]
+    have = saved.get("levels", levels)
+    if have == levels:
+        return saved
+    at = {lv: i for i, lv in enumerate(have)}
+    out = dict(saved)
+    for key in ["u", *(f"m_{mode}" for mode in MODES)]:
+        out[key] = [saved[key][at[lv]] if lv in at else 1e-9 for lv in levels]
+    counts = list(saved.get("pairs", []))
+    out["pairs"] = [counts[at[lv]] if lv in at and at[lv] < len(counts) else 0
+                    for lv in levels[:-1]] if counts else []
+    return out
 
 
 def load_model(path: str | Path) -> MatchModel:
@@ -425,7 +445,7 @@ def _probability(weight: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp2(-np.clip(weight, -200, 200)))
 
 
-def _initial(counts: dict, possible: np.ndarray, shops: int) -> MatchModel:
+def _initial(counts: dict, possible: np.ndarray, shops: int, sampled: dict) -> MatchModel:
     """Reuse: exact levels likely; evasion: exact levels rare, others likely. u from
     the counts. One match per shop, shared by the modes."""
     m = {mode: {} for mode in MODES}
@@ -439,6 +459,9 @@ def _initial(counts: dict, possible: np.ndarray, shops: int) -> MatchModel:
             agree = agree * min(1.0, 0.9 / agree.sum())
             m[mode][name] = [*agree.tolist(), 1.0 - float(agree.sum())]
         chance = np.maximum(counts[name][:k], 0.5) / possible[c]
+        for level, share in sampled.get(name, {}).items():
+            at = COMPARISONS[name][1].index(level)
+            chance[at] = max(chance[at], share)
         u[name] = [*chance.tolist(), max(1.0 - float(chance.sum()), 1e-9)]
     share = min(0.25, 1.0 / max(shops, 4))
     return MatchModel(m, u, priors={mode: [share, share] for mode in MODES}, shops=shops)
@@ -458,13 +481,17 @@ def train(evidence: pd.DataFrame, kinds: pd.Series, shops: int,
 
 
 def train_vectors(vec: Vectors, kinds: pd.Series, shops: int, entity: pd.Series | None = None,
-                  table: pd.DataFrame | None = None, iterations: int = EM_ITERATIONS
-                  ) -> MatchModel:
-    """:func:`train` on comparison vectors already built (:func:`comparison_levels`)."""
+                  table: pd.DataFrame | None = None, iterations: int = EM_ITERATIONS,
+                  sampled: dict[str, dict[str, float]] | None = None) -> MatchModel:
+    """:func:`train` on comparison vectors already built (:func:`comparison_levels`).
+
+    ``sampled`` (comparison -> level -> u) gives the chance agreement of levels that
+    blocking cannot count, from random pairs (:func:`graphlink.recompare.sampled_u`).
+    """
     total = context_pairs(table, shops)
     possible = _pairs_with(kinds)
     counts = _level_counts(vec, entity)
-    model = _initial(counts, possible, shops)
+    model = _initial(counts, possible, shops, sampled or {})
     candidates = len(vec.level)
     vec = _subset(vec, _fitted(vec, entity))
     for it in range(1, iterations + 1):
@@ -493,8 +520,22 @@ def _fitted(vec: Vectors, entity: pd.Series | None) -> np.ndarray:
     user's shops. A lone agreement is what chance looks like (it sets u); were it
     fitted too, a common weak level (look-alike shop names) could pass itself
     off as a match mode and take its own chance agreements with it."""
+    return (_agreements(vec).sum(axis=1) >= 2) | _same_entity(vec, entity)
+
+
+#: levels only the second look gives (graphlink.recompare): no candidate pair is
+#: made by them, so they never make a pair "two agreements" or break a lone one
+SECOND_LOOK = {"name": "surname", "address": "resembling"}
+
+
+def _agreements(vec: Vectors) -> np.ndarray:
+    """(pairs x comparisons): agreeing levels blocking found (second-look levels not)."""
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
-    return ((vec.level < sizes).sum(axis=1) >= 2) | _same_entity(vec, entity)
+    agree = vec.level < sizes
+    for name, level in SECOND_LOOK.items():
+        c = NAMES.index(name)
+        agree[:, c] &= vec.level[:, c] != COMPARISONS[name][1].index(level)
+    return agree
 
 
 def _subset(vec: Vectors, keep: np.ndarray) -> Vectors:
@@ -510,7 +551,7 @@ def _level_counts(vec: Vectors, entity: pd.Series | None) -> dict[str, np.ndarra
     frequency instead). Pairs with two agreements are what the model looks for;
     counting them as chance would weaken exactly the evidence that adds up."""
     sizes = np.array([len(COMPARISONS[c][1]) for c in NAMES])
-    agree = vec.level < sizes
+    agree = _agreements(vec)
     lone = (agree.sum(axis=1) == 1) & ~_same_entity(vec, entity)
     out = {}
     for c, name in enumerate(NAMES):
