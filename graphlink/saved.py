@@ -9,6 +9,8 @@ A run saved into a state folder (`graphlink analyse DATASET --state DIR`,
   (the account, source table and line of each use: the provenance of evidence);
 - ``pairs.parquet``, ``operators.parquet``, ``shops.parquet``,
   ``hub_blocks.parquet``: the resolution and the clusters, all columns;
+- ``factory_leads.parquet``, ``factory_context.parquet``: the factory leads
+  and the crowded places kept as context (their evidence as JSON text);
 - ``analysis.json``: :data:`SCHEMA`, the dataset's source, files, skipped rows
   and warnings, the linkage counts.
 
@@ -47,7 +49,8 @@ __all__ = ["SCHEMA", "FOLDER", "write_analysis", "read_analysis", "has_analysis"
 SCHEMA = "graphlink.saved-analysis/1"
 FOLDER = "analysis"
 _JSON_COLUMNS = b"graphlink.json_columns"
-_FRAMES = ("uses", "values", "pairs", "operators", "shops", "hub_blocks")
+_FRAMES = ("uses", "values", "pairs", "operators", "shops", "hub_blocks", "factory_leads",
+           "factory_context")
 
 
 def model_version(model) -> str | None:
@@ -71,9 +74,11 @@ def write_analysis(analysis, tables: Path) -> None:
     dataset = analysis.dataset
     for name, frame in dataset.tables.items():
         _write(frame, folder / f"dataset.{name}.parquet")
+    leads = analysis.factory_leads  # computed here once (seconds at 30,000 shops), not per read
     frames = {"uses": analysis.identifiers.uses, "values": analysis.identifiers.values,
               "pairs": analysis.resolution.pairs, "operators": analysis.resolution.operators,
-              "shops": analysis.shops, "hub_blocks": analysis.links.hub_blocks}
+              "shops": analysis.shops, "hub_blocks": analysis.links.hub_blocks,
+              "factory_leads": leads.leads, "factory_context": leads.context}
     for name, frame in frames.items():
         _write(frame, folder / f"{name}.parquet")
     meta = {"schema": SCHEMA, "tables": sorted(dataset.tables), "source": str(dataset.source),
@@ -100,6 +105,7 @@ def read_analysis(state, source: str | Path | None = None):
     """
     from graphlink.api import Analysis
     from graphlink.dataset import Dataset
+    from graphlink.factories import FactoryLeads
     from graphlink.identifiers import Identifiers
     from graphlink.link import Links
     from graphlink.resolve import Resolution
@@ -116,8 +122,10 @@ def read_analysis(state, source: str | Path | None = None):
     links = Links(state.table("similar"), meta["comparisons"], meta["candidates"],
                   frame["hub_blocks"], state.table("keys"))
     resolution = Resolution(frame["operators"], frame["pairs"], meta["merge"])
-    return Analysis(dataset, Identifiers(frame["uses"], frame["values"]), links,
-                    state.table("evidence"), resolution, frame["shops"], state.model())
+    analysis = Analysis(dataset, Identifiers(frame["uses"], frame["values"]), links,
+                        state.table("evidence"), resolution, frame["shops"], state.model())
+    analysis.factory_leads = FactoryLeads(frame["factory_leads"], frame["factory_context"])
+    return analysis
 
 
 def _meta(folder: Path, error: type[Exception]) -> dict:

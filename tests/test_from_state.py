@@ -318,3 +318,27 @@ def test_pseudonymised_state_and_case_file_hold_no_clear_value(world, tmp_path, 
     # without the option the state is not fresh for the request: refused, not mixed
     result = run("explain", world, shop, "--state", state, "--require-fresh", ok=False)
     assert result.exit_code == 1 and "other options" in result.stderr
+
+
+# --- the saved frames ---------------------------------------------------------------------
+
+def test_factory_leads_and_context_survive_the_state(tmp_path):
+    """Leads and crowded places (nested lists and dicts) read back as the same frames and
+    the same JSON (a warehouse context is rare in small generated worlds: built here)."""
+    from test_factories import FACTORY, _leads
+
+    from graphlink.report import Report
+    from graphlink.saved import _read, _write
+
+    where = "温州市瓯海区车站大道328号顺丰云仓2号库"
+    rows = [(f"H{k:02d}", f"OPH{k}", where, 27.95, 120.67, 0.0, k, None) for k in range(40)]
+    rows += [(f"C{k}", f"OPC{k}", where, 27.95, 120.67, 1.0, k, None) for k in range(4)]
+    found = _leads(FACTORY + rows)
+    assert len(found.leads) and len(found.context)
+    for name, frame in (("leads", found.leads), ("context", found.context)):
+        _write(frame, tmp_path / f"{name}.parquet")
+        back = _read(tmp_path / f"{name}.parquet", StateError)
+        pd.testing.assert_frame_equal(back, frame.reset_index(drop=True), obj=name)
+        as_json = [render(Report("x", {"schema": "x/1", "rows": f.to_dict("records")}, []),
+                          "json") for f in (frame, back)]
+        assert as_json[0] == as_json[1]
