@@ -23,7 +23,7 @@ Parquet and JSON only (reading never runs code); object columns holding lists
 or dicts are stored as JSON text, named in the table's metadata.
 
 >>> frame = pd.DataFrame({"a": [[1, 2], None], "b": ["x", None]})
->>> back = _decoded(pa.Table.from_pandas(_encoded(frame), preserve_index=False))
+>>> back = _decoded(_table(frame))
 >>> back["a"].tolist(), back["b"].tolist()
 ([[1, 2], None], ['x', None])
 """
@@ -177,12 +177,17 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def _table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table, its nested columns as JSON text named in the metadata."""
     encoded = _encoded(frame)
     table = pa.Table.from_pandas(encoded, preserve_index=False)
     meta = {**(table.schema.metadata or {}),
             _JSON_COLUMNS: json.dumps(encoded.attrs["json_columns"]).encode()}
-    pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
+    return table.replace_schema_metadata(meta)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    pq.write_table(_table(frame), path, compression="zstd")
 
 
 def _decoded(table: pa.Table) -> pd.DataFrame:
