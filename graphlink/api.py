@@ -52,11 +52,19 @@ from graphlink.resolve import (
     evidence_chain,
     resolve_operators,
 )
+from graphlink.review import (
+    apply_verdicts,
+    changes_verdicts,
+    reviewed,
+    unlearned,
+    verdict_notes,
+)
 from graphlink.saved import has_analysis, model_version, read_analysis
 from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups
 from graphlink.spotchecks import sections as spotcheck_sections
 from graphlink.state import State, StateError, fingerprint, next_run, save
 from graphlink.summary import check_report
+from graphlink.verdicts import read_log
 
 __all__ = ["load", "check", "analyse", "Analysis", "train_model", "model_report",
            "clusters_report", "signups_report",
@@ -137,6 +145,8 @@ class Analysis:
     # where it was read from: {"state": folder, "run": "R0003"} (see open_state); empty
     # for a fresh analysis
     origin: dict = field(default_factory=dict, repr=False, compare=False)
+    # the analysts' verdicts in force (graphlink.review.apply_verdicts); None: none
+    verdicts: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def clusters(self) -> pd.DataFrame:
         """One row per shop: shop_id, operator_id, community_id."""
@@ -174,7 +184,7 @@ class Analysis:
         records = score_signups(shops, self.resolution.pairs, pd.Timestamp(since), None)
         records = self._with_waterfalls(records)
         if "explainer" in self.__dict__:  # already built for the whole analysis
-            return add_evidence(records, self.explainer.path)
+            return reviewed(add_evidence(records, self.explainer.path), self.verdicts)
         # only the pairs on the matches' paths: at a million shops, an explainer of
         # all evidence held gigabytes
         evidence, combined = self.evidence, combined_with(self.resolution.pairs)
@@ -182,7 +192,8 @@ class Analysis:
         shops_on |= {s for r in records for m in r["matches"]
                      for s in combined.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))), [])}
         evidence = evidence[evidence["shop_a"].isin(shops_on) & evidence["shop_b"].isin(shops_on)]
-        return add_evidence(records, Explainer(evidence, self.identifiers, combined).path)
+        return reviewed(add_evidence(records, Explainer(evidence, self.identifiers,
+                                                        combined).path), self.verdicts)
 
     def _with_waterfalls(self, records: list[dict]) -> list[dict]:
         return with_waterfalls(records, self.resolution.pairs, self.model,
@@ -290,7 +301,8 @@ class Analysis:
 
 def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress | None = None,
             pseudonymise: bool | str | bytes | None = None,
-            model: MatchModel | str | Path | None = None, **load_options) -> Analysis:
+            model: MatchModel | str | Path | None = None, verdicts: pd.DataFrame | None = None,
+            **load_options) -> Analysis:
     """Run the whole pipeline on a dataset folder (or a loaded :class:`Dataset`).
 
     ``progress(stage, done, total)``, if given, hears each stage of
@@ -301,6 +313,11 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     then replaced by keyed hashes before anything else sees them, so the
     result links exactly as without it but holds no such value in clear
     (see :mod:`graphlink.pseudonymise`).
+
+    ``verdicts`` (a verdict log, :func:`graphlink.verdicts.read_log`): labels that
+    refine the model learned here (:func:`graphlink.learn.refine`; a given
+    ``model`` is used as it is). Reports show them once attached
+    (:func:`graphlink.review.apply_verdicts`).
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
@@ -317,8 +334,11 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     # in clear: a masked card shown alike on two shops must be seen as masked
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
     vectors = second_look(comparison_levels(evidence, kinds, dataset.shops), ids.uses)
-    model = _model(model) or train_vectors(vectors, kinds, n, entity, dataset.shops,
-                                           sampled=sampled_u(ids.uses, seed=seed))
+    given = _model(model)
+    model = given or train_vectors(vectors, kinds, n, entity, dataset.shops,
+                                   sampled=sampled_u(ids.uses, seed=seed))
+    if given is None and verdicts is not None and len(verdicts):
+        model = _learned(model, vectors, verdicts, n)
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops)
@@ -334,6 +354,15 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     analysis.shops = join_factories(shops, analysis.factory_leads.leads)
     stage("done")
     return analysis
+
+
+def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:
+    """``model`` refined with the verdicts on candidate pairs (graphlink.learn)."""
+    from graphlink.learn import refine
+    from graphlink.review import labelled
+
+    pairs, labels = labelled(score_vectors(model, vectors, n), verdicts)
+    return refine(model, pairs, labels)
 
 
 def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int
@@ -443,7 +472,7 @@ def _analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int,
     """:func:`analyse_into_state` once the caller holds the writer lock."""
     now = fingerprint(source, _options(load_options, pseudonymise))
     analysis = analyse(source if dataset is None else dataset, seed=seed, progress=progress,
-                       pseudonymise=pseudonymise, **load_options)
+                       pseudonymise=pseudonymise, verdicts=read_log(state_dir), **load_options)
     previous = State.open(state_dir)
     before = previous.table("shops", ["shop_id", "operator_id", "community_id"]) \
         if previous else None
@@ -508,7 +537,7 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
         analysis, _ = _analyse_into_state(source, state_dir, seed=0, progress=progress,
                                           pseudonymise=pseudonymise, dataset=dataset,
                                           **load_options)
-    return signups_report(analysis, since)
+    return signups_report(apply_verdicts(analysis, state_dir), since)
 
 
 def _signups_from_state(state: State, since: str, source: str | Path,
@@ -608,6 +637,12 @@ def changes_report(state_dir: str | Path, since_run: str | None = None) -> Repor
                "since_run": since_run, "runs": after, "changes": records}
     rows = [{"run": r["run"], "change": r["change"], "operator_id": r["operator_id"],
              "shops": len(r["shops"]), "text": r["text"]} for r in records]
+    verdicts = changes_verdicts(state_dir, after, names)
+    if verdicts:  # additive: only states with verdicts
+        payload["verdicts"] = verdicts
+        rows += [{"run": v["run"], "change": v["verdict"], "operator_id": "", "shops": 1,
+                  "text": f"{v['shop_id']} -> {v['banned_shop_id']} by {v['by']} at {v['at']}"}
+                 for v in verdicts]
     title = f"Changes since run {since_run}" if since_run else f"Changes in run {state.run}"
     return Report(title, payload, rows, ["run", "change", "operator_id", "shops", "text"],
                   ["", f"{len(records)} change(s) in {len(after)} run(s)"])
@@ -643,7 +678,8 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
     for r in records:
         matches = [{"banned_shop_id": m["banned_shop_id"], "score": m["score"], "hops": m["hops"],
                     "path": m["path"], "evidence": m["evidence"],
-                    **({"waterfall": m["waterfall"]} if "waterfall" in m else {})}
+                    **({"waterfall": m["waterfall"]} if "waterfall" in m else {}),
+                    **{k: m[k] for k in ("verdict", "new_evidence") if k in m}}
                    for m in r["matches"]]
         signups.append({**r, "created_at": _iso_day(r["created_at"]), "matches": matches})
     payload = {"schema": "graphlink.signups/1", "since": str(pd.Timestamp(since).date()),
@@ -655,8 +691,10 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
              if s["matches"] else ""}
             for s in signups]
     flags = pd.Series([s["flag"] for s in signups], dtype=object).value_counts()
-    notes = ["", *notes, f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
-        f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]  # totals last
+    notes = ["", *notes, *verdict_notes(signups),
+             f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
+                 f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]
+    # totals last
     return Report(f"Sign-ups since {payload['since']}", payload, rows,
                   ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match",
                    "evidence"],
@@ -777,7 +815,7 @@ def _fresh_state(state_dir: str | Path, source: str | Path, load_options: dict,
 def _saved(state: State, source: str | Path | None) -> Analysis:
     analysis = read_analysis(state, source)
     analysis.origin = {"state": str(state.folder), "run": state.run}
-    return analysis
+    return apply_verdicts(analysis, state.folder)
 
 
 def open_state(state_dir: str | Path, source: str | Path | None = None, **load_options
@@ -825,8 +863,10 @@ def analysis_for(source: str | Path, state_dir: str | Path | None = None, *,
         _stale(state_dir, State.open(state_dir), now, require_fresh, notice,
                "analyses DATASET without saving it (`graphlink analyse DATASET --state DIR` "
                "saves it)")
-    return analyse(source, seed=seed, progress=progress, pseudonymise=pseudonymise, model=model,
-                   **load_options)
+    verdicts = read_log(state_dir) if state_dir is not None else None
+    analysis = analyse(source, seed=seed, progress=progress, pseudonymise=pseudonymise,
+                       model=model, verdicts=verdicts, **load_options)
+    return apply_verdicts(analysis, verdicts)
 
 
 def analyse_report(source: str | Path, state_dir: str | Path, *, lock_timeout: float = 0,
@@ -840,6 +880,7 @@ def analyse_report(source: str | Path, state_dir: str | Path, *, lock_timeout: f
         state, now = _fresh_state(state_dir, source, load_options, pseudonymise)
         wanted = model_version(_model(model)) if model is not None else None
         saved = state is None or (wanted is not None and wanted != model_version(state.model()))
+        saved = saved or (model is None and unlearned(state))  # verdicts given since its run
         if saved:
             del state  # unpinned: the run saved next may delete its tables
             _analyse_into_state(source, state_dir, seed=0, progress=progress,

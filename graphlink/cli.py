@@ -498,6 +498,88 @@ def report_all(dataset: Path, fmt: str, output: Path | None, since, output_dir: 
 
 
 @cli.group()
+def review() -> None:
+    """Analysts' verdicts on matches, kept in the state folder: confirm or dismiss a
+    match once; later reports remember it and the match model learns from it."""
+
+
+def verdict_options(command):
+    """SHOP, --match, --state, --by, --note and --lock-timeout of confirm and dismiss."""
+    decorators = [
+        click.argument("shop"),
+        click.option("--match", "banned", required=True, metavar="BANNED_SHOP",
+                     help="The banned shop the match is with."),
+        click.option("--state", type=click.Path(path_type=Path), required=True,
+                     envvar="GRAPHLINK_STATE", help="Analysed-state folder (env "
+                     "GRAPHLINK_STATE) keeping the verdicts."),
+        click.option("--by", help="Who gives the verdict (default: $USER)."),
+        click.option("--note", help="Why, in a few words."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return lock_option(command)
+
+
+def _verdict(verdict: str, shop: str, banned: str, state: Path, by, note, lock_timeout,
+             fmt: str, output: Path | None) -> None:
+    from graphlink.review import record, verdict_report
+
+    row = record(state, shop, banned, verdict, by=by, note=note, lock_timeout=lock_timeout)
+    write(verdict_report(row, state), fmt, output)
+
+
+@review.command("confirm")
+@verdict_options
+@output_options
+@_reports_errors
+def review_confirm(shop: str, banned: str, state: Path, by, note, lock_timeout: float, fmt: str,
+                   output: Path | None) -> None:
+    """Confirm that SHOP is the operator of BANNED_SHOP come back: shown as confirmed,
+    the operators merged, a label the model learns from."""
+    _verdict("confirmed", shop, banned, state, by, note, lock_timeout, fmt, output)
+
+
+@review.command("dismiss")
+@verdict_options
+@output_options
+@_reports_errors
+def review_dismiss(shop: str, banned: str, state: Path, by, note, lock_timeout: float, fmt: str,
+                   output: Path | None) -> None:
+    """Dismiss the match of SHOP with BANNED_SHOP (a false alarm): no longer flagged
+    unless new evidence appears between the two."""
+    _verdict("dismissed", shop, banned, state, by, note, lock_timeout, fmt, output)
+
+
+@review.command("list")
+@click.option("--state", type=click.Path(path_type=Path), required=True,
+              envvar="GRAPHLINK_STATE", help="Analysed-state folder (env GRAPHLINK_STATE).")
+@output_options
+@_reports_errors
+def review_list(state: Path, fmt: str, output: Path | None) -> None:
+    """Every verdict of the state, oldest first (the one in force on each pair marked)."""
+    from graphlink.review import list_report
+
+    write(list_report(state), fmt, output)
+
+
+@review.command("queue")
+@dataset_options
+@output_options
+@click.option("--budget", type=click.IntRange(1), default=25, show_default=True,
+              help="How many pairs to list (verdicts you can give).")
+@state_options
+@_reports_errors
+def review_queue(dataset: Path, fmt: str, output: Path | None, budget: int, **kwargs) -> None:
+    """The BUDGET pairs (a shop and a banned shop) whose verdict would teach the match
+    model most, each with its evidence."""
+    from graphlink.review import queue_report
+
+    if kwargs.get("state") is None:
+        raise click.UsageError("review queue needs --state (or GRAPHLINK_STATE)")
+    write(queue_report(_analysis(dataset, kwargs), budget), fmt, output)
+
+
+@cli.group()
 def model() -> None:
     """The match model: learn it from a dataset, show its parameters."""
 

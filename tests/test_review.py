@@ -1,0 +1,262 @@
+"""Analyst review (issue 20): verdicts kept in the state as an append-only log, their
+effect on reports (dismissed matches stay quiet until new evidence, confirmed ones
+merge operators), the same bytes from a state as from a fresh analysis with the
+same model and verdicts, learning from them, and the review queue.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import graphlink as gl
+from graphlink import api
+from graphlink.cli import cli
+from graphlink.errors import GraphlinkError
+from graphlink.learn import refine
+from graphlink.lock import writer_lock
+from graphlink.report import load_schema, render
+from graphlink.review import apply_verdicts, labelled, queue
+from graphlink.state import State
+from graphlink.verdicts import COLUMNS, FOLDER, append, read_log
+
+SINCE = "2024-01-01"
+
+
+def run(*args: str, ok: bool = True):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("review") / "world"
+    gl.generate_world(folder, shops=400, seed=11)
+    return folder
+
+
+def _state(world: Path, tmp: Path) -> Path:
+    """A fresh state of a copy of ``world`` (tests change the data)."""
+    data = tmp / "data"
+    shutil.copytree(world, data)
+    run("analyse", data, "--state", tmp / "state", "-q")
+    return data
+
+
+def _direct(state: Path) -> tuple[str, str]:
+    """A flagged sign-up and the banned shop of its best direct match."""
+    report = api.signups_report(gl.open_state(state), SINCE)
+    for s in report.payload["signups"]:
+        for m in s["matches"]:
+            if m["hops"] == 1 and s["flag"] != "none":
+                return s["shop_id"], m["banned_shop_id"]
+    raise AssertionError("no direct match in the world")
+
+
+def _signup(state: Path, shop: str) -> dict:
+    report = api.signups_report(gl.open_state(state), SINCE)
+    return next(s for s in report.payload["signups"] if s["shop_id"] == shop)
+
+
+def test_verdicts_are_logged_with_their_evidence(world, tmp_path):
+    _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    out = run("review", "dismiss", shop, "--match", banned, "--state", state, "--by", "ana",
+              "--note", "park tenant", "--format", "json")
+    payload = json.loads(out.stdout)
+    jsonschema.validate(payload, load_schema("review"))
+    (row,) = payload["verdicts"]
+    assert (row["verdict_id"], row["verdict"], row["by"], row["note"], row["run"]) == (
+        "V000001", "dismissed", "ana", "park tenant", "R0001")
+    assert row["evidence"] and row["levels"] and row["p"] is not None
+    run("review", "confirm", shop, "--match", banned, "--state", state, "--by", "bo")
+    log = read_log(state)
+    assert log.columns.tolist() == COLUMNS
+    assert log["verdict"].tolist() == ["dismissed", "confirmed"]
+    listed = json.loads(run("review", "list", "--state", state, "--format", "json").stdout)
+    jsonschema.validate(listed, load_schema("review"))
+    assert [v["in_force"] for v in listed["verdicts"]] == [False, True]
+    assert "2 verdict(s), 1 in force" in run("review", "list", "--state", state).stdout
+
+
+def test_bad_verdicts_are_refused(world, tmp_path):
+    _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    out = run("review", "confirm", shop, "--match", "NOPE", "--state", state, ok=False)
+    assert out.exit_code == 1 and "'NOPE' is not in the analysed state" in out.output
+    out = run("review", "confirm", banned, "--match", shop, "--state", state, ok=False)
+    assert "is not a banned shop" in out.output
+    out = run("review", "confirm", shop, "--match", banned, "--state", tmp_path / "none",
+              ok=False)
+    assert "no graphlink state here yet" in out.output
+    with pytest.raises(GraphlinkError, match="writer lock"):
+        append(state, [])
+    with writer_lock(state):  # another writer: the verdict waits, then says who
+        out = run("review", "dismiss", shop, "--match", banned, "--state", state, ok=False)
+    assert out.exit_code == 75 and "is being written by pid" in out.output
+    assert not len(read_log(state))
+
+
+def test_dismissed_stays_quiet_until_new_evidence(world, tmp_path):
+    data = _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    gl.dismiss(state, shop, match=banned, by="ana")
+    quiet = _signup(state, shop)
+    assert banned not in [m["banned_shop_id"] for m in quiet["matches"]]
+    (gone,) = [d for d in quiet["dismissed"] if d["banned_shop_id"] == banned]
+    assert gone["verdict"]["by"] == "ana" and gone["verdict"]["at"]
+    jsonschema.validate(api.signups_report(gl.open_state(state), SINCE).payload,
+                        load_schema("signups"))
+    # a later run on grown data, nothing new between the two: still dismissed
+    shops = pd.read_csv(data / "shops.csv")
+    extra = shops.iloc[[0]].assign(shop_id="S999999", name="Brand-new honest shop",
+                                   status="active", banned_at=None, ban_reason=None)
+    pd.concat([shops, extra]).to_csv(data / "shops.csv", index=False)
+    accounts = pd.read_csv(data / "accounts.csv")
+    pd.concat([accounts, pd.DataFrame([{"account_id": "A999999", "shop_id": "S999999"}])]
+              ).to_csv(data / "accounts.csv", index=False)
+    run("analyse", data, "--state", state, "-q")
+    assert State.open(state).run == "R0002"
+    later = _signup(state, shop)
+    assert banned in [d["banned_shop_id"] for d in later.get("dismissed", [])]
+    # new evidence: the shop's account on a device only the banned shop used
+    devices = pd.read_csv(data / "devices.csv")
+    accounts = pd.read_csv(data / "accounts.csv")
+    theirs = devices.merge(accounts[["account_id", "shop_id"]], on="account_id")
+    counts = theirs.groupby("device_id")["shop_id"].nunique()
+    only = theirs[(theirs["shop_id"] == banned) & theirs["device_id"].map(counts).eq(1)]
+    mine = accounts.loc[accounts["shop_id"] == shop, "account_id"].iloc[0]
+    new = {"account_id": mine, "device_id": only["device_id"].iloc[0],
+           "seen_at": "2026-10-30"}
+    pd.concat([devices, pd.DataFrame([new])]).to_csv(data / "devices.csv", index=False)
+    run("analyse", data, "--state", state, "-q")
+    back = _signup(state, shop)
+    (match,) = [m for m in back["matches"] if m["banned_shop_id"] == banned]
+    assert match["verdict"]["verdict"] == "dismissed"
+    assert any(e["kind"] == "device" for e in match["new_evidence"])
+    assert back["flag"] != "none"
+    assert len(read_log(state)) == 1  # three runs later, the verdict is still there
+
+
+def test_confirmed_merges_operators_and_is_certain(world, tmp_path):
+    _state(world, tmp_path)
+    state = tmp_path / "state"
+    report = api.signups_report(gl.open_state(state), SINCE).payload["signups"]
+    weak = next(s for s in report if s["matches"] and s["risk"] < 1
+                and s["operator_id"] != _operator(state, s["matches"][0]["banned_shop_id"]))
+    banned = weak["matches"][0]["banned_shop_id"]
+    gl.confirm(state, weak["shop_id"], match=banned, by="bo")
+    after = _signup(state, weak["shop_id"])
+    assert after["risk"] == 1.0 and after["flag"] == "high"
+    assert after["matches"][0]["verdict"]["verdict"] == "confirmed"
+    assert after["operator_id"] == _operator(state, banned)
+    clusters = api.clusters_report(gl.open_state(state)).payload["shops"]
+    owner = {r["shop_id"]: r["operator_id"] for r in clusters}
+    assert owner[weak["shop_id"]] == owner[banned]
+    changes = json.loads(run("report", "changes", state.parent / "data", "--state", state,
+                             "--format", "json", "-q").stdout)
+    jsonschema.validate(changes, load_schema("changes"))
+    assert [v["verdict"] for v in changes["verdicts"]] == ["confirmed"]
+
+
+def _operator(state: Path, shop: str) -> str:
+    shops = gl.open_state(state).shops
+    return shops.loc[shops["shop_id"] == shop, "operator_id"].iloc[0]
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "csv", "html"])
+def test_state_and_fresh_analysis_agree_with_verdicts(world, tmp_path, fmt):
+    data = _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    gl.dismiss(state, shop, match=banned)
+    report = api.signups_report(gl.open_state(state), SINCE)
+    second = next(s for s in report.payload["signups"] if s["matches"])
+    gl.confirm(state, second["shop_id"], match=second["matches"][0]["banned_shop_id"])
+    saved = State.open(state)
+    fresh = apply_verdicts(gl.analyse(data, model=saved.model()), state)
+    for build in (lambda a: api.signups_report(a, SINCE), api.clusters_report):
+        assert render(build(gl.open_state(state, data)), fmt) == render(build(fresh), fmt)
+    cli = run("report", "signups", data, "--since", SINCE, "--state", state, "--format", fmt,
+              "-q").stdout
+    assert cli == render(api.signups_report(fresh, SINCE), fmt)
+
+
+def test_analyse_learns_from_new_verdicts(world, tmp_path):
+    data = _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    before = State.open(state).model()
+    gl.dismiss(state, shop, match=banned)
+    out = json.loads(run("analyse", data, "--state", state, "--format", "json", "-q").stdout)
+    assert out["saved"] and out["run"] == "R0002"  # verdicts since R0001: learned from
+    after = State.open(state).model()
+    assert after.u != before.u
+    again = json.loads(run("analyse", data, "--state", state, "--format", "json", "-q").stdout)
+    assert not again["saved"]
+    # the same verdicts give the same model on a fresh analysis
+    assert gl.analyse(data, verdicts=read_log(state)).model.u == after.u
+
+
+def test_refine_moves_levels_towards_the_labels():
+    from graphlink.model import COMPARISONS, MODES, NAMES, MatchModel
+
+    model = MatchModel(
+        {mode: {c: [0.4 / len(COMPARISONS[c][1])] * len(COMPARISONS[c][1]) + [0.6]
+                for c in NAMES} for mode in MODES},
+        {c: [1e-3] * len(COMPARISONS[c][1]) + [1 - 1e-3 * len(COMPARISONS[c][1])]
+         for c in NAMES}, {mode: [1e-4, 1e-3] for mode in MODES}, shops=1000)
+    other = len(COMPARISONS["address"][1])
+    pairs = pd.DataFrame({"p": [0.5] * 4, "level_address": [1, 1, 1, 1],
+                          "level_device": [other + 1] * 4})
+    yes, no = refine(model, pairs, np.ones(4)), refine(model, pairs, np.zeros(4))
+    for mode in MODES:
+        assert yes.m[mode]["address"][1] > model.m[mode]["address"][1]
+        assert abs(sum(yes.m[mode]["address"]) - 1) < 1e-9
+    assert no.u["address"][1] > model.u["address"][1]
+    assert abs(sum(no.u["address"]) - 1) < 1e-9
+    assert refine(model, pairs.iloc[:0], np.zeros(0)).u == model.u
+    assert yes.m["reuse"]["device"] == model.m["reuse"]["device"]  # no label there
+
+
+def test_queue_picks_uncertain_common_patterns(world, tmp_path):
+    data = _state(world, tmp_path)
+    state = tmp_path / "state"
+    out = json.loads(run("review", "queue", data, "--state", state, "--budget", "5",
+                         "--format", "json", "-q").stdout)
+    jsonschema.validate(out, load_schema("review-queue"))
+    rows = out["queue"]
+    assert 0 < len(rows) <= 5 and [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert [r["teach"] for r in rows] == sorted((r["teach"] for r in rows), reverse=True)
+    assert all(0 < r["p"] < 1 and r["evidence"] for r in rows)
+    analysis = gl.open_state(state)
+    first = rows[0]
+    gl.dismiss(state, first["shop_id"], match=first["banned_shop_id"])
+    again = queue(gl.open_state(state), 5)
+    assert (first["shop_id"], first["banned_shop_id"]) not in set(
+        zip(again["shop_id"], again["banned_shop_id"], strict=True))
+    pairs, labels = labelled(analysis.resolution.pairs, read_log(state))
+    assert len(pairs) == 1 and labels.tolist() == [0]
+    assert "needs --state" in run("review", "queue", data, ok=False).output
+
+
+def test_verdicts_live_outside_the_runs(world, tmp_path):
+    _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    gl.dismiss(state, shop, match=banned)
+    files = sorted(p.name for p in (state / FOLDER).iterdir())
+    assert files == ["000001.parquet"]
+    assert not any((state / "tables").glob(f"*/{FOLDER}"))
