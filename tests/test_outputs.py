@@ -39,7 +39,14 @@ COMMANDS = {
     "neo4j push": ["DS"],
     "neo4j query": ["graph_summary"],
     "neo4j queries": [],
+    "review confirm": ["S1", "--match", "S1"],
+    "review dismiss": ["S1", "--match", "S1"],
+    "review list": [],
+    "review queue": ["DS"],
 }
+# commands whose --state is required: given a writable one when another option is tested
+NEEDS_STATE = {"report changes", "review confirm", "review dismiss", "review list",
+               "review queue"}
 OPTIONS = ("output", "out", "state")
 
 
@@ -117,7 +124,7 @@ def test_an_unwritable_output_is_refused_before_any_work(tmp_path, small_dataset
     monkeypatch.delenv("GRAPHLINK_STATE", raising=False)
     args = [str(small_dataset) if a == "DS" else str(model_file) if a == "MODEL" else a
             for a in COMMANDS[command]]
-    extra = ["--state", str(tmp_path / "state")] if command == "report changes" and \
+    extra = ["--state", str(tmp_path / "state")] if command in NEEDS_STATE and \
         option != "state" else []
     formats = [[]]
     if any(p.name == "fmt" for p in dict(_walk(cli))[command].params):
