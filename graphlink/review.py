@@ -40,8 +40,10 @@ from graphlink.errors import GraphlinkError
 from graphlink.lock import writer_lock
 from graphlink.verdicts import _row, append, in_force, read_log
 
-__all__ = ["record", "evidence_keys", "apply_verdicts", "reviewed", "labelled", "queue",
-           "pair_patterns"]
+__all__ = ["record", "record_many", "evidence_keys", "apply_verdicts", "reviewed", "labelled",
+           "queue", "pair_patterns", "confirm", "dismiss", "read_verdicts", "review_queue",
+           "list_report", "verdict_report", "queue_report", "changes_verdicts", "unlearned",
+           "verdict_notes"]
 
 
 def evidence_keys(items: list[dict]) -> list[str]:
@@ -69,6 +71,18 @@ def record(state_dir: str | Path, shop: str, banned_shop: str, verdict: str, *,
     >>> record("state", "S0412", "S0077", "dismissed", by="ana")  # doctest: +SKIP
     {'verdict_id': 'V000001', 'shop_id': 'S0412', ...}
     """
+    return record_many(state_dir, [(shop, banned_shop, verdict)], by=by, note=note,
+                       lock_timeout=lock_timeout)[0]
+
+
+def record_many(state_dir: str | Path, verdicts: list[tuple[str, str, str]], *,
+                by: str | None = None, note: str | None = None, lock_timeout: float = 0
+                ) -> list[dict]:
+    """:func:`record` of several ``(shop, banned_shop, verdict)`` at once (the state read
+    once, the lock taken once): a morning's review in one call.
+
+    >>> record_many("state", [("S1", "S9", "confirmed")], by="ana")  # doctest: +SKIP
+    """
     from graphlink.api import _saved
     from graphlink.state import State
 
@@ -78,11 +92,13 @@ def record(state_dir: str | Path, shop: str, banned_shop: str, verdict: str, *,
             raise GraphlinkError(f"{state_dir}: no graphlink state here yet (run `graphlink "
                                  "analyse DATASET --state DIR` first)")
         analysis = _saved(state, None)
-        found = _current_match(analysis, shop, banned_shop)
-        row = _row(shop, banned_shop, verdict, by, note, state.run, found,
-                   bool(state.manifest.get("pseudonymised")))
-        row["verdict_id"] = append(state_dir, [row])[0]
-    return row
+        rows = [_row(shop, banned, verdict, by, note, state.run,
+                     _current_match(analysis, shop, banned),
+                     bool(state.manifest.get("pseudonymised")))
+                for shop, banned, verdict in verdicts]
+        for row, verdict_id in zip(rows, append(state_dir, rows), strict=True):
+            row["verdict_id"] = verdict_id
+    return rows
 
 
 def _current_match(analysis, shop: str, banned: str) -> dict:

@@ -1,0 +1,141 @@
+"""A simulated analyst: what a week of review does to the sign-up report (issue 20).
+
+    python benchmarks/review.py                        # 2 mixed 2,000-shop worlds, 5 days x 25
+    python benchmarks/review.py --shops 3000 --seeds 1 2 3 --days 5 --budget 25 --json out.json
+
+Per world (``graphlink.generate.generate_world``, ``mix="random"``): analyse into
+a state; then each day take the review queue (``graphlink review queue``: the
+``--budget`` pairs whose verdict would teach the model most), answer every pair
+from the world's truth (confirmed when the shop and the banned shop are one
+real operator, else dismissed), record the verdicts (``gl.confirm`` /
+``gl.dismiss``) and analyse again (the model refines m and u with them).
+
+After each day it prints, on the open sign-ups (active shops created on or after
+``since``: the median creation date of the world's comebacks) that no verdict
+touched: sign-up AP and flag precision / recall (high or medium), beside the
+same figures of the no-review run on the same shops; and, on all open sign-ups
+(reviewed ones included, where verdicts act directly), flag precision / recall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import graphlink as gl  # noqa: E402
+from graphlink import api  # noqa: E402
+from graphlink.evaluate import average_precision  # noqa: E402
+from graphlink.review import queue, record_many  # noqa: E402
+
+DETECTED = ("high", "medium")
+
+
+def world(root: Path, shops: int, seed: int) -> tuple[Path, pd.DataFrame, str]:
+    """A generated world, its truth and the sign-up date (median comeback creation)."""
+    out = root / f"world-{shops}-{seed}"
+    summary = gl.generate_world(out, shops=shops, seed=seed, mix="random")
+    truth = pd.read_csv(Path(summary.truth) / "shops.csv", dtype=str, keep_default_na=False)
+    table = pd.read_csv(out / "shops.csv", dtype=str).set_index("shop_id")
+    rereg = truth.loc[truth["role"] == "reregistration", "shop_id"]
+    since = str(pd.to_datetime(table.loc[rereg, "created_at"], format="ISO8601").median().date())
+    return out, truth, since
+
+
+def open_signups(folder: Path, since: str) -> set[str]:
+    shops = pd.read_csv(folder / "shops.csv", dtype=str)
+    created = pd.to_datetime(shops["created_at"], format="ISO8601")
+    return set(shops.loc[(created >= pd.Timestamp(since)) & (shops["status"] == "active"),
+                         "shop_id"])
+
+
+def figures(signups: pd.DataFrame, truth: pd.DataFrame, shops: set[str]) -> dict:
+    """AP and flag precision / recall of ``signups`` on ``shops``."""
+    s = signups[signups["shop_id"].isin(shops)]
+    role = truth.set_index("shop_id")["role"]
+    rereg = s["shop_id"].map(role).eq("reregistration").to_numpy()
+    flagged = s["flag"].isin(DETECTED).to_numpy()
+    return {"shops": len(s), "comebacks": int(rereg.sum()),
+            "ap": average_precision(s["risk"].to_numpy(dtype=float), rereg),
+            "precision": float(rereg[flagged].mean()) if flagged.any() else float("nan"),
+            "recall": float(flagged[rereg].mean()) if rereg.any() else float("nan")}
+
+
+def answer(truth: pd.DataFrame, shop: str, banned: str) -> str:
+    """The simulated analyst: the truth's operators decide."""
+    operator = truth.set_index("shop_id")["operator_id"]
+    return "confirmed" if operator[shop] == operator[banned] else "dismissed"
+
+
+def simulate(folder: Path, truth: pd.DataFrame, since: str, state: Path, days: int,
+             budget: int) -> list[dict]:
+    """Day 0 (no review) then ``days`` days of ``budget`` verdicts; figures per day."""
+    api.analyse_report(folder, state)
+    base = gl.open_state(state).signups(since)
+    open_ids = open_signups(folder, since)
+    reviewed: set[str] = set()
+    rows = []
+    for day in range(days + 1):
+        if day:
+            todo = queue(gl.open_state(state), budget)
+            record_many(state, [(s, b, answer(truth, s, b)) for s, b in
+                                zip(todo["shop_id"], todo["banned_shop_id"], strict=True)],
+                        by="simulated analyst")
+            reviewed |= set(todo["shop_id"])
+            api.analyse_report(folder, state)
+        now = gl.open_state(state).signups(since)
+        unreviewed = open_ids - reviewed
+        log = gl.read_verdicts(state)
+        after, before = figures(now, truth, unreviewed), figures(base, truth, unreviewed)
+        every = figures(now, truth, open_ids)
+        rows.append({"day": day, "verdicts": len(log),
+                     "confirmed": int((log["verdict"] == "confirmed").sum()),
+                     "unreviewed": after["shops"], "ap": after["ap"], "ap_no_review": before["ap"],
+                     "precision": after["precision"], "precision_no_review": before["precision"],
+                     "recall": after["recall"], "recall_no_review": before["recall"],
+                     "all_precision": every["precision"], "all_recall": every["recall"]})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shops", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--days", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=25)
+    parser.add_argument("--json", type=Path, help="Write every figure to this file.")
+    args = parser.parse_args(argv)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            start = time.perf_counter()
+            folder, truth, since = world(Path(tmp), args.shops, seed)
+            rows = simulate(folder, truth, since, Path(tmp) / f"state-{seed}", args.days,
+                            args.budget)
+            name = f"gen{args.shops}-s{seed}-mix"
+            results[name] = rows
+            print(f"\n{name}: since {since}, {time.perf_counter() - start:.0f} s")
+            print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print("\nAP on unreviewed open sign-ups, last day minus no review:")
+    for name, rows in results.items():
+        last = rows[-1]
+        print(f"  {name}: {last['ap'] - last['ap_no_review']:+.4f} "
+              f"(no review {last['ap_no_review']:.4f})")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=_plain) + "\n")
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
+if __name__ == "__main__":
+    main()
