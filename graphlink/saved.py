@@ -30,6 +30,7 @@ or dicts are stored as JSON text, named in the table's metadata.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import Counter
@@ -100,10 +101,12 @@ def has_analysis(state) -> bool:
 def read_analysis(state, source: str | Path | None = None):
     """The :class:`~graphlink.Analysis` saved in the state's current run.
 
-    ``source``: the dataset path as the caller spells it (what reports print as
-    ``dataset``); default, the one it was analysed from.
+    Each part (identifiers, links, evidence, resolution, clusters, factory leads,
+    each dataset table) is read from its Parquet file when first used, so a report
+    reads only what it needs: ``clusters`` the clusters, ``factories`` the leads
+    and a few dataset tables. ``source``: the dataset path as the caller spells it
+    (what reports print as ``dataset``); default, the one it was analysed from.
     """
-    from graphlink.api import Analysis
     from graphlink.dataset import Dataset
     from graphlink.factories import FactoryLeads
     from graphlink.identifiers import Identifiers
@@ -113,19 +116,86 @@ def read_analysis(state, source: str | Path | None = None):
 
     folder = state.tables / FOLDER
     meta = _meta(folder, StateError)
-    frame = {name: _read(folder / f"{name}.parquet", StateError) for name in _FRAMES}
-    tables = {name: _read(folder / f"dataset.{name}.parquet", StateError)
-              for name in meta["tables"]}
+
+    def frame(name: str) -> pd.DataFrame:
+        return _read(folder / f"{name}.parquet", StateError)
+
+    tables = _LazyTables(meta["tables"], lambda name: frame(f"dataset.{name}"))
     dataset = Dataset(tables, str(source) if source is not None else meta["source"],
                       meta["files"], [Problem(**p) for p in meta["problems"]],
                       Counter(meta["skipped"]), meta["warnings"])
-    links = Links(state.table("similar"), meta["comparisons"], meta["candidates"],
-                  frame["hub_blocks"], state.table("keys"))
-    resolution = Resolution(frame["operators"], frame["pairs"], meta["merge"])
-    analysis = Analysis(dataset, Identifiers(frame["uses"], frame["values"]), links,
-                        state.table("evidence"), resolution, frame["shops"], state.model())
-    analysis.factory_leads = FactoryLeads(frame["factory_leads"], frame["factory_context"])
-    return analysis
+    parts = {
+        "identifiers": lambda: Identifiers(frame("uses"), frame("values")),
+        "links": lambda: Links(state.table("similar"), meta["comparisons"], meta["candidates"],
+                               frame("hub_blocks"), state.table("keys")),
+        "evidence": lambda: state.table("evidence"),
+        "resolution": lambda: Resolution(frame("operators"), frame("pairs"), meta["merge"]),
+        "shops": lambda: frame("shops"),
+        "factory_leads": lambda: FactoryLeads(frame("factory_leads"), frame("factory_context")),
+    }
+    return _saved_type()(dataset, parts, state.model())
+
+
+class _LazyTables(dict):
+    """A dataset's tables, each read on first use (``name in tables`` without reading)."""
+
+    def __init__(self, names: list[str], read):
+        super().__init__()
+        self._names, self._read = list(names), read
+
+    def __missing__(self, name: str) -> pd.DataFrame:
+        if name not in self._names:
+            raise KeyError(name)
+        self[name] = value = self._read(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def keys(self):
+        return list(self._names)
+
+    def values(self):
+        return [self[n] for n in self._names]
+
+    def items(self):
+        return [(n, self[n]) for n in self._names]
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self._names else default
+
+
+@functools.cache
+def _saved_type() -> type:
+    """``SavedAnalysis``: an :class:`~graphlink.Analysis` whose parts are read when
+    first used (made on first call: graphlink.api imports this module)."""
+    from graphlink.api import Analysis
+
+    class SavedAnalysis(Analysis):
+        """An analysis read from a state run, part by part (see :func:`read_analysis`)."""
+
+        def __init__(self, dataset, parts: dict, model):
+            self.__dict__["_parts"] = parts
+            self.dataset, self.model, self.origin = dataset, model, {}
+
+        def __getattr__(self, name: str):
+            parts = self.__dict__.get("_parts", {})
+            if name not in parts:
+                raise AttributeError(name)
+            self.__dict__[name] = value = parts.pop(name)()
+            return value
+
+        @functools.cached_property
+        def factory_leads(self):
+            return self.__getattr__("factory_leads")
+
+    return SavedAnalysis
 
 
 def _meta(folder: Path, error: type[Exception]) -> dict:

@@ -290,8 +290,12 @@ def test_older_run_is_refused_clearly_then_migrated_by_analyse(copied, analysis)
 def test_damaged_saved_analysis_is_an_error_naming_the_file(copied):
     data, state = copied
     (State.open(state).tables / FOLDER / "pairs.parquet").write_bytes(b"not parquet")
+    analysis = gl.open_state(state)  # parts are read when first used
+    assert len(analysis.clusters()) == len(analysis.dataset.shops)
     with pytest.raises(GraphlinkError, match="pairs.parquet: cannot read"):
-        gl.open_state(state)
+        assert analysis.resolution is None  # never reached: reading it fails
+    result = run("report", "spotcheck", data, "--state", state, ok=False)
+    assert result.exit_code == 1 and "pairs.parquet: cannot read" in result.stderr
 
 
 # --- pseudonymised ----------------------------------------------------------------------
