@@ -341,8 +341,10 @@ def _signups_sections(report) -> tuple[list, str]:
             via = "directly" if m["hops"] == 1 else "through " + " → ".join(
                 esc(p) for p in m["path"])
             out.append(f"<p>Tied to banned shop {banned}: score {esc(m['score'])}, {via}</p>"
+                       + _verdict_line(m) +
                        "<ul>" + "".join(f"<li>{esc(e['detail'])}</li>" for e in m["evidence"])
                        + "</ul>")
+        out.extend(_dismissed_line(d) for d in s.get("dismissed", []))
         best = s["matches"][0] if s["matches"] else None
         steps = best.get("waterfall") if best else None
         if steps:
@@ -358,7 +360,41 @@ def _signups_sections(report) -> tuple[list, str]:
     if with_figures > drawn:
         out.append(f'<p class="muted">Figures are drawn for the first {drawn} of '
                    f"{with_figures} flagged sign-ups that have one.</p>")
+    out.append(_dismissed_section([s for s in signups if s["flag"] not in ("high", "medium")]))
     return cards, "".join(out)
+
+
+def _verdict_line(match: dict) -> str:
+    """An analyst's verdict on a match (issue 20), with what is new since a dismissal."""
+    v = match.get("verdict")
+    if not v:
+        return ""
+    who = f"{esc(v['verdict'])} by {esc(v['by'])} on {esc(v['at'])} (run {esc(v['run'])})"
+    note = f": {esc(v['note'])}" if v.get("note") else ""
+    new = match.get("new_evidence")
+    if new:
+        return (f'<p class="verdict">{who}{note}; <strong>flagged again</strong>, new evidence '
+                "since: " + "; ".join(esc(e["detail"]) for e in new) + "</p>")
+    return f'<p class="verdict">Analyst verdict: {who}{note}</p>'
+
+
+def _dismissed_line(d: dict) -> str:
+    v = d["verdict"]
+    return (f'<p class="verdict muted">Match with banned shop {esc(d["banned_shop_id"])} '
+            f"(score {esc(d['score'])}) dismissed by {esc(v['by'])} on {esc(v['at'])}"
+            + (f": {esc(v['note'])}" if v.get("note") else "") + "; not counted</p>")
+
+
+def _dismissed_section(signups: list[dict]) -> str:
+    """Sign-ups quiet because an analyst dismissed their matches (none: nothing)."""
+    quiet = [s for s in signups if s.get("dismissed")]
+    if not quiet:
+        return ""
+    out = [f"<h2>Dismissed by analysts ({len(quiet)} sign-ups)</h2>"]
+    for s in quiet:
+        out.append(f"<p><strong>{esc(s['shop_id'])}</strong> {_flag(s['flag'])}</p>")
+        out.extend(_dismissed_line(d) for d in s["dismissed"])
+    return "".join(out)
 
 
 def _signup_figure(analysis, signup: dict, best: dict | None) -> str:

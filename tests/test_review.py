@@ -260,3 +260,18 @@ def test_verdicts_live_outside_the_runs(world, tmp_path):
     files = sorted(p.name for p in (state / FOLDER).iterdir())
     assert files == ["000001.parquet"]
     assert not any((state / "tables").glob(f"*/{FOLDER}"))
+
+
+def test_html_shows_verdicts_with_each_match(world, tmp_path):
+    _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    before = render(api.signups_report(gl.open_state(state), SINCE), "html")
+    assert "Analyst verdict" not in before and "Dismissed by analysts" not in before
+    gl.dismiss(state, shop, match=banned, by="ana", note="park tenant")
+    report = api.signups_report(gl.open_state(state), SINCE)
+    other = next(s for s in report.payload["signups"] if s["matches"] and s["shop_id"] != shop)
+    gl.confirm(state, other["shop_id"], match=other["matches"][0]["banned_shop_id"], by="bo")
+    page = render(api.signups_report(gl.open_state(state), SINCE), "html")
+    assert "Analyst verdict: confirmed by bo" in page
+    assert f"Match with banned shop {banned}" in page and "park tenant" in page
