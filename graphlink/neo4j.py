@@ -49,6 +49,11 @@ Relationships
 - ``(:Shop)-[:MATCHES {rank, score, hops, path, evidence}]->(:Shop)``: a
   shop's sign-up matches with banned shops, best first, as in
   ``graphlink report signups``.
+- On both, when an analyst gave one (``graphlink review``): ``verdict``
+  (``confirmed`` or ``dismissed``), ``verdict_id``, ``verdict_by``,
+  ``verdict_at``, ``verdict_note``; a dismissed match flagged again on new
+  evidence also has ``new_evidence``. A dismissed match is no MATCHES
+  relationship (it no longer counts); its LINKED pair keeps the verdict.
 
 Temporal values are Cypher ``LocalDateTime`` (compare them with
 ``localdatetime($since)``). Labels and relationship types come only from
@@ -502,8 +507,34 @@ def _signups(analysis) -> tuple[dict[str, dict], list[dict]]:
                          **_props({
                 "rank": rank, "score": match["score"], "hops": match["hops"],
                 "path": match["path"],
-                "evidence": [e["detail"] for e in match.get("evidence", [])]})})
+                "evidence": [e["detail"] for e in match.get("evidence", [])],
+                **_verdict_props(match.get("verdict"), match.get("new_evidence"))})})
     return scores, rows
+
+
+def _verdict_props(verdict: dict | None, new: list[dict] | None = None) -> dict:
+    """An analyst's verdict as relationship properties (issue 20; none without one)."""
+    if not verdict:
+        return {}
+    out = {"verdict": verdict["verdict"], "verdict_id": verdict["verdict_id"],
+           "verdict_by": verdict["by"], "verdict_at": verdict["at"],
+           "verdict_note": verdict.get("note")}
+    if new:
+        out["new_evidence"] = [e["detail"] for e in new]
+    return out
+
+
+def _pair_verdicts(analysis) -> dict[tuple[str, str], dict]:
+    """The verdicts in force by (smaller shop id, larger), as reports show them."""
+    force = getattr(analysis, "verdicts", None)
+    if force is None or not len(force):
+        return {}
+    out = {}
+    for v in force.to_dict("records"):
+        key = tuple(sorted((v["shop_id"], v["banned_shop_id"])))
+        out[key] = {"verdict": v["verdict"], "verdict_id": v["verdict_id"], "by": v["by"],
+                    "at": v["at"], "note": v["note"]}
+    return out
 
 
 def _factory_ids(analysis) -> dict[str, dict]:
@@ -554,13 +585,15 @@ def _linked_rows(analysis, display: dict[str, str]) -> list[dict]:
         text = f"{row.kind}: {what}, {int(row.shops)} shops, {row.weight:+.1f} bits"
         lines[(row.shop_a, row.shop_b)].append((float(row.weight), text))
     out = []
+    verdicts = _pair_verdicts(analysis)
     for row in pairs.itertuples(index=False):
         evidence = [t for _, t in sorted(lines.get((row.shop_a, row.shop_b), []),
                                          key=lambda wt: (-wt[0], wt[1]))]
         kinds = [k for k in str(row.kinds).split(",") if k]
         out.append({"src": bounded_key(row.shop_a), "dst": bounded_key(row.shop_b), **_props(
             {"p": float(row.p), "kinds": kinds, "merged": bool(row.p >= MERGE),
-             "evidence": evidence})})
+             "evidence": evidence,
+             **_verdict_props(verdicts.get((row.shop_a, row.shop_b)))})})
     return out
 
 
