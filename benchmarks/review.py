@@ -32,7 +32,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import graphlink as gl  # noqa: E402
-from graphlink import api  # noqa: E402
+from graphlink import api, learn  # noqa: E402
 from graphlink.evaluate import average_precision  # noqa: E402
 from graphlink.review import queue, record_many  # noqa: E402
 
@@ -111,8 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--budget", type=int, default=25)
+    parser.add_argument("--pseudo", type=float, default=learn.PSEUDO,
+                        help="graphlink.learn.PSEUDO: pairs' worth of the unlabelled model's "
+                        "opinion per level (smaller: verdicts move the model more).")
     parser.add_argument("--json", type=Path, help="Write every figure to this file.")
     args = parser.parse_args(argv)
+    learn.PSEUDO = args.pseudo
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:

@@ -12,10 +12,9 @@ model's expected matches and non-matches meet what the analysts found:
 each labelled pair counting ``1 / k`` at each of its ``k`` agreeing levels (so a
 pair agreeing on three comparisons does not move each of them as much as three
 pairs would), with ``a`` = :data:`PSEUDO` pairs of the unlabelled model's
-opinion keeping a handful of verdicts from swinging a level. The ``other``
-level takes up what the agreeing levels gained or lost (m and u stay
-distributions). Levels no labelled pair reaches are left as they were; no
-verdict, no change.
+opinion keeping a handful of verdicts from swinging a level. The other levels
+are rescaled alike so m and u stay distributions. Levels no labelled pair
+reaches keep their ratios; no verdict, no change.
 
 >>> from graphlink.model import COMPARISONS, MODES, NAMES, MatchModel
 >>> m = MatchModel({mode: {c: [0.5 / len(COMPARISONS[c][1])] * len(COMPARISONS[c][1]) + [0.5]
@@ -85,13 +84,17 @@ def _agreeing(pairs: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _scaled(values: list[float], level: int, gain: float) -> list[float]:
-    """``values`` with ``values[level]`` times ``gain``, the last (``other``) level
-    absorbing the difference."""
-    out = list(values)
-    new = min(max(out[level] * gain, _FLOOR), 0.999)
-    rest = out[-1] - (new - out[level])
-    if rest < _FLOOR:  # the other level cannot give that much: keep the distribution
-        new = out[level] + out[-1] - _FLOOR
-        rest = _FLOOR
-    out[level], out[-1] = new, rest
-    return out
+    """``values`` with ``values[level]`` times ``gain`` and the other levels rescaled
+    alike to make up the rest (they keep their ratios: ``other`` is not made to
+    absorb the change alone, which would swing it by orders of magnitude).
+
+    >>> [round(v, 3) for v in _scaled([0.2, 0.3, 0.5], 0, 2.0)]
+    [0.4, 0.225, 0.375]
+    """
+    out = np.asarray(values, dtype=float).copy()
+    total = out.sum()
+    out[level] = min(out[level] * gain, 0.999 * total)
+    rest = total - out[level]
+    others = np.arange(len(out)) != level
+    out[others] *= rest / max(out[others].sum(), _FLOOR)
+    return np.maximum(out, _FLOOR).tolist()

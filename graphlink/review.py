@@ -274,8 +274,10 @@ def pair_patterns(pairs: pd.DataFrame) -> pd.Series:
 def queue(analysis, budget: int = 25) -> pd.DataFrame:
     """The ``budget`` pairs (a shop and a banned shop) whose verdict would teach the
     model most: the best pair of each comparison pattern, patterns ranked by
-    uncertainty (``1 - |2p - 1|``: 1 at p = 0.5) times the number of unreviewed
-    pairs sharing the pattern (a label on one teaches about all of them).
+    uncertainty (``1 - |2p - 1|``: 1 at p = 0.5) times ``ln(1 + n)``, ``n`` the
+    unreviewed pairs sharing the pattern (a label on one teaches about all of
+    them; the logarithm keeps a crowd of near-certain pairs from outranking a
+    truly uncertain one).
 
     Columns: rank, shop_id, banned_shop_id, p, uncertainty, pattern_pairs,
     kinds, teach, evidence (list of dicts).
@@ -293,7 +295,7 @@ def queue(analysis, budget: int = 25) -> pd.DataFrame:
     pairs = pairs.assign(pattern=pair_patterns(pairs).to_numpy())
     pairs["uncertainty"] = 1.0 - (2 * pairs["p"] - 1).abs()
     pairs["pattern_pairs"] = pairs.groupby("pattern")["p"].transform("size")
-    pairs["teach"] = pairs["uncertainty"] * pairs["pattern_pairs"]
+    pairs["teach"] = pairs["uncertainty"] * np.log1p(pairs["pattern_pairs"])
     best = pairs.sort_values(["uncertainty", "shop_id", "banned_shop_id"],
                              ascending=[False, True, True], kind="stable")
     best = best.drop_duplicates("pattern").sort_values(

@@ -25,8 +25,8 @@ a match confirmed earlier reverses it, and the log keeps both.
 
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as folder:
-...     _append(Path(folder), [_row("S2", "S1", "dismissed", "ana", None, "R0001", {})])
-...     _append(Path(folder), [_row("S2", "S1", "confirmed", "bo", "same face", "R0001", {})])
+...     first = _append(Path(folder), [_row("S2", "S1", "dismissed", "ana", None, "R0001", {})])
+...     again = _append(Path(folder), [_row("S2", "S1", "confirmed", "bo", "seen", "R0001", {})])
 ...     log = read_log(folder)
 ...     log["verdict_id"].tolist(), in_force(log)["verdict"].tolist()
 (['V000001', 'V000002'], ['confirmed'])

@@ -1,8 +1,9 @@
 // review_queue
 // Purpose: The pairs whose verdict would teach the match model most: for each pattern of
 //   agreeing identifier kinds, the most uncertain pair (p nearest 0.5) of an unbanned shop
-//   and a banned shop that no analyst has judged, patterns many pairs share first (the
-//   Neo4j side of `graphlink review queue`, which tells patterns apart by their levels too).
+//   and a banned shop that no analyst has judged, ranked by uncertainty times
+//   ln(1 + pairs sharing the pattern) (the Neo4j side of `graphlink review queue`,
+//   which tells patterns apart by their levels too).
 // Parameters:
 //   limit  most pairs returned (the verdicts you can give today)
 // Example:
@@ -23,7 +24,7 @@ UNWIND pairs AS pair
 WITH pattern, pattern_pairs, pair ORDER BY pair.u DESC, pair.s, pair.b
 WITH pattern, pattern_pairs, head(collect(pair)) AS best
 RETURN best.s AS shop_id, best.b AS banned_shop_id, best.p AS p, best.u AS uncertainty,
-       pattern_pairs, best.u * pattern_pairs AS teach, pattern AS kinds,
+       pattern_pairs, best.u * log(1.0 + pattern_pairs) AS teach, pattern AS kinds,
        best.e AS evidence
 ORDER BY teach DESC, shop_id, banned_shop_id
 LIMIT $limit
