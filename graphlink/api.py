@@ -292,7 +292,9 @@ class Analysis:
     @cached_property
     def graph(self) -> nx.Graph:
         """The identity graph (shops, accounts, identifiers) as networkx."""
-        typed = self.hubs()
+        # values shared by many shops only: the place and name groupings of hubs()
+        # cost seconds (a worker pool at 30,000 shops) and the graph has no node for them
+        typed = hubs(Identifiers(self.identifiers.uses.iloc[:0], self.identifiers.values))
         hub_types = {(k, v): t for k, v, t, s in
                      zip(typed["kind"], typed["key"], typed["type"], typed["scope"], strict=True)
                      if s == "value"}
