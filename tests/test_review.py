@@ -275,3 +275,28 @@ def test_html_shows_verdicts_with_each_match(world, tmp_path):
     page = render(api.signups_report(gl.open_state(state), SINCE), "html")
     assert "Analyst verdict: confirmed by bo" in page
     assert f"Match with banned shop {banned}" in page and "park tenant" in page
+
+
+def test_verdicts_survive_a_run_killed_midway(world, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    gl.dismiss(state, shop, match=banned, by="ana")
+    before = read_log(state)
+    # the verdict makes the state due for a new run: kill it while it analyses
+    proc = subprocess.Popen([sys.executable, "-c", "from graphlink.cli import main; main()",
+                             "analyse", str(data), "--state", str(state), "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    pd.testing.assert_frame_equal(read_log(state), before)
+    run("analyse", data, "--state", state, "-q")  # the next run learns from it all the same
+    assert State.open(state).run == "R0002"
+    pd.testing.assert_frame_equal(read_log(state), before)
+    assert banned in [d["banned_shop_id"] for d in _signup(state, shop).get("dismissed", [])]
