@@ -300,3 +300,26 @@ def test_verdicts_survive_a_run_killed_midway(world, tmp_path):
     assert State.open(state).run == "R0002"
     pd.testing.assert_frame_equal(read_log(state), before)
     assert banned in [d["banned_shop_id"] for d in _signup(state, shop).get("dismissed", [])]
+
+
+def test_verdicts_of_a_pseudonymised_state_hold_no_clear_values(world, tmp_path, monkeypatch):
+    import re
+
+    monkeypatch.setenv("GRAPHLINK_PSEUDONYM_KEY", "a-test-key-of-enough-length")
+    data = tmp_path / "data"
+    shutil.copytree(world, data)
+    state = tmp_path / "state"
+    run("analyse", data, "--state", state, "--pseudonymise", "-q")
+    report = api.signups_report(gl.open_state(state), SINCE).payload["signups"]
+    tied = [s for s in report if s["matches"]]
+    for s in tied[:5]:
+        gl.dismiss(state, s["shop_id"], match=s["matches"][0]["banned_shop_id"])
+    log = read_log(state)
+    assert log["pseudonymised"].all() and len(log) == min(5, len(tied))
+    text = json.dumps(log[["evidence", "keys", "levels"]].to_dict("records"), ensure_ascii=False)
+    accounts = pd.read_csv(data / "accounts.csv", dtype=str)
+    phones = {re.sub(r"\D", "", p)[-11:] for p in accounts["phone"].dropna()}
+    emails = {e.strip().lower() for e in accounts["email"].dropna()}
+    digits = set(re.findall(r"\d{11}", text))
+    assert not digits & phones
+    assert not [e for e in emails if e in text.lower()]
