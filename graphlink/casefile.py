@@ -82,12 +82,28 @@ def case_file(analysis, shop_id: str) -> Report:
     data["links"] = [{k: _plain(v) for k, v in r.items()} for r in data["links"]]
     payload = {"schema": SCHEMA, "dataset": str(analysis.dataset.source), "shop_id": shop_id,
                **data, "provenance": provenance(analysis)}
+    verdicts = _verdicts_of(analysis, shop_id)
+    if verdicts:  # additive: only when analysts judged one of its matches
+        payload["verdicts"] = verdicts
     rows = [{"banned_shop_id": tie["banned_shop_id"], "score": tie["score"], "hops": tie["hops"],
              "kind": e["kind"], "detail": e["detail"], "source": _where_text(e.get("sources", []))}
             for tie in found.banned_ties for e in tie["evidence"]]
-    notes = ["", *found.text.rstrip("\n").split("\n"), "", *_provenance_lines(payload)]
+    notes = ["", *found.text.rstrip("\n").split("\n"), "",
+             *[f"Verdict {v['verdict_id']}: {v['shop_id']} -> {v['banned_shop_id']} "
+               f"{v['verdict']} by {v['by']} at {v['at']} (run {v['run']})" for v in verdicts],
+             *_provenance_lines(payload)]
     return Report(f"Case file of shop {shop_id}", payload, rows,
                   ["banned_shop_id", "score", "hops", "kind", "detail", "source"], notes)
+
+
+def _verdicts_of(analysis, shop_id: str) -> list[dict]:
+    """The analysts' verdicts in force on the matches of (or with) ``shop_id``."""
+    force = getattr(analysis, "verdicts", None)
+    if force is None or not len(force):
+        return []
+    mine = force[(force["shop_id"] == shop_id) | (force["banned_shop_id"] == shop_id)]
+    return [{k: r[k] for k in ("verdict_id", "shop_id", "banned_shop_id", "verdict", "by", "at",
+                               "run", "note")} for r in mine.to_dict("records")]
 
 
 def provenance(analysis) -> dict:

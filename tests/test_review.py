@@ -323,3 +323,19 @@ def test_verdicts_of_a_pseudonymised_state_hold_no_clear_values(world, tmp_path,
     digits = set(re.findall(r"\d{11}", text))
     assert not digits & phones
     assert not [e for e in emails if e in text.lower()]
+
+
+def test_case_file_lists_the_verdicts(world, tmp_path):
+    data = _state(world, tmp_path)
+    state = tmp_path / "state"
+    shop, banned = _direct(state)
+    out = json.loads(run("explain", data, shop, "--state", state, "--format", "json",
+                         "-q").stdout)
+    assert "verdicts" not in out
+    gl.dismiss(state, shop, match=banned, by="ana", note="park tenant")
+    out = run("explain", data, shop, "--state", state, "--format", "json", "-q").stdout
+    payload = json.loads(out)
+    jsonschema.validate(payload, load_schema("explain"))
+    assert [(v["banned_shop_id"], v["verdict"], v["by"]) for v in payload["verdicts"]] == [
+        (banned, "dismissed", "ana")]
+    assert "Verdict V000001" in run("explain", data, shop, "--state", state, "-q").stdout
