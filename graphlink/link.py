@@ -481,13 +481,29 @@ def link_new(new: pd.DataFrame, keys: pd.DataFrame, hub_blocks: pd.DataFrame,
         mine = mine[~mine["key"].isin(set(hub))].reset_index(drop=True)
         if not len(mine):
             continue
+        mine, world = _crowds_together(mine, keys[keys["pass"] == bp.name], bp)
         among = _window_pairs(mine, bp, window) if len(mine) >= 2 else ([], 0)
-        with_world = _neighbour_pairs(mine, keys[keys["pass"] == bp.name], bp, window)
+        with_world = _neighbour_pairs(mine, world, bp, window)
         for pairs, compared in (among, with_world):
             comparisons += compared
             candidates += len(pairs)
             found.extend(_compared(bp, pairs))
     return Links(_links_frame(found), comparisons, candidates)
+
+
+def _crowds_together(mine: pd.DataFrame, world: pd.DataFrame, bp: BlockingPass
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A crowd key's users as a full run counts them: the world's and the new values'
+    together (each side alone made a new link look rarer than a full run finds it)."""
+    if not bp.crowd or not len(world):
+        return mine, world
+    world_users = world.groupby("key")["key_shops"].first()
+    new_users = mine.groupby("key")["key_shops"].first()
+    mine = mine.assign(key_shops=mine["key_shops"]
+                       + mine["key"].map(world_users).fillna(0).astype("int64"))
+    world = world.assign(key_shops=world["key_shops"]
+                         + world["key"].map(new_users).fillna(0).astype("int64"))
+    return mine, world
 
 
 def _sort_key(keyed: pd.DataFrame) -> np.ndarray:

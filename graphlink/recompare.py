@@ -6,9 +6,10 @@ compared only where blocking also put them side by side. Here each candidate
 pair's names and addresses are compared once more where its comparison vector
 says ``other``:
 
-- ``surname``: the same family name under different given names (a relative,
-  or one person writing the given name another way), with the number of shops
-  carrying that family name as its frequency (王 says little, Tu a lot);
+- ``surname``: a name part shared under otherwise different names -- the family
+  name (a relative, or one person writing the given name another way) or a
+  Latin given name (a married name) -- with the number of shops carrying that
+  part as its frequency (王 says little, Tu a lot);
 - ``resembling``: Latin addresses whose texts resemble each other (token-sort
   ratio of at least :data:`RESEMBLING`) without meeting any address rule (typos
   in the street and the suburb, a swapped postcode). Not for Hanzi addresses:
@@ -26,7 +27,7 @@ count over blocked pairs would see none of them alone and call them certain.
 ...                      "value": ["kayla tu", "brooke tu", "6 chauvel cir coleambally 3137",
 ...                                "6 chauvel circle coleambally 3173"]})
 >>> sorted(_surnames(uses)["surname"])
-['tu', 'tu']
+['first:brooke', 'first:kayla', 'last:tu', 'last:tu']
 >>> bool(_ratios(uses, pd.DataFrame({"a": ["S1"], "b": ["S2"]}))[0] >= RESEMBLING)
 True
 """
@@ -51,24 +52,30 @@ _SURNAME = COMPARISONS["name"][1].index("surname")
 _RESEMBLING = COMPARISONS["address"][1].index("resembling")
 
 
-def _surname(value: str) -> str | None:
-    """The family name of a normalised person name: the first Hanzi of a Chinese
-    name, the last word of a Latin one (2+ letters)."""
+def _name_parts(value: str) -> list[str]:
+    """The parts of a normalised person name that identify on their own: the family
+    name (first Hanzi) of a Chinese name; the first and last words (2+ letters) of a
+    Latin one, marked by position (a given name never meets a family name)."""
     value = value.strip()
     if not value:
-        return None
+        return []
     if "\u4e00" <= value[0] <= "\u9fff":
-        return value[0] if len(value) >= 2 else None
+        return [value[0]] if len(value) >= 2 else []
     words = value.split()
-    return words[-1] if len(words) >= 2 and len(words[-1]) >= 2 else None
+    if len(words) < 2:
+        return []
+    return [f"{side}:{w}" for side, w in (("first", words[0]), ("last", words[-1]))
+            if len(w) >= 2]
 
 
 def _surnames(uses: pd.DataFrame) -> pd.DataFrame:
-    """(shop_id, surname), one row per distinct pair."""
+    """(shop_id, surname): each name part of each shop's holder names, once."""
     names = uses[uses["kind"] == "holder_name"]
-    out = pd.DataFrame({"shop_id": names["shop_id"].to_numpy(),
-                        "surname": [_surname(v) for v in names["value"].tolist()]})
-    return out.dropna().drop_duplicates(ignore_index=True)
+    rows = [(shop, part) for shop, value in zip(names["shop_id"].tolist(),
+                                                names["value"].tolist(), strict=True)
+            for part in _name_parts(value)]
+    out = pd.DataFrame(rows, columns=["shop_id", "surname"])
+    return out.drop_duplicates(ignore_index=True)
 
 
 def _shared_surname(uses: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
