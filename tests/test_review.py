@@ -187,7 +187,8 @@ def test_state_and_fresh_analysis_agree_with_verdicts(world, tmp_path, fmt):
     gl.confirm(state, second["shop_id"], match=second["matches"][0]["banned_shop_id"])
     saved = State.open(state)
     fresh = apply_verdicts(gl.analyse(data, model=saved.model()), state)
-    for build in (lambda a: api.signups_report(a, SINCE), api.clusters_report):
+    for build in (lambda a: api.signups_report(a, SINCE), api.clusters_report,
+                  api.factories_report, lambda a: api.spotcheck_report(a, 15)):
         assert render(build(gl.open_state(state, data)), fmt) == render(build(fresh), fmt)
     cli = run("report", "signups", data, "--since", SINCE, "--state", state, "--format", fmt,
               "-q").stdout
