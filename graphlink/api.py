@@ -57,6 +57,7 @@ from graphlink.review import (
     changes_verdicts,
     reviewed,
     unlearned,
+    verdict_cells,
     verdict_notes,
 )
 from graphlink.saved import has_analysis, model_version, read_analysis
@@ -692,6 +693,7 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
              "evidence": "; ".join(e["detail"] for e in s["matches"][0]["evidence"][:3])
              if s["matches"] else ""}
             for s in signups]
+    rows = [verdict_cells(row, s) for row, s in zip(rows, signups, strict=True)]
     flags = pd.Series([s["flag"] for s in signups], dtype=object).value_counts()
     notes = ["", *notes, *verdict_notes(signups),
              f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(

@@ -43,7 +43,7 @@ from graphlink.verdicts import _row, append, in_force, read_log
 __all__ = ["record", "record_many", "evidence_keys", "apply_verdicts", "reviewed", "labelled",
            "queue", "pair_patterns", "confirm", "dismiss", "read_verdicts", "review_queue",
            "list_report", "verdict_report", "queue_report", "changes_verdicts", "unlearned",
-           "verdict_notes"]
+           "verdict_notes", "verdict_cells"]
 
 
 def evidence_keys(items: list[dict]) -> list[str]:
@@ -362,6 +362,26 @@ def verdict_notes(signups: list[dict]) -> list[str]:
         return []
     return [f"verdicts: {confirmed} match(es) confirmed, {dismissed} dismissed (no longer "
             f"flagged), {reopened} dismissed but flagged again on new evidence"]
+
+
+def verdict_cells(row: dict, signup: dict) -> dict:
+    """A sign-up's table row with its verdicts said: the best match marked confirmed or
+    flagged again, a sign-up quiet because of a dismissal saying by whom; rows of
+    sign-ups without verdicts unchanged.
+
+    >>> verdict_cells({"best_match": "", "evidence": ""}, {"matches": [], "dismissed": [
+    ...     {"banned_shop_id": "S1", "verdict": {"by": "ana", "at": "2026-12-06"}}]})
+    {'best_match': '', 'evidence': 'dismissed: S1 by ana 2026-12-06'}
+    """
+    best = signup["matches"][0] if signup["matches"] else None
+    if best is not None and "verdict" in best:
+        state = "flagged again" if "new_evidence" in best else best["verdict"]["verdict"]
+        row = {**row, "best_match": f"{row['best_match']} ({state})"}
+    if best is None and signup.get("dismissed"):
+        row = {**row, "evidence": "; ".join(
+            f"dismissed: {d['banned_shop_id']} by {d['verdict']['by']} {d['verdict']['at']}"
+            for d in signup["dismissed"])}
+    return row
 
 
 def _verdict_rows(log: pd.DataFrame) -> list[dict]:
