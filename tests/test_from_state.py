@@ -346,3 +346,18 @@ def test_factory_leads_and_context_survive_the_state(tmp_path):
         as_json = [render(Report("x", {"schema": "x/1", "rows": f.to_dict("records")}, []),
                           "json") for f in (frame, back)]
         assert as_json[0] == as_json[1]
+
+
+def test_report_all_refuses_an_unwritable_output_dir_before_any_work(small_dataset, tmp_path,
+                                                                     monkeypatch):
+    import loaders
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("analysed before checking --output-dir")
+
+    monkeypatch.setattr(loaders, "load", refuse)
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    result = run("report", "all", small_dataset, "--since", "7d", "--output-dir",
+                 a_file / "reports", ok=False, env={"GRAPHLINK_STATE": ""})
+    assert result.exit_code == 1 and result.stderr.startswith("error: cannot write")

@@ -43,10 +43,13 @@ COMMANDS = {
     "review dismiss": ["S1", "--match", "S1"],
     "review list": [],
     "review queue": ["DS"],
+    "analyse": ["DS"],
+    "explain": ["DS", "S1"],
+    "report all": ["DS", "--since", "2025-01-01", "--output-dir", "never-made"],
 }
 # commands whose --state is required: given a writable one when another option is tested
 NEEDS_STATE = {"report changes", "review confirm", "review dismiss", "review list",
-               "review queue"}
+               "review queue", "analyse"}
 OPTIONS = ("output", "out", "state")
 
 
