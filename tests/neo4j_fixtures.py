@@ -21,9 +21,12 @@ that answers but rejects the credentials is always a failure.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from neo4j import Driver, GraphDatabase
@@ -103,3 +106,12 @@ def neo4j_driver(neo4j_settings: Neo4jSettings) -> Iterator[Driver]:
         yield driver
     finally:
         driver.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_neo4j_test_run_at_a_time() -> Iterator[None]:
+    """Test modules that write to the shared server take turns (autouse where imported):
+    two pytest runs at once would wipe each other's graph."""
+    with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

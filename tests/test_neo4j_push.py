@@ -8,13 +8,11 @@ interleaving.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import signal
 import subprocess
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +21,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from conftest import write_dataset
+from neo4j_fixtures import one_neo4j_test_run_at_a_time  # noqa: F401 (autouse)
 
 import graphlink as gl
 from graphlink import neo4j as gn
@@ -32,13 +31,6 @@ from graphlink.report import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "neo4j-local"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_neo4j_test_run_at_a_time():
-    with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 @pytest.fixture(scope="module")

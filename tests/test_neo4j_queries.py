@@ -7,12 +7,10 @@ library computes from the same analysis.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import subprocess
-import tempfile
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +20,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from neo4j_fixtures import one_neo4j_test_run_at_a_time  # noqa: F401 (autouse)
 
 import graphlink as gl
 from graphlink import neo4j as gn
@@ -98,13 +97,6 @@ def test_unknown_query_or_parameter_is_a_clear_error():
 
 
 # ---------------------------------------------------------- with server ---
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_neo4j_test_run_at_a_time():
-    with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 @pytest.fixture(scope="module")

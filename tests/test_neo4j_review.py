@@ -7,25 +7,18 @@ without one, failed under CI=true.
 
 from __future__ import annotations
 
-import fcntl
-import tempfile
-from pathlib import Path
-
 import pytest
-from neo4j_fixtures import neo4j_driver, neo4j_settings  # noqa: F401
+from neo4j_fixtures import (  # noqa: F401 (fixtures; the lock is autouse)
+    neo4j_driver,
+    neo4j_settings,
+    one_neo4j_test_run_at_a_time,
+)
 
 import graphlink as gl
 import graphlink.neo4j as gn
 from graphlink import api
 
 SINCE = "2024-01-01"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_neo4j_test_run_at_a_time():
-    with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -7,24 +7,13 @@ without one, failed under CI=true.
 
 from __future__ import annotations
 
-import fcntl
-import tempfile
-from pathlib import Path
-
-import pytest
 from click.testing import CliRunner
+from neo4j_fixtures import one_neo4j_test_run_at_a_time  # noqa: F401 (autouse)
 
 import graphlink as gl
 from graphlink import api
 from graphlink import neo4j as gn
 from graphlink.cli import cli
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_neo4j_test_run_at_a_time():
-    with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def test_push_from_state_equals_push_of_a_fresh_analysis(neo4j_driver, neo4j_settings,  # noqa: F811
