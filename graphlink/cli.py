@@ -735,6 +735,12 @@ def _stop(signum: int, frame) -> None:
 
 def stop_on_signals() -> None:
     """Make SIGTERM, SIGINT and SIGHUP raise :class:`graphlink.errors.Stopped`."""
+    import pyarrow
+
+    # pyarrow swaps in its own SIGINT/SIGTERM handler while it reads a CSV file and
+    # can lose a signal that arrives as it swaps back (a SIGTERM then ran the whole
+    # job to exit 0); Python's handler alone runs as soon as the read returns.
+    pyarrow.enable_signal_handlers(False)
     for signum in STOP_SIGNALS:
         signal.signal(signum, _stop)
 

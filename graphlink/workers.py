@@ -96,7 +96,11 @@ def _in_pool(size: int, bounds: list[tuple[int, int]]) -> list[list]:
     pool = ProcessPoolExecutor(size, mp_context=get_context("fork"), initializer=_worker_start,
                                initargs=(os.getpid(),))
     try:
-        parts = list(pool.map(_run_chunk, bounds))
+        # submit + result, not map: map cancels the waiting futures when a stop
+        # unwinds it, and on Python 3.11 the pool's manager thread then fails them
+        # as broken and prints InvalidStateError to stderr.
+        futures = [pool.submit(_run_chunk, chunk) for chunk in bounds]
+        parts = [future.result() for future in futures]
     except BrokenProcessPool:
         # a worker died on its own (the OOM killer, say): the caller redoes the work.
         # When a stop signal reached the whole group, the parent's handler raises
@@ -124,7 +128,7 @@ def _kill(pool: ProcessPoolExecutor) -> None:
             proc.kill()
         except (OSError, ValueError):  # already gone
             pass
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False)  # no cancel_futures: see _in_pool
     for proc in procs:
         proc.join(timeout=2)
 
