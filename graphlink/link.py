@@ -48,6 +48,7 @@ evidence between pairs of shops, which the match model (:mod:`graphlink.model`) 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -322,9 +323,14 @@ def _phone_edit(a: str, b: str) -> compare.Similarity:
     return compare.Similarity(0.85 if close else 0.0, "phone-edit")
 
 
+def _id_text(value: str) -> str:
+    """An ID number's letters and digits, upper case (what one edit is counted on)."""
+    return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
 def _id_key(value: str, head: bool) -> str | None:
     """Half of an ID number's characters (hashed values have none worth editing)."""
-    text = "".join(ch for ch in value.upper() if ch.isalnum())
+    text = _id_text(value)
     if not 6 <= len(text) <= 20:
         return None
     half = len(text) // 2
@@ -333,14 +339,13 @@ def _id_key(value: str, head: bool) -> str | None:
 
 def _id_anagram(value: str) -> str | None:
     """The characters sorted: two neighbours swapped anywhere keep the key."""
-    text = "".join(ch for ch in value.upper() if ch.isalnum())
+    text = _id_text(value)
     return "".join(sorted(text)) if 6 <= len(text) <= 20 else None
 
 
 def _id_edit(a: str, b: str) -> compare.Similarity:
     """An ID number with one character changed or two neighbours swapped: ``id-edit``."""
-    ta = "".join(ch for ch in a.upper() if ch.isalnum())
-    tb = "".join(ch for ch in b.upper() if ch.isalnum())
+    ta, tb = _id_text(a), _id_text(b)
     close = ta != tb and len(ta) == len(tb) >= 6 and OSA.distance(ta, tb) <= 1
     return compare.Similarity(0.85 if close else 0.0, "id-edit")
 
@@ -349,6 +354,11 @@ def _ip_block(a: str, b: str) -> compare.Similarity:
     same = a != b and norm.ip_block(a) == norm.ip_block(b)
     return compare.Similarity(0.75 if same else 0.0, "ip-block")
 
+
+# Prefilters of the one-edit passes, in C: one edit (or swap) in a text of n characters
+# leaves an OSA similarity of at least 1 - 1/n (IDs have 6+ characters, phones 8+).
+_ONE_EDIT_ID = (OSA.normalized_similarity, 1 - 1 / 6 - 1e-4)
+_ONE_EDIT_PHONE = (OSA.normalized_similarity, 1 - 1 / 8 - 1e-4)
 
 PASSES = (
     BlockingPass("holder_name", "pinyin", lambda v: _apply(v["value"], norm.name_pinyin),
@@ -371,15 +381,15 @@ PASSES = (
     BlockingPass("address", "text-reversed", lambda v: v["value"].str[::-1], _addresses,
                  False, str, fuzz.ratio, 85, minimum=0.5),
     BlockingPass("id_number", "head", lambda v: v["value"].map(lambda x: _id_key(x, True)),
-                 _id_edit, crowd=False),
+                 _id_edit, True, _id_text, *_ONE_EDIT_ID, crowd=False),
     BlockingPass("id_number", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),
-                 _id_edit, text=lambda v: v[::-1], crowd=False),
+                 _id_edit, True, lambda v: _id_text(v)[::-1], *_ONE_EDIT_ID, crowd=False),
     BlockingPass("id_number", "anagram", lambda v: v["value"].map(_id_anagram), _id_edit,
-                 crowd=False),
+                 True, _id_text, *_ONE_EDIT_ID, crowd=False),
     BlockingPass("birth_date", "head", lambda v: v["value"].map(lambda x: _id_key(x, True)),
-                 _id_edit, crowd=False),
+                 _id_edit, True, _id_text, *_ONE_EDIT_ID, crowd=False),
     BlockingPass("birth_date", "tail", lambda v: v["value"].map(lambda x: _id_key(x, False)),
-                 _id_edit, text=lambda v: v[::-1], crowd=False),
+                 _id_edit, True, lambda v: _id_text(v)[::-1], *_ONE_EDIT_ID, crowd=False),
     # shop names: a prefix or suffix added (新..., ...二店) keeps one of the two orders
     BlockingPass("shop_name", "text", lambda v: v["value"], compare.shop_name_similarity, False,
                  str, fuzz.partial_ratio, 80),
@@ -394,11 +404,12 @@ PASSES = (
     BlockingPass("email", "local-reversed", lambda v: v["value"].map(_email_local_reversed),
                  compare.email_similarity, False, lambda v: v.rpartition("@")[0][::-1],
                  fuzz.ratio, 80),
-    BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit, crowd=False),
-    BlockingPass("phone", "tail", lambda v: v["value"].map(_phone_tail), _phone_edit,
-                 text=lambda v: _national(v)[::-1], crowd=False),
+    BlockingPass("phone", "head", lambda v: v["value"].map(_phone_head), _phone_edit, True,
+                 _national, *_ONE_EDIT_PHONE, crowd=False),
+    BlockingPass("phone", "tail", lambda v: v["value"].map(_phone_tail), _phone_edit, True,
+                 lambda v: _national(v)[::-1], *_ONE_EDIT_PHONE, crowd=False),
     BlockingPass("phone", "anagram", lambda v: v["value"].map(_phone_anagram), _phone_edit,
-                 crowd=False),
+                 True, _national, *_ONE_EDIT_PHONE, crowd=False),
     BlockingPass("ip", "block", lambda v: _apply(v["value"], norm.ip_block), _ip_block),
 )
 
@@ -415,37 +426,59 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
     """
     found, hubs, keys = [], [], []
     comparisons = candidates = 0
+    memo = _Memo(passes)
     for bp in passes:
         keyed, hub_keys = _keyed(ids.values, bp)
         hubs.extend(hub_keys)
         keys.append(keyed[["key", "text", "value", "key_shops"]].assign(
             **{"pass": bp.name, "kind": bp.kind}))
-        if len(keyed) < 2:
-            continue
-        pairs, compared = _window_pairs(keyed, bp, window)
-        comparisons += compared
-        candidates += len(pairs)
-        found.extend(_compared(bp, pairs))
+        if len(keyed) >= 2:
+            pairs, compared = _window_pairs(keyed, bp, window)
+            comparisons += compared
+            candidates += len(pairs)
+            found.extend(_compared(bp, pairs, memo))
+        memo.done(bp)
     return Links(_links_frame(found), comparisons, candidates, pd.DataFrame(hubs),
                  pd.concat(keys, ignore_index=True))
 
 
-def _compared(bp: BlockingPass, pairs: list[tuple[str, str, int]]) -> list[tuple]:
+class _Memo:
+    """Rule results kept while later passes use the same rule: the ~550 m grids and
+    the address passes meet many pairs twice or more."""
+
+    def __init__(self, passes) -> None:
+        self.last = {(bp.rule, bp.may_link): bp for bp in passes}
+        uses = Counter((bp.rule, bp.may_link) for bp in passes)
+        self.results: dict = {rule: {} for rule, n in uses.items() if n > 1}
+
+    def get(self, bp: BlockingPass) -> dict | None:
+        return self.results.get((bp.rule, bp.may_link))
+
+    def done(self, bp: BlockingPass) -> None:
+        if self.last[(bp.rule, bp.may_link)] is bp:
+            self.results.pop((bp.rule, bp.may_link), None)
+
+
+def _compared(bp: BlockingPass, pairs: list[tuple[str, str, int]], memo: _Memo | None = None
+              ) -> list[tuple]:
     """The candidate pairs the pass's rule calls at least possible matches."""
-    return [f for f in map_chunks(_compare_chunk, pairs, bp) if f is not None]
+    known = memo.get(bp) if memo is not None else None
+    if known is None:
+        sims = map_chunks(_compare_chunk, pairs, bp)
+    else:
+        fresh = list({(a, b) if a <= b else (b, a) for a, b, _ in pairs} - known.keys())
+        known.update(zip(fresh, map_chunks(_compare_chunk, fresh, bp), strict=True))
+        sims = [known[(a, b) if a <= b else (b, a)] for a, b, _ in pairs]
+    return [(bp.kind, *sorted((a, b)), sim.score, sim.method, shops)
+            for (a, b, shops), sim in zip(pairs, sims, strict=True)
+            if sim is not None and sim.score >= bp.minimum]
 
 
-def _compare_chunk(pairs: list[tuple[str, str, int]], bp: BlockingPass) -> list[tuple | None]:
-    """The link (or None) for each candidate pair of a pass."""
-    found = []
-    for a, b, shops in pairs:
-        if bp.may_link is not None and not bp.may_link(a, b):
-            found.append(None)
-            continue
-        sim = bp.rule(a, b)
-        found.append((bp.kind, *sorted((a, b)), sim.score, sim.method, shops)
-                     if sim.score >= bp.minimum else None)
-    return found
+def _compare_chunk(pairs: list[tuple], bp: BlockingPass) -> list[compare.Similarity | None]:
+    """The rule's similarity (or None, ruled out at once) of each candidate pair
+    (value_a, value_b, ...) of a pass."""
+    may_link = bp.may_link or (lambda a, b: True)
+    return [bp.rule(a, b) if may_link(a, b) else None for a, b, *_ in pairs]
 
 
 def _links_frame(found: list[tuple]) -> pd.DataFrame:

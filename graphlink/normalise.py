@@ -1221,6 +1221,10 @@ def ip(raw: object) -> str | None:
     return str(addr) if addr is not None else None
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"({_OCTET}\.{_OCTET}\.{_OCTET})\.{_OCTET}\Z")
+
+
 def ip_block(raw: object) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) network of an address, as a string.
 
@@ -1236,6 +1240,9 @@ def ip_block(raw: object) -> str | None:
     s = _text(raw)
     if s is None or len(s) > 200:
         return None
+    canonical = _CANONICAL_IPV4.match(s)
+    if canonical and s != "0.0.0.0":  # what :func:`ip` writes: no parsing needed
+        return f"{canonical[1]}.0/24"
     s, slash, length = s.strip().partition("/")
     addr = _ip_address(s)
     if addr is None:

@@ -343,3 +343,16 @@ def test_chinese_mobile_fast_path_is_libphonenumbers_answer(prefix, digits, firs
     raw = prefix + "1" + first + digits[1:]
     cleaned = norm._phone_clean(raw)
     assert norm._phone(raw, "CN") == norm._phone_slow(cleaned, "CN")
+
+
+@given(octets=st.lists(st.integers(0, 300), min_size=4, max_size=4),
+       zeros=st.lists(st.booleans(), min_size=4, max_size=4))
+def test_ip_block_of_dotted_quads_agrees_with_the_ip_parser(octets, zeros):
+    """ip_block reads canonical IPv4 text without the ipaddress parser: same answer."""
+    import ipaddress
+
+    raw = ".".join(f"0{o}" if z else str(o) for o, z in zip(octets, zeros, strict=True))
+    canonical = norm.ip(raw)
+    expected = (None if canonical is None else
+                str(ipaddress.ip_network(f"{canonical}/24", strict=False)))
+    assert norm.ip_block(raw) == expected
