@@ -47,8 +47,8 @@ WORLD = [
           ("15012348765", "孙丽", "南京市鼓楼区汉口路22号")], start=1)],
 ]
 DELTA = [
-    # B1 back: its phone one digit off, its name, the room next door
-    ("N1", "2025-05-02", "active", None, "13800138001", "张伟", "D-N1", "10.50.0.1",
+    # B1 back: its phone one digit off, its name as a homophone, the room next door
+    ("N1", "2025-05-02", "active", None, "13800138001", "张韦", "D-N1", "10.50.0.1",
      PARK.format(building=5, room=303), "6222029999999990000"),
     # on the laptop of B1 and its sister B2: a direct tie to B1
     ("N2", "2025-05-03", "active", None, "15820461357", "郑凯", "D-B1", "10.60.0.1",
