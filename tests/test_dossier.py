@@ -4,8 +4,9 @@
 shops, resolution.pairs, identifiers, explainer, factory_of(), factories()); the
 stand-in below holds a few hand-written rows of each, nothing computed by the
 pipeline. The world: B1 (banned 2025-03-01) and its sister B2 are one operator;
-N1 opens after the ban with B1's phone and is merged into that operator; N1 and
-25 honest shops ship from one warehouse.
+N1 opens after the ban with B1's phone and is merged into that operator, and
+shares an IP with B3 (banned on 2025-02-01); N1 and 25 honest shops ship from one
+warehouse.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def _shops() -> pd.DataFrame:
     rows = [("B1", "Nike潮牌店", "2025-01-01", "banned", "2025-03-01"),
             ("B2", "Nike潮牌二店", "2025-01-10", "active", None),
             ("N1", "新Nike潮牌店", "2025-04-01", "active", None),
+            ("B3", "潮流鞋铺", "2025-01-05", "banned", "2025-02-01"),
             *[(s, f"百货{s}", "2025-01-01", "active", None) for s in HONEST]]
     frame = pd.DataFrame(rows, columns=["shop_id", "name", "created_at", "status", "banned_at"])
     frame["created_at"] = pd.to_datetime(frame["created_at"])
@@ -44,6 +46,7 @@ def _identifiers() -> Identifiers:
     rows = [("B1", "phone", PHONE, "A1"), ("N1", "phone", PHONE, "A3"),
             ("B2", "device", "d-88", "A2"), ("N1", "device", "d-88", "A3"),
             ("N1", "address", WAREHOUSE, None),
+            ("B3", "ip", "10.1.2.3", "A4"), ("N1", "ip", "10.1.2.3", "A3"),
             *[(s, "address", WAREHOUSE, None) for s in HONEST]]
     uses = pd.DataFrame(rows, columns=["shop_id", "kind", "value", "account_id"])
     uses["first_seen"] = uses["last_seen"] = pd.Timestamp("2025-04-01")
@@ -56,6 +59,7 @@ def _identifiers() -> Identifiers:
 def _evidence() -> pd.DataFrame:
     rows = [("B1", "N1", "phone", PHONE, PHONE, 1.0, "exact", 2, 9.0),
             ("B2", "N1", "device", "d-88", "d-88", 1.0, "exact", 2, 8.0),
+            ("B3", "N1", "ip", "10.1.2.3", "10.1.2.3", 1.0, "exact", 2, 2.0),
             ("N1", "W00", "address", WAREHOUSE, WAREHOUSE, 1.0, "exact", 26, 0.5)]
     return pd.DataFrame(rows, columns=["shop_id_a", "shop_b", "kind", "value_a", "value_b",
                                        "score", "method", "shops", "weight"]).rename(
@@ -73,12 +77,13 @@ class HandMadeAnalysis:
     factory: dict | None = None
 
     def __post_init__(self):
-        pairs = pd.DataFrame({"shop_a": ["B1", "B1", "B2", "N1"],
-                              "shop_b": ["B2", "N1", "N1", "W00"], "p": [0.99, 0.95, 0.4, 0.05],
-                              "kinds": ["device", "phone", "device", "address"]})
-        ids = ["B1", "B2", "N1", *HONEST]
-        operator = ["OP-B1"] * 3 + [f"OP-{s}" for s in HONEST]
-        community = ["C-B1"] * 3 + ["C-W00"] * len(HONEST)
+        pairs = pd.DataFrame({"shop_a": ["B1", "B1", "B2", "B3", "N1"],
+                              "shop_b": ["B2", "N1", "N1", "N1", "W00"],
+                              "p": [0.99, 0.95, 0.4, 0.3, 0.05],
+                              "kinds": ["device", "phone", "device", "ip", "address"]})
+        ids = ["B1", "B2", "N1", "B3", *HONEST]
+        operator = ["OP-B1"] * 3 + ["OP-B3"] + [f"OP-{s}" for s in HONEST]
+        community = ["C-B1"] * 3 + ["C-B3"] + ["C-W00"] * len(HONEST)
         self.shops = pd.DataFrame({"shop_id": ids, "operator_id": operator,
                                    "community_id": community})
         self.resolution = Resolution(self.shops[["shop_id", "operator_id"]], pairs)
@@ -102,7 +107,8 @@ def test_dossier_gathers_operator_community_and_banned_ties():
     assert d.operator == {"operator_id": "OP-B1", "shops": ["B1", "B2", "N1"], "banned": ["B1"]}
     assert d.community == {"community_id": "C-B1", "shops": 3, "operators": 1, "banned": ["B1"]}
     assert d.factory is None
-    assert [(t["banned_shop_id"], t["hops"]) for t in d.banned_ties] == [("B1", 1)]
+    assert [(t["banned_shop_id"], t["score"], t["hops"]) for t in d.banned_ties] == [
+        ("B1", 0.95, 1), ("B3", 0.3, 1)]  # every banned shop it is tied to, best first
     assert d.banned_ties[0]["evidence"][0]["detail"].startswith("same phone +86138****8000")
 
 
@@ -110,7 +116,7 @@ def test_dossier_risk_is_the_sign_up_reports():
     """Whatever the shop's creation date, its risk is what score_signups gives it."""
     analysis = HandMadeAnalysis()
     shops = analysis.dataset.shops.merge(analysis.shops, on="shop_id")
-    for shop in ("N1", "B2", "W00"):
+    for shop in ("N1", "B2", "B3", "W00"):
         scored = shops[(shops["shop_id"] == shop) | (shops["status"] == "banned")]
         record = next(r for r in score_signups(scored, analysis.resolution.pairs,
                                                pd.Timestamp("1970-01-01"), None)
@@ -123,10 +129,11 @@ def test_dossier_risk_is_the_sign_up_reports():
 def test_links_list_every_linked_shop_best_first_with_its_evidence():
     links = dossier(HandMadeAnalysis(), "N1").links
     assert links[["shop_id", "p", "same_operator", "merged"]].values.tolist() == [
-        ["B1", 0.95, True, True], ["B2", 0.4, True, False], ["W00", 0.05, False, False]]
+        ["B1", 0.95, True, True], ["B2", 0.4, True, False], ["B3", 0.3, False, False],
+        ["W00", 0.05, False, False]]
     assert (links["merged"] == (links["p"] >= MERGE)).all()
     assert links["evidence"].iloc[0][0].startswith("same phone +86138****8000")
-    assert links["evidence"].iloc[2][0].endswith("used by 26 shops")
+    assert links["evidence"].iloc[3][0].endswith("used by 26 shops")
 
 
 def test_identifiers_say_how_widely_each_is_shared():
@@ -138,13 +145,13 @@ def test_identifiers_say_how_widely_each_is_shared():
     assert ids.loc["phone", ["display", "shops", "hub", "shared_with"]].tolist() == [
         "+86138****8000", 2, None, ["B1"]]
     assert list(dossier(HandMadeAnalysis(), "N1").identifiers["kind"]) == [
-        "address", "device", "phone"]  # most shared first
+        "address", "device", "ip", "phone"]  # most shared first
 
 
 def test_text_form_names_the_facts_and_never_the_clear_phone():
     text = dossier(HandMadeAnalysis(), "N1").text
     assert "Operator OP-B1: 3 shop(s), with B1, B2; banned: B1" in text
-    assert "Sign-up risk 0.95 (high): tied to 1 banned shop(s)" in text
+    assert "Sign-up risk 0.95 (high): tied to 2 banned shop(s)" in text
     assert "  B1  score 0.95, directly" in text
     assert "hub: shared warehouse or office address, 26 shops (context, not evidence)" in text
     assert PHONE not in text
