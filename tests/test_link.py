@@ -12,6 +12,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,23 +123,25 @@ def test_link_new_finds_what_a_full_run_finds_for_the_new_values(phones, new):
     assert pairs_of(got) == touching
 
 
+# small alphabets: most pairs drawn are one edit apart or share a key
 VALUES = {
-    "phone": st.from_regex(r"\+86138[0-9]{8}", fullmatch=True),
-    "id_number": st.from_regex(r"11010119[0-9]{9}[0-9X]", fullmatch=True),
-    "birth_date": st.from_regex(r"19[0-9]{2}-[01][0-9]-[0-3][0-9]", fullmatch=True),
-    "ip": st.from_regex(r"10\.[0-9]\.[0-9]\.[0-9]{1,2}", fullmatch=True),
-    "holder_name": st.text(alphabet="张王李伟韦芳娜 ", min_size=2, max_size=4),
-    "email": st.from_regex(r"[a-z0-9.]{4,9}@(qq|163)\.com", fullmatch=True),
+    "phone": st.from_regex(r"\+8613800[01]{6}", fullmatch=True),
+    "id_number": st.from_regex(r"110101199003[01]{5}[0X]", fullmatch=True),
+    "birth_date": st.from_regex(r"199[01]-0[12]-0[12]", fullmatch=True),
+    "ip": st.from_regex(r"10\.0\.[01]\.[0-9]", fullmatch=True),
+    "holder_name": st.text(alphabet="张王伟韦 ", min_size=2, max_size=3),
+    "email": st.from_regex(r"z[w1]{2,3}@(qq|163)\.com", fullmatch=True),
 }
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.sampled_from([bp for bp in link.PASSES if bp.kind in VALUES]).flatmap(
-    lambda bp: st.tuples(st.just(bp), VALUES[bp.kind], VALUES[bp.kind])))
-def test_every_pass_rule_is_symmetric(case):
+@pytest.mark.parametrize("bp", [bp for bp in link.PASSES if bp.kind in VALUES],
+                         ids=lambda bp: f"{bp.kind}-{bp.name}")
+@settings(max_examples=20, deadline=None)
+@given(st.data())
+def test_every_pass_rule_is_symmetric(bp, data):
     """A pass links a and b as it links b and a (sorted-neighbourhood order decides which
     comes first, so an asymmetric rule would make links depend on the data's order)."""
-    bp, a, b = case
+    a, b = data.draw(VALUES[bp.kind]), data.draw(VALUES[bp.kind])
     assert bp.rule(a, b) == bp.rule(b, a)
     if bp.may_link is not None:
         assert bp.may_link(a, b) == bp.may_link(b, a)
