@@ -121,6 +121,7 @@ def test_incremental_score_of_a_new_shop_equals_the_full_runs(runs, shop):
     mine, full = runs["incremental"][shop], runs["full"][shop]
     assert (mine["risk"], mine["flag"]) == (full["risk"], full["flag"])
     assert _matches(mine) == _matches(full)
+    assert mine["operator_id"] == full["operator_id"]  # N1 joins B1's operator in both
 
 
 def test_the_hand_made_world_says_what_it_was_made_to_say(runs):

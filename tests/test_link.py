@@ -166,6 +166,18 @@ def test_value_on_more_shops_than_the_hub_limit_is_no_evidence():
     assert len(ev) == link.HUB_SHOPS * (link.HUB_SHOPS - 1) // 2
 
 
+def test_a_crowded_value_under_the_limit_is_evidence_carrying_its_crowd():
+    """25 unrelated tenants of one warehouse: evidence, but each row says 25 users, which
+    the match model turns into a weak Bayes factor."""
+    crowd = [(f"S{i:02d}", "address", "warehouse 9") for i in range(25)]
+    ids = link.count_entities(ids_of(crowd + [("S00", "device", "d-1"), ("S01", "device", "d-1")]))
+    ev = link.pair_evidence(ids, link.Links(pd.DataFrame()))
+    address = ev[ev["kind"] == "address"]
+    assert len(address) == 25 * 24 // 2
+    assert set(address["shops"]) == {25.0}
+    assert set(address["users"]) == {24.0}  # S00 and S01 are one entity (one device)
+
+
 def test_shop_name_template_is_a_hub_at_ten_shops():
     names = [(f"S{i:02d}", "shop_name", "好运百货") for i in range(11)]
     assert link.pair_evidence(ids_of(names), link.Links(pd.DataFrame())).empty
