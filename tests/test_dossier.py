@@ -180,3 +180,10 @@ def test_to_dict_is_json_ready():
 def test_unknown_shop_is_a_config_error_naming_the_dataset():
     with pytest.raises(ConfigError, match="no shop 'X9' in hand-made"):
         dossier(HandMadeAnalysis(), "X9")
+
+
+def test_a_shop_with_no_pair_has_a_quiet_dossier():
+    d = dossier(HandMadeAnalysis(), "W05")
+    assert (d.risk, d.flag, d.banned_ties, len(d.links)) == (0.0, "none", [], 0)
+    assert "Sign-up risk 0.00 (none): no path to a banned shop" in d.text
+    assert "Operator OP-W05: 1 shop(s), runs only this shop" in d.text

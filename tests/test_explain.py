@@ -158,3 +158,10 @@ def test_pair_without_evidence_is_empty():
 def test_pair_limit(limit):
     items = Explainer(evidence(), identifiers()).pair("N1", "B1", limit=limit)
     assert [i["kind"] for i in items] == ["phone", "address"][:limit]
+
+
+def test_an_explainer_without_evidence_says_nothing_but_the_path():
+    explainer = Explainer(evidence().iloc[:0], identifiers())
+    assert explainer.pair("N1", "B1") == []
+    assert explainer.path("N1", "B1", ["N1", "B1"]) == []
+    assert [i["kind"] for i in explainer.path("N1", "B1", ["N1", "S7", "B1"])] == ["path"]

@@ -220,3 +220,15 @@ def test_spotcheck_ranks_a_fake_verdict_first_and_halves_a_genuine_one():
     assert "B1" not in by  # banned shops are not test-bought
     assert [r["rank"] for r in score.spotcheck(table, near, pd.Series(dtype=object),
                                                pd.Series(dtype=float), disputes, buys, 2)] == [1, 2]
+
+
+def test_a_pair_graph_scores_as_its_pairs_and_evidence_is_added_later():
+    table = pairs(("N1", "S1", 0.9), ("S1", "B1", 0.8), ("B2", "N2", 0.5))
+    late = score.score_signups(WORLD, score.PairGraph.of(table), T("2025-04-01"), None)
+    assert late == score.score_signups(WORLD, table, T("2025-04-01"), None)
+    assert score.on_paths(late) == {"N1", "S1", "B1", "B2", "N2"}
+    calls: list = []
+    done = score.add_evidence(late, asked(calls))
+    assert sorted(c[:3] for c in calls) == [("N1", "B1", ("N1", "S1", "B1")),
+                                            ("N2", "B2", ("N2", "B2"))]
+    assert all("banned_at" not in m and m["evidence"] for r in done for m in r["matches"])
