@@ -4,15 +4,17 @@
 page: a summary, the report's rows as a sortable, filterable table, and,
 for the sign-up and factory reports, a section per flagged shop or factory
 with its evidence and figures. When the report carries the analysis it came
-from (``report.analysis``, set by the ``*_report`` functions of
-:mod:`graphlink.api`), figures are drawn (:mod:`graphlink.plot`) and embedded
-as PNG ``data:`` URIs; at most ``MAX_FIGURES`` detailed figures per report.
+data (``report.page``, a :class:`graphlink.pagedata.Page` computed by the
+``*_report`` builders of :mod:`graphlink.api`), figures are drawn
+(:mod:`graphlink.plot`) and embedded as PNG ``data:`` URIs; at most
+``MAX_FIGURES`` detailed figures per report. This module renders data: it
+never calls the analysis.
 
 Some figures need only the report's data: a flagged sign-up whose best match
 carries a ``waterfall`` (the match weight step by step) shows it as a chart
 and a small table, and a report whose payload has ``levels`` with ``m`` and
 ``u`` (``graphlink model show``) gets the model chart. These are drawn with
-or without the analysis.
+or without the page data.
 
 Everything is inline (CSS, a few lines of JavaScript, images): the page
 loads nothing from anywhere, and its Content-Security-Policy says so
@@ -35,12 +37,10 @@ import json
 import math
 
 from graphlink import __version__
-from graphlink.report import strip_bidi
+from graphlink.pagedata import MAX_FIGURES, figured_signups, mapped_factories
+from graphlink.safetext import strip_bidi
 
 __all__ = ["render_html", "MAX_FIGURES"]
-
-#: most evidence figures / factory maps drawn in one report
-MAX_FIGURES = 20
 
 _CSS = """
 :root{--ink:#1d2630;--muted:#5d6d7e;--line:#d5dbe1;--bg:#f6f8fa;--high:#c0392b;
@@ -134,7 +134,7 @@ def esc(value: object) -> str:
     """Text for HTML content or a quoted attribute, without bidi controls.
 
     Every text of the page goes through here. Bidi controls
-    (:data:`graphlink.report.BIDI_CONTROLS`) are removed: a shop name with a
+    (:data:`graphlink.safetext.BIDI_CONTROLS`) are removed: a shop name with a
     right-to-left override would otherwise show the rest of its line reversed.
 
     >>> esc('"><img src=x onerror=alert(1)>')
@@ -242,12 +242,6 @@ def _summary(report, lists: bool = True) -> list[tuple[str, object]]:
 # --- richer sections -----------------------------------------------------------
 
 
-def _names(analysis) -> dict[str, tuple[str, str]]:
-    shops = analysis.dataset.shops
-    return {s: (n, st) for s, n, st in zip(shops["shop_id"], shops["name"], shops["status"],
-                                           strict=True)}
-
-
 def _shop(shop_id: str, names: dict) -> str:
     name, status = names.get(shop_id, ("", ""))
     css = ' class="banned"' if status == "banned" else ""
@@ -313,55 +307,95 @@ def _factor(value: object) -> str:
 
 def _signups_sections(report) -> tuple[list, str]:
     signups = report.payload.get("signups", [])
-    analysis = report.analysis
+    page = report.page
     flags = {f: sum(s["flag"] == f for s in signups) for f in ("high", "medium", "low", "none")}
     cards = [("sign-ups", len(signups))] + [(f"{f} risk", n) for f, n in flags.items()]
     out = []
-    if analysis is not None:
-        from graphlink import plot
-
-        frame = analysis.signups(report.payload["since"])
-        out.append(_figure(plot.risk_histogram(frame), "Risk of every sign-up in this report; "
-                           "dashed lines are the flag thresholds.", "sign-up risk histogram"))
-    names = _names(analysis) if analysis is not None else {}
+    if page is not None:
+        out.append(_risk_figure(signups))
+    names = page.names if page is not None else {}
     flagged = [s for s in signups if s["flag"] in ("high", "medium")]
     out.append(f"<h2>Flagged sign-ups ({len(flagged)} high or medium)</h2>")
     if not flagged:
         out.append('<p class="muted">No sign-up is tied to a banned shop strongly enough to '
                    "flag.</p>")
-    drawn = with_figures = 0
+    figured = figured_signups(signups, evidence=page is not None)
+    figures = _signup_figures([s for s in flagged if s["shop_id"] in set(figured)], page)
+    with_figures = sum(_has_figure(s, page) for s in flagged)
     for s in flagged:
-        who = _shop(s["shop_id"], names) if names else esc(s["shop_id"])
-        out.append(f'<section class="item" id="shop-{esc(s["shop_id"])}"><h3>{who} '
-                   f'{_flag(s["flag"])} risk {esc(s["risk"])}</h3>'
-                   f'<p class="muted">created {esc(s["created_at"])}, operator '
-                   f'{esc(s["operator_id"])}, community {esc(s["community_id"])}</p>')
-        for m in s["matches"]:
-            banned = _shop(m["banned_shop_id"], names) if names else esc(m["banned_shop_id"])
-            via = "directly" if m["hops"] == 1 else "through " + " → ".join(
-                esc(p) for p in m["path"])
-            out.append(f"<p>Tied to banned shop {banned}: score {esc(m['score'])}, {via}</p>"
-                       + _verdict_line(m) +
-                       "<ul>" + "".join(f"<li>{esc(e['detail'])}</li>" for e in m["evidence"])
-                       + "</ul>")
-        out.extend(_dismissed_line(d) for d in s.get("dismissed", []))
-        best = s["matches"][0] if s["matches"] else None
-        steps = best.get("waterfall") if best else None
-        if steps:
-            out.append(f"<p>Match weight of the best match ({esc(best['banned_shop_id'])}), "
-                       "step by step:</p>" + _waterfall_steps(steps))
-        evidence = analysis is not None and s["flag"] == "high"
-        if evidence or steps:
-            with_figures += 1
-        if (evidence or steps) and drawn < MAX_FIGURES:
-            out.append(_signup_figure(analysis if evidence else None, s, best if steps else None))
-            drawn += 1
-        out.append("</section>")
-    if with_figures > drawn:
-        out.append(f'<p class="muted">Figures are drawn for the first {drawn} of '
+        out.append(_signup_section(s, names, figures.get(s["shop_id"], "")))
+    if with_figures > len(figured):
+        out.append(f'<p class="muted">Figures are drawn for the first {len(figured)} of '
                    f"{with_figures} flagged sign-ups that have one.</p>")
     out.append(_dismissed_section([s for s in signups if s["flag"] not in ("high", "medium")]))
     return cards, "".join(out)
+
+
+def _risk_figure(signups: list[dict]) -> str:
+    """The risk histogram of the report's sign-ups (from the payload)."""
+    import pandas as pd
+
+    from graphlink import plot
+
+    frame = pd.DataFrame({"risk": [s["risk"] for s in signups],
+                          "flag": [s["flag"] for s in signups],
+                          "created_at": pd.to_datetime([s["created_at"] for s in signups],
+                                                       format="ISO8601")})
+    return _figure(plot.risk_histogram(frame), "Risk of every sign-up in this report; "
+                   "dashed lines are the flag thresholds.", "sign-up risk histogram")
+
+
+def _has_figure(signup: dict, page) -> bool:
+    best = signup["matches"][0] if signup["matches"] else None
+    return bool((page is not None and signup["flag"] == "high")
+                or (best and best.get("waterfall")))
+
+
+def _signup_figures(signups: list[dict], page) -> dict[str, str]:
+    """The figure markup of each of ``signups`` (shop id -> ``<figure>``), drawn in
+    worker processes (:func:`graphlink.workers.map_chunks`): drawing is nearly all of
+    an HTML page's cost, and each figure is drawn exactly as in one process."""
+    from graphlink.workers import map_chunks
+
+    jobs = []
+    for s in signups:
+        best = s["matches"][0] if s["matches"] else None
+        steps = best.get("waterfall") if best else None
+        graph = page.evidence.get(s["shop_id"]) if page is not None else None
+        jobs.append((graph, s, best if steps else None))
+    drawn = map_chunks(_draw_signup_figures, jobs, min_items=2)
+    return {s["shop_id"]: figure for s, figure in zip(signups, drawn, strict=True)}
+
+
+def _draw_signup_figures(jobs: list[tuple]) -> list[str]:
+    return [_signup_figure(*job) for job in jobs]
+
+
+def _signup_section(s: dict, names: dict, figure: str) -> str:
+    """One flagged sign-up: its matches with evidence and verdicts, its best match's
+    waterfall, and its ``figure`` (markup; empty when it has none)."""
+    who = _shop(s["shop_id"], names) if names else esc(s["shop_id"])
+    out = [f'<section class="item" id="shop-{esc(s["shop_id"])}"><h3>{who} '
+           f'{_flag(s["flag"])} risk {esc(s["risk"])}</h3>'
+           f'<p class="muted">created {esc(s["created_at"])}, operator '
+           f'{esc(s["operator_id"])}, community {esc(s["community_id"])}</p>']
+    for m in s["matches"]:
+        banned = _shop(m["banned_shop_id"], names) if names else esc(m["banned_shop_id"])
+        via = "directly" if m["hops"] == 1 else "through " + " → ".join(
+            esc(p) for p in m["path"])
+        out.append(f"<p>Tied to banned shop {banned}: score {esc(m['score'])}, {via}</p>"
+                   + _verdict_line(m) +
+                   "<ul>" + "".join(f"<li>{esc(e['detail'])}</li>" for e in m["evidence"])
+                   + "</ul>")
+    out.extend(_dismissed_line(d) for d in s.get("dismissed", []))
+    best = s["matches"][0] if s["matches"] else None
+    steps = best.get("waterfall") if best else None
+    if steps:
+        out.append(f"<p>Match weight of the best match ({esc(best['banned_shop_id'])}), "
+                   "step by step:</p>" + _waterfall_steps(steps))
+    out.append(figure)
+    out.append("</section>")
+    return "".join(out)
 
 
 def _verdict_line(match: dict) -> str:
@@ -397,15 +431,15 @@ def _dismissed_section(signups: list[dict]) -> str:
     return "".join(out)
 
 
-def _signup_figure(analysis, signup: dict, best: dict | None) -> str:
-    """One image for a flagged sign-up: its evidence graph (with the analysis, high flags),
-    then its best match's waterfall (from the record alone)."""
+def _signup_figure(graph, signup: dict, best: dict | None) -> str:
+    """One image for a flagged sign-up: its evidence graph (from the page data, high
+    flags), then its best match's waterfall (from the record alone)."""
     from graphlink import plot
 
     shop = signup["shop_id"]
     figs, captions, alts = [], [], []
-    if analysis is not None:
-        figs.append(plot.evidence_subgraph(analysis, shop))
+    if graph is not None:
+        figs.append(plot.draw_evidence(graph))
         captions.append(f"Evidence around {shop}: its identifiers and the shops they tie it to.")
         alts.append(f"evidence graph of {shop}")
     if best is not None:
@@ -415,7 +449,7 @@ def _signup_figure(analysis, signup: dict, best: dict | None) -> str:
             chart.set_size_inches(max(figs[0].get_figwidth(), chart.get_figwidth()),
                                   chart.get_figheight())
         figs.append(chart)
-        captions.append(f"{'Below' if analysis is not None else 'The chart'}: how the match "
+        captions.append(f"{'Below' if graph is not None else 'The chart'}: how the match "
                         f"weight of {shop} and banned shop {banned} adds up, step by step "
                         "(hatched: lowered because the value is common).")
         alts.append(f"match weight waterfall of {shop} and {banned}")
@@ -425,14 +459,16 @@ def _signup_figure(analysis, signup: dict, best: dict | None) -> str:
 def _factories_sections(report) -> tuple[list, str]:
     found = report.payload.get("factories", [])
     context = report.payload.get("context", [])
-    analysis = report.analysis
-    names = _names(analysis) if analysis is not None else {}
+    page = report.page
+    names = page.names if page is not None else {}
+    places = page.places if page is not None else {}
+    mapped = set(mapped_factories(found))
     cards = [("factory leads", len(found)),
              ("shops in them", sum(len(f["shops"]) for f in found)),
              ("banned shops in them", sum(f["banned_shops"] for f in found)),
              ("crowded places kept as context", len(context))]
     out = [f"<h2>Factory leads ({len(found)})</h2>"]
-    for i, f in enumerate(found):
+    for f in found:
         shops = ", ".join(_shop(s, names) if names else esc(s) for s in f["shops"])
         radius = f"{f['radius_m']:.0f} m" if isinstance(f.get("radius_m"), (int, float)) else "?"
         out.append(f'<section class="item" id="factory-{esc(f["factory_id"])}">'
@@ -441,10 +477,10 @@ def _factories_sections(report) -> tuple[list, str]:
                    f'{len(f["shops"])} shops of {esc(f["operators"])} independent operators, '
                    f'{esc(f["banned_shops"])} banned.</p><p class="muted">{shops}</p>')
         out.append(_lead_evidence(f))
-        if analysis is not None and i < MAX_FIGURES and f.get("lat") is not None:
+        if f["factory_id"] in mapped and f["factory_id"] in places:
             from graphlink import plot
 
-            out.append(_figure(plot.factory_map(analysis, f["factory_id"]),
+            out.append(_figure(plot.draw_factory_map(places[f["factory_id"]]),
                                f"Dispatch addresses of {f['factory_id']} around its anchor.",
                                f"map of factory lead {f['factory_id']}"))
         out.append("</section>")
@@ -502,11 +538,12 @@ def _context_section(context: list[dict]) -> str:
 
 def _clusters_sections(report) -> tuple[list, str]:
     cards = [("shops", len(report.payload.get("shops", [])))]
-    if report.analysis is None:
+    if report.page is None or report.page.clusters is None:
         return cards, ""
     from graphlink import plot
 
-    return cards, _figure(plot.cluster_sizes(report.analysis), "Operators and communities by "
+    return cards, _figure(plot.draw_cluster_sizes(report.page.clusters), "Operators and "
+                          "communities by "
                           "size.", "operator and community sizes")
 
 

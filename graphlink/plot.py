@@ -33,6 +33,7 @@ the module warns once and draws Latin text only.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import glob
 import math
@@ -40,7 +41,7 @@ import os
 import shutil
 import subprocess
 import warnings
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -51,11 +52,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
-from graphlink.report import display_width, safe_terminal
+from graphlink.safetext import safe_terminal
+from graphlink.safetext import short as _short
 from graphlink.score import FLAGS, label
 
+if TYPE_CHECKING:
+    from graphlink.pagedata import EvidenceGraph, FactoryPlace, GraphNode
+
 __all__ = ["evidence_subgraph", "risk_histogram", "factory_map", "cluster_sizes",
-           "waterfall_chart", "model_chart", "probability_text", "CJK_FONT", "CJK_FONT_FILE",
+           "draw_evidence", "draw_factory_map", "draw_cluster_sizes", "waterfall_chart",
+           "model_chart", "probability_text", "CJK_FONT", "CJK_FONT_FILE",
            "find_cjk_font", "packaged_cjk_font", "NODE_STYLE", "to_png"]
 
 # --- fonts -----------------------------------------------------------------
@@ -242,22 +248,6 @@ def to_png(fig: Figure, dpi: int = 100, colours: int | None = None) -> bytes:
     return small.getvalue()
 
 
-def _short(text: object, width: int, tail: bool = False) -> str:
-    """``text`` within ``width`` terminal columns, cut with ``…`` (at the start if ``tail``),
-    without control characters and bidi controls (they would reorder a label)."""
-    text = " ".join(safe_terminal(str(text)).split())
-    if display_width(text) <= width:
-        return text
-    chars = list(reversed(text)) if tail else list(text)
-    out, used = [], 1
-    for ch in chars:
-        used += display_width(ch)
-        if used > width:
-            break
-        out.append(ch)
-    return "…" + "".join(reversed(out)) if tail else "".join(out) + "…"
-
-
 def _day(value: object) -> str:
     return "" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
 
@@ -313,141 +303,22 @@ def _area(a, b) -> float:
 # --- evidence subgraph ------------------------------------------------------
 
 
-@dataclass
-class _Node:
-    key: str
-    kind: str  # shop, banned, account or an identifier kind
-    text: str
-    column: int
-    order: float = 0.0
-    y: float = 0.0
-
-
-@dataclass
-class _Layout:
-    nodes: dict[str, _Node] = field(default_factory=dict)
-    edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # a, b, style, label
-
-    def node(self, key: str, kind: str, text: str, column: int, order: float = 0.0) -> None:
-        if key not in self.nodes:
-            self.nodes[key] = _Node(key, kind, text, column, order)
-
-
-def _shop_text(shops: pd.DataFrame, shop: str, width: int = 26) -> tuple[str, str]:
-    row = shops.loc[shop]
-    banned = row["status"] == "banned"
-    text = f"{shop} {_short(row['name'], width - len(shop) - 1)}"
-    if banned:
-        text += f"\nbanned {_day(row['banned_at'])}"
-    return ("banned" if banned else "shop"), text
-
-
-def _evidence_label(row, mine_first: bool, seen: dict, display) -> str:
-    """``same · date first seen on the other shop``, or ``87% ~ other value`` (masked)."""
-    other = row.value_b if mine_first else row.value_a
-    other_shop = row.shop_b if mine_first else row.shop_a
-    if row.method == "exact":
-        first = seen.get((other_shop, row.kind, other))
-        return "same" + (f" · {first}" if first else "")
-    shown = display.get((row.kind, other), other)
-    return f"{round(100 * row.score)}% ~ {_short(shown, 16, tail=row.kind == 'address')}"
-
-
-def _subgraph(analysis, shop_id: str, ties: list[dict], max_identifiers: int,
-              max_shops: int) -> tuple[_Layout, dict]:
-    shops = analysis.dataset.shops.set_index("shop_id")
-    ids = analysis.identifiers
-    display = ids.values.set_index(["kind", "value"])["display"]
-    n_shops = ids.values.set_index(["kind", "value"])["shops"]
-    uses = ids.uses[ids.uses["shop_id"] == shop_id]
-    seen = {(s, k, v): _day(f) for s, k, v, f in
-            zip(ids.uses["shop_id"], ids.uses["kind"], ids.uses["value"], ids.uses["first_seen"],
-                strict=True)}
-    ev = analysis.evidence
-    ev = ev[(ev["shop_a"] == shop_id) | (ev["shop_b"] == shop_id)]
-    pairs = analysis.resolution.pairs
-    pairs = pairs[(pairs["shop_a"] == shop_id) | (pairs["shop_b"] == shop_id)]
-    p_of = {(b if a == shop_id else a): p for a, b, p in
-            zip(pairs["shop_a"], pairs["shop_b"], pairs["p"], strict=True)}
-    on_paths = [t["path"] for t in ties]
-    # linked shops: the first hop of every path to a banned shop, then the strongest pairs
-    first_hops = list(dict.fromkeys(p[1] for p in on_paths))
-    ranked = first_hops + sorted((s for s in p_of if s not in first_hops),
-                                 key=lambda s: (-p_of[s], s))
-    linked = ranked[:max(max_shops, len(first_hops))]
-    info = {"risk": None, "omitted_identifiers": 0, "omitted_shops": len(ranked) - len(linked)}
-
-    layout = _Layout()
-    kind, text = _shop_text(shops, shop_id, 30)
-    layout.node(f"shop:{shop_id}", kind, text, 0)
-    accounts = sorted(analysis.dataset.accounts.loc[
-        analysis.dataset.accounts["shop_id"] == shop_id, "account_id"])
-    for i, account in enumerate(accounts):
-        layout.node(f"account:{account}", "account", f"account {account}", 1, i)
-        layout.edges.append((f"shop:{shop_id}", f"account:{account}", "operates", ""))
-    owner_rank = {a: i for i, a in enumerate(accounts)}
-
-    # identifiers: those carrying evidence to a shown linked shop first, then the rest
-    ev = ev[ev["shop_a"].isin(linked) | ev["shop_b"].isin(linked)]
-    mine_first = (ev["shop_a"] == shop_id).to_numpy()
-    my_values = np.where(mine_first, ev["value_a"], ev["value_b"])
-    evidential = list(dict.fromkeys(zip(ev["kind"], my_values, strict=True)))
-    everything = list(dict.fromkeys(zip(uses["kind"], uses["value"], strict=True)))
-    rest = sorted((k for k in everything if k not in evidential),
-                  key=lambda k: (-int(n_shops.get(k, 1)), k))
-    chosen = (evidential + rest)[:max(max_identifiers, len(evidential))]
-    info["omitted_identifiers"] = len(everything) - len([k for k in chosen if k in everything])
-    owner = {(k, v): a for k, v, a in zip(uses["kind"], uses["value"], uses["account_id"],
-                                          strict=True)}
-    for k, v in chosen:
-        count = int(n_shops.get((k, v), 1))
-        text = f"{label(k)} {_short(display.get((k, v), v), 24, tail=k == 'address')}"
-        if count > 1:
-            text += f"\n{count} shops"
-        account = owner.get((k, v))
-        rank = owner_rank.get(account, len(accounts))
-        layout.node(f"{k}:{v}", k, text, 2, rank)
-        src = f"account:{account}" if isinstance(account, str) else f"shop:{shop_id}"
-        layout.edges.append((src, f"{k}:{v}", "uses", ""))
-
-    for rank, s in enumerate(linked):
-        kind, text = _shop_text(shops, s)
-        layout.node(f"shop:{s}", kind, text, 3, rank)
-    for row, first in zip(ev.itertuples(index=False), mine_first, strict=True):
-        mine = row.value_a if first else row.value_b
-        other = row.shop_b if first else row.shop_a
-        style = "exact" if row.method == "exact" else "fuzzy"
-        layout.edges.append((f"{row.kind}:{mine}", f"shop:{other}", style,
-                             _evidence_label(row, first, seen, display)))
-    # further hops of the paths to banned shops
-    pair_info = analysis.resolution.pairs.set_index(["shop_a", "shop_b"])
-    for path in on_paths:
-        for hop, (u, v) in enumerate(zip(path[1:], path[2:], strict=False), start=4):
-            kind, text = _shop_text(shops, v)
-            layout.node(f"shop:{v}", kind, text, hop)
-            p, kinds = pair_info.loc[tuple(sorted((u, v)))][["p", "kinds"]]
-            edge = (f"shop:{u}", f"shop:{v}", "path", f"p {p:.2f}\n{kinds.replace(',', ', ')}")
-            if edge not in layout.edges:
-                layout.edges.append(edge)
-    return layout, info
-
-
-def _arrange(layout: _Layout) -> None:
+def _arrange(layout: EvidenceGraph) -> None:
     """y of every node (rows go down from 0): few crossings, neighbours level.
 
     Identifiers are grouped by the strongest linked shop they tie to; linked
     shops and later hops sit at the mean height of their neighbours on the
     left, pushed apart to keep a minimum gap.
     """
-    columns: dict[int, list[_Node]] = {}
+    columns: dict[int, list[GraphNode]] = {}
     for node in layout.nodes.values():
         columns.setdefault(node.column, []).append(node)
     height = max(len(c) for c in columns.values())
-    neighbours: dict[str, list[_Node]] = {}
+    neighbours: dict[str, list[GraphNode]] = {}
     for a, b, _, _ in layout.edges:
         neighbours.setdefault(a, []).append(layout.nodes[b])
         neighbours.setdefault(b, []).append(layout.nodes[a])
-    def owner(node: _Node) -> float:
+    def owner(node: GraphNode) -> float:
         return min([n.order for n in neighbours.get(node.key, []) if n.column == 1] or [-1])
 
     for node in columns.get(2, []):
@@ -495,7 +366,8 @@ def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[fl
 
 def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
                       max_shops: int = 8) -> Figure:
-    """The evidence around ``shop_id`` as a graph.
+    """The evidence around ``shop_id`` as a graph (a notebook convenience: the data
+    from :func:`graphlink.pagedata.evidence_graph`, drawn by :func:`draw_evidence`).
 
     Left to right: the shop, its accounts, the identifiers they use (with how
     many shops use each), the shops those identifiers tie it to (banned ones
@@ -506,8 +378,16 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
     ``max_shops`` linked shops are drawn (evidence first); the caption says
     how many were left out.
     """
-    dossier = analysis.explain(shop_id)
-    layout, info = _subgraph(analysis, shop_id, dossier.banned_ties, max_identifiers, max_shops)
+    from graphlink.pagedata import evidence_graph
+
+    return draw_evidence(evidence_graph(analysis, shop_id, max_identifiers=max_identifiers,
+                                        max_shops=max_shops))
+
+
+def draw_evidence(graph: EvidenceGraph) -> Figure:
+    """Draw an :class:`graphlink.pagedata.EvidenceGraph` (see :func:`evidence_subgraph`)."""
+    shop_id = graph.shop_id
+    layout = dataclasses.replace(graph, nodes=copy.deepcopy(graph.nodes))  # y set on a copy
     _arrange(layout)
     columns = max(n.column for n in layout.nodes.values()) + 1
     rows = max(sum(n.column == c for n in layout.nodes.values()) for c in range(columns))
@@ -553,15 +433,15 @@ def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
         labels.add(spots, text, ha="center", va="center", fontsize=7,
                    color=edge_style[style][0], style="italic" if style == "fuzzy" else "normal")
 
-    name = _short(dossier.shop["name"], 30)
-    ax.set_title(safe_terminal(f"Evidence around {shop_id} {name}: risk {dossier.risk:.2f} "
-                               f"({dossier.flag})"),
+    name = _short(graph.name, 30)
+    ax.set_title(safe_terminal(f"Evidence around {shop_id} {name}: risk {graph.risk:.2f} "
+                               f"({graph.flag})"),
                  fontsize=12, loc="left", parse_math=False)
     notes = []
-    if info["omitted_identifiers"]:
-        notes.append(f"{info['omitted_identifiers']} more identifier(s) without evidence not drawn")
-    if info["omitted_shops"]:
-        notes.append(f"{info['omitted_shops']} weaker linked shop(s) not drawn")
+    if graph.omitted_identifiers:
+        notes.append(f"{graph.omitted_identifiers} more identifier(s) without evidence not drawn")
+    if graph.omitted_shops:
+        notes.append(f"{graph.omitted_shops} weaker linked shop(s) not drawn")
     if notes:
         fig.text(0.01, 0.005, "; ".join(notes), fontsize=7, color="#555555")
     kinds_present = {n.kind for n in layout.nodes.values()}
@@ -628,7 +508,9 @@ _M_PER_DEGREE = 111_320.0
 
 
 def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
-    """A factory lead's dispatch addresses around its anchor, on lat/lon axes.
+    """A factory lead's dispatch addresses around its anchor, on lat/lon axes (a
+    notebook convenience: the data from :func:`graphlink.pagedata.factory_place`,
+    drawn by :func:`draw_factory_map`).
 
     The lead's shops are coloured by status (banned red), the anchor is a
     star, the dashed circle is the lead's radius; shops registered at one of
@@ -637,28 +519,23 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
     are drawn faint grey for context. Axes keep true proportions (a circle is
     a circle); a scale bar gives metres.
     """
+    from graphlink.pagedata import factory_place
+
     found = analysis.factories().set_index("factory_id")
     if factory_id not in found.index:
         from graphlink.errors import ConfigError
 
         raise ConfigError(f"no factory cluster {factory_id!r} (see analysis.factories())")
-    f = found.loc[factory_id]
-    lat0, lon0 = float(f["lat"]), float(f["lon"])
-    radius = float(f["radius_m"]) if pd.notna(f["radius_m"]) else 300.0
-    span = max(radius * context, 150.0)
     points = analysis.address_points().dropna(subset=["lat", "lon"])
-    dy = (points["lat"] - lat0) * _M_PER_DEGREE
-    dx = (points["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))
-    near = points[(dx.abs() <= span) & (dy.abs() <= span)]
-    members = set(f["shops"])
-    successors = set(f["successors"]) if "successors" in f else set()
     status = analysis.dataset.shops.set_index("shop_id")["status"]
-    inside = near[near["shop_id"].isin(members)]
-    later = near[near["shop_id"].isin(successors)]
-    outside = near[~near["shop_id"].isin(members | successors)]
-    elsewhere = points[points["shop_id"].isin(members)].shape[0] - len(inside)
-    unplaced = sorted(members - set(points["shop_id"]))
+    return draw_factory_map(factory_place(found.loc[factory_id], factory_id, points, status,
+                                          context))
 
+
+def draw_factory_map(place: FactoryPlace) -> Figure:
+    """Draw a :class:`graphlink.pagedata.FactoryPlace` (see :func:`factory_map`)."""
+    lat0, lon0, radius, span = place.lat, place.lon, place.radius, place.span
+    inside, later, outside = place.inside, place.later, place.outside
     fig = _figure(8.5, 7.2)
     ax = fig.add_subplot()
     if len(outside):
@@ -666,7 +543,7 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
                    label=f"other shops' addresses ({len(outside)})")
     for state, colour in (("active", NODE_STYLE["shop"][0]), ("closed", "#7f8c8d"),
                           ("banned", NODE_STYLE["banned"][0])):
-        sel = inside[inside["shop_id"].map(status) == state]
+        sel = inside[inside["status"] == state]
         if len(sel):
             ax.scatter(sel["lon"], sel["lat"], s=46, c=colour, edgecolors="white", zorder=3,
                        label=f"lead's shop, {state} ({sel['shop_id'].nunique()})")
@@ -701,18 +578,18 @@ def factory_map(analysis, factory_id: str, *, context: float = 1.8) -> Figure:
         spots = [(lon + off_lon * sx, lat + off_lat * sy) for sy in (1, -1, 2.5, -2.5, 4, -4)
                  for sx in (1, -1)]
         labels.add(spots, text, fontsize=7, ha="left", va="center")
-    n_ops = int(f["operators"])
     ax.set_title(safe_terminal(
-                 f"Factory lead {factory_id}: {len(members)} shops of {n_ops} independent "
-                 "operators, "
-                 f"{int(f['banned_shops'])} banned (score {float(f['score']):.2f})\n"
-                 f"anchor {_short(f['anchor_address'], 56)}, radius {radius:.0f} m"),
+                 f"Factory lead {place.factory_id}: {place.shops} shops of {place.operators} "
+                 "independent operators, "
+                 f"{place.banned_shops} banned (score {place.score:.2f})\n"
+                 f"anchor {_short(place.anchor_address, 56)}, radius {radius:.0f} m"),
                  fontsize=10, loc="left", parse_math=False)
     ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
     notes = []
-    if elsewhere > 0:
-        notes.append(f"{elsewhere} other address(es) of these shops lie outside the map")
-    if unplaced:
+    if place.elsewhere > 0:
+        notes.append(f"{place.elsewhere} other address(es) of these shops lie outside the map")
+    if place.unplaced:
+        unplaced = place.unplaced
         notes.append(f"{len(unplaced)} shop(s) without coordinates: {', '.join(unplaced[:6])}"
                      + (" ..." if len(unplaced) > 6 else ""))
     if notes:
@@ -736,15 +613,22 @@ def _scale_bar(ax, span: float, lat0: float) -> None:
 
 
 def cluster_sizes(analysis) -> Figure:
-    """How many operators and communities there are of each size (shops), log scale.
+    """How many operators and communities there are of each size (shops), log scale
+    (a notebook convenience: :func:`draw_cluster_sizes` of
+    :func:`graphlink.pagedata.cluster_table`).
 
     Bars are split by whether the group holds a banned shop; single-shop
     operators and communities (most honest shops) are the leftmost bar.
     """
+    from graphlink.pagedata import cluster_table
+
+    return draw_cluster_sizes(cluster_table(analysis))
+
+
+def draw_cluster_sizes(shops: pd.DataFrame) -> Figure:
+    """Draw the sizes chart of :func:`cluster_sizes` from one row per shop: shop_id,
+    operator_id, community_id, banned (bool)."""
     fig = _figure(10, 4.2)
-    banned = set(analysis.dataset.banned_shop_ids())
-    shops = analysis.clusters()
-    shops["banned"] = shops["shop_id"].isin(banned)
     for i, (column, what) in enumerate((("operator_id", "operators"),
                                          ("community_id", "communities"))):
         ax = fig.add_subplot(1, 2, i + 1)

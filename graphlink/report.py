@@ -22,33 +22,34 @@ import csv
 import io
 import json
 import math
-import re
 import shutil
-import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
+
+# the text-safety helpers live in graphlink.safetext; re-exported here for the modules
+# and notebooks that import them from graphlink.report
+from graphlink.safetext import (
+    BIDI_CONTROLS,
+    clip,
+    display_width,
+    safe_spreadsheet,
+    safe_terminal,
+    strip_bidi,
+    wrap,
+)
+
+if TYPE_CHECKING:
+    from graphlink.pagedata import Page
 
 __all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema", "display_width",
            "clip", "wrap", "safe_terminal", "strip_bidi", "BIDI_CONTROLS"]
 
 FORMATS = ("table", "csv", "json", "html")
 
-#: Unicode bidirectional controls: marks (LRM, RLM, ALM), embeddings and overrides
-#: (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI). In a value they
-#: can reorder the text after them on the line ("Trojan source"); every text
-#: renderer (table, HTML, figures) removes them.
-BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
-_CONTROL = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI sequences (colours, cursor moves)
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC sequences (titles, hyperlinks)
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # other control characters, ESC included
-    f"|{_BIDI.pattern}"  # bidi controls: would reorder the line
-)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -60,9 +61,10 @@ class Report:
     rows: list[dict]
     columns: list[str] | None = None
     notes: list[str] = field(default_factory=list)
-    # the graphlink.Analysis the report came from, if any: the HTML form draws
-    # its figures from it (never part of the payload)
-    analysis: object = field(default=None, repr=False, compare=False)
+    # what the HTML page draws beyond the payload (shop names, evidence graphs, maps),
+    # computed by the report's builder (graphlink.pagedata.Page); never part of the
+    # payload, and renderers never reach back into the analysis for it
+    page: Page | None = field(default=None, repr=False, compare=False)
 
     def header(self) -> list[str]:
         if self.columns:
@@ -113,34 +115,6 @@ def _cell(value: object, digits: int = 6) -> str:
     return str(value)
 
 
-def safe_terminal(text: str) -> str:
-    """Remove terminal control sequences, control characters and bidi controls.
-
-    >>> safe_terminal("ok\\x1b[31mred\\x07")
-    'okred'
-    """
-    return _CONTROL.sub("", text)
-
-
-def strip_bidi(text: str) -> str:
-    """Remove the bidi controls of :data:`BIDI_CONTROLS` (for HTML, where the
-    other control characters are harmless).
-
-    >>> strip_bidi("rtl\\u202eevil \\u2067x\\u2069")
-    'rtlevil x'
-    """
-    return _BIDI.sub("", text)
-
-
-def safe_spreadsheet(text: str) -> str:
-    """Neutralise a cell a spreadsheet would evaluate as a formula.
-
-    >>> safe_spreadsheet("=HYPERLINK(1)"), safe_spreadsheet("-3"), safe_spreadsheet("S1")
-    ("'=HYPERLINK(1)", "'-3", 'S1')
-    """
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _fit(widths: list[int], total: int, gap: int = 2) -> list[int]:
     """Shrink the widest columns until the row fits ``total`` characters.
 
@@ -154,32 +128,6 @@ def _fit(widths: list[int], total: int, gap: int = 2) -> list[int]:
             break
         widths[i] -= 1
     return widths
-
-
-def display_width(text: str) -> int:
-    """Terminal columns ``text`` takes: East Asian wide characters take two.
-
-    >>> display_width("S1"), display_width("张伟"), display_width("ｶ")
-    (2, 4, 1)
-    """
-    return len(text) + sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
-
-
-def clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` terminal columns (with ``…``) and padded to it.
-
-    >>> clip("文一西路998号", 8) + "|"
-    '文一西… |'
-    """
-    if display_width(text) > width:
-        out, used = "", 1
-        for ch in text:
-            used += display_width(ch)
-            if used > width:
-                break
-            out += ch
-        text = out + "…"
-    return text + " " * (width - display_width(text))
 
 
 def _table(report: Report, width: int | None = None) -> str:
@@ -197,43 +145,6 @@ def _table(report: Report, width: int | None = None) -> str:
     total = width or shutil.get_terminal_size((120, 24)).columns
     lines += [w for n in report.notes for w in wrap(safe_terminal(n), total)]
     return "\n".join(lines) + "\n"
-
-
-def _cut_at(text: str, width: int) -> int:
-    """The longest prefix of ``text`` that fits ``width`` columns (at least one character).
-
-    >>> _cut_at("abcdef", 4), _cut_at("大道460号", 5)
-    (4, 3)
-    """
-    total = 0
-    for i, char in enumerate(text):
-        total += display_width(char)
-        if total > width:
-            return max(i, 1)
-    return len(text)
-
-
-def wrap(text: str, width: int, indent: str = "  ") -> list[str]:
-    """``text`` broken at spaces into lines of at most ``width`` terminal columns.
-
-    >>> wrap("shared by 20 shops: address 浙江省温州市瓯海区车站大道460号", 24)
-    ['shared by 20 shops:', '  address', '  浙江省温州市瓯海区车站', '  大道460号']
-    """
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        candidate = f"{line} {word}" if line else (indent if lines else "") + word
-        if display_width(candidate) <= width or not line.strip():
-            line = candidate
-        else:
-            lines.append(line)
-            line = indent + word
-        while display_width(line) > width > len(indent) + 1:  # a word wider than a line
-            cut = _cut_at(line, width)
-            lines.append(line[:cut])
-            line = indent + line[cut:]
-    lines.append(line)
-    return lines
 
 
 def _csv(report: Report) -> str:

@@ -309,3 +309,58 @@ def test_model_page_has_the_model_chart(waterfall_analysis, tmp_path):
     # data-driven: levels without numeric m and u draw nothing
     plain = Report("t", {"schema": "x/1", "levels": [{"m": "n/a", "u": 1}]}, [{"a": 1}])
     assert not _Page(render(plain, "html")).of("img")
+
+
+# --- reports are data: the page is built once, renderers never call the analysis --------
+
+
+def test_html_renders_from_the_report_alone(hostile_analysis, monkeypatch):
+    from graphlink.api import Analysis
+
+    signups = signups_report(hostile_analysis, SINCE)
+    factories = factories_report(hostile_analysis)
+    clusters = clusters_report(hostile_analysis)
+    before = [render(r, "html") for r in (signups, factories, clusters)]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a renderer called the analysis")
+
+    for name in ("signup_records", "signups", "explain", "factories", "address_points",
+                 "clusters", "factory_context"):
+        monkeypatch.setattr(Analysis, name, refuse)
+    after = [render(r, "html") for r in (signups, factories, clusters)]
+    assert after == before
+    high = sum(s["flag"] == "high" for s in signups.payload["signups"])
+    assert len(_Page(after[0]).of("img")) == 1 + min(high, glhtml.MAX_FIGURES)
+    assert len(_Page(after[2]).of("img")) == 1  # the sizes chart, from the page data
+
+
+def test_page_data_only_when_asked_and_never_in_the_payload(hostile_analysis):
+    with_page = signups_report(hostile_analysis, SINCE)
+    without = signups_report(hostile_analysis, SINCE, page=False)
+    assert with_page.page is not None and without.page is None
+    assert render(with_page, "json") == render(without, "json")
+    assert render(with_page, "csv") == render(without, "csv")
+    high = [s["shop_id"] for s in with_page.payload["signups"] if s["flag"] == "high"]
+    assert list(with_page.page.evidence) == high[:glhtml.MAX_FIGURES]
+    for fmt_page in (factories_report(hostile_analysis, page=False),
+                     clusters_report(hostile_analysis, page=False)):
+        assert fmt_page.page is None
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_cli_builds_no_page_for_other_formats(hostile_world, monkeypatch, tmp_path, fmt):
+    from graphlink import api
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("page data built for a format that does not draw it")
+
+    monkeypatch.setattr(api, "signups_page", refuse)
+    out = tmp_path / f"signups.{fmt}"
+    result = CliRunner().invoke(cli, ["report", "signups", str(hostile_world), "--since", SINCE,
+                                      "--format", fmt, "--output", str(out)])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert out.stat().st_size > 0
+    result = CliRunner().invoke(cli, ["report", "signups", str(hostile_world), "--since", SINCE,
+                                      "--format", "html", "--output", str(tmp_path / "x.html")])
+    assert result.exit_code != 0 and "page data built" in str(result.exception)

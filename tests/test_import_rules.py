@@ -1,0 +1,118 @@
+"""Import rules (issue 15): which module may import which.
+
+- ``import loaders`` needs graphlink's core (dataset, errors, schema) only, never
+  the analysis (graphlink.api): ``graphlink/__init__.py`` imports its public
+  names on first use.
+- Renderers (report, html, plot, safetext) take report data: they never import
+  the analysis (api) or its stages, and the report modules import each other in
+  one direction only (no circle).
+
+Imports are read from the source (module level and inside functions alike), so
+a lazy import inside a function counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: the report modules: builders' page data, text safety, renderers and figures
+REPORTS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.safetext",
+           "graphlink.pagedata")
+RENDERERS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.safetext")
+#: what a renderer may import from graphlink: the report modules, the output files,
+#: the package (its version) and the flag thresholds and kind labels of score
+RENDERER_MAY_IMPORT = {*REPORTS, "graphlink", "graphlink.outputs", "graphlink.score",
+                       "graphlink.errors"}
+
+
+def _module_file(name: str) -> Path:
+    return ROOT.joinpath(*name.split(".")).with_suffix(".py")
+
+
+def imports_of(name: str) -> set[str]:
+    """The graphlink and loaders modules ``name`` imports anywhere in its source."""
+    tree = ast.parse(_module_file(name).read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            # "from graphlink import plot": the submodule, when it is one
+            found.update(f"{node.module}.{a.name}" for a in node.names
+                         if _module_file(f"{node.module}.{a.name}").exists())
+    return {m for m in found if m.split(".")[0] in ("graphlink", "loaders")}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of ``graph`` (module -> modules it imports), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_cycle_finder_finds_a_circle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_report_modules_import_each_other_in_one_direction():
+    graph = {m: imports_of(m) & set(REPORTS) - {m} for m in REPORTS}
+    assert _cycle(graph) is None, _cycle(graph)
+
+
+@pytest.mark.parametrize("module", RENDERERS)
+def test_renderers_never_import_the_analysis(module):
+    assert imports_of(module) <= RENDERER_MAY_IMPORT, imports_of(module) - RENDERER_MAY_IMPORT
+
+
+def test_the_import_reader_sees_lazy_imports():
+    # html imports plot inside functions only: still an edge
+    assert "graphlink.plot" in imports_of("graphlink.html")
+    assert "graphlink.html" in imports_of("graphlink.report")
+
+
+def _loaded_after(statement: str) -> list[str]:
+    code = (f"import sys; {statement}; import json; "
+            "print(json.dumps(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('graphlink', 'loaders'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    return json.loads(done.stdout)
+
+
+def test_loaders_need_graphlink_core_only():
+    loaded = _loaded_after("import loaders")
+    graphlink = {m for m in loaded if m.split(".")[0] == "graphlink"}
+    assert graphlink <= {"graphlink", "graphlink.dataset", "graphlink.errors",
+                         "graphlink.schema"}, graphlink
+    assert "graphlink.api" not in loaded
+
+
+def test_importing_graphlink_imports_no_submodule():
+    assert _loaded_after("import graphlink") == ["graphlink"]
+    # a public name loads its module on first use
+    assert "graphlink.api" in _loaded_after("import graphlink; graphlink.analyse")
