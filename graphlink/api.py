@@ -41,6 +41,7 @@ from graphlink.model import (
     train_vectors,
     waterfall,
 )
+from graphlink.pagedata import clusters_page, factories_page, signups_page
 from graphlink.period import resolve_since
 from graphlink.pseudonymise import pseudonymiser
 from graphlink.recompare import sampled_u, second_look
@@ -504,7 +505,8 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
                        progress: Progress | None = None,
                        pseudonymise: bool | str | bytes | None = None,
                        lock_timeout: float = 0, require_fresh: bool = False,
-                       notice: Notice | None = None, **load_options) -> Report:
+                       notice: Notice | None = None, page: bool = True,
+                       **load_options) -> Report:
     """`graphlink report signups --state DIR`: the same report, without redoing the world.
 
     - the state is fresh for ``source`` (same files, same options): scored from
@@ -515,13 +517,14 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
       writer lock (waiting up to ``lock_timeout`` seconds for another writer).
 
     ``require_fresh``: refuse (:class:`StaleState`) anything but a fresh state;
-    ``notice(text)`` hears where the report came from.
+    ``notice(text)`` hears where the report came from; ``page``: as in
+    :func:`signups_report`.
     """
     pseudonyms = pseudonymiser(pseudonymise)
     now = fingerprint(source, _options(load_options, pseudonymise))
     state = State.open(state_dir)
     if state is not None and state.fresh_for(now):
-        return _signups_from_state(state, since, source, notice)
+        return _signups_from_state(state, since, source, notice, page)
     _stale(state_dir, state, now, require_fresh, notice, "scores a delta against it, or "
            "analyses DATASET and saves it as the next run")
     dataset = load(source, pseudonymise=None, **load_options)
@@ -536,21 +539,21 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
     with writer_lock(state_dir, lock_timeout):
         state = State.open(state_dir)  # the writer we waited for may have saved this data
         if state is not None and state.fresh_for(now):
-            return _signups_from_state(state, since, source, notice)
+            return _signups_from_state(state, since, source, notice, page)
         analysis, _ = _analyse_into_state(source, state_dir, seed=0, progress=progress,
                                           pseudonymise=pseudonymise, dataset=dataset,
                                           **load_options)
-    return signups_report(apply_verdicts(analysis, state_dir), since)
+    return signups_report(apply_verdicts(analysis, state_dir), since, page=page)
 
 
 def _signups_from_state(state: State, since: str, source: str | Path,
-                        notice: Notice | None = None) -> Report:
+                        notice: Notice | None = None, page: bool = True) -> Report:
     """The sign-up report of a fresh state: from its saved analysis (the same bytes
     as a fresh analysis), or from its incremental tables for a run saved before
     states kept the whole analysis."""
     if has_analysis(state):
         _say(notice, f"read from state {state.folder} run {state.run}")
-        return signups_report(_saved(state, source), since)
+        return signups_report(_saved(state, source), since, page=page)
     since = resolve_since(since, state.table("shops", ["created_at"])["created_at"])
     records = score_against_state(state, None, pd.Timestamp(since))
     records = with_waterfalls(records, state.table("pairs"), state.model(),
@@ -651,8 +654,10 @@ def changes_report(state_dir: str | Path, since_run: str | None = None) -> Repor
                   ["", f"{len(records)} change(s) in {len(after)} run(s)"])
 
 
-def clusters_report(analysis: Analysis) -> Report:
-    """`graphlink clusters`: one row per shop, every shop exactly once."""
+def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
+    """`graphlink clusters`: one row per shop, every shop exactly once. ``page``: with
+    what the HTML page draws (:mod:`graphlink.pagedata`; the CLI skips it for other
+    formats)."""
     rows = analysis.clusters().to_dict("records")
     payload = {
         "schema": "graphlink.clusters/1",
@@ -662,17 +667,21 @@ def clusters_report(analysis: Analysis) -> Report:
         "shops": rows,
     }
     return Report("Operators and communities", payload, rows,
-                  ["shop_id", "operator_id", "community_id"], analysis=analysis)
+                  ["shop_id", "operator_id", "community_id"],
+                  page=clusters_page(analysis) if page else None)
 
 
 def _iso_day(value: object) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).isoformat().removesuffix("T00:00:00")
 
 
-def signups_report(analysis: Analysis, since: str) -> Report:
-    """`graphlink report signups`: every new shop once, riskiest first, with evidence."""
-    since = resolve_since(since, analysis.dataset.shops["created_at"])
-    return _signups(analysis.signup_records(since), since, analysis.dataset.source, analysis)
+def signups_report(analysis: Analysis, since: str, *, page: bool = True) -> Report:
+    """`graphlink report signups`: every new shop once, riskiest first, with evidence.
+    ``since`` (a date or a period) is resolved here, once; ``page``: with what the HTML
+    page draws (:mod:`graphlink.pagedata`)."""
+    since = pd.Timestamp(resolve_since(since, analysis.dataset.shops["created_at"]))
+    return _signups(analysis.signup_records(since), since, analysis.dataset.source,
+                    analysis if page else None)
 
 
 def _signups(records: list[dict], since: str, source: str, analysis: Analysis | None,
@@ -702,10 +711,10 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
     return Report(f"Sign-ups since {payload['since']}", payload, rows,
                   ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match",
                    "evidence"],
-                  notes, analysis=analysis)
+                  notes, page=signups_page(analysis, signups) if analysis is not None else None)
 
 
-def factories_report(analysis: Analysis) -> Report:
+def factories_report(analysis: Analysis, *, page: bool = True) -> Report:
     """`graphlink report factories`: independent operators converging on one place, best
     first, each with its evidence; crowded honest places (parks, warehouses, towers)
     listed apart under ``context`` with their reason."""
@@ -721,7 +730,8 @@ def factories_report(analysis: Analysis) -> Report:
              "context, not leads"]
     return Report("Factory leads", payload, rows,
                   ["factory_id", "shops", "operators", "banned_shops", "score", "anchor_address",
-                   "lat", "lon", "shop_ids"], notes, analysis=analysis)
+                   "lat", "lon", "shop_ids"], notes,
+                  page=factories_page(analysis, records) if page else None)
 
 
 def _number(value: object) -> float | None:
@@ -757,7 +767,7 @@ def spotcheck_report(analysis: Analysis, budget: int) -> Report:
              f"{len(records)} unproven shop(s) to test-buy (budget {budget})"]
     return Report(f"Spot checks (budget {budget})", payload, rows,
                   ["section", "rank", "shop_id", "priority", "operator_id", "factory_id",
-                   "reasons"], notes, analysis=analysis)
+                   "reasons"], notes)
 
 
 # --- analyse once, report many: reading the saved analysis of a state ---------------
