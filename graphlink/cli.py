@@ -324,7 +324,7 @@ def clusters(dataset: Path, fmt: str, output: Path | None, seed: int, **kwargs) 
     """
     from graphlink.api import clusters_report
 
-    write(clusters_report(_analysis(dataset, kwargs, seed)), fmt, output)
+    write(clusters_report(_analysis(dataset, kwargs, seed), page=fmt == "html"), fmt, output)
 
 
 @cli.command()
@@ -400,13 +400,15 @@ def signups(dataset: Path, fmt: str, output: Path | None, since, state: Path | N
         if kwargs.pop("model", None) is not None:
             raise click.UsageError("--model and --state: the state keeps its own model")
         result = signups_with_state(dataset, state, since, lock_timeout=lock_timeout,
+                                    page=fmt == "html",
                                     require_fresh=require_fresh,
                                     notice=_notice(click.get_current_context().params),
                                     **_load_kwargs(kwargs))
     elif require_fresh:
         raise click.UsageError("--require-fresh needs --state (or GRAPHLINK_STATE)")
     else:
-        result = signups_report(analyse(dataset, **_load_kwargs(kwargs)), since)
+        result = signups_report(analyse(dataset, **_load_kwargs(kwargs)), since,
+                                page=fmt == "html")
     write(result, fmt, output)
     if output is not None and str(output) != "-":  # the file holds it all: say what and where
         click.echo(_totals(result, output), err=True)
@@ -456,7 +458,7 @@ def factories(dataset: Path, fmt: str, output: Path | None, **kwargs) -> None:
     on one place (a factory or den), scored by bans, disputes and fake test buys."""
     from graphlink.api import factories_report
 
-    write(factories_report(_analysis(dataset, kwargs)), fmt, output)
+    write(factories_report(_analysis(dataset, kwargs), page=fmt == "html"), fmt, output)
 
 
 @report.command()
