@@ -32,7 +32,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphlink.link import smallest_in_component
+from graphlink.link import smallest_in_component, smallest_per_group
 
 __all__ = ["COMMUNITY_MIN", "communities", "join_factories"]
 
@@ -118,9 +118,10 @@ def join_factories(shops: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
         b += found[1:].tolist()
     part = smallest_in_component(np.arange(len(names)), np.asarray(a, dtype=np.int64),
                                  np.asarray(b, dtype=np.int64))
-    first_shop = shops.groupby(codes)["shop_id"].min()
-    joined = first_shop.groupby(part).transform("min")
+    first_shop = smallest_per_group(shops["shop_id"].to_numpy(dtype=object), codes)
+    first_shop = pd.Series(first_shop).groupby(codes).first().to_numpy(dtype=object)
+    joined = smallest_per_group(first_shop, part)
     result = shops.copy()
-    result["community_id"] = ("C-" + joined.reindex(codes).to_numpy(dtype=object)).astype(
-        shops["community_id"].dtype)
+    result["community_id"] = ("C-" + pd.Series(joined[codes], index=shops.index, dtype=object)
+                              ).astype(shops["community_id"].dtype)
     return result
