@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         sinces = {w.name: make_world(w, source, log) for w in worlds}
         base = baseline_digests(args.rev, worlds, sinces, worktree if need_worktree else None,
                                 log)
-        cand = run_tree(tree, "candidate", worlds, sinces, log)
+        # one folder per candidate tree: two checks of different trees may run at once
+        cand = run_tree(tree, f"candidate-{tree.name}", worlds, sinces, log)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         log(f"error: {exc}")
         return 2

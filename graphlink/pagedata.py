@@ -185,7 +185,6 @@ class _Tables:
     """The analysis's tables an evidence graph reads, indexed once for several graphs."""
 
     def __init__(self, analysis: Any):
-        self.analysis = analysis
         self.shops = analysis.dataset.shops.set_index("shop_id")
         ids = analysis.identifiers
         self.uses = ids.uses
