@@ -104,8 +104,9 @@ def _new_part(state: State, world: pd.DataFrame, delta: Dataset, pseudonyms) -> 
     pairs, evidence["weight"] = _scored(state, world, delta, new_ids, evidence)
     # each new shop also against the world's operators, as a full run does
     banned = set(world.loc[world["status"] == "banned", "shop_id"])
-    pairs = against_operators(pairs, world.set_index("shop_id")["operator_id"], state.model(),
-                              len(world) + len(delta.shops), banned)
+    model = state.model()
+    pairs = against_operators(pairs, world.set_index("shop_id")["operator_id"], model,
+                              _shops(model, world, delta), banned)
     shops = delta.shops[["shop_id", "created_at", "status", "banned_at"]].copy()
     shops = shops.merge(_operators(world, pairs, new), on="shop_id")
     return _Part(shops, ids, evidence, pairs)
@@ -128,8 +129,15 @@ def _scored(state: State, world: pd.DataFrame, delta: Dataset, new_ids: Identifi
     paired = set(vectors.shop_a.tolist()) | set(vectors.shop_b.tolist())
     uses = pd.concat([state.table("uses", ["shop_id", "kind", "value"], ("shop_id", paired)),
                       new_ids.uses[["shop_id", "kind", "value"]]], ignore_index=True)
-    return (score_vectors(model, second_look(vectors, uses), len(table)),
-            evidence_weights(model, evidence, len(table)))
+    shops = _shops(model, world, delta)
+    return (score_vectors(model, second_look(vectors, uses), shops),
+            evidence_weights(model, evidence, shops))
+
+
+def _shops(model, world: pd.DataFrame, delta: Dataset) -> int:
+    """The marketplace size chance agreement is scaled to, as a full run takes it:
+    the shops analysed, or the model's own marketplace when that is larger."""
+    return max(len(world) + len(delta.shops), getattr(model, "shops", 0))
 
 
 def _link(state: State, new_ids: Identifiers) -> Links:

@@ -147,22 +147,42 @@ class PairGraph:
 
     def paths_from(self, shop: str, targets: set[str], hops: int = MAX_HOPS
                    ) -> dict[str, list[str]]:
-        """Best paths (cost -log p, at most ``hops`` hops) from ``shop`` to ``targets``."""
+        """Best paths (cost -log p, at most ``hops`` hops) from ``shop`` to ``targets``.
+
+        Dijkstra over (shop, hops taken): a node is settled again only by a path
+        with fewer hops than every cheaper one, so the cheapest path within the
+        limit is found even when a cheaper, longer one exists."""
         if shop not in self.code:
             return {}
-        start = self.code[shop]
-        dist, pred = self.search([shop], -np.log(FLAGS["low"]))
-        found = {}
-        for node in dist:
-            name = self.names[node]
-            if name not in targets or node == start:
+        start, cutoff = self.code[shop], -np.log(FLAGS["low"])
+        indptr, dst, cost = self._indptr, self._dst, self._cost
+        fewest: dict[int, int] = {}  # node -> fewest hops of its settled labels
+        pred: dict[tuple[int, int], tuple[int, int]] = {}
+        found, tick = {}, count()
+        fringe = [(0.0, 0, next(tick), start, None)]
+        while fringe:
+            d, h, _, v, before = heappop(fringe)
+            if h >= fewest.get(v, hops + 1):
                 continue
-            path = [node]
-            while path[-1] != start and len(path) <= hops + 1:
-                path.append(pred[path[-1]])
-            if path[-1] == start and len(path) - 1 <= hops:
-                found[name] = [self.names[i] for i in reversed(path)]
+            if before is not None:
+                pred[(v, h)] = before
+            if v not in fewest and v != start and self.names[v] in targets:
+                found[self.names[v]] = self._path(pred, (v, h))
+            fewest[v] = h
+            if h == hops:
+                continue
+            lo, hi = indptr[v], indptr[v + 1]
+            for u, c in zip(dst[lo:hi].tolist(), cost[lo:hi].tolist(), strict=True):
+                if d + c <= cutoff and h + 1 < fewest.get(u, hops + 1):
+                    heappush(fringe, (d + c, h + 1, next(tick), u, (v, h)))
         return found
+
+    def _path(self, pred: dict, label: tuple[int, int]) -> list[str]:
+        path = [label[0]]
+        while label in pred:
+            label = pred[label]
+            path.append(label[0])
+        return [self.names[i] for i in reversed(path)]
 
     def path_score(self, path: list[str]) -> float:
         """Product of the pair scores along ``path``."""

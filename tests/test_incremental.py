@@ -157,11 +157,6 @@ def test_without_a_delta_the_worlds_own_shops_are_scored_from_the_state(runs):
         s: (r["risk"], _matches(r)) for s, r in full.items()}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: incremental._scored scores new pairs against "
-                   "len(world) + len(delta) shops where a full run uses max(that, model.shops) "
-                   "(api.analyse); a state analysed with a model from a larger marketplace "
-                   "(api.analyse_into_state(model=...)) scores a delta's shops higher in full "
-                   "runs (here N1: 0.9999 full, 0.9935 incremental)")
 def test_a_model_from_a_larger_marketplace_scores_a_delta_as_a_full_run_does(tmp_path):
     world, delta = write(tmp_path / "world", WORLD), write(tmp_path / "delta", DELTA)
     whole = write(tmp_path / "whole", WORLD + DELTA)
