@@ -354,6 +354,8 @@ def _org_similarity(a: str, b: str, prefix: str, same_text: bool) -> Similarity:
     if ha != hb:
         han, latin = (a, b) if ha else (b, a)
         same = norm.pinyin(han) and norm.pinyin(han) == latin.replace(" ", "")
+        if not same and len(latin) >= 3 and latin in han:  # 新Puma / Puma: a word added
+            return _sim(0.8, f"{prefix}-contains")
         return _sim(PINYIN_CAP if same else 0.0, f"{prefix}-pinyin")
     if ha:
         ratio, contains = fuzz.ratio(a, b), fuzz.partial_ratio(a, b)
@@ -395,6 +397,8 @@ def shop_name_similarity(a_raw: object, b_raw: object) -> Similarity:
     Similarity(score=0.97, method='shop-exact')
     >>> shop_name_similarity("Sneaker World Store", "Sneaker Wrld").is_match
     True
+    >>> shop_name_similarity("新Puma官方店", "Puma官方店")
+    Similarity(score=0.8, method='shop-contains')
     """
     a, b = norm.shop_name(a_raw), norm.shop_name(b_raw)
     if a is None or b is None:
