@@ -27,9 +27,10 @@ REPORTS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.sa
            "graphlink.pagedata")
 RENDERERS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.safetext")
 #: what a renderer may import from graphlink: the report modules, the output files,
-#: the package (its version) and the flag thresholds and kind labels of score
+#: the package (its version), the flag thresholds and kind labels of score, and the
+#: worker pool (figures are drawn in worker processes)
 RENDERER_MAY_IMPORT = {*REPORTS, "graphlink", "graphlink.outputs", "graphlink.score",
-                       "graphlink.errors"}
+                       "graphlink.errors", "graphlink.workers"}
 
 
 def _module_file(name: str) -> Path:
