@@ -17,6 +17,8 @@ Blocking passes (kind, name: key; prefilter)
   homophone 张韦); token-sort >= 60
 - holder_name, prefix: Latin names, each token cut to 2 letters, sorted
   (Jonathan Smith = Jon Smyth); token-sort >= 70
+- holder_name, initials: Latin names, the longest word and the other words' initials
+  (Olivia Williams = O. Williams); same key
 - address, place: the address without building and room (one room down the corridor); same key
 - address, geocell: lat/lon rounded to ~110 m cells; same key
 - address, street: a Latin street and locality without the house number (the neighbours'
@@ -219,6 +221,19 @@ def _name_prefix(value: str) -> str | None:
     return " ".join(sorted(t[:2] for t in key.split())) if key else None
 
 
+def _name_initials(value: str) -> str | None:
+    """Latin names only: the longest word, and the initial of every other one, sorted
+    (Olivia Williams = O. Williams = Williams, Olivia)."""
+    if norm.has_hanzi(value):
+        return None
+    words = (norm.name_pinyin(value) or "").split()
+    if len(words) < 2:
+        return None
+    longest = max(words, key=lambda w: (len(w), w))
+    rest = [w[0] for w in words if w is not longest]
+    return " ".join(sorted(rest)) + " " + longest
+
+
 def _address_place(value: str) -> str | None:
     a = norm.address(value)
     return a.place if a else None
@@ -378,6 +393,8 @@ PASSES = (
     BlockingPass("holder_name", "prefix", lambda v: _apply(v["value"], _name_prefix),
                  compare.name_similarity, False, _pinyin_text, fuzz.token_sort_ratio, 70,
                  compare.names_may_match),
+    BlockingPass("holder_name", "initials", lambda v: _apply(v["value"], _name_initials),
+                 _homophone_names),
     # canonical addresses were remembered by the extraction: a lookup each, in-process
     BlockingPass("address", "place", lambda v: v["value"].map(_address_place), _addresses),
     BlockingPass("address", "geocell", _geocell, _nearby),
