@@ -67,6 +67,12 @@ the same data twice leaves the same graph, and a push after an interrupted
 one converges to it. Nodes and relationships without ``push_id`` (made by
 someone else) are never touched.
 
+The rows are built column by column from the analysis's tables (shops,
+accounts, ``identifiers.values`` and ``uses``, ``links.similar``,
+``resolution.pairs`` and ``evidence``): the same rows as a walk over
+:attr:`graphlink.Analysis.graph`, which tests/neo4j_oracle.py keeps as the
+oracle, without building the networkx graph (minutes at 300,000 shops).
+
 >>> sorted(KIND_LABELS.values())[:3]
 ['Address', 'BirthDate', 'Device']
 >>> [q.name for q in list_queries()][:2]
@@ -86,7 +92,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -101,9 +107,11 @@ from neo4j.spatial import WGS84Point
 
 from graphlink import __version__
 from graphlink.errors import ConfigError, Neo4jError
+from graphlink.identifiers import Identifiers
+from graphlink.link import hubs
 from graphlink.report import Report
 from graphlink.resolve import MERGE
-from graphlink.schema import NODE_ACCOUNT, NODE_SHOP, node_id
+from graphlink.schema import node_id
 
 __all__ = [
     "KIND_LABELS", "NODE_LABELS", "REL_TYPES", "DEFAULT_URI", "DEFAULT_USER",
@@ -211,23 +219,29 @@ def _drop_old_schema(session) -> None:
                 session.run(f"DROP {drop} `{name}` IF EXISTS").consume()
 
 
-def _node_statement(label: str) -> str:
-    if label not in (SHOP, ACCOUNT, IDENTIFIER):
-        raise ValueError(f"unknown node label {label!r}")
-    key = MERGE_KEY
-    extra = ""
-    if label == IDENTIFIER:  # one statement for every kind: fewer query plans to compile
-        extra = "".join(f" FOREACH (_ IN CASE WHEN row.props.kind = '{kind}' THEN [1] ELSE [] "
-                        f"END | SET n:{kind_label})" for kind, kind_label in KIND_LABELS.items())
+def _node_statement(label: str, kind: str | None = None) -> str:
+    """The statement that MERGEs a batch of ``label`` nodes (identifiers: of one
+    ``kind``, whose label is then a constant of the statement) on their keys."""
+    if label not in (SHOP, ACCOUNT, IDENTIFIER) or (kind is not None) != (label == IDENTIFIER):
+        raise ValueError(f"unknown node label {label!r} (kind {kind!r})")
+    if kind is not None and kind not in KIND_LABELS:
+        raise ValueError(f"unknown identifier kind {kind!r}")
+    extra = f", n:{KIND_LABELS[kind]}" if kind else ""
     if label == SHOP:
         extra = (f" REMOVE n:{BANNED} FOREACH (_ IN CASE WHEN row.props.status = 'banned' "
                  f"THEN [1] ELSE [] END | SET n:{BANNED})")
-    return (f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}}) "
+    if kind == "address":  # a WGS84 point where the address has coordinates
+        extra += (" FOREACH (_ IN CASE WHEN row.props.lat IS NULL OR row.props.lon IS NULL "
+                  "THEN [] ELSE [1] END | SET n.location = point({latitude: row.props.lat, "
+                  "longitude: row.props.lon}))")
+    return (f"UNWIND $rows AS row MERGE (n:{label} {{{MERGE_KEY}: row.key}}) "
             f"SET n = row.props, n.push_id = $push_id{extra} {_SET_TIMES.format('n')} "
             "RETURN count(n) AS n")
 
 
 def _rel_statement(rel: str, src: str, dst: str) -> str:
+    """The statement that MERGEs a batch of ``rel`` relationships between nodes found
+    by their keys."""
     if rel not in REL_TYPES:
         raise ValueError(f"unknown relationship type {rel!r}")
     if not {src, dst} <= {SHOP, ACCOUNT, IDENTIFIER}:
@@ -415,77 +429,252 @@ class _Step:
     kind: str  # "node" or "rel"
     name: str  # node label or relationship type (counted in the summary)
     statement: str
-    rows: list[dict]
+    table: _Columns
+    kind_of: str | None = None  # identifier kind of a node step (None: shops, accounts)
+    ends: tuple[str, str] = ("", "")  # labels of a relationship step's start and end
+
+    @cached_property
+    def rows(self) -> list[dict]:
+        return self.table.records()
 
 
 def _plan(analysis) -> list[_Step]:
-    graph = analysis.graph
-    dataset = analysis.dataset
-    shop_extra = _table_extras(dataset.shops, "shop_id")
-    account_extra = _table_extras(dataset.accounts, "account_id", keep=("created_at",))
-    coords = _address_coordinates(analysis)
+    """The statements of a push and their rows, built column by column from the
+    analysis's tables (the rows :attr:`graphlink.Analysis.graph` would give, without
+    building it: at 300,000 shops the networkx graph alone took minutes)."""
     scores, matches = _signups(analysis)
-    factory = _factory_ids(analysis)
-    nodes: dict[str, list[dict]] = defaultdict(list)
-    display: dict[str, str] = {}
-    for key, attrs in graph.nodes(data=True):
-        kind = attrs.get("kind")
-        own = {k: v for k, v in attrs.items() if k != "kind"}
-        if kind == NODE_SHOP:
-            shop_id = attrs["shop_id"]
-            props = _props({**shop_extra.get(shop_id, {}), **factory.get(shop_id, {}), **own,
-                             **scores.get(shop_id, {})}, key=bounded_key(shop_id))
-            nodes[SHOP].append({"key": bounded_key(shop_id), **props})
-        elif kind == NODE_ACCOUNT:
-            account_id = attrs["account_id"]
-            props = _props({**account_extra.get(account_id, {}), **own},
-                           key=bounded_key(account_id))
-            nodes[ACCOUNT].append({"key": bounded_key(account_id), **props})
-        elif kind in KIND_LABELS:
-            extra = coords.get(attrs["value"], {}) if kind == "address" else {}
-            ident = _identifier_key(kind, attrs["value"])
-            props = _props({**extra, **own}, kind=kind, key=ident)
-            nodes[IDENTIFIER].append({"key": ident, **props})
-            display[key] = attrs.get("display") or attrs["value"]
-        else:
-            raise ValueError(f"graph node {key!r} has unknown kind {kind!r}")
-
-    rels: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-    for u, v, attrs in graph.edges(data=True):
-        rel = attrs.get("rel")
-        a, b = graph.nodes[u], graph.nodes[v]
-        props = _props({k: val for k, val in attrs.items() if k != "rel"})
-        if rel == "OPERATES":
-            if a["kind"] != NODE_ACCOUNT:
-                a, b = b, a
-            rels[(rel, ACCOUNT, SHOP)].append(
-                {"src": bounded_key(a["account_id"]), "dst": bounded_key(b["shop_id"]), **props})
-        elif rel == "USES":
-            if a["kind"] not in (NODE_SHOP, NODE_ACCOUNT):
-                a, b = b, a
-            owner = SHOP if a["kind"] == NODE_SHOP else ACCOUNT
-            src = a["shop_id"] if owner == SHOP else a["account_id"]
-            rels[(rel, owner, IDENTIFIER)].append(
-                {"src": bounded_key(src), "dst": _identifier_key(b["kind"], b["value"]),
-                 **props})
-        elif rel == "SIMILAR":
-            if a["kind"] != b["kind"]:
-                raise ValueError(f"SIMILAR edge between kinds {a['kind']} and {b['kind']}")
-            if a["value"] > b["value"]:
-                a, b = b, a
-            rels[(rel, IDENTIFIER, IDENTIFIER)].append(
-                {"src": _identifier_key(a["kind"], a["value"]),
-                 "dst": _identifier_key(b["kind"], b["value"]), **props})
-        else:
-            raise ValueError(f"graph edge {u!r}-{v!r} has unknown rel {rel!r}")
-    rels[("LINKED", SHOP, SHOP)] = _linked_rows(analysis, display)
-    rels[("MATCHES", SHOP, SHOP)] = matches
-
-    steps = [_Step(f"{label} nodes", "node", label, _node_statement(label), rows)
-             for label, rows in sorted(nodes.items()) if rows]
-    steps += [_Step(f"{rel} {src}->{dst}", "rel", rel, _rel_statement(rel, src, dst), rows)
-              for (rel, src, dst), rows in sorted(rels.items()) if rows]
+    nodes, rels = _node_rows(analysis, scores), _rel_rows(analysis, matches)
+    steps = [_Step(f"{KIND_LABELS[kind] if kind else label} nodes", "node", label,
+                   _node_statement(label, kind), table, kind_of=kind)
+             for (label, kind), table in nodes.items() if len(table)]
+    steps += [_Step(f"{rel} {src}->{dst}", "rel", rel, _rel_statement(rel, src, dst), table,
+                    ends=(src, dst))
+              for (rel, src, dst), table in sorted(rels.items()) if len(table)]
     return steps
+
+
+def _iso(series: pd.Series) -> list:
+    """A datetime64 column as ISO text (``datetime.isoformat``, UTC without a zone for
+    zoned values), None where missing.
+
+    >>> _iso(pd.Series(pd.to_datetime(["2025-01-02 10:00", None, "2025-01-02 10:00:00.5"],
+    ...                               format="ISO8601")))
+    ['2025-01-02T10:00:00', None, '2025-01-02T10:00:00.500000']
+    """
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = series.to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(stamps, unit="s").astype(object)
+    micro = stamps.astype(np.int64) % 1_000_000
+    for i in np.flatnonzero(micro):
+        text[i] = f"{text[i]}.{micro[i]:06d}"
+    text[np.isnat(stamps)] = None
+    return text.tolist()
+
+
+def _column(name: str, series: pd.Series) -> tuple[list, list | None]:
+    """A column as property values and temporal values (ISO text), None where unset:
+    what :func:`_props` makes of each value, a whole column at a time."""
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return [None] * len(series), _iso(series)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return series.tolist(), None
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = series.to_numpy()
+        out = values.tolist()
+        for i in np.flatnonzero(np.isnan(values)):
+            out[i] = None
+        return out, None
+    props, times = [], []
+    temporal = _temporal(name)
+    for value in series.tolist():
+        if type(value) is str and not temporal:
+            props.append(value)
+            times.append(None)
+            continue
+        converted = _prop(name, value)
+        if isinstance(converted, datetime):
+            props.append(None)
+            times.append(converted.isoformat())
+        else:
+            props.append(converted)
+            times.append(None)
+    return props, (times if any(t is not None for t in times) else None)
+
+
+@dataclass
+class _Columns:
+    """A step's rows column by column: ``ends`` (``key``, or ``src`` and ``dst``) as
+    they are; property values and temporal ones (ISO text), None where unset."""
+
+    ends: dict[str, list]
+    props: dict[str, list] = field(default_factory=dict)
+    times: dict[str, list] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.ends.values())))
+
+    def records(self) -> list[dict]:
+        """``{"key", "props", "times"}`` (or ``src``/``dst``) rows, as the statements
+        read them."""
+        names, tnames, n = list(self.props), list(self.times), len(self)
+        prow = zip(*self.props.values(), strict=True) if names else iter([()] * n)
+        trow = zip(*self.times.values(), strict=True) if tnames else iter([()] * n)
+        out = []
+        for ends, p, t in zip(zip(*self.ends.values(), strict=True), prow, trow, strict=True):
+            row = dict(zip(self.ends, ends, strict=True))
+            row["props"] = {k: v for k, v in zip(names, p, strict=True) if v is not None}
+            row["times"] = {k: v for k, v in zip(tnames, t, strict=True) if v is not None}
+            out.append(row)
+        return out
+
+    @classmethod
+    def of_records(cls, rows: list[dict], ends: tuple[str, ...]) -> _Columns:
+        """The columns of rows made one by one (a few: the sign-up matches)."""
+        names = list(dict.fromkeys(k for r in rows for k in r["props"]))
+        tnames = list(dict.fromkeys(k for r in rows for k in r["times"]))
+        return cls({e: [r[e] for r in rows] for e in ends},
+                   {k: [r["props"].get(k) for r in rows] for k in names},
+                   {k: [r["times"].get(k) for r in rows] for k in tnames})
+
+
+def _columns(columns: Mapping[str, pd.Series | list], ready: Mapping[str, list] | None = None,
+             **ends: list) -> _Columns:
+    """:class:`_Columns` of named columns converted as :func:`_props` converts values
+    (later names win); ``ready`` columns hold property values already (lists)."""
+    props: dict[str, list] = {}
+    times: dict[str, list] = {}
+    for name, column in columns.items():
+        series = column if isinstance(column, pd.Series) else pd.Series(column, dtype=object)
+        values, stamps = _column(str(name), series.reset_index(drop=True))
+        props.pop(str(name), None)
+        times.pop(str(name), None)
+        props[str(name)] = values
+        if stamps is not None:
+            times[str(name)] = stamps
+    props.update(ready or {})
+    return _Columns(dict(ends), props, times)
+
+
+def _bounded(ids: pd.Series) -> list[str]:
+    """:func:`bounded_key` of every id of a column."""
+    return [t if len(t) <= KEY_LIMIT and not t.startswith(_HASHED) else bounded_key(t)
+            for t in ids.astype(str).tolist()]
+
+
+def _identifier_keys(kinds: pd.Series, values: pd.Series) -> list[str]:
+    """:func:`_identifier_key` of every (kind, value) of two columns."""
+    return [f"{k}:{v}" for k, v in zip(kinds.tolist(), _bounded(values), strict=True)]
+
+
+def _extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) -> list[str]:
+    """The columns of ``table`` that become properties: all but ``_*`` (or only ``keep``)."""
+    return [c for c in table.columns
+            if c != key and not str(c).startswith("_") and (keep is None or c in keep)]
+
+
+def _node_rows(analysis, scores: dict[str, dict]) -> dict[tuple[str, str | None], _Columns]:
+    """Node rows by (label, identifier kind): shops, accounts, identifiers."""
+    dataset = analysis.dataset
+    shops = dataset.shops.drop_duplicates("shop_id", keep="last").reset_index(drop=True)
+    # later columns win, as in the graph's shop nodes: the shop table, the factory,
+    # the graph's own attributes (shop columns, operator and community), the risk
+    columns: dict[str, pd.Series] = {c: shops[c] for c in _extras(shops, "shop_id")}
+    factory = _factory_ids(analysis)
+    if factory:
+        columns["factory_id"] = shops["shop_id"].map(
+            lambda s: factory[s]["factory_id"] if s in factory else None)
+    for c in ("shop_id", "name", "status", "created_at", "banned_at"):
+        columns[c] = shops[c]
+    found = analysis.clusters().drop_duplicates("shop_id", keep="last").set_index("shop_id")
+    for c in found.columns:
+        columns[c] = shops["shop_id"].map(found[c]).astype(object).where(
+            shops["shop_id"].isin(found.index), None)
+    if scores:
+        columns["risk"] = shops["shop_id"].map(
+            lambda s: scores[s]["risk"] if s in scores else None)
+        columns["flag"] = shops["shop_id"].map(
+            lambda s: scores[s]["flag"] if s in scores else None)
+    keys = _bounded(shops["shop_id"])
+    columns["key"] = pd.Series(keys, dtype=object)
+    out = {(SHOP, None): _columns(columns, key=keys)}
+
+    accounts = dataset.accounts.drop_duplicates("account_id", keep="last")
+    accounts = accounts.reset_index(drop=True)
+    keys = _bounded(accounts["account_id"])
+    columns = {c: accounts[c] for c in _extras(accounts, "account_id", keep=("created_at",))}
+    columns["account_id"] = accounts["account_id"]
+    columns["key"] = pd.Series(keys, dtype=object)
+    out[(ACCOUNT, None)] = _columns(columns, key=keys)
+
+    values = analysis.identifiers.values.drop_duplicates(["kind", "value"], keep="last")
+    values = values.reset_index(drop=True)
+    unknown = set(values["kind"]) - set(KIND_LABELS)
+    if unknown:
+        raise ValueError(f"identifiers of unknown kind {sorted(unknown)!r}")
+    keys = _identifier_keys(values["kind"], values["value"])
+    columns = {}
+    if {"lat", "lon"} <= set(values.columns):  # Cypher makes the point (``location``)
+        located = ((values["kind"] == "address") & values["lat"].notna()
+                   & values["lon"].notna()).to_numpy()
+        columns.update(lat=values["lat"].astype(float).where(located),
+                       lon=values["lon"].astype(float).where(located))
+    typed = hubs(Identifiers(analysis.identifiers.uses.iloc[:0], analysis.identifiers.values))
+    typed = typed[typed["scope"] == "value"].drop_duplicates(["kind", "key"], keep="last")
+    hub = values[["kind", "value"]].merge(
+        typed.rename(columns={"key": "value"})[["kind", "value", "type"]],
+        on=["kind", "value"], how="left")["type"]
+    columns.update(value=values["value"], display=values["display"],
+                   shops=values["shops"].astype(np.int64), hub=hub.astype(object).where(
+                       hub.notna(), None), kind=values["kind"],
+                   key=pd.Series(keys, dtype=object))
+    table = _columns(columns, key=keys)
+    kinds = values["kind"].to_numpy()
+    for kind in KIND_LABELS:
+        where = np.flatnonzero(kinds == kind)
+        out[(IDENTIFIER, kind)] = _Columns(
+            *({k: [v[i] for i in where] for k, v in part.items()}
+              for part in (table.ends, table.props, table.times)))
+    return out
+
+
+def _rel_rows(analysis, matches: list[dict]) -> dict[tuple[str, str, str], _Columns]:
+    dataset, ids = analysis.dataset, analysis.identifiers
+    rels: dict[tuple[str, str, str], _Columns] = {}
+    accounts = dataset.accounts.drop_duplicates("account_id", keep="last")
+    rels[("OPERATES", ACCOUNT, SHOP)] = _columns(
+        {}, src=_bounded(accounts["account_id"]), dst=_bounded(accounts["shop_id"]))
+
+    uses = ids.uses
+    by_account = uses["account_id"].map(lambda a: isinstance(a, str)).to_numpy(dtype=bool)
+    for owner, mask in ((ACCOUNT, by_account), (SHOP, ~by_account)):
+        part = uses[mask]
+        src = part["account_id"] if owner == ACCOUNT else part["shop_id"]
+        part = part.assign(_src=src).drop_duplicates(["_src", "kind", "value"], keep="last")
+        part = part.reset_index(drop=True)
+        source = [f"{s} line {n}" for s, n in
+                  zip(part["source"].tolist(), part["line"].tolist(), strict=True)]
+        rels[("USES", owner, IDENTIFIER)] = _columns(
+            {"first_seen": part["first_seen"], "last_seen": part["last_seen"],
+             "rows": part["rows"].astype(np.int64), "source": source},
+            src=_bounded(part["_src"]), dst=_identifier_keys(part["kind"], part["value"]))
+
+    similar = analysis.links.similar
+    swap = (similar["value_a"] > similar["value_b"]).to_numpy()
+    low = similar["value_a"].where(~swap, similar["value_b"])
+    high = similar["value_b"].where(~swap, similar["value_a"])
+    pairs = pd.DataFrame({"kind": similar["kind"], "low": low, "high": high,
+                          "score": similar["score"].astype(float), "method": similar["method"]})
+    pairs = pairs.drop_duplicates(["kind", "low", "high"], keep="last").reset_index(drop=True)
+    rels[("SIMILAR", IDENTIFIER, IDENTIFIER)] = _columns(
+        {"score": pairs["score"], "method": pairs["method"]},
+        src=_identifier_keys(pairs["kind"], pairs["low"]),
+        dst=_identifier_keys(pairs["kind"], pairs["high"]))
+    rels[("LINKED", SHOP, SHOP)] = _linked_rows(analysis)
+    rels[("MATCHES", SHOP, SHOP)] = _Columns.of_records(matches, ("src", "dst"))
+    return rels
+
 
 
 def _signups(analysis) -> tuple[dict[str, dict], list[dict]]:
@@ -553,48 +742,48 @@ def _factory_ids(analysis) -> dict[str, dict]:
     return out
 
 
-def _table_extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) -> dict:
-    """Per id, the table's columns (all but ``_*``, or only ``keep``) as a dict."""
-    columns = [c for c in table.columns
-               if c != key and not str(c).startswith("_") and (keep is None or c in keep)]
-    if not columns or not len(table):
-        return {}
-    frame = table.drop_duplicates(key).set_index(key)[columns]
-    return {k: dict(zip(columns, row, strict=True))
-            for k, row in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)}
-
-
-def _address_coordinates(analysis) -> dict[str, dict]:
-    values = analysis.identifiers.values
-    if not {"lat", "lon"} <= set(values.columns):
-        return {}
-    rows = values[(values["kind"] == "address") & values["lat"].notna() & values["lon"].notna()]
-    return {v: {"lat": float(la), "lon": float(lo), "location": WGS84Point((float(lo), float(la)))}
-            for v, la, lo in zip(rows["value"], rows["lat"], rows["lon"], strict=True)}
-
-
-def _linked_rows(analysis, display: dict[str, str]) -> list[dict]:
+def _linked_rows(analysis) -> _Columns:
+    """LINKED rows: per candidate pair its probability, kinds and evidence lines
+    (strongest first), and an analyst's verdict on it."""
     pairs = analysis.resolution.pairs
     if not len(pairs):
-        return []
-    lines: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
-    for row in analysis.evidence.itertuples(index=False):
-        a = display.get(node_id(row.kind, row.value_a), row.value_a)
-        b = display.get(node_id(row.kind, row.value_b), row.value_b)
-        what = a if row.value_a == row.value_b else f"{a} ~ {b} ({row.method} {row.score:.2f})"
-        text = f"{row.kind}: {what}, {int(row.shops)} shops, {row.weight:+.1f} bits"
-        lines[(row.shop_a, row.shop_b)].append((float(row.weight), text))
-    out = []
+        return _Columns({"src": [], "dst": []})
+    values = analysis.identifiers.values
+    shown = values["display"].where(values["display"].notna() & (values["display"] != ""),
+                                    values["value"])
+    display = dict(zip((values["kind"] + ":" + values["value"]).tolist(), shown.tolist(),
+                       strict=True))
+    evidence = analysis.evidence
+    kinds = evidence["kind"].tolist()
+    texts = []
+    for kind, va, vb, method, score, shops, weight in zip(
+            kinds, evidence["value_a"].tolist(), evidence["value_b"].tolist(),
+            evidence["method"].tolist(), evidence["score"].tolist(),
+            evidence["shops"].tolist(), evidence["weight"].tolist(), strict=True):
+        a = display.get(f"{kind}:{va}", va)
+        what = a if va == vb else (f"{a} ~ {display.get(f'{kind}:{vb}', vb)} "
+                                   f"({method} {score:.2f})")
+        texts.append(f"{kind}: {what}, {int(shops)} shops, {weight:+.1f} bits")
+    lines = pd.DataFrame({"a": evidence["shop_a"].to_numpy(), "b": evidence["shop_b"].to_numpy(),
+                          "w": -evidence["weight"].astype(float).to_numpy(), "t": texts})
+    lines = lines.sort_values(["a", "b", "w", "t"], kind="stable")
+    by_pair: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for a, b, text in zip(lines["a"].tolist(), lines["b"].tolist(), lines["t"].tolist(),
+                          strict=True):
+        by_pair[(a, b)].append(text)
+    shop_a, shop_b = pairs["shop_a"].tolist(), pairs["shop_b"].tolist()
+    p = pairs["p"].astype(float)
     verdicts = _pair_verdicts(analysis)
-    for row in pairs.itertuples(index=False):
-        evidence = [t for _, t in sorted(lines.get((row.shop_a, row.shop_b), []),
-                                         key=lambda wt: (-wt[0], wt[1]))]
-        kinds = [k for k in str(row.kinds).split(",") if k]
-        out.append({"src": bounded_key(row.shop_a), "dst": bounded_key(row.shop_b), **_props(
-            {"p": float(row.p), "kinds": kinds, "merged": bool(row.p >= MERGE),
-             "evidence": evidence,
-             **_verdict_props(verdicts.get((row.shop_a, row.shop_b)))})})
-    return out
+    found = [verdicts.get(pair) for pair in zip(shop_a, shop_b, strict=True)]
+    columns = {name: [_verdict_props(v).get(name) if v else None for v in found]
+               for name in ("verdict", "verdict_id", "verdict_by", "verdict_at", "verdict_note")
+               } if verdicts else {}
+    return _columns(columns, ready={
+        "p": p.astype(object).where(p.notna(), None).tolist(),
+        "kinds": [[k for k in text.split(",") if k] for text in pairs["kinds"].astype(str)],
+        "merged": (p >= MERGE).tolist(),
+        "evidence": [by_pair.get(pair, []) for pair in zip(shop_a, shop_b, strict=True)]},
+        src=_bounded(pairs["shop_a"]), dst=_bounded(pairs["shop_b"]))
 
 
 # -------------------------------------------------------------------- push ---

@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import write_dataset
 from neo4j_fixtures import one_neo4j_test_run_at_a_time  # noqa: F401 (autouse)
+from neo4j_oracle import canonical, graph_rows, plan_rows
 
 import graphlink as gl
 from graphlink import neo4j as gn
@@ -57,6 +58,15 @@ def clean(neo4j_driver, neo4j_settings, analysis) -> dict:  # noqa: F811
     gn.clear(**conn(neo4j_settings))
     gn.push(analysis, **conn(neo4j_settings))
     return gn.fingerprint(**conn(neo4j_settings))
+
+
+def test_rows_from_the_tables_are_the_rows_of_the_networkx_graph(analysis):
+    """The push builds its rows column by column from the analysis's tables; node by
+    node from ``Analysis.graph`` (networkx, the oracle) gives the same rows."""
+    expected, found = graph_rows(analysis), plan_rows(analysis)
+    assert sorted(found) == sorted(expected)
+    for name, rows in expected.items():
+        assert canonical(found[name]) == canonical(rows), name
 
 
 def test_push_twice_leaves_an_identical_graph(neo4j_settings, analysis, clean):
@@ -98,6 +108,24 @@ def test_shop_nodes_carry_the_analysis(neo4j_driver, neo4j_settings, analysis, c
         assert r["flag"] == risk.at[r["shop_id"], "flag"]
         assert r["banned"] == (r["status"] == "banned")
         assert type(r["created_at"]).__name__ == "DateTime"  # a Cypher temporal, not text
+
+
+def test_addresses_with_coordinates_are_points(neo4j_driver, neo4j_settings, analysis,  # noqa: F811
+                                                clean):
+    """``location`` is a WGS84 point that Cypher's spatial functions read (it was once
+    written as a list, and factory_footprint's distances were all null)."""
+    gn.push(analysis, **conn(neo4j_settings))
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (a:Address) RETURN a.lat AS lat, a.lon AS lon, a.location AS location, "
+        "point.distance(a.location, point({latitude: 0.0, longitude: 0.0})) AS metres")
+    located = [r for r in records if r["lat"] is not None]
+    assert located
+    for r in records:
+        if r["lat"] is None:
+            assert r["location"] is None
+        else:
+            assert (r["location"].latitude, r["location"].longitude) == (r["lat"], r["lon"])
+            assert r["location"].srid == 4326 and r["metres"] > 0
 
 
 def test_push_replaces_what_another_dataset_left(neo4j_settings, small_dataset, analysis,
@@ -186,6 +214,9 @@ def test_hostile_strings_survive_the_round_trip(neo4j_driver, neo4j_settings, tm
     ds = write_dataset(tmp_path / "hostile", {"shops.csv": shops.getvalue(),
                                                "accounts.csv": accounts.getvalue()})
     analysis = gl.analyse(ds)
+    expected, found = graph_rows(analysis), plan_rows(analysis)
+    assert {k: canonical(v) for k, v in found.items()} == {
+        k: canonical(v) for k, v in expected.items()}
     gn.push(analysis, **conn(neo4j_settings))
 
     records, _, _ = neo4j_driver.execute_query(
