@@ -3,6 +3,7 @@
     python benchmarks/scale.py                        # 10,000 and 100,000 shops
     python benchmarks/scale.py --sizes 10000 100000 1000000
     python benchmarks/scale.py --sizes 100000 --profile   # cProfile of one analysis
+    python benchmarks/scale.py --sizes 100000 1000000 --from-state   # analyse once, read many
 
 Worlds come from :func:`graphlink.generate.generate_world` (seed 1) and are
 cached under ``benchmarks/.worlds/`` (gitignored; generation is not timed).
@@ -24,6 +25,13 @@ page data and renders it as HTML (figures included); its cost is printed as a
 ratio of the JSON report's (stages ``signups`` + ``report``) and left out of
 the in-process total. benchmarks/render.py measures the same from a saved state.
 
+``--from-state`` (issue 19) instead runs ``graphlink analyse DATASET --state
+DIR`` once, then ``report signups``, ``clusters``, ``report factories``,
+``report spotcheck``, ``report all`` and ``neo4j push`` (to NEO4J_URI, when a
+server answers) with ``--state DIR --require-fresh``, each a subprocess with
+its wall time and its own peak memory, and prints ``report all`` as a ratio of
+the sign-up report (target <= 1.3).
+
 The sign-up date is the median creation date of the world's re-registrations
 (as in benchmarks/quality.py). Benchmarks print figures; nothing here is a test.
 """
@@ -31,6 +39,7 @@ The sign-up date is the median creation date of the world's re-registrations
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -214,17 +223,77 @@ def _run_child(mode: str, folder: Path, since: str) -> dict:
 def end_to_end(folder: Path, since: str, command: str = "signups") -> dict:
     """`graphlink report signups` (or ``factories``) as a subprocess: wall time and its
     own peak memory."""
-    cmd = [sys.executable, "-m", "graphlink.cli", "report", command, str(folder),
-           "--format", "json", "--quiet", "--output", os.devnull]
-    cmd += ["--since", since] if command == "signups" else []
+    args = ["report", command, str(folder), "--format", "json", "--quiet",
+            "--output", os.devnull]
+    return cli(args + (["--since", since] if command == "signups" else []))
+
+
+def cli(args: list[str]) -> dict:
+    """``graphlink ARGS`` as a subprocess (it must succeed): wall time and its own peak
+    memory (``os.wait4``)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "graphlink.cli", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"graphlink report {command} failed ({proc.returncode})")
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"graphlink {' '.join(args[:2])} failed "
+                         f"({os.waitstatus_to_exitcode(status)})")
     return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def neo4j_reachable() -> bool:
+    """Whether the Neo4j of NEO4J_URI (default the local server) answers."""
+    from graphlink import neo4j as gn
+
+    try:
+        with gn._connect(gn._settings(None, None, None, None), 5.0):
+            return True
+    except Exception:  # noqa: BLE001 (any failure: not reachable)
+        return False
+
+
+@contextlib.contextmanager
+def _neo4j_turn():
+    """The lock the Neo4j tests take (tests/neo4j_fixtures.py): one writer at a time on
+    a shared server."""
+    import fcntl
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def from_state(folder: Path, since: str, push: bool) -> list[dict]:
+    """Issue 19: one analysis into a state, then each report and a Neo4j push read
+    from it, each a subprocess (wall time, its own peak memory)."""
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="graphlink-scale-") as tmp:
+        state, out = Path(tmp) / "state", Path(tmp) / "out"
+        runs = [("analyse --state", ["analyse", str(folder), "--state", str(state)])]
+        read = ["--state", str(state), "--require-fresh", "--format", "json", "--quiet"]
+        runs += [(f"{name} (state)", [*cmd, str(folder), *read, "--output", os.devnull])
+                 for name, cmd in (("report signups", ["report", "signups", "--since", since]),
+                                   ("clusters", ["clusters"]),
+                                   ("report factories", ["report", "factories"]),
+                                   ("report spotcheck", ["report", "spotcheck"]))]
+        runs.append(("report all (state)", ["report", "all", str(folder), "--state", str(state),
+                                            "--require-fresh", "--since", since, "--quiet",
+                                            "--output-dir", str(out)]))
+        if push:
+            runs.append(("neo4j push (state)", ["neo4j", "push", str(folder), "--state",
+                                                str(state), "--require-fresh", "--quiet",
+                                                "--format", "json"]))
+        for name, args in runs:
+            print(f"  {name} ...", file=sys.stderr, flush=True)
+            with _neo4j_turn() if args[0] == "neo4j" else contextlib.nullcontext():
+                rows.append({"stage": name, **cli(args)})
+            print(f"  {name}: {rows[-1]['seconds']:.1f} s, peak {rows[-1]['peak_mb']:,.0f} MB",
+                  file=sys.stderr, flush=True)
+    return rows
 
 
 # --- parent: table -------------------------------------------------------------
@@ -236,6 +305,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of analyse + sign-ups at each size instead")
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI run")
+    parser.add_argument("--from-state", action="store_true",
+                        help="instead: one `graphlink analyse --state`, then each report, "
+                        "`report all` and `neo4j push` (when Neo4j answers) from the state")
+    parser.add_argument("--no-push", action="store_true",
+                        help="with --from-state: no Neo4j push")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--world", help=argparse.SUPPRESS)
     parser.add_argument("--since", help=argparse.SUPPRESS)
@@ -245,6 +319,25 @@ def main() -> None:
         run = {"graphlink": child_graphlink, "baseline": child_baseline,
                "profile": child_profile}[args.child]
         print(json.dumps(run(Path(args.world), args.since)))
+        return
+
+    if args.from_state:
+        import pandas as pd
+
+        push = not args.no_push and neo4j_reachable()
+        if not args.no_push and not push:
+            print("Neo4j does not answer (NEO4J_URI): no push", file=sys.stderr)
+        table = []
+        for n in args.sizes:
+            folder = world(n)
+            found = from_state(folder, since_of(folder), push)
+            table += [{"shops": n, **r} for r in found]
+            by = {r["stage"]: r["seconds"] for r in found}
+            print(f"{n:,} shops: report all / report signups (from the state, one run): "
+                  f"x{by['report all (state)'] / by['report signups (state)']:.2f} "
+                  "(target <= 1.3)", flush=True)
+        with pd.option_context("display.width", 200, "display.float_format", "{:,.1f}".format):
+            print(pd.DataFrame(table).to_string(index=False))
         return
 
     rows, growth, costs, html_costs = [], [], [], []
