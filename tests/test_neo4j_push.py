@@ -186,6 +186,35 @@ def test_server_killed_mid_push_then_push_again_equals_a_clean_push(
     assert gn.fingerprint(**conn(neo4j_settings)) == clean
 
 
+def test_neo4j_admin_import_makes_the_graph_a_push_makes(neo4j_settings, analysis, clean,
+                                                         tmp_path):
+    """`scripts/neo4j-local import` (neo4j-admin's offline importer, replacing the
+    database) of write_import's files leaves the graph of a push, and a push on top
+    of it changes nothing."""
+    if _local_server_pid() is None:
+        pytest.skip("needs the server of scripts/neo4j-local (this one is not it)")
+    manifest = gn.write_import(analysis, tmp_path / "import")
+    assert manifest["nodes"]["Shop"] == len(analysis.dataset.shops)
+    done = subprocess.run([str(SCRIPT), "import", str(tmp_path / "import")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "import complete" in done.stderr
+    assert gn.fingerprint(**conn(neo4j_settings)) == clean
+    summary = gn.push(analysis, **conn(neo4j_settings))
+    assert summary.removed_nodes == 0 and summary.removed_relationships == 0
+    assert gn.fingerprint(**conn(neo4j_settings)) == clean
+
+
+def test_import_files_refuse_what_they_cannot_carry_exactly():
+    assert gn._import_type("p", [0.5, None, 1.0]) == "double"
+    assert gn._import_type("kinds", [["device"], [], None]) == "string[]"
+    assert gn._import_text([], "string[]") == gn._NO_ITEMS
+    with pytest.raises(gl.GraphlinkError, match="mixes"):
+        gn._import_type("risk", [0.5, 1])
+    with pytest.raises(gl.GraphlinkError, match="U\\+001F"):
+        gn._import_text(["a\x1fb"], "string[]")
+
+
 HOSTILE = [
     "<script>alert('x')</script>",
     "'); MATCH (n) DETACH DELETE n //",
