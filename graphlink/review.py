@@ -291,17 +291,33 @@ def pair_patterns(pairs: pd.DataFrame) -> pd.Series:
 
 
 def queue(analysis, budget: int = 25) -> pd.DataFrame:
-    """The ``budget`` pairs (a shop and a banned shop) whose verdict would teach the
-    model most: the best pair of each comparison pattern, patterns ranked by
-    uncertainty (``1 - |2p - 1|``: 1 at p = 0.5) times ``ln(1 + n)``, ``n`` the
-    unreviewed pairs sharing the pattern (a label on one teaches about all of
-    them; the logarithm keeps a crowd of near-certain pairs from outranking a
-    truly uncertain one).
+    """The ``budget`` pairs (a shop and a banned shop) whose verdict would move the model
+    most: expected model change, as active learning by expected model change does
+    (one verdict teaches about every pair that shares its context and levels).
 
-    Columns: rank, shop_id, banned_shop_id, p, uncertainty, pattern_pairs,
-    kinds, teach, evidence (list of dicts).
+    The model's corrections (:mod:`graphlink.learn`) have a posterior: the prior
+    where no label speaks, narrowed by the verdicts in force. A verdict on pair
+    ``i`` would move each coefficient by about ``cov @ x_i * (y - q_i)`` (one
+    Newton step), ``q_i`` the pair's predictive match probability (its
+    probability with the corrections' uncertainty folded in); the log odds of
+    every other unreviewed pair ``j`` by ``x_j @ cov @ x_i`` times that. The
+    expected change of the probabilities of all unreviewed pairs (``teach``) is
+
+        2 q_i (1 - q_i) / (1 + q_i (1 - q_i) s_i^2) * sum_j q_j (1 - q_j) |x_j @ cov @ x_i|
+
+    (``s_i^2 = x_i @ cov @ x_i``). The queue is built greedily: after each pick
+    the covariance is narrowed as that verdict would narrow it, so a batch
+    does not ask 25 times about one level. Among pairs of one comparison
+    pattern, the most uncertain is asked.
+
+    Columns: rank, shop_id, banned_shop_id, p, uncertainty (``1 - |2q - 1|``),
+    pattern_pairs (unreviewed pairs sharing its comparison pattern), kinds,
+    teach, evidence (list of dicts).
     """
+    from graphlink.learn import features, posterior
+
     pairs = _banned_pairs(analysis)
+    done = set()
     if analysis.verdicts is not None and len(analysis.verdicts):
         done = set(zip(analysis.verdicts["shop_id"], analysis.verdicts["banned_shop_id"],
                        strict=True))
@@ -311,15 +327,41 @@ def queue(analysis, budget: int = 25) -> pd.DataFrame:
                "teach", "evidence"]
     if not len(pairs):
         return pd.DataFrame(columns=columns)
-    pairs = pairs.assign(pattern=pair_patterns(pairs).to_numpy())
-    pairs["uncertainty"] = 1.0 - (2 * pairs["p"] - 1).abs()
-    pairs["pattern_pairs"] = pairs.groupby("pattern")["p"].transform("size")
-    pairs["teach"] = pairs["uncertainty"] * np.log1p(pairs["pattern_pairs"])
-    best = pairs.sort_values(["uncertainty", "shop_id", "banned_shop_id"],
-                             ascending=[False, True, True], kind="stable")
-    best = best.drop_duplicates("pattern").sort_values(
-        ["teach", "shop_id", "banned_shop_id"], ascending=[False, True, True], kind="stable")
-    best = best[best["uncertainty"] > 0].head(budget).reset_index(drop=True)
+    taught, labels = (labelled(analysis.resolution.pairs, analysis.verdicts)
+                      if analysis.verdicts is not None else (pairs.iloc[:0], np.zeros(0)))
+    cov = posterior(taught, labels)
+    x = features(pairs)
+    z = np.log(2.0) * pairs["weight"].to_numpy(dtype=float) if "weight" in pairs else np.log(
+        np.clip(pairs["p"].to_numpy(dtype=float), 1e-12, 1) / np.clip(
+            1 - pairs["p"].to_numpy(dtype=float), 1e-12, 1))
+    # one row per distinct feature vector: the sums over pairs are sums over patterns
+    shapes, pattern = np.unique(x, axis=0, return_inverse=True)
+    pattern = pattern.reshape(-1)
+    left = np.ones(len(pairs), dtype=bool)
+    picks, teach, certain = [], [], []
+    for _ in range(min(budget, len(pairs))):
+        spread = np.einsum("ij,jk,ik->i", shapes, cov, shapes)[pattern]
+        q = 1.0 / (1.0 + np.exp(-np.clip(z / np.sqrt(1.0 + np.pi * spread / 8.0), -500, 500)))
+        v = q * (1.0 - q)
+        weight = np.bincount(pattern[left], weights=v[left], minlength=len(shapes))
+        reach = np.abs(shapes @ cov @ shapes.T) @ weight  # per pattern: sum_j v_j |x_j cov x_i|
+        value = np.where(left, 2 * v / (1 + v * spread) * reach[pattern], -1.0)
+        best = int(np.argmax(value))
+        if value[best] <= 0:
+            break
+        picks.append(best)
+        teach.append(float(value[best]))
+        certain.append(float(q[best]))
+        left[best] = False
+        xi = shapes[pattern[best]]
+        lean = cov @ xi
+        cov = cov - np.outer(lean, lean) * v[best] / (1.0 + v[best] * spread[best])
+    best = pairs.iloc[picks].copy()
+    counts = pd.Series(pattern).value_counts()
+    best["pattern_pairs"] = counts.reindex(pattern[picks]).to_numpy(dtype=np.int64)
+    best["uncertainty"] = [1.0 - abs(2 * q - 1) for q in certain]
+    best["teach"] = teach
+    best = best.reset_index(drop=True)
     best["rank"] = np.arange(1, len(best) + 1)
     best["evidence"] = [analysis.explainer.pair(s, b) for s, b in
                         zip(best["shop_id"], best["banned_shop_id"], strict=True)]
