@@ -33,10 +33,10 @@ Blocking passes (kind, name: key; prefilter)
   same QQ number at another provider, a letter or digit added anywhere); ratio >= 80
 - payment, mask: visible prefix and last four digits (6222****1234 = 6222021234567891234); same key
 - id_number, head / tail / anagram and birth_date, head / tail: half of the characters,
-  or all of them sorted (a swap anywhere); one edit
+  or all of them sorted (a swap anywhere); OSA similarity >= 1 - 1/length (one edit)
 - shop_name, text / text-reversed: neighbours in text order (新…, …二店); partial ratio >= 80
 - phone, head / tail / anagram: half of the last ten digits, or all of them sorted (a
-  swap anywhere); one edit
+  swap anywhere); OSA similarity >= 1 - 1/length (one edit)
 - ip, block: the /24 (IPv4) or /48 (IPv6) network; same key
 
 A key shared by more than ``MAX_BLOCK`` values (a very common name, a park
