@@ -15,6 +15,16 @@ After each day it prints, on the open sign-ups (active shops created on or after
 touched: sign-up AP and flag precision / recall (high or medium), beside the
 same figures of the no-review run on the same shops; and, on all open sign-ups
 (reviewed ones included, where verdicts act directly), flag precision / recall.
+
+Then, on the last day's unreviewed comebacks, where AP is lost (:func:`diagnose`):
+how many have no candidate path to a banned shop of their own operator (no pair
+score can rank them: they sit at risk 0 with the honest shops), how many have
+one but risk 0 or a low risk, and two bounds: ``upper_bound``, the AP of a
+perfect pair scorer on the candidate pairs (every comeback with such a path
+first, the rest in the report's order of ties), and ``ceiling``, the AP of the
+learner given the truth of every candidate pair of a banned shop (the labels
+120 verdicts cannot beat: the corrections of :mod:`graphlink.learn` fitted on
+all of them).
 """
 
 from __future__ import annotations
@@ -34,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import graphlink as gl  # noqa: E402
 from graphlink import api, learn  # noqa: E402
 from graphlink.evaluate import average_precision  # noqa: E402
-from graphlink.review import queue, record_many  # noqa: E402
+from graphlink.review import _banned_pairs, queue, record_many  # noqa: E402
+from graphlink.score import MAX_HOPS  # noqa: E402
 
 DETECTED = ("high", "medium")
 
@@ -105,34 +116,93 @@ def simulate(folder: Path, truth: pd.DataFrame, since: str, state: Path, days: i
     return rows
 
 
+def reachable(pairs: pd.DataFrame, truth: pd.DataFrame, shops: list[str], banned: set[str]
+              ) -> dict[str, bool]:
+    """Per comeback: is there a path of at most ``MAX_HOPS`` candidate pairs, each between
+    two shops of its own operator, to a banned shop of that operator (what a perfect pair
+    scorer would find)?"""
+    operator = truth.set_index("shop_id")["operator_id"]
+    a, b = pairs["shop_a"].to_numpy(dtype=object), pairs["shop_b"].to_numpy(dtype=object)
+    same = operator.reindex(a).to_numpy() == operator.reindex(b).to_numpy()
+    near: dict[str, set[str]] = {}
+    for x, y in zip(a[same].tolist(), b[same].tolist(), strict=True):
+        near.setdefault(x, set()).add(y)
+        near.setdefault(y, set()).add(x)
+    out = {}
+    for shop in shops:
+        seen, frontier = {shop}, {shop}
+        for _ in range(MAX_HOPS):
+            frontier = {y for x in frontier for y in near.get(x, ()) if y not in seen}
+            seen |= frontier
+        out[shop] = bool(seen & banned)
+    return out
+
+
+def diagnose(folder: Path, truth: pd.DataFrame, since: str, state: Path) -> dict:
+    """Where AP on the last day's unreviewed sign-ups is lost, and its two bounds."""
+    analysis = gl.open_state(state)
+    shops = open_signups(folder, since) - set(gl.read_verdicts(state)["shop_id"])
+    signups = analysis.signups(since)
+    signups = signups[signups["shop_id"].isin(shops)].reset_index(drop=True)
+    role = truth.set_index("shop_id")["role"]
+    rereg = signups["shop_id"].map(role).eq("reregistration").to_numpy()
+    status = analysis.dataset.shops.set_index("shop_id")["status"]
+    banned = set(status.index[status == "banned"])
+    found = reachable(analysis.resolution.pairs, truth, signups.loc[rereg, "shop_id"].tolist(),
+                      banned)
+    path = np.array([found.get(s, False) for s in signups["shop_id"]], dtype=bool)
+    risk = signups["risk"].to_numpy(dtype=float)
+    order = np.r_[np.flatnonzero(path), np.flatnonzero(~path)]
+    # the learner given the truth of every candidate pair of a banned shop
+    base = gl.analyse(folder)
+    pairs = _banned_pairs(base)
+    pairs = pairs[pairs["via"].fillna("") == ""]
+    operator = truth.set_index("shop_id")["operator_id"]
+    truly = (operator.reindex(pairs["shop_id"]).to_numpy()
+             == operator.reindex(pairs["banned_shop_id"]).to_numpy()).astype(float)
+    told = gl.analyse(folder, model=learn.corrections(base.model, learn.fit(pairs, truly).theta))
+    ceiling = figures(told.signups(since), truth, shops)["ap"]
+    return {"comebacks": int(rereg.sum()),
+            "no_path": int((rereg & ~path).sum()),
+            "path_risk0": int((rereg & path & (risk == 0)).sum()),
+            "path_low": int((rereg & path & (risk > 0) & (risk < 0.5)).sum()),
+            "path_flagged": int((rereg & path & (risk >= 0.5)).sum()),
+            "honest_risk_above0": int((~rereg & (risk > 0)).sum()),
+            "ap": average_precision(risk, rereg),
+            "upper_bound": average_precision(-np.arange(len(order), dtype=float),
+                                             rereg[order]),
+            "ceiling": ceiling}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shops", type=int, default=2000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--budget", type=int, default=25)
-    parser.add_argument("--pseudo", type=float, default=learn.PSEUDO,
-                        help="graphlink.learn.PSEUDO: pairs' worth of the unlabelled model's "
-                        "opinion per level (smaller: verdicts move the model more).")
     parser.add_argument("--json", type=Path, help="Write every figure to this file.")
     args = parser.parse_args(argv)
-    learn.PSEUDO = args.pseudo
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             start = time.perf_counter()
             folder, truth, since = world(Path(tmp), args.shops, seed)
-            rows = simulate(folder, truth, since, Path(tmp) / f"state-{seed}", args.days,
-                            args.budget)
+            state = Path(tmp) / f"state-{seed}"
+            rows = simulate(folder, truth, since, state, args.days, args.budget)
             name = f"gen{args.shops}-s{seed}-mix"
-            results[name] = rows
+            found = diagnose(folder, truth, since, state)
+            results[name] = {"days": rows, "diagnosis": found}
             print(f"\n{name}: since {since}, {time.perf_counter() - start:.0f} s")
             print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+            print("last day, unreviewed comebacks: " + ", ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in found.items()))
     print("\nAP on unreviewed open sign-ups, last day minus no review:")
-    for name, rows in results.items():
-        last = rows[-1]
+    for name, result in results.items():
+        last, found = result["days"][-1], result["diagnosis"]
         print(f"  {name}: {last['ap'] - last['ap_no_review']:+.4f} "
-              f"(no review {last['ap_no_review']:.4f})")
+              f"(no review {last['ap_no_review']:.4f}; learner given all the truth "
+              f"{found['ceiling'] - last['ap_no_review']:+.4f}; perfect pair scores "
+              f"{found['upper_bound'] - last['ap_no_review']:+.4f})")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=_plain) + "\n")
 
