@@ -14,8 +14,8 @@ This module gives them their effect:
   unless evidence appeared between the two shops since the verdict (then it
   counts again, with its ``verdict`` and ``new_evidence``); a confirmed match is
   certain (score and risk 1, flag ``high``) and carries its ``verdict``;
-- :func:`queue`: the pairs whose verdict would teach the match model most
-  (uncertainty sampling, as dedupe's active learning does);
+- :func:`queue`: the pairs whose verdict would move the match model most
+  (expected model change over the unreviewed pairs);
 - :func:`labelled`: the verdicts as labelled comparison vectors, for
   :func:`graphlink.learn.refine`.
 
@@ -495,9 +495,9 @@ def queue_report(analysis, budget: int):
     rows = [{**{k: r[k] for k in ("rank", "shop_id", "banned_shop_id", "p", "pattern_pairs",
                                   "kinds")},
              "evidence": "; ".join(e["detail"] for e in r["evidence"][:3])} for r in records]
-    notes = ["", f"{len(records)} pair(s) to review (budget {budget}): each the most uncertain "
-             "pair of a comparison pattern many pairs share; give each a verdict with "
-             "`graphlink review confirm|dismiss SHOP --match BANNED_SHOP --state DIR`"]
+    notes = ["", f"{len(records)} pair(s) to review (budget {budget}): those whose verdict "
+             "would move the model's view of the most unreviewed pairs; give each a verdict "
+             "with `graphlink review confirm|dismiss SHOP --match BANNED_SHOP --state DIR`"]
     return Report(f"Review queue (budget {budget})", payload, rows,
                   ["rank", "shop_id", "banned_shop_id", "p", "pattern_pairs", "kinds",
                    "evidence"], notes)

@@ -348,3 +348,51 @@ def test_case_file_lists_the_verdicts(world, tmp_path):
     assert [(v["banned_shop_id"], v["verdict"], v["by"]) for v in payload["verdicts"]] == [
         (banned, "dismissed", "ana")]
     assert "Verdict V000001" in run("explain", data, shop, "--state", state, "-q").stdout
+
+
+# the CLI with each verdict file's write held open for a while: a kill lands between the
+# temporary file and its rename, the one moment a verdict is half on disk
+_SLOW_WRITE = ("import sys, time; import pyarrow.parquet as pq; write = pq.write_table\n"
+               "def slow(*a, **k):\n    write(*a, **k); time.sleep(30)\n"
+               "pq.write_table = slow\n"
+               "from graphlink.cli import main; sys.argv[0] = 'graphlink'; main()")
+
+
+def test_review_confirm_killed_mid_write_leaves_the_log_whole(world, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from processes import gone_within, tagged_env
+
+    from graphlink.verdicts import VERDICTS
+
+    _state(world, tmp_path)
+    state = tmp_path / "state"
+    report = api.signups_report(gl.open_state(state), SINCE).payload["signups"]
+    pairs = [(s["shop_id"], m["banned_shop_id"]) for s in report for m in s["matches"]][:4]
+    assert len(pairs) == 4
+    gl.confirm(state, *pairs[0], by="ana")  # one verdict whole before the kills
+    before = read_log(state)
+    for shop, banned in pairs[1:3]:  # killed mid-write: the temporary file is written
+        env, tag = tagged_env()
+        proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITE, "review", "confirm", shop,
+                                 "--match", banned, "--state", str(state)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not list((state / FOLDER).glob(".*.new")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no write began"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert gone_within(tag, 3) == []
+        pd.testing.assert_frame_equal(read_log(state), before)  # nothing half-written counts
+    # the lock died with its holder, the next verdict takes the next number, all whole
+    gl.dismiss(state, *pairs[3], by="bo")
+    log = read_log(state)
+    assert log["verdict_id"].tolist() == ["V000001", "V000002"]
+    assert log["verdict"].isin(VERDICTS).all() and log["evidence"].map(bool).all()
+    assert [tuple(r) for r in log[["shop_id", "banned_shop_id"]].to_numpy()] == [pairs[0],
+                                                                               pairs[3]]
+    assert "2 verdict(s), 2 in force" in run("review", "list", "--state", state).output
