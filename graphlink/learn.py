@@ -26,9 +26,11 @@ Each coefficient has the prior ``N(0, sigma^2)``: no label, no change; a few
 labels move it a little; many labels that agree with each other move it as
 far as they say. ``sigma`` (natural log units: how far a Bayes factor may be
 from the EM fit) is chosen by the labels themselves when they include
-:data:`MIN_EACH` of each kind: the value of :data:`SCALES` that maximises the
-evidence (the Laplace approximation of the labels' marginal likelihood,
-empirical Bayes); with fewer, :data:`PRIOR_SD`. The fit is the posterior mode
+:data:`MIN_EACH` of each kind and twice as many labels as coefficients they
+touch: the value of :data:`SCALES` (0.25 to 2) that maximises the evidence
+(the Laplace approximation of the labels' marginal likelihood, empirical
+Bayes); with fewer, :data:`PRIOR_SD` (left to choose, a first morning's 25
+labels chose the widest prior and pushed 400 more pairs past 0.5, wrongly). The fit is the posterior mode
 (Newton's method, a convex problem: one answer, whatever the order of the
 labels). The queue picks labels by the model's features only, never by their
 answer, so the conditional fit is unbiased by that choice.
@@ -74,7 +76,7 @@ __all__ = ["PRIOR_SD", "SCALES", "MIN_EACH", "FEATURES", "Fit", "features", "fit
 #: while the labels are too few to say how far the model may be off
 PRIOR_SD = 1.0
 #: the prior standard deviations the labels choose from (empirical Bayes)
-SCALES = tuple(float(s) for s in 2.0 ** np.arange(-2.0, 2.01, 0.25))
+SCALES = tuple(float(s) for s in 2.0 ** np.arange(-2.0, 1.01, 0.25))
 #: labels of each kind (confirmed, dismissed) from which the labels choose the scale
 MIN_EACH = 5
 _LN2 = float(np.log(2.0))
@@ -172,8 +174,8 @@ def fit(pairs: pd.DataFrame, labels: np.ndarray, sigma: float | None = None) -> 
     ``context`` and ``level_<comparison>`` columns of
     :func:`graphlink.model.score_vectors`) and their labels (1 confirmed, 0
     dismissed). ``sigma``: the prior scale (default: chosen by the labels,
-    :data:`SCALES`, once they hold :data:`MIN_EACH` of each kind; else
-    :data:`PRIOR_SD`).
+    :data:`SCALES`, once they hold :data:`MIN_EACH` of each kind and twice as many
+    labels as coefficients they touch; else :data:`PRIOR_SD`).
 
     >>> pairs = pd.DataFrame({"weight": [-6.0] * 8, "context": [1] * 8, "level_ip": [1] * 8})
     >>> f = fit(pairs, np.array([1, 1, 1, 1, 1, 1, 0, 1]))
@@ -184,8 +186,9 @@ def fit(pairs: pd.DataFrame, labels: np.ndarray, sigma: float | None = None) -> 
     x, z = features(pairs), _offsets(pairs)
     if sigma is not None:
         return _mode(x, z, y, sigma)
-    if min(int(y.sum()), int(len(y) - y.sum())) < MIN_EACH:
-        return _mode(x, z, y, PRIOR_SD)
+    touched = int((x.sum(axis=0) > 0).sum())
+    if min(int(y.sum()), int(len(y) - y.sum())) < MIN_EACH or len(y) < 2 * touched:
+        return _mode(x, z, y, PRIOR_SD)  # too few labels to say how far the model is off
     fits = [_mode(x, z, y, s) for s in SCALES]
     return max(fits, key=lambda f: (f.evidence, -f.sigma))
 
