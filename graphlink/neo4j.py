@@ -515,14 +515,20 @@ class _Columns:
     def __len__(self) -> int:
         return len(next(iter(self.ends.values())))
 
-    def records(self) -> list[dict]:
-        """``{"key", "props", "times"}`` (or ``src``/``dst``) rows, as the statements
-        read them."""
-        names, tnames, n = list(self.props), list(self.times), len(self)
-        prow = zip(*self.props.values(), strict=True) if names else iter([()] * n)
-        trow = zip(*self.times.values(), strict=True) if tnames else iter([()] * n)
+    def records(self, start: int = 0, stop: int | None = None) -> list[dict]:
+        """``{"key", "props", "times"}`` (or ``src``/``dst``) rows ``start:stop``, as the
+        statements read them (a batch at a time: all rows of a 300,000-shop world as
+        dicts would hold many gigabytes)."""
+        cut = slice(start, len(self) if stop is None else min(stop, len(self)))
+        names, tnames = list(self.props), list(self.times)
+        n = len(range(len(self))[cut])
+        prow = zip(*(v[cut] for v in self.props.values()), strict=True) if names else \
+            iter([()] * n)
+        trow = zip(*(v[cut] for v in self.times.values()), strict=True) if tnames else \
+            iter([()] * n)
         out = []
-        for ends, p, t in zip(zip(*self.ends.values(), strict=True), prow, trow, strict=True):
+        for ends, p, t in zip(zip(*(v[cut] for v in self.ends.values()), strict=True), prow,
+                              trow, strict=True):
             row = dict(zip(self.ends, ends, strict=True))
             row["props"] = {k: v for k, v in zip(names, p, strict=True) if v is not None}
             row["times"] = {k: v for k, v in zip(tnames, t, strict=True) if v is not None}
@@ -841,11 +847,11 @@ def push(analysis, uri: str | None = None, user: str | None = None,
     started = time.monotonic()
     push_id = uuid.uuid4().hex
     steps = _plan(analysis)
-    total = sum(len(s.rows) for s in steps)
+    total = sum(len(s.table) for s in steps)
     expected_nodes: dict[str, int] = defaultdict(int)
     expected_rels: dict[str, int] = defaultdict(int)
     for step in steps:
-        (expected_nodes if step.kind == "node" else expected_rels)[step.name] += len(step.rows)
+        (expected_nodes if step.kind == "node" else expected_rels)[step.name] += len(step.table)
     dataset = str(analysis.dataset.source or "")
     done = batches = 0
     doing = "creating constraints and indexes"
@@ -862,8 +868,8 @@ def push(analysis, uri: str | None = None, user: str | None = None,
                                       "m.graphlink_version = $version",
                                       push_id=push_id, dataset=dataset, version=__version__)
                 for step in steps:
-                    for start in range(0, len(step.rows), batch_size):
-                        batch = step.rows[start:start + batch_size]
+                    for start in range(0, len(step.table), batch_size):
+                        batch = step.table.records(start, start + batch_size)
                         doing = (f"loading {step.label} (batch {batches + 1}, "
                                  f"{done} of {total} rows)")
                         written = session.execute_write(_run, step.statement, rows=batch,
