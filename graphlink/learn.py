@@ -30,8 +30,8 @@ from the EM fit) is chosen by the labels themselves when they include
 touch: the value of :data:`SCALES` (0.25 to 2) that maximises the evidence
 (the Laplace approximation of the labels' marginal likelihood, empirical
 Bayes); with fewer, :data:`PRIOR_SD` (left to choose, a first morning's 25
-labels chose the widest prior and pushed 400 more pairs past 0.5, wrongly). The fit is the posterior mode
-(Newton's method, a convex problem: one answer, whatever the order of the
+labels chose the widest prior and pushed 400 more pairs past 0.5, wrongly). The fit
+is the posterior mode (Newton's method, a convex problem: one answer, whatever the order of the
 labels). The queue picks labels by the model's features only, never by their
 answer, so the conditional fit is unbiased by that choice.
 
