@@ -53,6 +53,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 import igraph
 import numpy as np
@@ -321,6 +322,7 @@ def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
+@cache  # keys and texts of three passes each: cleared after linking
 def _national(value: str) -> str:
     """The last ten digits: a number written with and without its country code agrees."""
     return _digits(value)[-10:]
@@ -349,6 +351,7 @@ def _phone_edit(a: str, b: str) -> compare.Similarity:
     return compare.Similarity(0.85 if close else 0.0, "phone-edit")
 
 
+@cache
 def _id_text(value: str) -> str:
     """An ID number's letters and digits, upper case (what one edit is counted on)."""
     return "".join(ch for ch in value.upper() if ch.isalnum())
@@ -452,11 +455,24 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
     rarity); its ``keys`` every pass's blocking keys (saved with an analysis so
     that :func:`link_new` compares new values without normalising the world).
     """
+    try:
+        return _find_links(ids, passes, window)
+    finally:
+        _forget_edit_texts()
+
+
+def _forget_edit_texts() -> None:
+    _national.cache_clear()
+    _id_text.cache_clear()
+
+
+def _find_links(ids: Identifiers, passes, window: int) -> Links:
     found, hubs, keys = [], [], []
     comparisons = candidates = 0
     memo = _Memo(passes)
+    by_kind = dict(tuple(ids.values.groupby("kind", sort=False)))  # not a mask per pass
     for bp in passes:
-        keyed, hub_keys = _keyed(ids.values, bp)
+        keyed, hub_keys = _keyed(by_kind.get(bp.kind, ids.values.iloc[:0]), bp)
         hubs.extend(hub_keys)
         keys.append(keyed[["key", "text", "value", "key_shops"]].assign(
             **{"pass": bp.name, "kind": bp.kind}))
@@ -535,6 +551,14 @@ def link_new(new: pd.DataFrame, keys: pd.DataFrame, hub_blocks: pd.DataFrame,
     hubs in the world stay hubs; a key the new values push over ``MAX_BLOCK``
     is not re-judged (the next full analysis does).
     """
+    try:
+        return _link_new(new, keys, hub_blocks, passes, window)
+    finally:
+        _forget_edit_texts()
+
+
+def _link_new(new: pd.DataFrame, keys: pd.DataFrame, hub_blocks: pd.DataFrame, passes,
+              window: int) -> Links:
     found, comparisons, candidates = [], 0, 0
     for bp in passes:
         mine, _ = _keyed(new, bp)
