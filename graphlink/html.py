@@ -3,24 +3,26 @@
 :func:`render_html` turns any :class:`graphlink.report.Report` into one HTML
 page: a summary, the report's rows as a sortable, filterable table, and,
 for the sign-up and factory reports, a section per flagged shop or factory
-with its evidence and figures. When the report carries the analysis it came
-data (``report.page``, a :class:`graphlink.pagedata.Page` computed by the
-``*_report`` builders of :mod:`graphlink.api`), figures are drawn
-(:mod:`graphlink.plot`) and embedded as PNG ``data:`` URIs; at most
-``MAX_FIGURES`` detailed figures per report. This module renders data: it
-never calls the analysis.
+with its evidence and figures. When the report carries its page data
+(``report.page``, a :class:`graphlink.pagedata.Page` computed by the
+``*_report`` builders of :mod:`graphlink.api`), figures are drawn from it as
+inline SVG (:mod:`graphlink.svg`: text stays text, milliseconds a figure, no
+matplotlib); at most ``MAX_FIGURES`` detailed figures per report. This module
+renders data: it never calls the analysis.
 
 Some figures need only the report's data: a flagged sign-up whose best match
 carries a ``waterfall`` (the match weight step by step) shows it as a chart
 and a small table, and a report whose payload has ``levels`` with ``m`` and
-``u`` (``graphlink model show``) gets the model chart. These are drawn with
-or without the page data.
+``u`` (``graphlink model show``) gets the model chart (matplotlib, as a PNG
+``data:`` URI: one chart per page). These are drawn with or without the page
+data.
 
-Everything is inline (CSS, a few lines of JavaScript, images): the page
-loads nothing from anywhere, and its Content-Security-Policy says so
+Everything is inline (CSS, a few lines of JavaScript, SVG figures, images):
+the page loads nothing from anywhere, and its Content-Security-Policy says so
 (``default-src 'none'``, the script and style allowed by their hashes, images
-only from ``data:``). Every value is HTML-escaped: shop names are written by
-the people under investigation, and bidi controls are removed from it.
+only from ``data:``; the SVG figures use presentation attributes, no inline
+style). Every value is HTML-escaped: shop names are written by the people
+under investigation, and bidi controls are removed from it.
 
 >>> from graphlink.report import Report
 >>> page = render_html(Report("t", {"schema": "x/1"}, [{"name": "<script>alert(1)</script>"}]))
@@ -36,7 +38,7 @@ import html
 import json
 import math
 
-from graphlink import __version__
+from graphlink import __version__, svg
 from graphlink.pagedata import MAX_FIGURES, figured_signups, mapped_factories
 from graphlink.safetext import strip_bidi
 
@@ -71,7 +73,9 @@ font-weight:600}
 .item li{margin:2px 0}
 .muted{color:var(--muted)}
 figure{margin:10px 0}
-figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px}
+figure img,figure svg{max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px;
+display:block;margin:4px 0}
+figure svg text{font-family:inherit}
 figcaption{color:var(--muted);font-size:12px}
 .steps{display:table;border-collapse:collapse;font-size:12px;margin:6px 0 10px}
 .steps>div{display:table-row}
@@ -95,7 +99,8 @@ tr:nth-child(even) td{background:#fbfcfd}
 """
 
 # Sortable tables (click a header; numbers sort as numbers), a row filter, and a
-# mark on every image saying whether it loaded (img.dataset.loaded).
+# mark on every image saying whether it loaded (img.dataset.loaded) and on every SVG
+# figure whether the browser drew it (svg.dataset.drawn).
 _JS = """
 document.querySelectorAll('table.sortable').forEach(function(t){
   t.querySelectorAll('th').forEach(function(th,i){
@@ -121,6 +126,8 @@ document.querySelectorAll('input[data-filter]').forEach(function(inp){
 window.addEventListener('load',function(){
   document.querySelectorAll('img').forEach(function(img){
     img.dataset.loaded=img.complete&&img.naturalWidth>0?'yes':'no'});
+  document.querySelectorAll('svg').forEach(function(svg){var b=svg.getBBox();
+    svg.dataset.drawn=b.width>0&&b.height>0?'yes':'no'});
   document.body.dataset.ready='yes';
 });
 """
@@ -160,39 +167,21 @@ def _text(value: object) -> str:
 
 
 def _png(fig) -> str:
-    """A figure as a data: URI (PNG, base64); a list of figures is stacked into one image."""
+    """A matplotlib figure as a data: URI (palette PNG, base64)."""
     from graphlink.plot import to_png
 
-    if isinstance(fig, (list, tuple)):
-        return "data:image/png;base64," + base64.b64encode(_stacked(fig)).decode("ascii")
     return "data:image/png;base64," + base64.b64encode(to_png(fig, colours=128)).decode("ascii")
 
 
-def _stacked(figs: list) -> bytes:
-    """Figures one below the other as one palette PNG (one image per flagged shop)."""
-    import io
-
-    from PIL import Image
-
-    from graphlink.plot import to_png
-
-    images = [Image.open(io.BytesIO(to_png(f))).convert("RGB") for f in figs]
-    page = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)),
-                     "white")
-    top = 0
-    for image in images:
-        page.paste(image, (0, top))
-        top += image.height
-    out = io.BytesIO()
-    page.quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(out, format="png",
-                                                                     optimize=True)
-    return out.getvalue()
-
-
 def _figure(fig, caption: str, alt: str) -> str:
-    """An embedded figure; ``fig`` may be a list of figures, drawn as one image."""
+    """An embedded matplotlib figure (the model chart)."""
     return (f'<figure><img src="{_png(fig)}" alt="{esc(alt)}" loading="eager">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def _svg_figure(figures: list[str], caption: str) -> str:
+    """Inline SVG figures (:mod:`graphlink.svg`) one below the other, with a caption."""
+    return f"<figure>{''.join(figures)}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
 def _flag(flag: str) -> str:
@@ -259,7 +248,7 @@ def _waterfall_steps(steps: list[dict]) -> str:
     >>> "match weight" in html and "+3.50" in html and "0.919" in html
     True
     """
-    from graphlink.plot import probability_text
+    from graphlink.svg import probability_text
 
     head = ("step", "level", "Bayes factor", "frequency adjustment", "log2", "weight so far")
     rows = ['<div role="row">' + "".join(f'<span role="columnheader">{esc(h)}</span>'
@@ -333,16 +322,11 @@ def _signups_sections(report) -> tuple[list, str]:
 
 def _risk_figure(signups: list[dict]) -> str:
     """The risk histogram of the report's sign-ups (from the payload)."""
-    import pandas as pd
-
-    from graphlink import plot
-
-    frame = pd.DataFrame({"risk": [s["risk"] for s in signups],
-                          "flag": [s["flag"] for s in signups],
-                          "created_at": pd.to_datetime([s["created_at"] for s in signups],
-                                                       format="ISO8601")})
-    return _figure(plot.risk_histogram(frame), "Risk of every sign-up in this report; "
-                   "dashed lines are the flag thresholds.", "sign-up risk histogram")
+    since = min((str(s["created_at"]) for s in signups if s.get("created_at")), default="")
+    chart = svg.risk_histogram([float(s["risk"]) for s in signups],
+                               [s["flag"] for s in signups], since[:10])
+    return _svg_figure([chart], "Risk of every sign-up in this report; dashed lines are the "
+                       "flag thresholds.")
 
 
 def _has_figure(signup: dict, page) -> bool:
@@ -352,23 +336,14 @@ def _has_figure(signup: dict, page) -> bool:
 
 
 def _signup_figures(signups: list[dict], page) -> dict[str, str]:
-    """The figure markup of each of ``signups`` (shop id -> ``<figure>``), drawn in
-    worker processes (:func:`graphlink.workers.map_chunks`): drawing is nearly all of
-    an HTML page's cost, and each figure is drawn exactly as in one process."""
-    from graphlink.workers import map_chunks
-
-    jobs = []
+    """The figure markup of each of ``signups`` (shop id -> ``<figure>``)."""
+    drawn = {}
     for s in signups:
         best = s["matches"][0] if s["matches"] else None
         steps = best.get("waterfall") if best else None
         graph = page.evidence.get(s["shop_id"]) if page is not None else None
-        jobs.append((graph, s, best if steps else None))
-    drawn = map_chunks(_draw_signup_figures, jobs, min_items=2)
-    return {s["shop_id"]: figure for s, figure in zip(signups, drawn, strict=True)}
-
-
-def _draw_signup_figures(jobs: list[tuple]) -> list[str]:
-    return [_signup_figure(*job) for job in jobs]
+        drawn[s["shop_id"]] = _signup_figure(graph, s, best if steps else None)
+    return drawn
 
 
 def _signup_section(s: dict, names: dict, figure: str) -> str:
@@ -432,28 +407,20 @@ def _dismissed_section(signups: list[dict]) -> str:
 
 
 def _signup_figure(graph, signup: dict, best: dict | None) -> str:
-    """One image for a flagged sign-up: its evidence graph (from the page data, high
+    """One figure for a flagged sign-up: its evidence graph (from the page data, high
     flags), then its best match's waterfall (from the record alone)."""
-    from graphlink import plot
-
     shop = signup["shop_id"]
-    figs, captions, alts = [], [], []
+    figs, captions = [], []
     if graph is not None:
-        figs.append(plot.draw_evidence(graph))
+        figs.append(svg.evidence(graph))
         captions.append(f"Evidence around {shop}: its identifiers and the shops they tie it to.")
-        alts.append(f"evidence graph of {shop}")
     if best is not None:
         banned = best["banned_shop_id"]
-        chart = plot.waterfall_chart(best["waterfall"], title=f"{shop} and banned shop {banned}")
-        if figs:  # as wide as the evidence graph above it
-            chart.set_size_inches(max(figs[0].get_figwidth(), chart.get_figwidth()),
-                                  chart.get_figheight())
-        figs.append(chart)
+        figs.append(svg.waterfall(best["waterfall"], title=f"{shop} and banned shop {banned}"))
         captions.append(f"{'Below' if graph is not None else 'The chart'}: how the match "
                         f"weight of {shop} and banned shop {banned} adds up, step by step "
                         "(hatched: lowered because the value is common).")
-        alts.append(f"match weight waterfall of {shop} and {banned}")
-    return _figure(figs if len(figs) > 1 else figs[0], " ".join(captions), " and ".join(alts))
+    return _svg_figure(figs, " ".join(captions))
 
 
 def _factories_sections(report) -> tuple[list, str]:
@@ -478,11 +445,9 @@ def _factories_sections(report) -> tuple[list, str]:
                    f'{esc(f["banned_shops"])} banned.</p><p class="muted">{shops}</p>')
         out.append(_lead_evidence(f))
         if f["factory_id"] in mapped and f["factory_id"] in places:
-            from graphlink import plot
-
-            out.append(_figure(plot.draw_factory_map(places[f["factory_id"]]),
-                               f"Dispatch addresses of {f['factory_id']} around its anchor.",
-                               f"map of factory lead {f['factory_id']}"))
+            out.append(_svg_figure([svg.factory_map(places[f["factory_id"]])],
+                                   f"Dispatch addresses of {f['factory_id']} around its "
+                                   "anchor."))
         out.append("</section>")
     out.append(_context_section(context))
     return cards, "".join(out)
@@ -540,11 +505,8 @@ def _clusters_sections(report) -> tuple[list, str]:
     cards = [("shops", len(report.payload.get("shops", [])))]
     if report.page is None or report.page.clusters is None:
         return cards, ""
-    from graphlink import plot
-
-    return cards, _figure(plot.draw_cluster_sizes(report.page.clusters), "Operators and "
-                          "communities by "
-                          "size.", "operator and community sizes")
+    return cards, _svg_figure([svg.cluster_sizes(report.page.clusters)],
+                              "Operators and communities by size.")
 
 
 def _levels_figure(report) -> str:

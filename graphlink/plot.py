@@ -54,10 +54,15 @@ from matplotlib.patches import Ellipse
 
 from graphlink.safetext import safe_terminal
 from graphlink.safetext import short as _short
-from graphlink.score import FLAGS, label
+from graphlink.score import FLAGS
+from graphlink.svg import FLAG_COLOURS, NODE_STYLE, WEIGHT_COLOURS, probability_text, waterfall_rows
+from graphlink.svg import arrange as _arrange
+from graphlink.svg import column_x as _column_x
+from graphlink.svg import edge_name as _edge_name
+from graphlink.svg import kind_name as _kind_name
 
 if TYPE_CHECKING:
-    from graphlink.pagedata import EvidenceGraph, FactoryPlace, GraphNode
+    from graphlink.pagedata import EvidenceGraph, FactoryPlace
 
 __all__ = ["evidence_subgraph", "risk_histogram", "factory_map", "cluster_sizes",
            "draw_evidence", "draw_factory_map", "draw_cluster_sizes", "waterfall_chart",
@@ -197,23 +202,6 @@ CJK_FONT, CJK_FONT_FILE = _install_cjk_font()
 
 # --- styles ----------------------------------------------------------------
 
-#: colour and marker of each node kind in :func:`evidence_subgraph`
-NODE_STYLE = {
-    "shop": ("#1f4e79", "s"),
-    "banned": ("#c0392b", "s"),
-    "account": ("#7f8c8d", "^"),
-    "device": ("#8e44ad", "D"),
-    "ip": ("#16a085", "h"),
-    "phone": ("#d35400", "p"),
-    "email": ("#2471a3", "v"),
-    "id_number": ("#27ae60", "P"),
-    "birth_date": ("#5d6d7e", "X"),
-    "shop_name": ("#117a65", "d"),
-    "holder_name": ("#b7950b", "o"),
-    "address": ("#6e2c00", "H"),
-    "payment": ("#c2185b", "*"),
-}
-FLAG_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#f1c40f", "none": "#95a5a6"}
 _BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
 
 
@@ -301,67 +289,6 @@ def _area(a, b) -> float:
 
 
 # --- evidence subgraph ------------------------------------------------------
-
-
-def _arrange(layout: EvidenceGraph) -> None:
-    """y of every node (rows go down from 0): few crossings, neighbours level.
-
-    Identifiers are grouped by the strongest linked shop they tie to; linked
-    shops and later hops sit at the mean height of their neighbours on the
-    left, pushed apart to keep a minimum gap.
-    """
-    columns: dict[int, list[GraphNode]] = {}
-    for node in layout.nodes.values():
-        columns.setdefault(node.column, []).append(node)
-    height = max(len(c) for c in columns.values())
-    neighbours: dict[str, list[GraphNode]] = {}
-    for a, b, _, _ in layout.edges:
-        neighbours.setdefault(a, []).append(layout.nodes[b])
-        neighbours.setdefault(b, []).append(layout.nodes[a])
-    def owner(node: GraphNode) -> float:
-        return min([n.order for n in neighbours.get(node.key, []) if n.column == 1] or [-1])
-
-    for node in columns.get(2, []):
-        targets = [n.order for n in neighbours.get(node.key, []) if n.column == 3]
-        node.order = min(targets) if targets else math.inf
-    identifiers = sorted(columns.get(2, []), key=lambda n: (n.order, owner(n), n.kind, n.key))
-    step = (height - 1) / max(len(identifiers) - 1, 1)
-    for i, n in enumerate(identifiers):
-        n.y = -i * step if len(identifiers) > 1 else -(height - 1) / 2
-    for col in (1, 0, *sorted(c for c in columns if c >= 3)):
-        nodes = columns.get(col, [])
-        for n in nodes:  # level with the neighbours already placed
-            ys = [m.y for m in neighbours.get(n.key, []) if m.column == 2 or
-                  (col >= 3 and m.column < col) or (col == 0 and m.column == 1)]
-            n.y = float(np.mean(ys)) if ys else -(height - 1) / 2
-        nodes.sort(key=lambda n: (-n.y, n.order, n.key))
-        for n, y in zip(nodes, _spread([n.y for n in nodes], 2.0, -(height - 1), 0.0),
-                        strict=True):
-            n.y = y
-
-
-def _column_x(column: int) -> float:
-    """x of a column: a wider gap between identifiers and linked shops, for the evidence."""
-    return float(column) if column < 3 else 3.7 + 1.1 * (column - 3)
-
-
-def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[float]:
-    """Heights as close to ``wanted`` (descending) as a minimum ``gap`` within [low, high].
-
-    >>> _spread([0.0, -0.5, -4.0], 1.5, -6.0, 0.0)
-    [0.0, -1.5, -4.0]
-    """
-    if len(wanted) > 1 and (high - low) / (len(wanted) - 1) < gap:
-        step = (high - low) / (len(wanted) - 1)
-        return [high - i * step for i in range(len(wanted))]
-    ys = [min(wanted[0], high)]
-    for y in wanted[1:]:
-        ys.append(min(y, ys[-1] - gap))
-    if ys[-1] < low:
-        ys[-1] = low
-        for i in range(len(ys) - 2, -1, -1):
-            ys[i] = max(ys[i], ys[i + 1] + gap)
-    return ys
 
 
 def evidence_subgraph(analysis, shop_id: str, *, max_identifiers: int = 14,
@@ -452,16 +379,6 @@ def draw_evidence(graph: EvidenceGraph) -> Figure:
                 for s, (c, ls, w) in edge_style.items() if s in styles_present]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
     return fig
-
-
-def _kind_name(kind: str) -> str:
-    return {"shop": "shop", "banned": "banned shop", "account": "account"}.get(kind, label(kind))
-
-
-def _edge_name(style: str) -> str:
-    return {"operates": "operates", "uses": "uses",
-            "exact": "same value · first seen there",
-            "fuzzy": "similar value", "path": "shop-to-shop link"}[style]
 
 
 # --- risk histogram -----------------------------------------------------------
@@ -653,48 +570,7 @@ def draw_cluster_sizes(shops: pd.DataFrame) -> Figure:
 
 # --- match weight waterfall -------------------------------------------------------
 
-#: colours of the waterfall: a step that raises the weight, one that lowers it, the total
-WEIGHT_COLOURS = {"up": "#1e8449", "down": "#c0392b", "final": "#1f4e79"}
 _MODE_COLOURS = ("#1f4e79", "#8e44ad", "#d35400", "#16a085", "#b7950b")
-
-
-def probability_text(weight: float) -> str:
-    """The match probability ``1 / (1 + 2 ** -weight)`` of a log2 weight, readable at
-    both ends (``1 − 9.3e-10`` rather than ``1``).
-
-    >>> [probability_text(w) for w in (0.0, 3.0, -3.0, 30.0, -20.0)]
-    ['0.5', '0.889', '0.111', '1 − 9.3e-10', '9.5e-07']
-    """
-    w = min(max(float(weight), -1000.0), 1000.0)
-    p, q = 1.0 / (1.0 + 2.0 ** -w), 1.0 / (1.0 + 2.0 ** w)
-    if q < 0.001:
-        return f"1 − {q:.2g}"
-    if p < 0.001:
-        return f"{p:.2g}"
-    return f"{p:.3g}"
-
-
-def _number(value: object, default: float) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
-    return x if math.isfinite(x) else default
-
-
-def _waterfall_rows(steps: list[dict]) -> list[tuple[str, float, float]]:
-    """(tick label, log2 Bayes factor, log2 of its frequency adjustment) per step."""
-    rows = []
-    for step in steps:
-        name = str(step.get("comparison", "") or "")
-        level = step.get("level")
-        text = f"{name}: {level}" if level not in (None, "") else name
-        bf = _number(step.get("bayes_factor"), 1.0)
-        total = _number(step.get("log2_bf"), math.log2(bf) if bf > 0 else 0.0)
-        tf = _number(step.get("tf_adjustment"), 1.0)
-        tf_log2 = math.log2(tf) if tf > 0 else 0.0
-        rows.append((_short(text, 30), total, tf_log2 if abs(tf_log2) > 1e-9 else 0.0))
-    return rows
 
 
 def waterfall_chart(steps: list[dict], title: str = "", ax=None) -> Figure:
@@ -710,7 +586,7 @@ def waterfall_chart(steps: list[dict], title: str = "", ax=None) -> Figure:
     weight, labelled with its probability; the right axis reads any weight as
     a probability. Draws into ``ax`` when given. Data only: no analysis needed.
     """
-    rows = _waterfall_rows(steps)
+    rows = waterfall_rows(steps)
     if ax is None:
         fig = _figure(max(7.5, 0.66 * (len(rows) + 1) + 3.0), 5.0)
         ax = fig.add_subplot()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -31,6 +33,9 @@ HOSTILE = [
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
                 "p", "main", "div", "b", "span", "section", "ul", "li", "figure", "img",
                 "figcaption", "input", "table", "thead", "tbody", "tr", "th", "td", "script"}
+#: the elements of the inline SVG figures (graphlink.svg)
+SVG_TAGS = {"svg", "g", "rect", "line", "circle", "polygon", "text", "tspan"}
+_SVG = "{http://www.w3.org/2000/svg}"
 
 
 class _Page(HTMLParser):
@@ -59,8 +64,19 @@ class _Page(HTMLParser):
         return [a for t, a in self.tags if t == tag]
 
 
+def _svgs(text: str) -> list[ET.Element]:
+    """Every inline SVG figure of a page, parsed as XML (each must be well-formed)."""
+    return [ET.fromstring(m) for m in re.findall(r"<svg\b.*?</svg>", text, flags=re.S)]
+
+
+def _label(svg: ET.Element) -> str:
+    return svg.get("aria-label", "")
+
+
 def _assert_safe(page: _Page) -> None:
-    assert {t for t, _ in page.tags} <= ALLOWED_TAGS
+    assert {t for t, _ in page.tags} <= ALLOWED_TAGS | SVG_TAGS
+    for tag, attrs in page.tags:  # figures: presentation attributes only (CSP: no style)
+        assert tag not in SVG_TAGS or not {"style", "href", "xlink:href"} & set(attrs), attrs
     assert page.scripts == [glhtml._JS]  # only our own script
     for tag, attrs in page.tags:
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
@@ -120,10 +136,41 @@ def test_signups_page_is_escaped_and_self_contained(signups_page, hostile_analys
         for m in s["matches"]:
             assert m["evidence"][0]["detail"] in text
     high = sum(s["flag"] == "high" for s in flagged)
-    images = page.of("img")
-    assert len(images) == 1 + min(high, glhtml.MAX_FIGURES)  # histogram + one per high flag
-    assert all(img.get("alt") for img in images)
+    assert not page.of("img")  # every figure is inline SVG
+    svgs = _svgs(path.read_text(encoding="utf-8"))
+    kinds = [svg.get("class") for svg in svgs]
+    assert kinds.count("figure risk-histogram") == 1
+    assert kinds.count("figure evidence") == min(high, glhtml.MAX_FIGURES)  # one per high flag
+    assert all(_label(svg) for svg in svgs)
     assert len(page.of("table")) == 1 and len(page.of("tr")) == len(report.rows) + 1
+
+
+def test_every_evidence_edge_and_node_is_drawn_with_its_label(signups_page):
+    """Each figured sign-up's SVG has every node and edge of its page data, edges joining
+    the right nodes, and every label as text (hostile names included, escaped)."""
+    path, report = signups_page
+    text = path.read_text(encoding="utf-8")
+    figures = {_label(svg).removeprefix("evidence graph of "): svg for svg in _svgs(text)
+               if svg.get("class") == "figure evidence"}
+    assert figures and set(figures) == set(report.page.evidence)
+    for shop, graph in report.page.evidence.items():
+        svg = figures[shop]
+        keys = list(graph.nodes)
+        edges = [(e.get("data-a"), e.get("data-b"), e.get("class")) for e in svg.iter(f"{_SVG}line")
+                 if "edge" in (e.get("class") or "").split()]
+        assert edges == [(str(keys.index(a)), str(keys.index(b)), f"edge edge-{style}")
+                         for a, b, style, _ in graph.edges]
+        markers = sorted(int(e.get("data-node")) for e in svg.iter()
+                         if "node" in (e.get("class") or "").split())
+        assert markers == list(range(len(keys)))
+        labels = {g.get("data-node"): "\n".join(t.text or "" for t in g.iter(f"{_SVG}tspan"))
+                  for g in svg.iter(f"{_SVG}g") if g.get("data-node") is not None}
+        assert labels == {str(i): graph.nodes[k].text for i, k in enumerate(keys)}
+        edge_labels = {g.get("data-edge"): "\n".join(t.text or "" for t in g.iter(f"{_SVG}tspan"))
+                       for g in svg.iter(f"{_SVG}g") if g.get("data-edge") is not None}
+        assert edge_labels == {str(i): e[3] for i, e in enumerate(graph.edges) if e[3]}
+        title = "".join(svg.find(f".//{_SVG}text[@class='title']").itertext())
+        assert title.startswith(f"Evidence around {shop} ")
 
 
 def test_generic_report_escapes_everything():
@@ -155,7 +202,16 @@ def test_factories_page_has_maps(hostile_analysis):
     _assert_safe(page)
     found = report.payload["factories"]
     with_coordinates = [f for f in found if f["lat"] is not None]
-    assert len(page.of("img")) == min(len(with_coordinates), glhtml.MAX_FIGURES)
+    maps = [svg for svg in _svgs(render(report, "html"))
+            if svg.get("class") == "figure factory-map"]
+    mapped = [f for f in found[:glhtml.MAX_FIGURES] if f["lat"] is not None]
+    assert len(mapped) == min(len(with_coordinates), glhtml.MAX_FIGURES) > 0
+    assert [_label(m) for m in maps] == [f"map of factory lead {f['factory_id']}" for f in mapped]
+    for svg, lead in zip(maps, mapped, strict=True):  # every placed shop of the lead is a dot
+        place = report.page.places[lead["factory_id"]]
+        dots = [e.get("data-shop") for e in svg.iter(f"{_SVG}circle")
+                if "shop" in (e.get("class") or "").split()]
+        assert sorted(dots) == sorted([*place.inside["shop_id"], *place.later["shop_id"]])
     text = "".join(page.text)
     assert all(f["factory_id"] in text and f["anchor_address"] in text for f in found)
 
@@ -165,7 +221,7 @@ def test_reports_without_analysis_still_render(hostile_analysis):
         bare = Report(report.title, report.payload, report.rows, report.columns, report.notes)
         page = _Page(render(bare, "html"))
         _assert_safe(page)
-        assert not page.of("img")
+        assert not page.of("img") and not page.of("svg")
 
 
 # --- in a real browser ---------------------------------------------------------------
@@ -196,8 +252,8 @@ def test_browser_loads_the_page_and_every_image(signups_page, hostile_analysis, 
     dom = _Page(_browse(path, tmp_path / "profile", "--dump-dom").stdout)
     body = dom.of("body")[0]
     assert body.get("data-ready") == "yes"  # the page's script ran after load
-    images = dom.of("img")
-    assert images and [img.get("data-loaded") for img in images] == ["yes"] * len(images)
+    figures = dom.of("svg")  # every inline SVG figure drawn with a size
+    assert figures and [f.get("data-drawn") for f in figures] == ["yes"] * len(figures)
     text = "".join(dom.text)
     for s in report.payload["signups"]:
         if s["flag"] != "none":
@@ -246,9 +302,6 @@ def _waterfall_shops(report) -> dict[str, dict]:
 
 
 def test_flagged_signups_show_their_best_match_waterfall(waterfall_analysis):
-    import base64
-    import io
-
     report = signups_report(waterfall_analysis, SINCE)
     wanted = _waterfall_shops(report)
     assert wanted, "the seed-1 world should have a flagged sign-up with a waterfall"
@@ -259,18 +312,20 @@ def test_flagged_signups_show_their_best_match_waterfall(waterfall_analysis):
     sections = _sections(text)
     for shop, match in list(wanted.items())[:glhtml.MAX_FIGURES]:
         section = _Page(sections[shop])
-        images = section.of("img")
-        assert len(images) == 1  # evidence graph and waterfall, one image
-        assert "waterfall" in images[0]["alt"] and match["banned_shop_id"] in images[0]["alt"]
-        png = Image.open(io.BytesIO(base64.b64decode(images[0]["src"].split(",", 1)[1])))
-        assert png.format == "PNG" and png.height > 700  # graph above, waterfall below
+        assert len(section.of("figure")) == 1  # evidence graph and waterfall, one figure
+        svgs = _svgs(sections[shop])
+        chart = svgs[-1]  # below the evidence graph (high flags)
+        assert chart.get("class") == "figure waterfall" and len(svgs) <= 2
+        assert _label(chart).endswith(f"{shop} and banned shop {match['banned_shop_id']}")
+        bars = [e for e in chart.iter(f"{_SVG}rect") if e.get("class") == "step"]
+        assert len(bars) == len(match["waterfall"])
         steps = section.of("div")
         assert [a.get("role") for a in steps].count("row") == len(match["waterfall"]) + 2
         shown = "".join(section.text)
         weight = sum(s["log2_bf"] for s in match["waterfall"])
         for step in match["waterfall"]:
             assert step["comparison"] in shown and f"{step['log2_bf']:+.2f}" in shown
-        from graphlink.plot import probability_text
+        from graphlink.svg import probability_text
 
         assert f"{weight:+.2f}" in shown and probability_text(weight) in shown
 
@@ -281,15 +336,15 @@ def test_waterfalls_need_only_the_report_data(waterfall_analysis):
     page = _Page(render(bare, "html"))
     _assert_safe(page)
     wanted = _waterfall_shops(report)
-    alts = [img["alt"] for img in page.of("img")]
-    assert len(alts) == min(len(wanted), glhtml.MAX_FIGURES)  # no histogram, no graphs
-    assert all(a.startswith("match weight waterfall of ") for a in alts)
+    labels = [_label(svg) for svg in _svgs(render(bare, "html"))]
+    assert len(labels) == min(len(wanted), glhtml.MAX_FIGURES)  # no histogram, no graphs
+    assert all(a.startswith("match weight waterfall: ") for a in labels)
     # a signup without waterfalls (an older report) renders as before
     for s in bare.payload["signups"]:
         for m in s["matches"]:
             m.pop("waterfall", None)
     page = _Page(render(bare, "html"))
-    assert not page.of("img") and "match weight steps" not in render(bare, "html")
+    assert not page.of("svg") and "match weight steps" not in render(bare, "html")
 
 
 def test_model_page_has_the_model_chart(waterfall_analysis, tmp_path):
@@ -331,8 +386,8 @@ def test_html_renders_from_the_report_alone(hostile_analysis, monkeypatch):
     after = [render(r, "html") for r in (signups, factories, clusters)]
     assert after == before
     high = sum(s["flag"] == "high" for s in signups.payload["signups"])
-    assert len(_Page(after[0]).of("img")) == 1 + min(high, glhtml.MAX_FIGURES)
-    assert len(_Page(after[2]).of("img")) == 1  # the sizes chart, from the page data
+    assert len(_Page(after[0]).of("figure")) == 1 + min(high, glhtml.MAX_FIGURES)
+    assert [_label(s) for s in _svgs(after[2])] == ["operator and community sizes"]
 
 
 def test_page_data_only_when_asked_and_never_in_the_payload(hostile_analysis):
