@@ -422,7 +422,8 @@ def ticks(low: float, high: float, count: int = 6) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     first = math.ceil(low / step - 1e-9) * step
-    return [float(round(first + i * step, 10)) + 0.0 for i in range(int((high - first) / step + 1e-9) + 1)]
+    count = int((high - first) / step + 1e-9) + 1
+    return [float(round(first + i * step, 10)) + 0.0 for i in range(count)]  # + 0.0: no -0.0
 
 
 def _number_text(value: float) -> str:
@@ -580,7 +581,7 @@ def factory_map(place: FactoryPlace) -> str:
                 top + side / 2 - (lat - lat0) * _M_PER_DEGREE * scale)
 
     c = _Canvas(left + side + 270, top + side + 70, f"map of factory lead {place.factory_id}")
-    c.rect(left, top, side, side, "#ffffff", "#888888")
+    c.rect(left, top, side, side, "#ffffff", "#888888", ' class="frame"')
     cx, cy = xy(lat0, lon0)
     r = place.radius * scale
     c.add(f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(r)}" fill="none" stroke="#555555" '
