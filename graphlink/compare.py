@@ -245,13 +245,20 @@ def _latin_names(a: str, b: str) -> Similarity:
 
 
 def _hanzi_names(a: str, b: str) -> Similarity:
-    same_sound = norm.pinyin(a) == norm.pinyin(b)
+    same_sound = _sound(a) == _sound(b)
     if len(a) == len(b) and Levenshtein.distance(a, b) == 1:
         score = (0.7 if len(a) >= 3 else 0.55) + 0.05 * same_sound
         return _sim(score, "hanzi-homophone" if same_sound else "hanzi-edit")
     if same_sound:
         return _sim(0.6, "pinyin")
     return _sim(0.6 * fuzz.ratio(a, b) / 100, "hanzi-edit")
+
+
+@lru_cache(maxsize=1 << 21)
+def _sound(han: str) -> str:
+    """A Hanzi name read as a name: its surname's reading, then the given name's
+    (单 in 单雄信 is shan); the parts are those linkage's name keys romanised already."""
+    return "".join(norm.hanzi_name_parts(han))
 
 
 def _cross_script_names(han: str, latin: str) -> Similarity:
@@ -335,11 +342,18 @@ def names_may_match(a_raw: object, b_raw: object) -> bool:
     >>> names_may_match("张伟", "Zhang Wei")
     True
     """
-    a, b = norm.person_name(a_raw), norm.person_name(b_raw)
-    if a is None or b is None or a == b or not (has_hanzi(a) and has_hanzi(b)) \
-            or _is_org(a) or _is_org(b):
+    a, b = _hanzi_person(a_raw), _hanzi_person(b_raw)
+    if a is None or b is None or a == b:
         return True
     return len(a) == len(b) >= 3 and Levenshtein.distance(a, b) == 1
+
+
+@lru_cache(maxsize=1 << 21)
+def _hanzi_person(raw: object) -> str | None:
+    """The person name when it is a Hanzi name of a person (not a company), else None:
+    once per value, as linkage asks about each value against ten neighbours."""
+    name = norm.person_name(raw)
+    return name if name is not None and has_hanzi(name) and not _is_org(name) else None
 
 
 # --------------------------------------------------------------------------
@@ -490,6 +504,25 @@ def same_street(a: Address, b: Address) -> bool:
     return key is not None and key == street_key(b) and _numbers(a.street) != _numbers(b.street)
 
 
+def address_anchors(a: Address | None) -> tuple[object, ...]:
+    """What two addresses must share for :func:`address_similarity` to reach
+    ``POSSIBLE``: position by position, the place, the street when numbered, the
+    place's numbers, the street key (``None`` where there is none).
+
+    Two addresses agreeing at no position score below ``POSSIBLE``, so a
+    neighbourhood scan can leave the full comparison to those that do.
+
+    >>> address_anchors(norm.address("12 Harbour Rd, Flat 5B"))[1:3]
+    ('12 harbour rd', ('12',))
+    >>> address_anchors(None)
+    (None, None, None, None)
+    """
+    if a is None:
+        return (None, None, None, None)
+    numbers = tuple(_numbers(a.place))
+    return (a.place, a.street if _numbers(a.street) else None, numbers or None, street_key(a))
+
+
 def address_similarity(a: Address | object, b: Address | object) -> Similarity:
     """Similarity of two dispatch addresses (Address objects or raw text).
 
@@ -596,7 +629,7 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
 
 
 def _numbered(local: str) -> bool:
-    return len(local) >= 6 and sum(c.isdigit() for c in local) >= 2
+    return len(local) >= 6 and sum(map(str.isdigit, local)) >= 2
 
 
 def _numeric_locals(la: str, lb: str) -> Similarity:

@@ -300,10 +300,22 @@ def _payments(a: str, b: str) -> compare.Similarity:
     return compare.payment_similarity(norm.payment(a), norm.payment(b))
 
 
+_NEARBY = compare.Similarity(LINK_MIN, "nearby")
+
+
 def _nearby(a: str, b: str) -> compare.Similarity:
-    """Addresses in one ~110 m cell: their text similarity, or ``nearby`` at least."""
+    """Addresses in one ~110 m cell: their text similarity, or ``nearby`` at least.
+    Most neighbours on the ground share nothing in writing: those are ``nearby``
+    without the full comparison."""
+    if not any(x is not None and x == y for x, y in zip(_anchors(a), _anchors(b), strict=True)):
+        return _NEARBY
     sim = _addresses(a, b)
-    return sim if sim.score >= LINK_MIN else compare.Similarity(LINK_MIN, "nearby")
+    return sim if sim.score >= LINK_MIN else _NEARBY
+
+
+@cache
+def _anchors(value: str) -> tuple:
+    return compare.address_anchors(norm.address(value))
 
 
 def _homophone_names(a: str, b: str) -> compare.Similarity:
@@ -464,6 +476,7 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
 def _forget_edit_texts() -> None:
     _national.cache_clear()
     _id_text.cache_clear()
+    _anchors.cache_clear()
 
 
 def _find_links(ids: Identifiers, passes, window: int) -> Links:
@@ -641,10 +654,15 @@ def _users(values: pd.DataFrame) -> str:
     return "entities" if "entities" in values.columns else "shops"
 
 
+#: what the keys, texts and orders of the passes read (raw and display texts are not copied)
+_KEYED_COLUMNS = ("value", "shops", "entities", "lat", "lon")
+
+
 def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[dict]]:
     """The pass's values with keys, sorted; hub keys removed and reported."""
-    values = values[(values["kind"] == bp.kind)
-                    & (values["shops"] <= HUB_SHOPS_BY_KIND.get(bp.kind, HUB_SHOPS))]
+    values = values.loc[(values["kind"] == bp.kind)
+                        & (values["shops"] <= HUB_SHOPS_BY_KIND.get(bp.kind, HUB_SHOPS)),
+                        [c for c in _KEYED_COLUMNS if c in values.columns]]
     keyed = values.assign(key=bp.key(values)).dropna(subset=["key"])
     grouped = keyed.groupby("key")
     keyed = keyed.assign(key_values=grouped["value"].transform("size"),
@@ -660,7 +678,16 @@ def _keyed(values: pd.DataFrame, bp: BlockingPass) -> tuple[pd.DataFrame, list[d
     else:
         keyed = keyed.assign(text=keyed["value"] if bp.text is str else _apply(keyed["value"],
                                                                                bp.text))
-    return keyed.sort_values(["key", "text", "value"], ignore_index=True), hubs
+    return _sorted(keyed), hubs
+
+
+def _sorted(keyed: pd.DataFrame) -> pd.DataFrame:
+    """Rows by (key, text, value): a sort of tuples, 2-3x faster than ``sort_values``
+    on three text columns (pandas factorises each first)."""
+    rows = list(zip(keyed["key"].tolist(), keyed["text"].tolist(), keyed["value"].tolist(),
+                    range(len(keyed)), strict=True))
+    rows.sort()
+    return keyed.iloc[[r[3] for r in rows]].reset_index(drop=True)
 
 
 def _window_pairs(keyed: pd.DataFrame, bp: BlockingPass, window: int

@@ -254,3 +254,37 @@ def test_hubs_types_and_treats_widely_shared_values():
         "carrier NAT or shared network IP", "excluded", link.HUB_SHOPS + 1]
     assert found.loc[("address", "warehouse 9"), ["type", "treatment"]].tolist() == [
         "shared warehouse or office address", "down-weighted"]
+
+
+# --- the nearby screen ------------------------------------------------------------------
+
+
+def test_addresses_sharing_no_anchor_never_reach_a_link(world):
+    """compare.address_anchors is a necessary condition of a textual address link: on
+    every pair of the world's addresses that reaches POSSIBLE, some
+    anchor agrees (so the ~550 m passes may skip the full comparison of the others)."""
+    from graphlink import compare
+    from graphlink import normalise as norm
+
+    raw = pd.read_csv(world / "addresses.csv", dtype=str)["address"].dropna().unique()
+    parsed = [a for a in map(norm.address, raw[:500]) if a is not None]
+    checked = linked = 0
+    for i, a in enumerate(parsed):
+        for b in parsed[i + 1:]:
+            checked += 1
+            if compare.address_similarity(a, b).score >= compare.POSSIBLE:
+                linked += 1
+                pairs = zip(compare.address_anchors(a), compare.address_anchors(b), strict=True)
+                shared = [x is not None and x == y for x, y in pairs]
+                assert any(shared), (a.canonical, b.canonical)
+    assert checked > 50_000 and linked > 20, (checked, linked)
+
+
+def test_nearby_addresses_link_at_least_as_nearby():
+    """Two addresses of one ~550 m cell that share nothing in writing are ``nearby``;
+    the same place written twice keeps its textual level."""
+    here = "杭州市余杭区文一西路998号5号楼302室"
+    near = link._nearby(here, "杭州市余杭区五常大道1号")
+    same = link._nearby(here, "杭州市余杭区文一西路998号5号楼303室")
+    assert (near.method, near.score) == ("nearby", link.LINK_MIN)
+    assert same.method == "same-building-neighbour-room" and same.score > link.LINK_MIN
