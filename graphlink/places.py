@@ -204,19 +204,54 @@ def _same_locality(x: str, y: str) -> bool:
 
 def _street_links(keys: pd.DataFrame, seeds: np.ndarray, radius: float) -> np.ndarray:
     """Pairs (seed, other) of addresses on one street, close in number and space."""
-    rows = keys[["street", "locality", "number", "lat", "lon"]].assign(i=np.arange(len(keys)))
-    rows = rows.dropna(subset=["street"])
-    pairs = rows[seeds[rows["i"].to_numpy()]].merge(rows, on="street", suffixes=("", "_o"))
+    pairs = _street_pairs(keys["street"], keys["number"].to_numpy(dtype=float), seeds)
     if not len(pairs):
         return np.empty((0, 2), dtype=np.int64)
-    gap = (pairs["number"] - pairs["number_o"]).abs()
-    near = gap.isna() | (gap <= NUMBER_SPAN)
-    far = distance_m(pairs["lat"].to_numpy(dtype=float), pairs["lon"].to_numpy(dtype=float),
-                     pairs["lat_o"].to_numpy(dtype=float), pairs["lon_o"].to_numpy(dtype=float))
-    near &= ~(far > 2 * radius)  # NaN (a point without coordinates) is not far
-    pairs = pairs[near.to_numpy()]
-    pairs = pairs[_agree(pairs["locality"], pairs["locality_o"])]
-    return pairs[["i", "i_o"]].to_numpy(dtype=np.int64)
+    lat, lon = keys["lat"].to_numpy(dtype=float), keys["lon"].to_numpy(dtype=float)
+    a, b = pairs[:, 0], pairs[:, 1]
+    pairs = pairs[~(distance_m(lat[a], lon[a], lat[b], lon[b]) > 2 * radius)]  # NaN: not far
+    locality = keys["locality"].reset_index(drop=True)
+    return pairs[_agree(locality.iloc[pairs[:, 0]], locality.iloc[pairs[:, 1]])]
+
+
+def _street_pairs(street: pd.Series, number: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Pairs (seed, other) of row numbers on one street (the seed with itself too) whose
+    house numbers lie within ``NUMBER_SPAN`` or one has none. Only those pairs are made:
+    a street name many addresses share ("jln") would otherwise make seeds times
+    addresses of them.
+
+    >>> _street_pairs(pd.Series(["a", "a", "a", None]), np.array([1.0, 40.0, np.nan, 1.0]),
+    ...               np.array([True, False, False, True])).tolist()
+    [[0, 0], [0, 2]]
+    """
+    code = pd.factorize(street)[0]  # -1: no street
+    rows = np.flatnonzero(code >= 0)
+    blank = np.isnan(number[rows])
+    # by street, numbered addresses first in number order, then those without a number
+    order = rows[np.lexsort((np.where(blank, 0.0, number[rows]), blank, code[rows]))]
+    code_sorted, blank_sorted = code[order], np.isnan(number[order])
+    streets = np.arange(code.max() + 1 if len(rows) else 0)
+    first = np.searchsorted(code_sorted, streets, side="left")
+    end = np.searchsorted(code_sorted, streets, side="right")
+    numbered = (~blank_sorted).astype(np.int64)
+    unnumbered = first + np.add.reduceat(numbered, first) if len(order) else first
+    starts, stops, owners = [], [], []
+    for s in np.flatnonzero(seeds & (code >= 0)):
+        c, x = code[s], number[s]
+        if np.isnan(x):  # no number: every address of the street
+            starts.append(first[c])
+            stops.append(end[c])
+        else:  # numbers within the span, then the addresses without a number
+            block = number[order[first[c]:unnumbered[c]]]
+            starts += [first[c] + np.searchsorted(block, x - NUMBER_SPAN, side="left"),
+                       unnumbered[c]]
+            stops += [first[c] + np.searchsorted(block, x + NUMBER_SPAN, side="right"), end[c]]
+            owners.append(s)
+        owners.append(s)
+    starts, stops = np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+    sizes = stops - starts
+    at = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
+    return np.c_[np.repeat(np.asarray(owners, dtype=np.int64), sizes), order[at]]
 
 
 def sites(keys: pd.DataFrame, seeds, radius: float = RADIUS_M) -> pd.DataFrame:
