@@ -343,15 +343,22 @@ def spotcheck(shops: pd.DataFrame, near: pd.DataFrame, factory: pd.Series,
               factory_score: pd.Series, disputes: pd.DataFrame, test_buys: pd.DataFrame,
               budget: int) -> list[dict]:
     """The ``budget`` active shops most worth a test buy, each with its reasons."""
-    active = shops[shops["status"] == "active"].set_index("shop_id")
-    near = near.set_index("shop_id")
+    active = shops[shops["status"] == "active"]
+    # plain dicts: one look-up per shop, not a pandas scalar access (x10 at 30,000 shops)
+    hits = {s: (p, b, h) for s, p, b, h in zip(near["shop_id"], near["proximity"],
+                                               near["banned_shop_id"], near["hops"], strict=True)}
     counterfeit = disputes[disputes["reason"].fillna("").str.contains("counterfeit|fake|假",
                                                                       case=False)]
-    n_disputes = counterfeit["shop_id"].value_counts()
-    verdicts = test_buys.groupby("shop_id")["verdict"].agg(lambda v: set(v.dropna()))
+    n_disputes = counterfeit["shop_id"].value_counts().to_dict()
+    verdicts: dict[str, set] = {}
+    for shop, verdict in zip(test_buys["shop_id"], test_buys["verdict"], strict=True):
+        if pd.notna(verdict):
+            verdicts.setdefault(shop, set()).add(verdict)
+    factories, scores = factory.to_dict(), factory_score.to_dict()
     ranked = []
-    for shop in active.index:
-        reasons = _spot_reasons(shop, near, factory, factory_score, n_disputes)
+    for shop, operator, community in zip(active["shop_id"], active["operator_id"],
+                                         active["community_id"], strict=True):
+        reasons = _spot_reasons(shop, hits, factories, scores, n_disputes)
         fake = "fake" in verdicts.get(shop, set())
         if fake:
             reasons.append(("fake", SPOTCHECK_WEIGHTS["fake"],
@@ -363,22 +370,23 @@ def spotcheck(shops: pd.DataFrame, near: pd.DataFrame, factory: pd.Series,
             priority *= GENUINE_DISCOUNT
             reasons.append(("genuine", 0.0, "a genuine test buy on file (priority halved)"))
         ranked.append({"shop_id": shop, "priority": round(float(priority), 4),
-                       "operator_id": active.at[shop, "operator_id"],
-                       "community_id": active.at[shop, "community_id"],
-                       "factory_id": fid if isinstance(fid := factory.get(shop), str) else None,
+                       "operator_id": operator, "community_id": community,
+                       "factory_id": fid if isinstance(fid := factories.get(shop), str) else None,
                        "reasons": [{"kind": k, "detail": d} for k, _, d in reasons]})
     ranked.sort(key=lambda r: (-r["priority"], r["shop_id"]))
     return [{"rank": i, **r} for i, r in enumerate(ranked[:budget], 1)]
 
 
-def _spot_reasons(shop: str, near: pd.DataFrame, factory: pd.Series, factory_score: pd.Series,
-                  n_disputes: pd.Series) -> list[tuple[str, float, str]]:
+def _spot_reasons(shop: str, hits: dict, factory: dict, factory_score: dict,
+                  n_disputes: dict) -> list[tuple[str, float, str]]:
+    """Why ``shop`` is worth a test buy: its nearest banned shop (``hits``: shop ->
+    (proximity, banned shop, hops)), its factory lead, its counterfeit disputes."""
     reasons = []
-    if shop in near.index:
-        hit = near.loc[shop]
-        reasons.append(("proximity", SPOTCHECK_WEIGHTS["proximity"] * hit["proximity"],
-                        f"linked to banned shop {hit['banned_shop_id']} "
-                        f"({int(hit['hops'])} hop(s), path score {hit['proximity']:.2f})"))
+    if shop in hits:
+        proximity, banned, hops = hits[shop]
+        reasons.append(("proximity", SPOTCHECK_WEIGHTS["proximity"] * proximity,
+                        f"linked to banned shop {banned} "
+                        f"({int(hops)} hop(s), path score {proximity:.2f})"))
     fid = factory.get(shop)
     if isinstance(fid, str):
         reasons.append(("factory", SPOTCHECK_WEIGHTS["factory"] * factory_score.get(fid, 0.0),
