@@ -80,7 +80,8 @@ LINK_MIN = compare.POSSIBLE  # below: "not the same" (see graphlink.compare)
 # a value shared by more shops than this is a hub: context, never evidence of one operator
 HUB_SHOPS = 30
 # display names are picked from a vocabulary, not issued to one owner: a shop name on
-# more than this many shops is a template, context rather than evidence
+# more than this many shops is a template: it makes no candidate pair, and between two
+# shops that other evidence paired it counts for what its frequency says
 HUB_SHOPS_BY_KIND = {"shop_name": 10}
 
 
@@ -709,7 +710,8 @@ _EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", 
 def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
     """Evidence between pairs of shops: one row per shared or similar identifier.
 
-    Exact: both shops use the same (kind, value), with 2..HUB_SHOPS shops on it.
+    Exact: both shops use the same (kind, value), with 2..HUB_SHOPS shops on it (a
+    template shop name only between shops that other evidence pairs).
     Fuzzy: one uses value_a, the other value_b, and the two are linked.
     ``users`` counts the unrelated entities on the value (or its block; see
     :func:`count_entities`), ``shops`` the shops, for display; ``weight`` is the
@@ -727,9 +729,11 @@ def pair_evidence(ids: Identifiers, links: Links) -> pd.DataFrame:
               "limit": hub_limit(values["kind"])}
     exact = _exact_pairs(use_row, use_shop, counts)
     fuzzy = _fuzzy_pairs(ids, use_row, use_shop, counts, links.similar)
-    evidence = pd.concat([exact, fuzzy], ignore_index=True)
-    if not len(evidence):
+    paired = [part for part in (exact, fuzzy) if len(part)]  # (empty frames: dtype warnings)
+    if not paired:
         return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+    templates = _template_pairs(use_row, use_shop, counts, pd.concat(paired))
+    evidence = pd.concat([*paired, templates] if len(templates) else paired, ignore_index=True)
     evidence = evidence.astype(dict.fromkeys(["shop_a", "shop_b", "row_a", "row_b", "a", "b"],
                                              np.int64))
     kinds = values["kind"].to_numpy(dtype=object)
@@ -769,6 +773,20 @@ def _exact_pairs(use_row: np.ndarray, use_shop: np.ndarray, counts: dict) -> pd.
         "shop_a": pairs["shop_a"].to_numpy(), "shop_b": pairs["shop_b"].to_numpy(),
         "row_a": row, "row_b": row, "a": 0, "b": 0, "score": 1.0, "method": "exact",
         "shops": counts["shops"][row], "users": counts["users"][row]})
+
+
+def _template_pairs(use_row: np.ndarray, use_shop: np.ndarray, counts: dict,
+                    found: pd.DataFrame) -> pd.DataFrame:
+    """A template value (over its kind's limit, at most HUB_SHOPS shops: a shop name
+    picked from a vocabulary) shared by two shops that other evidence already
+    paired: it never makes a pair, but says what its frequency says about one."""
+    n = counts["shops"][use_row]
+    keep = (n > counts["limit"][use_row]) & (n <= HUB_SHOPS)
+    if not keep.any():
+        return _exact_pairs(use_row[:0], use_shop[:0], counts)
+    shared = _exact_pairs(use_row[keep], use_shop[keep], {**counts, "limit": counts["shops"]})
+    paired = found[["shop_a", "shop_b"]].drop_duplicates()
+    return shared.merge(paired, on=["shop_a", "shop_b"])[shared.columns]
 
 
 def _fuzzy_pairs(ids: Identifiers, use_row: np.ndarray, use_shop: np.ndarray, counts: dict,

@@ -288,3 +288,15 @@ def test_nearby_addresses_link_at_least_as_nearby():
     same = link._nearby(here, "杭州市余杭区文一西路998号5号楼303室")
     assert (near.method, near.score) == ("nearby", link.LINK_MIN)
     assert same.method == "same-building-neighbour-room" and same.score > link.LINK_MIN
+
+
+def test_template_shop_name_weighs_only_between_shops_paired_otherwise():
+    """A shop name on more shops than its kind's limit (a template) makes no pair, but
+    between two shops a shared phone paired it is evidence, with its shop count."""
+    template = [(f"S{i:02d}", "shop_name", "潮流服饰") for i in range(12)]
+    ids = ids_of([*template, ("S00", "phone", "13800000001"), ("S01", "phone", "13800000001")])
+    ev = link.pair_evidence(ids, link.find_links(ids))
+    names = ev[ev["kind"] == "shop_name"]
+    assert names[["shop_a", "shop_b"]].values.tolist() == [["S00", "S01"]]
+    assert names["shops"].tolist() == [12.0] and names["method"].tolist() == ["exact"]
+    assert len(ev[ev["kind"] == "phone"]) == 1
