@@ -158,7 +158,9 @@ def factories_page(analysis: Any, factories: list[dict]) -> Page:
         found = analysis.factories().set_index("factory_id")
         points = analysis.address_points().dropna(subset=["lat", "lon"])
         status = analysis.dataset.shops.set_index("shop_id")["status"]
-        places = {f: factory_place(found.loc[f], f, points, status) for f in mapped}
+        placed = set(points["shop_id"])
+        places = {f: factory_place(found.loc[f], f, points, status, placed=placed)
+                  for f in mapped}
     return Page(names=shop_names(analysis), places=places)
 
 
@@ -182,18 +184,33 @@ def _day(value: object) -> str:
 
 
 class _Tables:
-    """The analysis's tables an evidence graph reads, indexed once for several graphs."""
+    """The rows of the analysis's tables that the evidence graphs of ``signups`` read:
+    one pass over each table for all graphs (each graph then filters a few hundred
+    rows, not the whole marketplace's), in the tables' own order."""
 
-    def __init__(self, analysis: Any):
+    def __init__(self, analysis: Any, signups: list[dict]):
+        drawn = {s["shop_id"] for s in signups}
+        on_paths = {shop for s in signups for m in s["matches"] for shop in m["path"]}
         self.shops = analysis.dataset.shops.set_index("shop_id")
+        pairs = analysis.resolution.pairs
+        self.pairs = pairs[pairs["shop_a"].isin(drawn) | pairs["shop_b"].isin(drawn)]
+        hops = pairs[pairs["shop_a"].isin(on_paths) & pairs["shop_b"].isin(on_paths)]
+        self.pair_info = {(a, b): (p, k) for a, b, p, k in
+                          zip(hops["shop_a"], hops["shop_b"], hops["p"], hops["kinds"],
+                              strict=True)}
+        evidence = analysis.evidence
+        self.evidence = evidence[evidence["shop_a"].isin(drawn) | evidence["shop_b"].isin(drawn)]
+        near = drawn | on_paths | set(self.pairs["shop_a"]) | set(self.pairs["shop_b"])
         ids = analysis.identifiers
-        self.uses = ids.uses
-        values = ids.values.set_index(["kind", "value"])
-        self.display, self.n_shops = values["display"], values["shops"]
-        self.evidence = analysis.evidence
-        self.pairs = analysis.resolution.pairs
-        self.pair_info = self.pairs.set_index(["shop_a", "shop_b"])
-        self.accounts = analysis.dataset.accounts
+        self.uses = ids.uses[ids.uses["shop_id"].isin(near)]
+        shown = set(self.uses["value"]) | set(self.evidence["value_a"]) | set(
+            self.evidence["value_b"])
+        values = ids.values[ids.values["value"].isin(shown)]
+        keys = list(zip(values["kind"], values["value"], strict=True))
+        self.display = dict(zip(keys, values["display"], strict=True))
+        self.n_shops = dict(zip(keys, values["shops"], strict=True))
+        accounts = analysis.dataset.accounts
+        self.accounts = accounts[accounts["shop_id"].isin(drawn)]
 
     def shop_text(self, shop: str, width: int = 26) -> tuple[str, str]:
         row = self.shops.loc[shop]
@@ -221,7 +238,7 @@ def evidence_graphs(analysis: Any, signups: list[dict], *, max_identifiers: int 
     analysis's tables once; the paths to banned shops are the records' matches'."""
     if not signups:
         return {}
-    tables = _Tables(analysis)
+    tables = _Tables(analysis, signups)
     return {s["shop_id"]: _graph(tables, s["shop_id"], s["risk"], s["flag"],
                                  [m["path"] for m in s["matches"]], max_identifiers, max_shops)
             for s in signups}
@@ -332,7 +349,7 @@ def _path_hops(tables: _Tables, graph: EvidenceGraph, paths: list[list[str]]) ->
         for hop, (u, v) in enumerate(zip(path[1:], path[2:], strict=False), start=4):
             kind, text = tables.shop_text(v)
             graph.node(f"shop:{v}", kind, text, hop)
-            p, kinds = tables.pair_info.loc[tuple(sorted((u, v)))][["p", "kinds"]]
+            p, kinds = tables.pair_info[tuple(sorted((u, v)))]
             edge = (f"shop:{u}", f"shop:{v}", "path", f"p {p:.2f}\n{kinds.replace(',', ', ')}")
             if edge not in graph.edges:
                 graph.edges.append(edge)
@@ -344,10 +361,11 @@ _M_PER_DEGREE = 111_320.0
 
 
 def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status: pd.Series,
-                  context: float = 1.8) -> FactoryPlace:
+                  context: float = 1.8, *, placed: set[str] | None = None) -> FactoryPlace:
     """The addresses around one lead (a row of :meth:`graphlink.Analysis.factories`):
     ``points`` are the placed (shop, address) rows of every shop, ``status`` each
-    shop's status; the map spans ``context`` radii (at least 150 m) around the anchor."""
+    shop's status; the map spans ``context`` radii (at least 150 m) around the anchor.
+    ``placed``: the shop ids of ``points``, when the caller draws several maps."""
     lat0, lon0 = float(lead["lat"]), float(lead["lon"])
     radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
     span = max(radius * context, 150.0)
@@ -366,4 +384,4 @@ def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status
         later=near[near["shop_id"].isin(successors)],
         outside=near[~near["shop_id"].isin(members | successors)],
         elsewhere=points[points["shop_id"].isin(members)].shape[0] - len(inside),
-        unplaced=sorted(members - set(points["shop_id"])))
+        unplaced=sorted(members - (set(points["shop_id"]) if placed is None else placed)))
