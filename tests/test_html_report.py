@@ -173,6 +173,18 @@ def test_every_evidence_edge_and_node_is_drawn_with_its_label(signups_page):
         assert title.startswith(f"Evidence around {shop} ")
 
 
+def test_escaping_is_html_escape_without_bidi_controls():
+    import html
+
+    from graphlink.safetext import BIDI_CONTROLS, strip_bidi
+
+    texts = [*HOSTILE, "rtl\u202eevil \u2067x\u2069", "a&b<c>d\"e'f", "", "假货" + BIDI_CONTROLS]
+    for text in texts:
+        assert glhtml.esc(text) == html.escape(strip_bidi(text), quote=True), text
+    assert glhtml.esc(1.5) == "1.5" and glhtml.esc(None) == "" and glhtml.esc(["<a>", 2]) == \
+        "&lt;a&gt;; 2"
+
+
 def test_generic_report_escapes_everything():
     hostile = HOSTILE[1]
     report = Report(hostile, {"schema": hostile, "dataset": hostile, "count": hostile},
