@@ -98,6 +98,7 @@ class Similarity:
 _MISSING = Similarity(0.0, "missing")
 
 
+@lru_cache(maxsize=1 << 12)
 def _sim(score: float, method: str) -> Similarity:
     return Similarity(round(min(1.0, max(0.0, score)), 3), method)
 
@@ -605,13 +606,12 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     >>> email_similarity("liujingsi5931@gmail.com", "liu.jingsi88@qq.com").method
     'email-skeleton'
     """
-    a, b = norm.email(a_raw), norm.email(b_raw)
-    if a is None or b is None:
+    pa, pb = _email_parts(a_raw), _email_parts(b_raw)
+    if pa is None or pb is None:
         return _MISSING
+    (a, la, sa, na), (b, lb, sb, nb) = pa, pb
     if a == b:
         return _sim(1.0, "same-email")
-    la, lb = a.rpartition("@")[0], b.rpartition("@")[0]
-    sa, sb = norm.email_skeleton(a), norm.email_skeleton(b)
     if sa is None or sb is None:
         return _numeric_locals(la, lb)
     if sa in _ROLE_LOCALS or sb in _ROLE_LOCALS:  # sales@, kefu@: shared by design
@@ -621,11 +621,22 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     # one character of a local part with a number of its own (its digits too): the same
     # mailbox mistyped, not just the same person's name (the skeleton); without digits,
     # zhangwei and zhangwen are two people
-    if _numbered(la) and _numbered(lb) and OSA.distance(la, lb) <= 1:
+    if na and nb and OSA.distance(la, lb) <= 1:
         return _sim(0.7, "email-fuzzy")
     if sa == sb:
         return _sim(0.85 if len(sa) >= 6 else 0.75, "email-skeleton")
     return _sim(0.65 * fuzz.ratio(la, lb) / 100, "email-fuzzy")
+
+
+@lru_cache(maxsize=1 << 21)
+def _email_parts(raw: object) -> tuple[str, str, str | None, bool] | None:
+    """(canonical email, local part, skeleton, numbered?), once per value: linkage
+    compares each email with ten neighbours."""
+    email = norm.email(raw)
+    if email is None:
+        return None
+    local = email.rpartition("@")[0]
+    return email, local, norm.email_skeleton(email), _numbered(local)
 
 
 def _numbered(local: str) -> bool:
