@@ -54,8 +54,10 @@ __all__ = [
     "POSSIBLE",
     "PINYIN_CAP",
     "Similarity",
+    "address_anchors",
     "address_similarity",
     "company_similarity",
+    "email_parts",
     "email_similarity",
     "name_similarity",
     "payment_similarity",
@@ -606,7 +608,7 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
     >>> email_similarity("liujingsi5931@gmail.com", "liu.jingsi88@qq.com").method
     'email-skeleton'
     """
-    pa, pb = _email_parts(a_raw), _email_parts(b_raw)
+    pa, pb = email_parts(a_raw), email_parts(b_raw)
     if pa is None or pb is None:
         return _MISSING
     (a, la, sa, na), (b, lb, sb, nb) = pa, pb
@@ -629,9 +631,13 @@ def email_similarity(a_raw: object, b_raw: object) -> Similarity:
 
 
 @lru_cache(maxsize=1 << 21)
-def _email_parts(raw: object) -> tuple[str, str, str | None, bool] | None:
+def email_parts(raw: object) -> tuple[str, str, str | None, bool] | None:
     """(canonical email, local part, skeleton, numbered?), once per value: linkage
-    compares each email with ten neighbours."""
+    keys emails by skeleton and compares each with ten neighbours.
+
+    >>> email_parts("Zhang.Wei88@QQ.com")
+    ('zhang.wei88@qq.com', 'zhang.wei88', 'zhangwei', True)
+    """
     email = norm.email(raw)
     if email is None:
         return None

@@ -53,7 +53,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 import igraph
 import numpy as np
@@ -194,6 +194,9 @@ class BlockingPass:
     # agreement's frequency; False: an artefact of blocking (half of a number), so
     # the two values' own users are
     crowd: bool = True
+    # True: the rule is cheap once its per-value parts are memoised: run in-process, where
+    # the memo outlives the pass (forked workers would compute the parts again, per pass)
+    in_process: bool = False
 
 
 @dataclass
@@ -272,6 +275,13 @@ def _georing_order(values: pd.DataFrame) -> pd.Series:
     for bit in range(6):
         code |= ((fine[0] >> bit) & 1) << (2 * bit + 1) | ((fine[1] >> bit) & 1) << (2 * bit)
     return pd.Series([f"{c:04d}" for c in code.tolist()], index=values.index, dtype=object)
+
+
+def _email_skeleton(value: str) -> str | None:
+    """The skeleton, from the parts the rule reads too (computed here, in-process, the
+    rule's forked workers inherit them)."""
+    parts = compare.email_parts(value)
+    return parts[2] if parts else None
 
 
 def _email_local(value: str) -> str | None:
@@ -413,9 +423,9 @@ PASSES = (
                  _homophone_names),
     # canonical addresses were remembered by the extraction: a lookup each, in-process
     BlockingPass("address", "place", lambda v: v["value"].map(_address_place), _addresses),
-    BlockingPass("address", "geocell", _geocell, _nearby),
+    BlockingPass("address", "geocell", _geocell, _nearby, in_process=True),
     BlockingPass("address", "street", lambda v: v["value"].map(_address_street), _addresses),
-    BlockingPass("email", "skeleton", lambda v: _apply(v["value"], norm.email_skeleton),
+    BlockingPass("email", "skeleton", lambda v: _apply(v["value"], _email_skeleton),
                  compare.email_similarity),
     BlockingPass("payment", "mask", lambda v: _apply(v["value"], _payment_mask), _payments),
     # addresses with typos anywhere: neighbours in text order, read forwards and backwards
@@ -439,10 +449,14 @@ PASSES = (
                  str, fuzz.partial_ratio, 80),
     BlockingPass("shop_name", "text-reversed", lambda v: v["value"].str[::-1],
                  compare.shop_name_similarity, False, str, fuzz.partial_ratio, 80),
-    BlockingPass("address", "near", _georing(0, 0), _nearby, order=_georing_order),
-    BlockingPass("address", "near-shifted", _georing(0.5, 0.5), _nearby, order=_georing_order),
-    BlockingPass("address", "near-lat", _georing(0.5, 0), _nearby, order=_georing_order),
-    BlockingPass("address", "near-lon", _georing(0, 0.5), _nearby, order=_georing_order),
+    BlockingPass("address", "near", _georing(0, 0), _nearby, order=_georing_order,
+                 in_process=True),
+    BlockingPass("address", "near-shifted", _georing(0.5, 0.5), _nearby, order=_georing_order,
+                 in_process=True),
+    BlockingPass("address", "near-lat", _georing(0.5, 0), _nearby, order=_georing_order,
+                 in_process=True),
+    BlockingPass("address", "near-lon", _georing(0, 0.5), _nearby, order=_georing_order,
+                 in_process=True),
     BlockingPass("email", "local", lambda v: v["value"].map(_email_local), compare.email_similarity,
                  False, lambda v: v.rpartition("@")[0], fuzz.ratio, 80),
     BlockingPass("email", "local-reversed", lambda v: v["value"].map(_email_local_reversed),
@@ -521,11 +535,12 @@ def _compared(bp: BlockingPass, pairs: list[tuple[str, str, int]], memo: _Memo |
               ) -> list[tuple]:
     """The candidate pairs the pass's rule calls at least possible matches."""
     known = memo.get(bp) if memo is not None else None
+    compare_all = _compare_chunk if bp.in_process else partial(map_chunks, _compare_chunk)
     if known is None:
-        sims = map_chunks(_compare_chunk, pairs, bp)
+        sims = compare_all(pairs, bp)
     else:
         fresh = list({(a, b) if a <= b else (b, a) for a, b, _ in pairs} - known.keys())
-        known.update(zip(fresh, map_chunks(_compare_chunk, fresh, bp), strict=True))
+        known.update(zip(fresh, compare_all(fresh, bp), strict=True))
         sims = [known[(a, b) if a <= b else (b, a)] for a, b, _ in pairs]
     return [(bp.kind, *sorted((a, b)), sim.score, sim.method, shops)
             for (a, b, shops), sim in zip(pairs, sims, strict=True)
