@@ -204,24 +204,41 @@ def _cards(items: list[tuple[str, object]]) -> str:
 def _table(report, table_id: str = "rows") -> str:
     header = report.header()
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
+    flags = [c == "flag" for c in header]
+    made: dict[tuple, str] = {}  # cell markup of each (flag column, type, value) seen
     body = []
     for row in report.rows:
         cells = []
-        for c in header:
+        for c, flag in zip(header, flags, strict=True):
             value = row.get(c)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                text = esc(value)
-                cells.append(f'<td class="num" data-v="{text}">{text}</td>')
-            elif c == "flag" and isinstance(value, str):
-                cells.append(f'<td data-v="{esc(value)}">{_flag(value)}</td>')
-            else:
-                cells.append(f"<td>{esc(value)}</td>")
+            try:
+                cells.append(made[flag, type(value), value])
+            except KeyError:
+                cells.append(made.setdefault((flag, type(value), value), _cell(value, flag)))
+            except TypeError:  # a list or a dict: not a key
+                cells.append(_cell(value, flag))
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="tools"><input type="search" placeholder="Filter rows…" '
             f'aria-label="Filter rows" data-filter="{table_id}"> '
             f'<span class="muted">{len(report.rows)} row(s); click a column to sort</span></div>'
             f'<div class="scroll"><table class="sortable" id="{table_id}"><thead><tr>{head}'
             f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _cell(value: object, flag: bool) -> str:
+    """One cell of the rows table: numbers sort as numbers, a flag as its badge.
+
+    >>> _cell(0.5, False), _cell("<b>", False)
+    ('<td class="num" data-v="0.5">0.5</td>', '<td>&lt;b&gt;</td>')
+    >>> _cell("high", True)
+    '<td data-v="high"><span class="flag flag-high">high</span></td>'
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = esc(value)
+        return f'<td class="num" data-v="{text}">{text}</td>'
+    if flag and isinstance(value, str):
+        return f'<td data-v="{esc(value)}">{_flag(value)}</td>'
+    return f"<td>{esc(value)}</td>"
 
 
 def _summary(report, lists: bool = True) -> list[tuple[str, object]]:
