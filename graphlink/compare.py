@@ -354,7 +354,11 @@ def names_may_match(a_raw: object, b_raw: object) -> bool:
 @lru_cache(maxsize=1 << 21)
 def _hanzi_person(raw: object) -> str | None:
     """The person name when it is a Hanzi name of a person (not a company), else None:
-    once per value, as linkage asks about each value against ten neighbours."""
+    once per value, as linkage asks about each value against ten neighbours.
+
+    >>> _hanzi_person("張偉"), _hanzi_person("Zhang Wei"), _hanzi_person("杭州某某贸易有限公司")
+    ('张伟', None, None)
+    """
     name = norm.person_name(raw)
     return name if name is not None and has_hanzi(name) and not _is_org(name) else None
 

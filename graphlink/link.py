@@ -53,7 +53,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 
 import igraph
 import numpy as np
@@ -64,7 +64,6 @@ from rapidfuzz.distance import OSA
 from graphlink import compare
 from graphlink import normalise as norm
 from graphlink.identifiers import Identifiers, run_starts, value_rows
-from graphlink.workers import map_chunks
 
 __all__ = [
     "Links", "find_links", "pair_evidence", "count_entities", "ENTITY_KINDS",
@@ -194,9 +193,6 @@ class BlockingPass:
     # agreement's frequency; False: an artefact of blocking (half of a number), so
     # the two values' own users are
     crowd: bool = True
-    # True: the rule is cheap once its per-value parts are memoised: run in-process, where
-    # the memo outlives the pass (forked workers would compute the parts again, per pass)
-    in_process: bool = False
 
 
 @dataclass
@@ -211,9 +207,8 @@ class Links:
 
 
 def _apply(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
-    """``fn`` of each distinct value, in-process: the normalisers memoise, and the rules
-    run later in forked workers inherit what the keys computed here (computed in
-    workers, it was lost and done again: the pinyin pass took 2.5x as long)."""
+    """``fn`` of each distinct value, once (the normalisers memoise what the rules read
+    later)."""
     uniques = values.unique().tolist()
     return values.map(dict(zip(uniques, map(fn, uniques), strict=True)))
 
@@ -278,8 +273,7 @@ def _georing_order(values: pd.DataFrame) -> pd.Series:
 
 
 def _email_skeleton(value: str) -> str | None:
-    """The skeleton, from the parts the rule reads too (computed here, in-process, the
-    rule's forked workers inherit them)."""
+    """The skeleton, from the memoised parts the rule reads too."""
     parts = compare.email_parts(value)
     return parts[2] if parts else None
 
@@ -423,7 +417,7 @@ PASSES = (
                  _homophone_names),
     # canonical addresses were remembered by the extraction: a lookup each, in-process
     BlockingPass("address", "place", lambda v: v["value"].map(_address_place), _addresses),
-    BlockingPass("address", "geocell", _geocell, _nearby, in_process=True),
+    BlockingPass("address", "geocell", _geocell, _nearby),
     BlockingPass("address", "street", lambda v: v["value"].map(_address_street), _addresses),
     BlockingPass("email", "skeleton", lambda v: _apply(v["value"], _email_skeleton),
                  compare.email_similarity),
@@ -449,14 +443,10 @@ PASSES = (
                  str, fuzz.partial_ratio, 80),
     BlockingPass("shop_name", "text-reversed", lambda v: v["value"].str[::-1],
                  compare.shop_name_similarity, False, str, fuzz.partial_ratio, 80),
-    BlockingPass("address", "near", _georing(0, 0), _nearby, order=_georing_order,
-                 in_process=True),
-    BlockingPass("address", "near-shifted", _georing(0.5, 0.5), _nearby, order=_georing_order,
-                 in_process=True),
-    BlockingPass("address", "near-lat", _georing(0.5, 0), _nearby, order=_georing_order,
-                 in_process=True),
-    BlockingPass("address", "near-lon", _georing(0, 0.5), _nearby, order=_georing_order,
-                 in_process=True),
+    BlockingPass("address", "near", _georing(0, 0), _nearby, order=_georing_order),
+    BlockingPass("address", "near-shifted", _georing(0.5, 0.5), _nearby, order=_georing_order),
+    BlockingPass("address", "near-lat", _georing(0.5, 0), _nearby, order=_georing_order),
+    BlockingPass("address", "near-lon", _georing(0, 0.5), _nearby, order=_georing_order),
     BlockingPass("email", "local", lambda v: v["value"].map(_email_local), compare.email_similarity,
                  False, lambda v: v.rpartition("@")[0], fuzz.ratio, 80),
     BlockingPass("email", "local-reversed", lambda v: v["value"].map(_email_local_reversed),
@@ -535,12 +525,14 @@ def _compared(bp: BlockingPass, pairs: list[tuple[str, str, int]], memo: _Memo |
               ) -> list[tuple]:
     """The candidate pairs the pass's rule calls at least possible matches."""
     known = memo.get(bp) if memo is not None else None
-    compare_all = _compare_chunk if bp.in_process else partial(map_chunks, _compare_chunk)
+    # in-process: with each value's parts memoised (keys, anchors, names), a rule costs
+    # microseconds, less than forking workers and sending results back (measured at
+    # 100k shops on 2 cores, every pass); the memos then serve the later passes too
     if known is None:
-        sims = compare_all(pairs, bp)
+        sims = _compare_chunk(pairs, bp)
     else:
         fresh = list({(a, b) if a <= b else (b, a) for a, b, _ in pairs} - known.keys())
-        known.update(zip(fresh, compare_all(fresh, bp), strict=True))
+        known.update(zip(fresh, _compare_chunk(fresh, bp), strict=True))
         sims = [known[(a, b) if a <= b else (b, a)] for a, b, _ in pairs]
     return [(bp.kind, *sorted((a, b)), sim.score, sim.method, shops)
             for (a, b, shops), sim in zip(pairs, sims, strict=True)
