@@ -150,8 +150,8 @@ class _Canvas:
         h = len(lines) * size * 1.2 + 4
         best, best_overlap = spots[0], math.inf
         for x, y in spots:
-            box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-            overlap = sum(_area(box, other) for other in self.boxes)
+            overlap = _overlap((x - w / 2, y - h / 2, x + w / 2, y + h / 2), self.boxes,
+                               best_overlap)
             if overlap < best_overlap:
                 best, best_overlap = (x, y), overlap
             if overlap == 0:
@@ -179,10 +179,21 @@ class _Canvas:
                 f'{"".join(self.shapes)}{"".join(self.labels)}</svg>')
 
 
-def _area(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return w * h if w > 0 and h > 0 else 0.0
+def _overlap(box: tuple[float, float, float, float], boxes: list, enough: float) -> float:
+    """Area of ``box`` covered by ``boxes`` (summed), or a value >= ``enough`` as soon as
+    the sum reaches it (the spot is no better than one already seen).
+
+    >>> _overlap((0, 0, 2, 2), [(1, 1, 3, 3), (5, 5, 6, 6)], math.inf)
+    1
+    """
+    x0, y0, x1, y1 = box
+    total = 0
+    for a0, b0, a1, b1 in boxes:
+        if a0 < x1 and x0 < a1 and b0 < y1 and y0 < b1:
+            total += (min(x1, a1) - max(x0, a0)) * (min(y1, b1) - max(y0, b0))
+            if total >= enough:
+                return total
+    return total
 
 
 def _points(points: list[tuple[float, float]]) -> str:
