@@ -185,6 +185,20 @@ def test_escaping_is_html_escape_without_bidi_controls():
         "&lt;a&gt;; 2"
 
 
+def test_rows_table_escapes_each_cell_as_esc_does():
+    """The table escapes a column as one string; a value holding the separator (NUL)
+    or a bidi control comes out as esc() of that value alone."""
+    rows = [{"a": HOSTILE[i % len(HOSTILE)] + ("\x00x" if i == 3 else "") + "\u202e",
+             "n": i / 3, "flag": ["high", "<b>", None][i % 3]} for i in range(7)]
+    for table in (rows, rows[:3]):  # with and without the NUL
+        page = glhtml._table(Report("t", {"schema": "x/1"}, table))
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", page)
+        assert len(cells) == 3 * len(table)
+        for row, (a, n, flag) in zip(table, zip(*[iter(cells)] * 3, strict=True), strict=True):
+            assert a == glhtml.esc(row["a"]) and n == glhtml.esc(row["n"])
+            assert glhtml.esc(row["flag"]) in flag
+
+
 def test_generic_report_escapes_everything():
     hostile = HOSTILE[1]
     report = Report(hostile, {"schema": hostile, "dataset": hostile, "count": hostile},
