@@ -191,8 +191,8 @@ class _Tables:
     def __init__(self, analysis: Any, signups: list[dict]):
         drawn = {s["shop_id"] for s in signups}
         on_paths = {shop for s in signups for m in s["matches"] for shop in m["path"]}
-        self.shops = analysis.dataset.shops.set_index("shop_id")
         pairs = analysis.resolution.pairs
+        pairs = pairs[pairs["shop_a"].isin(drawn | on_paths) | pairs["shop_b"].isin(drawn)]
         self.pairs = pairs[pairs["shop_a"].isin(drawn) | pairs["shop_b"].isin(drawn)]
         hops = pairs[pairs["shop_a"].isin(on_paths) & pairs["shop_b"].isin(on_paths)]
         self.pair_info = {(a, b): (p, k) for a, b, p, k in
@@ -203,6 +203,12 @@ class _Tables:
         near = drawn | on_paths | set(self.pairs["shop_a"]) | set(self.pairs["shop_b"])
         ids = analysis.identifiers
         self.uses = ids.uses[ids.uses["shop_id"].isin(near)]
+        self.seen = dict(zip(zip(self.uses["shop_id"], self.uses["kind"], self.uses["value"],
+                                 strict=True), self.uses["first_seen"], strict=True))
+        shops = analysis.dataset.shops
+        shops = shops[shops["shop_id"].isin(near)]
+        self.shops = {s: (n, st, b) for s, n, st, b in zip(
+            shops["shop_id"], shops["name"], shops["status"], shops["banned_at"], strict=True)}
         shown = set(self.uses["value"]) | set(self.evidence["value_a"]) | set(
             self.evidence["value_b"])
         values = ids.values[ids.values["value"].isin(shown)]
@@ -213,22 +219,27 @@ class _Tables:
         self.accounts = accounts[accounts["shop_id"].isin(drawn)]
 
     def shop_text(self, shop: str, width: int = 26) -> tuple[str, str]:
-        row = self.shops.loc[shop]
-        banned = row["status"] == "banned"
-        text = f"{shop} {short(row['name'], width - len(shop) - 1)}"
+        name, status, banned_at = self.shops[shop]
+        banned = status == "banned"
+        text = f"{shop} {short(name, width - len(shop) - 1)}"
         if banned:
-            text += f"\nbanned {_day(row['banned_at'])}"
+            text += f"\nbanned {_day(banned_at)}"
         return ("banned" if banned else "shop"), text
 
+    def first_seen(self, shop: str, kind: str, value: str) -> str | None:
+        """The day ``shop`` was first seen with the value (None: not one of its values)."""
+        key = (shop, kind, value)
+        return _day(self.seen[key]) if key in self.seen else None
 
-def _evidence_label(row, mine_first: bool, seen: dict, display) -> str:
+
+def _evidence_label(row, mine_first: bool, tables: _Tables) -> str:
     """``same · date first seen on the other shop``, or ``87% ~ other value`` (masked)."""
     other = row.value_b if mine_first else row.value_a
     other_shop = row.shop_b if mine_first else row.shop_a
     if row.method == "exact":
-        first = seen.get((other_shop, row.kind, other))
+        first = tables.first_seen(other_shop, row.kind, other)
         return "same" + (f" · {first}" if first else "")
-    shown = display.get((row.kind, other), other)
+    shown = tables.display.get((row.kind, other), other)
     return f"{round(100 * row.score)}% ~ {short(shown, 16, tail=row.kind == 'address')}"
 
 
@@ -274,7 +285,7 @@ def _graph(tables: _Tables, shop_id: str, risk: float, flag: str, paths: list[li
            max_identifiers: int, max_shops: int) -> EvidenceGraph:
     """Nodes and edges around ``shop_id``: the shop, its accounts, its identifiers
     (evidence first), the linked shops, the further hops of ``paths``."""
-    name = tables.shops.at[shop_id, "name"]
+    name = tables.shops[shop_id][0]
     graph = EvidenceGraph(shop_id, name, risk, flag)
     linked, graph.omitted_shops = _linked(tables, shop_id, paths, max_shops)
     kind, text = tables.shop_text(shop_id, 30)
@@ -291,7 +302,7 @@ def _graph(tables: _Tables, shop_id: str, risk: float, flag: str, paths: list[li
     for rank, s in enumerate(linked):
         kind, text = tables.shop_text(s)
         graph.node(f"shop:{s}", kind, text, 3, rank)
-    _evidence_edges(tables, graph, ev, linked)
+    _evidence_edges(tables, graph, ev)
     _path_hops(tables, graph, paths)
     return graph
 
@@ -327,20 +338,16 @@ def _identifiers(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame, accoun
         graph.edges.append((src, f"{k}:{v}", "uses", ""))
 
 
-def _evidence_edges(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame,
-                    linked: list[str]) -> None:
+def _evidence_edges(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame) -> None:
     """An edge from each of the shop's values to the linked shop it matches."""
     shop_id = graph.shop_id
-    uses = tables.uses[tables.uses["shop_id"].isin(linked)]  # first seen on the other shop
-    seen = {(s, k, v): _day(f) for s, k, v, f in
-            zip(uses["shop_id"], uses["kind"], uses["value"], uses["first_seen"], strict=True)}
     mine_first = (ev["shop_a"] == shop_id).to_numpy()
     for row, first in zip(ev.itertuples(index=False), mine_first, strict=True):
         mine = row.value_a if first else row.value_b
         other = row.shop_b if first else row.shop_a
         style = "exact" if row.method == "exact" else "fuzzy"
         graph.edges.append((f"{row.kind}:{mine}", f"shop:{other}", style,
-                            _evidence_label(row, first, seen, tables.display)))
+                            _evidence_label(row, first, tables)))
 
 
 def _path_hops(tables: _Tables, graph: EvidenceGraph, paths: list[list[str]]) -> None:
