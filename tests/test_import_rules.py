@@ -23,14 +23,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the report modules: builders' page data, text safety, renderers and figures
-REPORTS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.safetext",
-           "graphlink.pagedata")
-RENDERERS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.safetext")
+REPORTS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.svg",
+           "graphlink.safetext", "graphlink.pagedata")
+RENDERERS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.svg",
+             "graphlink.safetext")
 #: what a renderer may import from graphlink: the report modules, the output files,
-#: the package (its version), the flag thresholds and kind labels of score, and the
-#: worker pool (figures are drawn in worker processes)
+#: the package (its version), the flag thresholds and kind labels of score
 RENDERER_MAY_IMPORT = {*REPORTS, "graphlink", "graphlink.outputs", "graphlink.score",
-                       "graphlink.errors", "graphlink.workers"}
+                       "graphlink.errors"}
 
 
 def _module_file(name: str) -> Path:
