@@ -9,7 +9,9 @@ Worlds come from :func:`graphlink.generate.generate_world` (seed 1) and are
 cached under ``benchmarks/.worlds/`` (gitignored; generation is not timed).
 
 For each size, one child process runs the pipeline stage by stage and reports
-each stage's wall time and the process's peak resident memory *after* that
+each stage's wall time, its CPU time (``cpu_s``: user + system of the process and
+its finished workers; on a shared machine the steadier figure for comparing two
+versions) and the process's peak resident memory *after* that
 stage (``resource.getrusage`` maxrss, so it includes NumPy/pandas buffers that
 tracemalloc misses; the peak is cumulative, so the last stage's figure is the
 run's peak). A second child runs the same stages for a plain exact-identifier
@@ -63,6 +65,13 @@ def _maxrss_mb() -> float:
     return kib / 1024 if sys.platform != "darwin" else kib / 2 ** 20
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished workers so far: on
+    a shared machine, far less sensitive to other jobs than wall time."""
+    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def world(shops: int) -> Path:
     """The cached world of ``shops`` shops (generated on first use)."""
     folder = WORLDS / f"world-{shops}-{SEED}"
@@ -95,10 +104,10 @@ class _Clock:
         self.stages: list[dict] = []
 
     def __call__(self, name: str, fn, *args, **kwargs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_s()
         result = fn(*args, **kwargs)
         self.stages.append({"stage": name, "seconds": time.perf_counter() - start,
-                            "peak_mb": _maxrss_mb()})
+                            "cpu_s": _cpu_s() - cpu, "peak_mb": _maxrss_mb()})
         print(f"  {name}: {self.stages[-1]['seconds']:.1f} s, peak "
               f"{self.stages[-1]['peak_mb']:,.0f} MB", file=sys.stderr, flush=True)
         return result
@@ -358,14 +367,16 @@ def main() -> None:
         for s in ours["stages"]:
             b = by_stage.get(s["stage"])
             rows.append({"shops": n, "stage": s["stage"], "seconds": s["seconds"],
-                         "peak_mb": s["peak_mb"],
+                         "cpu_s": s.get("cpu_s", float("nan")), "peak_mb": s["peak_mb"],
                          "base_seconds": b["seconds"] if b else float("nan"),
                          "base_peak_mb": b["peak_mb"] if b else float("nan")})
         total = sum(s["seconds"] for s in ours["stages"] if s["stage"] != HTML_STAGE)
         seconds = {s["stage"]: s["seconds"] for s in ours["stages"]}
         html_costs.append((n, seconds[HTML_STAGE] / (seconds["signups"] + seconds["report"])))
         base_total = sum(s["seconds"] for s in base["stages"])
-        rows.append({"shops": n, "stage": "total (in process)", "seconds": total,
+        cpu = sum(s.get("cpu_s", float("nan")) for s in ours["stages"]
+                  if s["stage"] != HTML_STAGE)
+        rows.append({"shops": n, "stage": "total (in process)", "seconds": total, "cpu_s": cpu,
                      "peak_mb": ours["stages"][-1]["peak_mb"], "base_seconds": base_total,
                      "base_peak_mb": base["stages"][-1]["peak_mb"]})
         for name, run in (("signups", cli), ("factories", cli_f)):
