@@ -108,7 +108,8 @@ class _Clock:
         result = fn(*args, **kwargs)
         self.stages.append({"stage": name, "seconds": time.perf_counter() - start,
                             "cpu_s": _cpu_s() - cpu, "peak_mb": _maxrss_mb()})
-        print(f"  {name}: {self.stages[-1]['seconds']:.1f} s, peak "
+        print(f"  {name}: cpu {self.stages[-1]['cpu_s']:.1f} s; "
+              f"{self.stages[-1]['seconds']:.1f} s, peak "
               f"{self.stages[-1]['peak_mb']:,.0f} MB", file=sys.stderr, flush=True)
         return result
 
