@@ -158,7 +158,7 @@ def factories_page(analysis: Any, factories: list[dict]) -> Page:
         found = analysis.factories().set_index("factory_id")
         points = analysis.address_points().dropna(subset=["lat", "lon"])
         status = analysis.dataset.shops.set_index("shop_id")["status"]
-        placed = set(points["shop_id"])
+        placed = points["shop_id"].value_counts().to_dict()
         places = {f: factory_place(found.loc[f], f, points, status, placed=placed)
                   for f in mapped}
     return Page(names=shop_names(analysis), places=places)
@@ -368,11 +368,15 @@ _M_PER_DEGREE = 111_320.0
 
 
 def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status: pd.Series,
-                  context: float = 1.8, *, placed: set[str] | None = None) -> FactoryPlace:
+                  context: float = 1.8, *, placed: dict[str, int] | None = None
+                  ) -> FactoryPlace:
     """The addresses around one lead (a row of :meth:`graphlink.Analysis.factories`):
     ``points`` are the placed (shop, address) rows of every shop, ``status`` each
     shop's status; the map spans ``context`` radii (at least 150 m) around the anchor.
-    ``placed``: the shop ids of ``points``, when the caller draws several maps."""
+    ``placed``: how many rows of ``points`` each shop has, when the caller draws several
+    maps (computed here otherwise)."""
+    if placed is None:
+        placed = points["shop_id"].value_counts().to_dict()
     lat0, lon0 = float(lead["lat"]), float(lead["lon"])
     radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
     span = max(radius * context, 150.0)
@@ -390,5 +394,5 @@ def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status
         anchor_address=lead["anchor_address"], inside=inside,
         later=near[near["shop_id"].isin(successors)],
         outside=near[~near["shop_id"].isin(members | successors)],
-        elsewhere=points[points["shop_id"].isin(members)].shape[0] - len(inside),
-        unplaced=sorted(members - (set(points["shop_id"]) if placed is None else placed)))
+        elsewhere=sum(placed.get(s, 0) for s in members) - len(inside),
+        unplaced=sorted(members - placed.keys()))
