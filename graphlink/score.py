@@ -33,13 +33,11 @@ disputes and fake verdicts not yet acted on; each comes with its reasons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from heapq import heappop, heappush
-from itertools import count
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
+from graphlink.paths import PairGraph
 from graphlink.workers import map_chunks
 
 __all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
@@ -51,6 +49,7 @@ CONCURRENT = 0.9
 MAX_HOPS = 3
 MAX_MATCHES = 5
 PRUNE_ABOVE = 1000
+_CUTOFF = -np.log(FLAGS["low"])  # path cost (-log p) of the weakest lead
 
 _LABELS = {
     "device": "device", "ip": "IP", "phone": "phone", "email": "email",
@@ -71,136 +70,6 @@ def flag_of(risk: float) -> str:
     return "none"
 
 
-def _pair_graph(pairs: pd.DataFrame) -> nx.Graph:
-    usable = pairs[pairs["p"] >= FLAGS["low"]]
-    graph = nx.Graph()
-    for a, b, p in usable[["shop_a", "shop_b", "p"]].itertuples(index=False):
-        graph.add_edge(a, b, p=float(p), cost=-float(np.log(p)))
-    return graph
-
-
-class PairGraph:
-    """The shop-pair graph as adjacency arrays (CSR): cheap to build from a
-    million pairs, and searched from thousands of new shops.
-
-    >>> g = PairGraph.of(pd.DataFrame({"shop_a": ["S1", "S2"], "shop_b": ["S2", "S3"],
-    ...                                "p": [0.9, 0.5]}))
-    >>> g.paths_from("S1", {"S3"})
-    {'S3': ['S1', 'S2', 'S3']}
-    >>> round(g.path_score(["S1", "S2", "S3"]), 2)
-    0.45
-    """
-
-    def __init__(self, names: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray):
-        self.names = names
-        self.code = {name: i for i, name in enumerate(names.tolist())}
-        src, dst = np.r_[a, b], np.r_[b, a]
-        order = np.lexsort((dst, src))
-        src, prob = src[order], np.r_[p, p][order]
-        # arrays, sliced per node visited: a search from a few new shops touches
-        # a sliver of a million-shop graph, so nothing is converted up front
-        self._indptr = np.searchsorted(src, np.arange(len(names) + 1))
-        self._dst, self._p, self._cost = dst[order], prob, -np.log(prob)
-
-    @classmethod
-    def of(cls, pairs: pd.DataFrame, minimum: float = FLAGS["low"]) -> PairGraph:
-        """The graph of the pairs whose ``p`` reaches ``minimum``."""
-        usable = pairs[pairs["p"] >= minimum]
-        both = np.r_[usable["shop_a"].to_numpy(dtype=object),
-                     usable["shop_b"].to_numpy(dtype=object)]
-        codes, names = pd.factorize(both, sort=True)  # np.unique sorts objects in Python
-        names = np.asarray(names, dtype=object)
-        half = len(usable)
-        return cls(names, codes[:half], codes[half:], usable["p"].to_numpy(dtype=float))
-
-    def __contains__(self, shop: str) -> bool:
-        return shop in self.code
-
-    def search(self, sources: list[str], cutoff: float) -> tuple[dict, dict]:
-        """Dijkstra over ``-log p`` from ``sources`` up to ``cutoff``: distance and
-        first predecessor of every node reached (by code)."""
-        indptr, dst, cost = self._indptr, self._dst, self._cost
-        dist: dict[int, float] = {}
-        seen: dict[int, float] = {}
-        pred: dict[int, int] = {}
-        tick = count()
-        fringe = []
-        for s in sources:
-            if s in self.code:
-                seen[self.code[s]] = 0.0
-                fringe.append((0.0, next(tick), self.code[s]))
-        while fringe:
-            d, _, v = heappop(fringe)
-            if v in dist:
-                continue
-            dist[v] = d
-            lo, hi = indptr[v], indptr[v + 1]
-            for u, c in zip(dst[lo:hi].tolist(), cost[lo:hi].tolist(), strict=True):
-                vu = d + c
-                if vu > cutoff or u in dist:
-                    continue
-                if u not in seen or vu < seen[u]:
-                    seen[u] = vu
-                    heappush(fringe, (vu, next(tick), u))
-                    pred[u] = v
-        return dist, pred
-
-    def paths_from(self, shop: str, targets: set[str], hops: int = MAX_HOPS
-                   ) -> dict[str, list[str]]:
-        """Best paths (cost -log p, at most ``hops`` hops) from ``shop`` to ``targets``.
-
-        Dijkstra over (shop, hops taken): a node is settled again only by a path
-        with fewer hops than every cheaper one, so the cheapest path within the
-        limit is found even when a cheaper, longer one exists."""
-        if shop not in self.code:
-            return {}
-        start, cutoff = self.code[shop], -np.log(FLAGS["low"])
-        indptr, dst, cost = self._indptr, self._dst, self._cost
-        fewest: dict[int, int] = {}  # node -> fewest hops of its settled labels
-        pred: dict[tuple[int, int], tuple[int, int]] = {}
-        found, tick = {}, count()
-        fringe = [(0.0, 0, next(tick), start, None)]
-        while fringe:
-            d, h, _, v, before = heappop(fringe)
-            if h >= fewest.get(v, hops + 1):
-                continue
-            if before is not None:
-                pred[(v, h)] = before
-            if v not in fewest and v != start and self.names[v] in targets:
-                found[self.names[v]] = self._path(pred, (v, h))
-            fewest[v] = h
-            if h == hops:
-                continue
-            lo, hi = indptr[v], indptr[v + 1]
-            for u, c in zip(dst[lo:hi].tolist(), cost[lo:hi].tolist(), strict=True):
-                if d + c <= cutoff and h + 1 < fewest.get(u, hops + 1):
-                    heappush(fringe, (d + c, h + 1, next(tick), u, (v, h)))
-        return found
-
-    def _path(self, pred: dict, label: tuple[int, int]) -> list[str]:
-        path = [label[0]]
-        while label in pred:
-            label = pred[label]
-            path.append(label[0])
-        return [self.names[i] for i in reversed(path)]
-
-    def path_score(self, path: list[str]) -> float:
-        """Product of the pair scores along ``path``."""
-        score = 1.0
-        for u, v in zip(path, path[1:], strict=False):
-            a, b = self.code[u], self.code[v]
-            lo = self._indptr[a]
-            k = lo + int(np.searchsorted(self._dst[lo:self._indptr[a + 1]], b))
-            score *= float(self._p[k])
-        return score
-
-    def near(self, sources: set[str]) -> set[str]:
-        """Shops within the sign-up cutoff of any of ``sources`` (with rounding slack)."""
-        cutoff = -np.log(FLAGS["low"]) * (1 + 1e-9) + 1e-12
-        dist, _ = self.search(sorted(s for s in sources if s in self.code), cutoff)
-        return {self.names[i] for i in dist}
-
-
 def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: pd.Timestamp,
                   explain, only: set[str] | None = None) -> list[dict]:
     """Score every shop created on or after ``since``; sorted by risk, then shop id.
@@ -212,13 +81,15 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
     (``None``: matches keep ``banned_at`` and get their evidence later).
     ``only``, when given, names the shops to score instead.
     """
-    graph = pairs if isinstance(pairs, PairGraph) else PairGraph.of(pairs)
+    graph = pairs if isinstance(pairs, PairGraph) else PairGraph.of(pairs, FLAGS["low"])
     banned_rows = shops[shops["status"] == "banned"].set_index("shop_id")
     banned = set(banned_rows.index)
     new = shops[shops["shop_id"].isin(only) if only is not None
                 else shops["created_at"] >= since].sort_values("shop_id")
     # one search from all banned shops first pays off when many shops are scored
-    reach = graph.near(banned) if len(new) > PRUNE_ABOVE else None
+    # (the cutoff with rounding slack: it only prunes, paths_from decides)
+    reach = (graph.near(banned, _CUTOFF * (1 + 1e-9) + 1e-12) if len(new) > PRUNE_ABOVE
+             else None)
     rows = list(new[["shop_id", "created_at", "operator_id", "community_id"]].itertuples(
         index=False, name=None))
     near = [(shop, created) for shop, created, *_ in rows
@@ -251,7 +122,7 @@ def _matches_chunk(shops: list[tuple], c: _Scoring) -> list[list[dict]]:
 def _matches(shop: str, created_at: pd.Timestamp, c: _Scoring) -> list[dict]:
     """The best matches of one shop with banned shops, strongest first."""
     matches = []
-    for b, path in c.graph.paths_from(shop, c.banned).items():
+    for b, path in c.graph.paths_from(shop, c.banned, hops=MAX_HOPS, cutoff=_CUTOFF).items():
         score = c.graph.path_score(path)
         if pd.notna(c.banned_at[b]) and created_at < c.banned_at[b]:
             score *= CONCURRENT
@@ -328,14 +199,10 @@ def nearest_banned(pairs: pd.DataFrame, banned: list[str]) -> pd.DataFrame:
 
     One multi-source Dijkstra over ``-log p`` from all banned shops at once.
     """
-    graph = _pair_graph(pairs)
-    sources = [b for b in banned if b in graph]
-    if not sources:
-        return pd.DataFrame(columns=["shop_id", "proximity", "banned_shop_id", "hops"])
-    cost, paths = nx.multi_source_dijkstra(graph, sources, cutoff=-np.log(FLAGS["low"]),
-                                           weight="cost")
-    rows = [{"shop_id": s, "proximity": float(np.exp(-c)), "banned_shop_id": paths[s][0],
-             "hops": len(paths[s]) - 1} for s, c in cost.items() if s not in set(sources)]
+    graph = PairGraph.of(pairs, FLAGS["low"])
+    found = graph.nearest([b for b in banned if b in graph], _CUTOFF)
+    rows = [{"shop_id": s, "proximity": float(np.exp(-c)), "banned_shop_id": b, "hops": h}
+            for s, (c, b, h) in found.items()]
     return pd.DataFrame(rows, columns=["shop_id", "proximity", "banned_shop_id", "hops"])
 
 
