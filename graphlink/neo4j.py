@@ -923,6 +923,7 @@ def push(analysis, uri: str | None = None, user: str | None = None,
 IMPORT_ARRAY_DELIMITER = "\x1f"
 _NO_ITEMS = "\x1e"  # stands for an empty list: neo4j-admin reads an empty array as no value
 _IMPORT_TYPES = {str: "string", int: "long", float: "double", bool: "boolean"}
+IMPORT_ROWS = 50_000  # rows of an import file made into text at a time
 
 
 def _import_type(name: str, values: list) -> str:
@@ -976,7 +977,10 @@ def write_import(analysis, folder: str | Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     push_id = uuid.uuid4().hex
     files, empties, nodes, rels = [], [], defaultdict(int), defaultdict(int)
-    for number, step in enumerate(_plan(analysis), 1):
+    steps = _plan(analysis)
+    for number in range(1, len(steps) + 1):
+        step = steps[number - 1]
+        steps[number - 1] = None  # its rows go once written (all of them: gigabytes at 300k)
         table = step.table
         names = [n for n in table.props if n != MERGE_KEY]
         for name in [*names, *table.times]:
@@ -993,38 +997,26 @@ def write_import(analysis, folder: str | Path) -> dict:
         empties += [(step.kind, step.name, n) for n in names if kinds[n].endswith("[]")
                     and any(v == [] for v in table.props[n])]
         if step.kind == "node":
-            labels = step.name + (IMPORT_ARRAY_DELIMITER + KIND_LABELS[step.kind_of]
-                                  if step.kind_of else "")
             head = [f"{MERGE_KEY}:ID({step.name})", ":LABEL"]
-            lead = [[_quoted(k) for k in table.ends["key"]]]
-            if step.name == SHOP:
-                status = table.props.get("status", [None] * len(table))
-                lead.append([_quoted(labels + (IMPORT_ARRAY_DELIMITER + BANNED
-                                               if s == "banned" else "")) for s in status])
-            else:
-                lead.append([_quoted(labels)] * len(table))
             if step.kind_of == "address":
-                lat, lon = (table.props.get(c, [None] * len(table)) for c in ("lat", "lon"))
                 head.append("location:point{crs:WGS-84}")
-                lead.append([None if a is None or o is None else
-                             f'"{{latitude: {a!r}, longitude: {o!r}}}"'
-                             for a, o in zip(lat, lon, strict=True)])
             nodes[step.name] += len(table)
         else:
             src, dst = step.ends
             head = [f":START_ID({src})", f":END_ID({dst})", ":TYPE"]
-            lead = [[_quoted(k) for k in table.ends["src"]],
-                    [_quoted(k) for k in table.ends["dst"]], [step.name] * len(table)]
             rels[step.name] += len(table)
         head += [f"{n}:{kinds[n]}" for n in columns] + ["push_id:string"]
-        values = [[_quoted(_import_text(v, kinds[n])) for v in
-                   (table.times[n] if n in table.times else table.props[n])] for n in columns]
         name = f"{number:02d}-{step.kind}-{step.label.replace(' ', '-').replace('>', '')}.csv"
         with open(folder / name, "w", encoding="utf-8", newline="") as out:
             out.write(",".join(_quoted(h) for h in head) + "\n")
             tail = "," + _quoted(push_id) + "\n"
-            for fields in zip(*lead, *values, strict=True):
-                out.write(",".join(f or "" for f in fields) + tail)
+            for start in range(0, len(table), IMPORT_ROWS):
+                rows = slice(start, start + IMPORT_ROWS)  # the fields of a slice at a time
+                values = [[_quoted(_import_text(v, kinds[n])) for v in
+                           (table.times[n] if n in table.times else table.props[n])[rows]]
+                          for n in columns]
+                for fields in zip(*_import_lead(step, rows), *values, strict=True):
+                    out.write(",".join(f or "" for f in fields) + tail)
         files.append({"kind": step.kind, "file": name})
     args = ["--overwrite-destination=true", "--array-delimiter=U+001F",
             "--multiline-fields=true",
@@ -1037,6 +1029,31 @@ def write_import(analysis, folder: str | Path) -> dict:
     (folder / "import.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     (folder / "neo4j-admin.args").write_text("\n".join(args) + "\n", encoding="utf-8")
     return manifest
+
+
+def _import_lead(step: _Step, rows: slice) -> list[list[str | None]]:
+    """The first fields of the import file's ``rows``: a node's key, labels (and an
+    address's point), a relationship's start, end and type."""
+    table = step.table
+    n = len(range(len(table))[rows])
+    if step.kind != "node":
+        return [[_quoted(k) for k in table.ends["src"][rows]],
+                [_quoted(k) for k in table.ends["dst"][rows]], [step.name] * n]
+    labels = step.name + (IMPORT_ARRAY_DELIMITER + KIND_LABELS[step.kind_of]
+                          if step.kind_of else "")
+    lead = [[_quoted(k) for k in table.ends["key"][rows]]]
+    if step.name == SHOP:
+        status = table.props.get("status", [None] * len(table))[rows]
+        lead.append([_quoted(labels + (IMPORT_ARRAY_DELIMITER + BANNED
+                                       if s == "banned" else "")) for s in status])
+    else:
+        lead.append([_quoted(labels)] * n)
+    if step.kind_of == "address":
+        lat, lon = (table.props.get(c, [None] * len(table))[rows] for c in ("lat", "lon"))
+        lead.append([None if a is None or o is None else
+                     f'"{{latitude: {a!r}, longitude: {o!r}}}"'
+                     for a, o in zip(lat, lon, strict=True)])
+    return lead
 
 
 def finish_import(folder: str | Path, uri: str | None = None, user: str | None = None,
