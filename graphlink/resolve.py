@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from graphlink.link import smallest_in_component
 from graphlink.model import NAMES, MatchModel, Vectors, score_vectors
+from graphlink.paths import PairGraph
 
 __all__ = ["MERGE", "Resolution", "resolve_operators", "against_operators", "combined_with",
            "evidence_chain"]
@@ -40,14 +40,10 @@ class Resolution:
     merge: float = MERGE
 
     @cached_property
-    def merges(self) -> nx.Graph:
-        """Shops as nodes, MERGE-strength pairs as edges (attr p); built when asked."""
-        graph = nx.Graph()
-        graph.add_nodes_from(self.operators["shop_id"].tolist())
-        strong = self.pairs[self.pairs["p"] >= self.merge]
-        graph.add_weighted_edges_from(strong[["shop_a", "shop_b", "p"]].itertuples(index=False),
-                                      weight="p")
-        return graph
+    def merges(self) -> PairGraph:
+        """The MERGE-strength pairs as a graph (:class:`graphlink.paths.PairGraph`);
+        built when asked."""
+        return PairGraph.of(self.pairs, self.merge)
 
 
 def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = MERGE) -> Resolution:
@@ -186,16 +182,12 @@ def evidence_chain(resolution: Resolution, evidence: pd.DataFrame, shop_a: str, 
     first). Empty when the shops are not in one operator.
     """
     graph = resolution.merges
-    if shop_a not in graph or shop_b not in graph or not nx.has_path(graph, shop_a, shop_b):
-        return []
-    cost = {(u, v): -np.log(max(d["p"], 1e-9)) for u, v, d in graph.edges(data=True)}
-    path = nx.shortest_path(graph, shop_a, shop_b,
-                            weight=lambda u, v, d: cost.get((u, v), cost.get((v, u))))
+    path = graph.path(shop_a, shop_b)
     hops = []
     for u, v in zip(path, path[1:], strict=False):
         lo, hi = sorted((u, v))
         rows = evidence[(evidence["shop_a"] == lo) & (evidence["shop_b"] == hi)]
         rows = rows.sort_values("weight", ascending=False)
-        hops.append({"from": u, "to": v, "p": float(graph.edges[u, v]["p"]),
+        hops.append({"from": u, "to": v, "p": graph.path_score([u, v]),
                      "evidence": rows.to_dict("records")})
     return hops
