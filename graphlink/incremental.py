@@ -14,7 +14,7 @@ repeats the pipeline for the new rows only:
    (:func:`graphlink.link.link_new`);
 4. weigh the new pairs' evidence and score it with the state's match model;
 5. search the world's pair graph plus the new pairs from each new shop to the
-   banned shops (:class:`graphlink.score.PairGraph`), and explain each match
+   banned shops (:class:`graphlink.paths.PairGraph`), and explain each match
    from the evidence of the pairs on its path.
 
 New shops join the (stable) operator of a world shop they are merged with;
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -43,9 +42,10 @@ from graphlink.explain import Explainer
 from graphlink.identifiers import Identifiers, extract
 from graphlink.link import ENTITY_KINDS, HUB_SHOPS, Links, link_new, pair_evidence
 from graphlink.model import comparison_levels, evidence_weights, score_vectors, shop_kinds
+from graphlink.paths import PairGraph, components
 from graphlink.recompare import second_look
 from graphlink.resolve import MERGE, against_operators, combined_with
-from graphlink.score import FLAGS, PairGraph, add_evidence, on_paths, score_signups
+from graphlink.score import FLAGS, add_evidence, on_paths, score_signups
 from graphlink.state import State
 
 __all__ = ["score_against_state"]
@@ -185,12 +185,12 @@ def _entities(world: pd.DataFrame, uses: pd.DataFrame) -> pd.Series:
     strong = uses[uses["kind"].isin(ENTITY_KINDS)]
     n = strong.groupby(["kind", "value"])["shop_id"].transform("nunique")
     strong = strong[(n >= 2) & (n <= HUB_SHOPS)]
-    graph = nx.Graph()
+    edges: list[tuple[str, str]] = []
     for (_, _), group in strong.groupby(["kind", "value"], sort=False)["shop_id"]:
         members = group.tolist()
-        graph.add_edges_from(zip(members, members[1:], strict=False))
+        edges += zip(members, members[1:], strict=False)
     out = label.reindex(uses.loc[known, "shop_id"].unique()).to_dict()
-    for component in nx.connected_components(graph):
+    for component in components([], edges):
         olds = sorted(label.get(s) for s in component if s in label.index)
         for shop in component:
             out.setdefault(shop, olds[0] if olds else min(component))
@@ -202,11 +202,8 @@ def _operators(world: pd.DataFrame, pairs: pd.DataFrame, new: set[str]) -> pd.Da
     strong = pairs[pairs["p"] >= MERGE]
     tied = set(strong["shop_a"]) | set(strong["shop_b"])
     owner = world[world["shop_id"].isin(tied)].set_index("shop_id")
-    graph = nx.Graph()
-    graph.add_nodes_from(new)
-    graph.add_edges_from(strong[["shop_a", "shop_b"]].itertuples(index=False))
     rows = []
-    for component in nx.connected_components(graph):
+    for component in components(new, strong[["shop_a", "shop_b"]].itertuples(index=False)):
         mine = sorted(s for s in component if s in new)
         if not mine:
             continue
