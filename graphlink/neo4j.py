@@ -773,10 +773,6 @@ def _linked_rows(analysis) -> _Columns:
     lines = pd.DataFrame({"a": evidence["shop_a"].to_numpy(), "b": evidence["shop_b"].to_numpy(),
                           "w": -evidence["weight"].astype(float).to_numpy(), "t": texts})
     lines = lines.sort_values(["a", "b", "w", "t"], kind="stable")
-    by_pair: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for a, b, text in zip(lines["a"].tolist(), lines["b"].tolist(), lines["t"].tolist(),
-                          strict=True):
-        by_pair[(a, b)].append(text)
     shop_a, shop_b = pairs["shop_a"].tolist(), pairs["shop_b"].tolist()
     p = pairs["p"].astype(float)
     verdicts = _pair_verdicts(analysis)
@@ -788,8 +784,29 @@ def _linked_rows(analysis) -> _Columns:
         "p": p.astype(object).where(p.notna(), None).tolist(),
         "kinds": [[k for k in text.split(",") if k] for text in pairs["kinds"].astype(str)],
         "merged": (p >= MERGE).tolist(),
-        "evidence": [by_pair.get(pair, []) for pair in zip(shop_a, shop_b, strict=True)]},
+        "evidence": _texts_of(lines, pairs["shop_a"], pairs["shop_b"])},
         src=_bounded(pairs["shop_a"]), dst=_bounded(pairs["shop_b"]))
+
+
+def _texts_of(lines: pd.DataFrame, shop_a: pd.Series, shop_b: pd.Series) -> list[list[str]]:
+    """Per pair (``shop_a``, ``shop_b``), the texts ``t`` of its ``lines`` (sorted by
+    pair: each pair's lines are one run), in their order; [] for a pair without lines.
+
+    >>> lines = pd.DataFrame({"a": ["S1", "S1", "S2"], "b": ["S2", "S2", "S3"],
+    ...                       "t": ["x", "y", "z"]})
+    >>> _texts_of(lines, pd.Series(["S2", "S1", "S1"]), pd.Series(["S3", "S3", "S2"]))
+    [['z'], [], ['x', 'y']]
+    """
+    if not len(lines):
+        return [[] for _ in range(len(shop_a))]
+    a, b = lines["a"].to_numpy(dtype=object), lines["b"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
+    texts = lines["t"].tolist()
+    runs = [texts[i:j] for i, j in zip(starts.tolist(), [*starts[1:].tolist(), len(texts)],
+                                       strict=True)]
+    at = pd.MultiIndex.from_arrays([a[starts], b[starts]]).get_indexer(
+        pd.MultiIndex.from_arrays([shop_a.to_numpy(dtype=object), shop_b.to_numpy(dtype=object)]))
+    return [runs[i] if i >= 0 else [] for i in at.tolist()]
 
 
 # -------------------------------------------------------------------- push ---
