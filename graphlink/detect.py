@@ -32,7 +32,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphlink.link import smallest_in_component, smallest_per_group
+from graphlink.paths import smallest_in_component, smallest_per_group
 
 __all__ = ["COMMUNITY_MIN", "communities", "join_factories"]
 

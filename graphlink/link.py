@@ -55,7 +55,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-import igraph
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -64,6 +63,7 @@ from rapidfuzz.distance import OSA
 from graphlink import compare
 from graphlink import normalise as norm
 from graphlink.identifiers import Identifiers, run_starts, value_rows
+from graphlink.paths import smallest_in_component, smallest_per_group
 
 __all__ = [
     "Links", "find_links", "pair_evidence", "count_entities", "ENTITY_KINDS",
@@ -118,31 +118,6 @@ def entity_labels(ids: Identifiers) -> pd.Series:
     smallest = smallest_in_component(names, members[:-1][same], members[1:][same])
     return pd.Series(smallest, index=pd.Index(names, name="shop_id"), dtype=object,
                      name="entity")
-
-
-def smallest_in_component(names: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each of ``names``, the smallest name of its connected component, the
-    graph having an edge ``names[a[i]] - names[b[i]]`` for each i (igraph, C).
-
-    >>> smallest_in_component(np.array(["S3", "S1", "S2"]), np.array([0]), np.array([1])).tolist()
-    ['S1', 'S1', 'S2']
-    """
-    graph = igraph.Graph(n=len(names), edges=np.column_stack((a, b)).tolist())
-    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
-    return smallest_per_group(names, component)
-
-
-def smallest_per_group(names: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """For each row, the smallest of ``names`` (no missing ones) in its group.
-
-    Compared by rank: pandas' minimum of text runs in Python, group by group.
-
-    >>> smallest_per_group(np.array(["b", "a", "c"]), np.array([0, 0, 1])).tolist()
-    ['a', 'a', 'c']
-    """
-    ranks, ordered = pd.factorize(pd.Series(names, dtype=object), sort=True)
-    smallest = pd.Series(ranks).groupby(np.asarray(groups)).transform("min").to_numpy()
-    return np.asarray(ordered, dtype=object)[smallest]
 
 
 def count_entities(ids: Identifiers, labels: pd.Series | None = None) -> Identifiers:

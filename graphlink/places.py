@@ -43,11 +43,10 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from graphlink import normalise as norm
+from graphlink.paths import component_labels
 
 __all__ = ["RADIUS_M", "NUMBER_SPAN", "address_keys", "sites", "distance_m", "projected"]
 
@@ -267,8 +266,7 @@ def sites(keys: pd.DataFrame, seeds, radius: float = RADIUS_M) -> pd.DataFrame:
     n = len(keys)
     links = np.r_[_geo_links(keys, seeds, radius), _street_links(keys, seeds, radius)]
     inner = links[seeds[links[:, 1]]]
-    graph = coo_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    label = component_labels(n, inner[:, 0], inner[:, 1])
     outer = links[~seeds[links[:, 1]]]
     if len(outer):
         lat, lon = keys["lat"].to_numpy(dtype=float), keys["lon"].to_numpy(dtype=float)

@@ -21,9 +21,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from graphlink.link import smallest_in_component
 from graphlink.model import NAMES, MatchModel, Vectors, score_vectors
-from graphlink.paths import PairGraph
+from graphlink.paths import PairGraph, smallest_in_component
 
 __all__ = ["MERGE", "Resolution", "resolve_operators", "against_operators", "combined_with",
            "evidence_chain"]
