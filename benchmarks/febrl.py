@@ -21,7 +21,7 @@ are drawn at random per shop, so they carry no signal either way. FEBRL 4 is
 deliberately not offered: it is kept out of the project for independent checks.
 
 The truth folder has the same format as a generated world's
-(``graphlink.generate``): ``shops.csv`` (shop_id, operator_id, community_id,
+(``graphlink.synth.generate``): ``shops.csv`` (shop_id, operator_id, community_id,
 role, tier, parent_shop_ids, trap_group, factory_id) and an empty
 ``factories.csv``. Output is deterministic for a dataset number and seed.
 """

@@ -52,7 +52,7 @@ def world_folder(shops: int, mix: str, seed: int) -> Path:
         return scale.world(shops)
     folder = scale.WORLDS / f"world-{shops}-{mix}{seed}"
     if not (folder / "shops.csv").exists():
-        from graphlink.generate import generate_world
+        from graphlink.synth.generate import generate_world
 
         generate_world(folder, shops=shops, seed=seed, mix=None if mix == "standard" else mix)
     return folder
@@ -99,7 +99,7 @@ def agreement(base: Path, delta: Path, whole: Path, since: str, incremental: Pat
     import pandas as pd
 
     import graphlink as gl
-    from graphlink.state import State
+    from graphlink.state.store import State
 
     if not (whole / "shops.csv").exists():
         whole.mkdir(parents=True, exist_ok=True)

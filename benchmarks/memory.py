@@ -120,7 +120,9 @@ def main() -> None:
                         "temporary one)")
     options = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from graphlink import api, runs, saved, state
+    from graphlink import api
+    from graphlink.state import runs, saved
+    from graphlink.state import store as state
 
     meter = Meter()
     modules = {"api": api, "runs": runs, "state": state, "saved": saved}

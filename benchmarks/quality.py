@@ -5,7 +5,7 @@
     python benchmarks/quality.py --shops 3000 30000 --seeds 1 2 3 --json figures.json
     python benchmarks/quality.py --no-peers --febrl       # graphlink alone, generated worlds only
 
-Worlds: generated marketplaces (``graphlink.generate.generate_world``, with
+Worlds: generated marketplaces (``graphlink.synth.generate.generate_world``, with
 ``mix="random"`` by default: a random mutation mix per seed) and FEBRL 1-3 as a
 sign-up task (benchmarks/febrl.py). Methods: graphlink (``gl.analyse``), Splink
 (benchmarks/peers.py, set up as a competent user would) and the exact-identifier
@@ -42,14 +42,14 @@ import harden as harden_mod  # noqa: E402
 import peers  # noqa: E402
 from peers import PeerResult, bcubed_f1  # noqa: E402
 
-from graphlink.evaluate import (  # noqa: E402
+from graphlink.synth.evaluate import (  # noqa: E402
     average_precision,
     false_merges,
     group_match,
     pairwise_f1,
     precision_at,
 )
-from graphlink.generate import generate_world  # noqa: E402
+from graphlink.synth.generate import generate_world  # noqa: E402
 
 METHODS = ("graphlink", "splink", "exact")
 DETECTED = ("high", "medium")

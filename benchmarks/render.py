@@ -41,7 +41,7 @@ TARGET = 1.3
 def child(state: Path, world: Path, since: str, fmt: str, out: Path) -> dict:
     """Open the state, then time building and writing the sign-up report in ``fmt``."""
     from graphlink import api
-    from graphlink.report import write
+    from graphlink.reports.report import write
 
     analysis = api.open_state(state, world)
     start = time.perf_counter()

@@ -3,7 +3,7 @@
     python benchmarks/review.py                        # 2 mixed 2,000-shop worlds, 5 days x 25
     python benchmarks/review.py --shops 3000 --seeds 1 2 3 --days 5 --budget 25 --json out.json
 
-Per world (``graphlink.generate.generate_world``, ``mix="random"``): analyse into
+Per world (``graphlink.synth.generate.generate_world``, ``mix="random"``): analyse into
 a state; then each day take the review queue (``graphlink review queue``: the
 ``--budget`` pairs whose verdict would teach the model most), answer every pair
 from the world's truth (confirmed when the shop and the banned shop are one
@@ -23,7 +23,7 @@ one but risk 0 or a low risk, and two bounds: ``upper_bound``, the AP of a
 perfect pair scorer on the candidate pairs (every comeback with such a path
 first, the rest in the report's order of ties), and ``ceiling``, the AP of the
 learner given the truth of every candidate pair of a banned shop (the labels
-120 verdicts cannot beat: the corrections of :mod:`graphlink.learn` fitted on
+120 verdicts cannot beat: the corrections of :mod:`graphlink.linkage.learn` fitted on
 all of them).
 """
 
@@ -42,10 +42,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import graphlink as gl  # noqa: E402
-from graphlink import api, learn  # noqa: E402
-from graphlink.evaluate import average_precision  # noqa: E402
-from graphlink.review import _banned_pairs, queue, record_many  # noqa: E402
-from graphlink.score import MAX_HOPS  # noqa: E402
+from graphlink import api  # noqa: E402
+from graphlink.linkage import learn
+from graphlink.scoring.score import MAX_HOPS  # noqa: E402
+from graphlink.state.review import _banned_pairs, queue, record_many  # noqa: E402
+from graphlink.synth.evaluate import average_precision  # noqa: E402
 
 DETECTED = ("high", "medium")
 

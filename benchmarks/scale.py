@@ -5,7 +5,7 @@
     python benchmarks/scale.py --sizes 100000 --profile   # cProfile of one analysis
     python benchmarks/scale.py --sizes 100000 1000000 --from-state   # analyse once, read many
 
-Worlds come from :func:`graphlink.generate.generate_world` (seed 1) and are
+Worlds come from :func:`graphlink.synth.generate.generate_world` (seed 1) and are
 cached under ``benchmarks/.worlds/`` (gitignored; generation is not timed).
 
 For each size, one child process runs the pipeline stage by stage and reports
@@ -77,7 +77,7 @@ def world(shops: int) -> Path:
     folder = WORLDS / f"world-{shops}-{SEED}"
     if not (folder / "shops.csv").exists() or not (WORLDS / f"world-{shops}-{SEED}.truth"
                                                    / "shops.csv").exists():
-        from graphlink.generate import generate_world
+        from graphlink.synth.generate import generate_world
 
         print(f"generating {shops:,} shops in {folder} ...", file=sys.stderr, flush=True)
         generate_world(folder, shops=shops, seed=SEED)
@@ -115,12 +115,13 @@ class _Clock:
 
 
 def child_graphlink(folder: Path, since: str) -> dict:
-    from graphlink import api, report
-    from graphlink.detect import communities, join_factories
-    from graphlink.identifiers import extract
-    from graphlink.link import count_entities, entity_labels, find_links, pair_evidence
-    from graphlink.model import comparison_levels, score_vectors, shop_kinds, train_vectors
-    from graphlink.resolve import resolve_operators
+    from graphlink import api
+    from graphlink.detection.detect import communities, join_factories
+    from graphlink.linkage.identifiers import extract
+    from graphlink.linkage.link import count_entities, entity_labels, find_links, pair_evidence
+    from graphlink.linkage.model import comparison_levels, score_vectors, shop_kinds, train_vectors
+    from graphlink.linkage.resolve import resolve_operators
+    from graphlink.reports import report
 
     clock = _Clock()
     dataset = clock("load", api.load, folder)
@@ -180,7 +181,7 @@ def child_baseline(folder: Path, since: str) -> dict:
     import pandas as pd
 
     from graphlink import api
-    from graphlink.identifiers import extract
+    from graphlink.linkage.identifiers import extract
 
     clock = _Clock()
     dataset = clock("load", api.load, folder)

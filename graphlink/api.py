@@ -19,19 +19,22 @@ import networkx as nx
 import pandas as pd
 
 import loaders
-from graphlink import runs
-from graphlink.dataset import Dataset
-from graphlink.detect import communities, join_factories
-from graphlink.dossier import Dossier, dossier
-from graphlink.errors import GraphlinkError
-from graphlink.explain import Explainer
-from graphlink.factories import FactoryLeads, factory_leads, shop_record
-from graphlink.graph import build_graph
-from graphlink.identifiers import Identifiers, extract
-from graphlink.incremental import score_against_state
-from graphlink.link import Links, count_entities, entity_labels, find_links, hubs, pair_evidence
-from graphlink.lock import writer_lock
-from graphlink.model import (
+from graphlink.core.dataset import Dataset
+from graphlink.core.errors import GraphlinkError
+from graphlink.core.period import resolve_since
+from graphlink.detection.detect import communities, join_factories
+from graphlink.detection.factories import FactoryLeads, factory_leads, shop_record
+from graphlink.linkage.graph import build_graph
+from graphlink.linkage.identifiers import Identifiers, extract
+from graphlink.linkage.link import (
+    Links,
+    count_entities,
+    entity_labels,
+    find_links,
+    hubs,
+    pair_evidence,
+)
+from graphlink.linkage.model import (
     MatchModel,
     comparison_levels,
     evidence_weights,
@@ -41,19 +44,26 @@ from graphlink.model import (
     train_vectors,
     waterfall,
 )
-from graphlink.pagedata import clusters_page, factories_page, signups_page
-from graphlink.period import resolve_since
-from graphlink.pseudonymise import pseudonymiser
-from graphlink.recompare import sampled_u, second_look
-from graphlink.report import Report
-from graphlink.resolve import (
+from graphlink.linkage.pseudonymise import pseudonymiser
+from graphlink.linkage.recompare import sampled_u, second_look
+from graphlink.linkage.resolve import (
     Resolution,
     against_operators,
     combined_with,
     evidence_chain,
     resolve_operators,
 )
-from graphlink.review import (
+from graphlink.reports.pagedata import clusters_page, factories_page, signups_page
+from graphlink.reports.report import Report
+from graphlink.reports.summary import check_report
+from graphlink.scoring.dossier import Dossier, dossier
+from graphlink.scoring.explain import Explainer
+from graphlink.scoring.score import add_evidence, nearest_banned, on_paths, score_signups
+from graphlink.scoring.spotchecks import sections as spotcheck_sections
+from graphlink.state import runs
+from graphlink.state.incremental import score_against_state
+from graphlink.state.lock import writer_lock
+from graphlink.state.review import (
     apply_verdicts,
     changes_verdicts,
     reviewed,
@@ -61,12 +71,9 @@ from graphlink.review import (
     verdict_cells,
     verdict_notes,
 )
-from graphlink.saved import has_analysis, model_version, read_analysis
-from graphlink.score import add_evidence, nearest_banned, on_paths, score_signups
-from graphlink.spotchecks import sections as spotcheck_sections
-from graphlink.state import State, StateError, fingerprint, next_run, save
-from graphlink.summary import check_report
-from graphlink.verdicts import read_log
+from graphlink.state.saved import has_analysis, model_version, read_analysis
+from graphlink.state.store import State, StateError, fingerprint, next_run, save
+from graphlink.state.verdicts import read_log
 
 __all__ = ["load", "check", "analyse", "Analysis", "train_model", "model_report",
            "clusters_report", "signups_report",
@@ -88,7 +95,7 @@ def load(
 
     ``pseudonymise=True`` replaces phones, emails, ID numbers and payment
     endpoints by keyed hashes (key from ``GRAPHLINK_PSEUDONYM_KEY``; see
-    :mod:`graphlink.pseudonymise`).
+    :mod:`graphlink.linkage.pseudonymise`).
     """
     pseudonyms = pseudonymiser(pseudonymise)
     dataset = loaders.load(path, encoding=encoding, mapping=mapping, lenient=lenient,
@@ -147,7 +154,7 @@ class Analysis:
     # where it was read from: {"state": folder, "run": "R0003"} (see open_state); empty
     # for a fresh analysis
     origin: dict = field(default_factory=dict, repr=False, compare=False)
-    # the analysts' verdicts in force (graphlink.review.apply_verdicts); None: none
+    # the analysts' verdicts in force (graphlink.state.review.apply_verdicts); None: none
     verdicts: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def clusters(self) -> pd.DataFrame:
@@ -168,7 +175,7 @@ class Analysis:
         every identifier it uses with how many shops share it.
 
         The result is data (``.banned_ties``, ``.links``, ``.identifiers``, ...)
-        and text (``.text``); see :class:`graphlink.dossier.Dossier`.
+        and text (``.text``); see :class:`graphlink.scoring.dossier.Dossier`.
         """
         return dossier(self, shop_id)
 
@@ -179,7 +186,7 @@ class Analysis:
 
     def signup_records(self, since: str | pd.Timestamp) -> list[dict]:
         """Sign-up risk of every shop created on or after ``since`` (JSON-ready dicts);
-        ``since`` is a date or a period such as ``"7d"`` (:mod:`graphlink.period`)."""
+        ``since`` is a date or a period such as ``"7d"`` (:mod:`graphlink.core.period`)."""
         since = resolve_since(since, self.dataset.shops["created_at"])
         shops = self.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
             self.shops, on="shop_id")
@@ -233,13 +240,13 @@ class Analysis:
     @cached_property
     def shop_record(self) -> pd.DataFrame:
         """Per shop: dates, status, bans, test buys, disputes and counterfeit signal
-        (:func:`graphlink.factories.shop_record`)."""
+        (:func:`graphlink.detection.factories.shop_record`)."""
         return shop_record(self.dataset)
 
     @cached_property
     def factory_leads(self) -> FactoryLeads:
         """Factory leads and the crowded places kept as context
-        (:func:`graphlink.factories.factory_leads`)."""
+        (:func:`graphlink.detection.factories.factory_leads`)."""
         written = self.dataset.addresses[["shop_id", "address", "lat", "lon"]]
         return factory_leads(self.address_points(), self.shops, self.shop_record, written)
 
@@ -271,7 +278,7 @@ class Analysis:
     def spotcheck_sections(self, budget: int = 20) -> dict[str, list[dict]]:
         """``act_now``: active shops that already failed a test buy (enforce, do not
         buy again); ``test_buy``: the ``budget`` unproven active shops most worth a
-        test buy (:func:`graphlink.spotchecks.sections`). JSON-ready dicts."""
+        test buy (:func:`graphlink.scoring.spotchecks.sections`). JSON-ready dicts."""
         shops = self.dataset.shops[["shop_id", "status"]].merge(self.shops, on="shop_id")
         near = nearest_banned(self.resolution.pairs, self.dataset.banned_shop_ids())
         found = self._factories
@@ -316,12 +323,12 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     phones, emails, ID numbers and payment endpoints are compared in clear,
     then replaced by keyed hashes before anything else sees them, so the
     result links exactly as without it but holds no such value in clear
-    (see :mod:`graphlink.pseudonymise`).
+    (see :mod:`graphlink.linkage.pseudonymise`).
 
-    ``verdicts`` (a verdict log, :func:`graphlink.verdicts.read_log`): labels that
-    refine the model learned here (:func:`graphlink.learn.refine`; a given
+    ``verdicts`` (a verdict log, :func:`graphlink.state.verdicts.read_log`): labels that
+    refine the model learned here (:func:`graphlink.linkage.learn.refine`; a given
     ``model`` is used as it is). Reports show them once attached
-    (:func:`graphlink.review.apply_verdicts`).
+    (:func:`graphlink.state.review.apply_verdicts`).
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
@@ -361,9 +368,9 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
 
 
 def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:
-    """``model`` refined with the verdicts on candidate pairs (graphlink.learn)."""
-    from graphlink.learn import refine
-    from graphlink.review import labelled
+    """``model`` refined with the verdicts on candidate pairs (graphlink.linkage.learn)."""
+    from graphlink.linkage.learn import refine
+    from graphlink.state.review import labelled
 
     pairs, labels = labelled(score_vectors(model, vectors, n), verdicts)
     return refine(model, pairs, labels)
@@ -372,7 +379,7 @@ def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> Matc
 def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int
               ) -> Resolution:
     """Operators from the pairs, then again once each shop is also compared with the
-    operators of the first pass (:func:`graphlink.resolve.against_operators`)."""
+    operators of the first pass (:func:`graphlink.linkage.resolve.against_operators`)."""
     first = resolve_operators(shops["shop_id"], pairs)
     owner = first.operators.set_index("shop_id")["operator_id"]
     banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
@@ -458,12 +465,12 @@ def analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int =
     """Analyse a dataset and save it as the next run of a state folder.
 
     Operator and community ids are carried over from the state's previous run
-    (:func:`graphlink.runs.stabilise`) and what changed is logged
-    (:func:`graphlink.runs.changes`, see :func:`changes_report`). ``dataset``:
+    (:func:`graphlink.state.runs.stabilise`) and what changed is logged
+    (:func:`graphlink.state.runs.changes`, see :func:`changes_report`). ``dataset``:
     ``source`` already loaded (without pseudonymising), to avoid reading it twice.
-    The state's writer lock is held throughout (:func:`graphlink.lock.writer_lock`:
+    The state's writer lock is held throughout (:func:`graphlink.state.lock.writer_lock`:
     another writer makes this wait up to ``lock_timeout`` seconds, then
-    :class:`graphlink.lock.StateBusy`).
+    :class:`graphlink.state.lock.StateBusy`).
     """
     with writer_lock(state_dir, lock_timeout):
         return _analyse_into_state(source, state_dir, seed=seed, progress=progress,
@@ -512,7 +519,7 @@ def signups_with_state(source: str | Path, state_dir: str | Path, since: str, *,
     - the state is fresh for ``source`` (same files, same options): scored from
       the saved state alone;
     - ``source`` holds only shops the state does not have (a day's delta):
-      those are scored against the state (:mod:`graphlink.incremental`);
+      those are scored against the state (:mod:`graphlink.state.incremental`);
     - otherwise: a full analysis, saved as the state's next run under the
       writer lock (waiting up to ``lock_timeout`` seconds for another writer).
 
@@ -602,7 +609,7 @@ def changes_with_state(source: str | Path, state_dir: str | Path, since_run: str
 
     A writer: the state's writer lock is held from the freshness check to the
     report (another writer makes this wait up to ``lock_timeout`` seconds, then
-    :class:`graphlink.lock.StateBusy`), so the run it reports is the one it saved.
+    :class:`graphlink.state.lock.StateBusy`), so the run it reports is the one it saved.
     """
     with writer_lock(state_dir, lock_timeout):
         state = State.open(state_dir)
@@ -656,7 +663,7 @@ def changes_report(state_dir: str | Path, since_run: str | None = None) -> Repor
 
 def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     """`graphlink clusters`: one row per shop, every shop exactly once. ``page``: with
-    what the HTML page draws (:mod:`graphlink.pagedata`; the CLI skips it for other
+    what the HTML page draws (:mod:`graphlink.reports.pagedata`; the CLI skips it for other
     formats)."""
     rows = analysis.clusters().to_dict("records")
     payload = {
@@ -678,7 +685,7 @@ def _iso_day(value: object) -> str | None:
 def signups_report(analysis: Analysis, since: str, *, page: bool = True) -> Report:
     """`graphlink report signups`: every new shop once, riskiest first, with evidence.
     ``since`` (a date or a period) is resolved here, once; ``page``: with what the HTML
-    page draws (:mod:`graphlink.pagedata`)."""
+    page draws (:mod:`graphlink.reports.pagedata`)."""
     since = pd.Timestamp(resolve_since(since, analysis.dataset.shops["created_at"]))
     return _signups(analysis.signup_records(since), since, analysis.dataset.source,
                     analysis if page else None)
@@ -946,7 +953,7 @@ def report_all(analysis: Analysis, since: str, output_dir: str | Path, *, budget
     >>> import graphlink as gl  # doctest: +SKIP
     >>> report_all(gl.open_state("state"), "7d", "reports").payload["files"][0]  # doctest: +SKIP
     """
-    from graphlink.report import write
+    from graphlink.reports.report import write
 
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -972,7 +979,7 @@ def report_all(analysis: Analysis, since: str, output_dir: str | Path, *, budget
 def explain_report(analysis: Analysis, shop_id: str) -> Report:
     """`graphlink explain DATASET SHOP`: the case file of one shop, with the source
     file and line of each piece of evidence, the dataset's fingerprint, the run and
-    the model version (:func:`graphlink.casefile.case_file`)."""
-    from graphlink.casefile import case_file
+    the model version (:func:`graphlink.scoring.casefile.case_file`)."""
+    from graphlink.scoring.casefile import case_file
 
     return case_file(analysis, shop_id)

@@ -4,10 +4,10 @@ Each command reads its options, calls one library function and renders the
 result with the shared output options. Errors a user can fix are printed as
 ``error: ...`` lines (file, line and column for bad input) with exit code 1;
 usage mistakes exit with 2 (click's convention); a state folder another run
-is writing, with 75 (:data:`graphlink.lock.EXIT_BUSY`); SIGTERM, SIGINT
+is writing, with 75 (:data:`graphlink.state.lock.EXIT_BUSY`); SIGTERM, SIGINT
 (Ctrl-C) and SIGHUP stop the command promptly with one line on standard error
 and status 128 + the signal (143, 130, 129). Output paths (``--output``,
-``--out``, ``--state``) are checked before any work (:mod:`graphlink.outputs`).
+``--out``, ``--state``) are checked before any work (:mod:`graphlink.reports.outputs`).
 
 This module imports only click and the light helpers at the top: the analysis
 is imported inside the commands, so ``graphlink --version`` and every
@@ -27,10 +27,10 @@ from pathlib import Path
 import click
 
 from graphlink import __version__
-from graphlink.errors import GraphlinkError, Stopped
-from graphlink.outputs import check_output_file, check_output_folder
-from graphlink.period import PERIOD_HELP, parse_since
-from graphlink.report import FORMATS, safe_terminal, write
+from graphlink.core.errors import GraphlinkError, Stopped
+from graphlink.core.period import PERIOD_HELP, parse_since
+from graphlink.reports.outputs import check_output_file, check_output_folder
+from graphlink.reports.report import FORMATS, safe_terminal, write
 
 __all__ = ["main", "cli"]
 
@@ -159,7 +159,8 @@ class SinceType(click.ParamType):
 
 
 def _check_outputs(kwargs: dict) -> None:
-    """Refuse, before any work, output paths that cannot be written (see graphlink.outputs)."""
+    """Refuse, before any work, output paths that cannot be written (see
+    graphlink.reports.outputs)."""
     check_output_file(kwargs.get("output"))
     if kwargs.get("out") is not None:  # demo --out: the dataset and its truth beside it
         check_output_folder(kwargs["out"], "dataset folder")
@@ -228,7 +229,7 @@ def demo(out: Path | None, shops: int, seed: int, mix: str) -> None:
     beside the dataset.
     """
     from graphlink.api import analyse, check, signups_report
-    from graphlink.generate import generate_world
+    from graphlink.synth.generate import generate_world
 
     target = out or Path(tempfile.mkdtemp(prefix="graphlink-demo-")) / "marketplace"
     summary = generate_world(target, shops=shops, seed=seed,
@@ -263,7 +264,7 @@ DEMO_WINDOW = "90d"  # the demo world's comebacks fall in its last 90 days (DEMO
 def _demo_tour(analysis, report, high: int = 5, medium: int = 3) -> list[str]:
     """The demo's story: a few high and medium sign-ups with their one-line reason,
     then the strongest factory lead, preferring one with a shop new in the window."""
-    from graphlink.report import clip
+    from graphlink.reports.report import clip
 
     width = max(60, min(160, _terminal_width()))
     since = report.payload["since"]
@@ -524,7 +525,7 @@ def verdict_options(command):
 
 def _verdict(verdict: str, shop: str, banned: str, state: Path, by, note, lock_timeout,
              fmt: str, output: Path | None) -> None:
-    from graphlink.review import record, verdict_report
+    from graphlink.state.review import record, verdict_report
 
     row = record(state, shop, banned, verdict, by=by, note=note, lock_timeout=lock_timeout)
     write(verdict_report(row, state), fmt, output)
@@ -559,7 +560,7 @@ def review_dismiss(shop: str, banned: str, state: Path, by, note, lock_timeout: 
 @_reports_errors
 def review_list(state: Path, fmt: str, output: Path | None) -> None:
     """Every verdict of the state, oldest first (the one in force on each pair marked)."""
-    from graphlink.review import list_report
+    from graphlink.state.review import list_report
 
     write(list_report(state), fmt, output)
 
@@ -574,7 +575,7 @@ def review_list(state: Path, fmt: str, output: Path | None) -> None:
 def review_queue(dataset: Path, fmt: str, output: Path | None, budget: int, **kwargs) -> None:
     """The BUDGET pairs (a shop and a banned shop) whose verdict would teach the match
     model most, each with its evidence."""
-    from graphlink.review import queue_report
+    from graphlink.state.review import queue_report
 
     if kwargs.get("state") is None:
         raise click.UsageError("review queue needs --state (or GRAPHLINK_STATE)")
@@ -598,7 +599,7 @@ def model_train(dataset: Path, output: Path, **kwargs) -> None:
     pass it to another analysis with --model FILE.
     """
     from graphlink.api import train_model
-    from graphlink.outputs import atomic_file
+    from graphlink.reports.outputs import atomic_file
 
     trained = train_model(dataset, **_load_kwargs(kwargs))
     with atomic_file(output) as out:  # as MatchModel.save writes it, whole or not at all
@@ -736,7 +737,7 @@ def _stop(signum: int, frame) -> None:
 
 
 def stop_on_signals() -> None:
-    """Make SIGTERM, SIGINT and SIGHUP raise :class:`graphlink.errors.Stopped`."""
+    """Make SIGTERM, SIGINT and SIGHUP raise :class:`graphlink.core.errors.Stopped`."""
     import pyarrow
 
     # pyarrow swaps in its own SIGINT/SIGTERM handler while it reads a CSV file and
@@ -750,10 +751,10 @@ def stop_on_signals() -> None:
 def main() -> None:
     """Entry point of the `graphlink` console script.
 
-    SIGTERM, SIGINT and SIGHUP raise :class:`graphlink.errors.Stopped` wherever
+    SIGTERM, SIGINT and SIGHUP raise :class:`graphlink.core.errors.Stopped` wherever
     the command is: worker processes are killed on the way out
-    (:mod:`graphlink.workers`), a state folder keeps its previous run whole
-    (:mod:`graphlink.state`), ``--output`` files are written whole or not at all,
+    (:mod:`graphlink.core.workers`), a state folder keeps its previous run whole
+    (:mod:`graphlink.state.store`), ``--output`` files are written whole or not at all,
     and the process exits with 128 + the signal after one line on standard error.
     """
     stop_on_signals()

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphlink.dataset import Dataset
-from graphlink.errors import DatasetError, Problem
+from graphlink.core.dataset import Dataset
+from graphlink.core.errors import DatasetError, Problem
 from loaders.jsonl import JsonLinesAdapter
 from loaders.mapping import Mapping
 from loaders.standard import StandardAdapter
@@ -49,7 +49,7 @@ def load(
     adapter : force an adapter by name.
 
     Raises :class:`DatasetError` listing every problem with its place
-    (:class:`~graphlink.errors.ConfigError` for an unknown encoding). Files
+    (:class:`~graphlink.core.errors.ConfigError` for an unknown encoding). Files
     are streamed: see :mod:`loaders.text` for encodings and line numbers.
     """
     path = Path(path)

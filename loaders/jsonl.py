@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from graphlink.errors import Problem
-from graphlink.schema import TABLES
+from graphlink.core.errors import Problem
+from graphlink.core.schema import TABLES
 from loaders.mapping import Mapping
 from loaders.raw import RawDataset, RawTable, TableBuilder
 from loaders.text import TextFile, decode_message

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from graphlink.errors import ConfigError
-from graphlink.schema import TABLES
+from graphlink.core.errors import ConfigError
+from graphlink.core.schema import TABLES
 
 if sys.version_info >= (3, 11):
     import tomllib

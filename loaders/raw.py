@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphlink.errors import Problem
+from graphlink.core.errors import Problem
 
 __all__ = ["RawTable", "RawDataset", "TableBuilder", "clean_cell"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from graphlink.errors import DatasetError, Problem
-from graphlink.schema import TABLES
+from graphlink.core.errors import DatasetError, Problem
+from graphlink.core.schema import TABLES
 from loaders.fastcsv import read_plain_csv
 from loaders.mapping import Mapping
 from loaders.raw import RawDataset, RawTable, TableBuilder

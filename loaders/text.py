@@ -45,7 +45,7 @@ from itertools import chain
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from graphlink.errors import ConfigError, DatasetError, Problem
+from graphlink.core.errors import ConfigError, DatasetError, Problem
 
 __all__ = ["BLOCK_SIZE", "AUTO", "BadLine", "CsvFile", "Record", "TextFile", "check_encoding",
            "csv_records", "decode_message"]

@@ -1,4 +1,4 @@
-"""Validation: raw text tables -> the canonical :class:`~graphlink.dataset.Dataset`.
+"""Validation: raw text tables -> the canonical :class:`~graphlink.core.dataset.Dataset`.
 
 Every problem in every file is collected with its place before anything is
 reported. Strict mode raises one :class:`DatasetError` listing them all;
@@ -21,9 +21,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from graphlink.dataset import Dataset
-from graphlink.errors import DatasetError, Problem
-from graphlink.schema import TABLES, Table
+from graphlink.core.dataset import Dataset
+from graphlink.core.errors import DatasetError, Problem
+from graphlink.core.schema import TABLES, Table
 from loaders.raw import RawDataset, RawTable
 
 __all__ = ["validate"]

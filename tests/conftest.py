@@ -58,7 +58,7 @@ def small_dataset(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> Path:
     """A small generated marketplace (with ground truth in ``<world>.truth``)."""
-    from graphlink.generate import generate_world
+    from graphlink.synth.generate import generate_world
 
     out = tmp_path_factory.mktemp("worlds") / "world"
     generate_world(out, shops=400, seed=3)

@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 import pandas as pd
 
 from graphlink import neo4j as gn
-from graphlink.resolve import MERGE
-from graphlink.schema import NODE_ACCOUNT, NODE_SHOP, node_id
+from graphlink.core.schema import NODE_ACCOUNT, NODE_SHOP, node_id
+from graphlink.linkage.resolve import MERGE
 
 
 def _table_extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) -> dict:

@@ -12,7 +12,7 @@ import graphlink as gl
 from graphlink import cli as cli_module
 from graphlink.api import ANALYSE_STAGES
 from graphlink.cli import cli
-from graphlink.report import display_width
+from graphlink.reports.report import display_width
 
 SINCE = "2024-06-01"
 

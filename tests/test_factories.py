@@ -12,11 +12,11 @@ import pytest
 
 import graphlink as gl
 from graphlink.api import factories_report, spotcheck_report
-from graphlink.detect import join_factories
-from graphlink.evaluate import group_match, precision_at
-from graphlink.factories import factory_leads
-from graphlink.places import address_keys, distance_m, sites
-from graphlink.report import load_schema, render
+from graphlink.detection.detect import join_factories
+from graphlink.detection.factories import factory_leads
+from graphlink.detection.places import address_keys, distance_m, sites
+from graphlink.reports.report import load_schema, render
+from graphlink.synth.evaluate import group_match, precision_at
 
 DAY = pd.Timestamp("2025-01-01")
 
@@ -152,7 +152,7 @@ def test_measures():
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
-    from graphlink.generate import generate_world
+    from graphlink.synth.generate import generate_world
 
     out = tmp_path_factory.mktemp("factories") / "world"
     generate_world(out, shops=3000, seed=5, mix="random")

@@ -6,7 +6,7 @@ breakouts, spreadsheet formulas, terminal escapes and BEL, a right-to-left
 override, 10,000-character strings, Cypher) is analysed and every report is
 written in every format, as `graphlink ... --output FILE` does. (A NUL byte is
 not hostile text but the sign of a binary or mis-encoded file: the loaders
-refuse it with its place, see tests/test_bad_input.py and
+refuse it with its place, see tests/loaders/test_bad_input.py and
 :func:`test_a_nul_byte_in_the_hostile_world_is_reported_not_loaded`.)
 
 - HTML: every value escaped: only graphlink's own tags, no event handlers,
@@ -45,7 +45,7 @@ from graphlink.api import (
     spotcheck_report,
 )
 from graphlink.cli import cli
-from graphlink.report import load_schema, write
+from graphlink.reports.report import load_schema, write
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -71,7 +71,7 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 def make_hostile_world(out: Path, shops: int = 300, seed: int = 5, longest: int = 10_000) -> Path:
     """A generated world with hostile names, addresses, holder names and emails
     (the long string cut to ``longest`` characters)."""
-    from graphlink.generate import generate_world
+    from graphlink.synth.generate import generate_world
 
     def hostile(i: int) -> str:
         return HOSTILE[i % len(HOSTILE)][:longest]
@@ -159,7 +159,7 @@ def test_a_nul_byte_in_the_hostile_world_is_reported_not_loaded(hostile_world, t
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "main", "h1", "h2",
                 "h3", "p", "div", "span", "b", "section", "ul", "li", "figure", "img",
                 "figcaption", "table", "thead", "tbody", "tr", "th", "td", "input", "script",
-                # the inline SVG figures (graphlink.svg)
+                # the inline SVG figures (graphlink.reports.svg)
                 "svg", "g", "rect", "line", "circle", "polygon", "text", "tspan"}
 
 
@@ -206,8 +206,8 @@ def test_hostile_text_is_shown_as_text_in_html(outputs):
 def make_bidi_world(out: Path, shops: int = 200, seed: int = 7) -> Path:
     """A generated world whose shop names, categories, dispatch addresses and holder
     names carry every bidi control (a different one per row)."""
-    from graphlink.generate import generate_world
-    from graphlink.report import BIDI_CONTROLS
+    from graphlink.reports.report import BIDI_CONTROLS
+    from graphlink.synth.generate import generate_world
 
     generate_world(out, shops=shops, seed=seed)
 
@@ -234,8 +234,8 @@ def test_html_reports_have_no_bidi_controls(tmp_path):
     (Addresses and holder names lose them in normalisation; names are kept raw.)"""
     from matplotlib.text import Text
 
-    from graphlink import plot
-    from graphlink.report import BIDI_CONTROLS
+    from graphlink.reports import plot
+    from graphlink.reports.report import BIDI_CONTROLS
 
     analysis = gl.analyse(make_bidi_world(tmp_path / "world"))
     names = "".join(analysis.dataset.shops["name"])
@@ -280,7 +280,7 @@ def test_csv_cells_never_start_a_formula(outputs, report):
 
 
 def test_every_hostile_string_survives_the_csv_renderer_neutralised():
-    from graphlink.report import Report, render
+    from graphlink.reports.report import Report, render
 
     rows = [{"shop_id": f"S{i}", "name": h, "list": [h, "x"]} for i, h in enumerate(HOSTILE)]
     text = render(Report("t", {"schema": "t/1"}, rows), "csv")
@@ -302,7 +302,7 @@ def test_tables_have_no_terminal_controls(outputs, report):
 _CHECK_TABLE = """
 import json, sys
 from graphlink.api import check
-from graphlink.report import render
+from graphlink.reports.report import render
 text = render(check(sys.argv[1]), "table")
 print(json.dumps(text))
 """
@@ -329,7 +329,7 @@ def test_check_table_wraps_long_values_quickly(check_table):
 
 
 def test_tables_have_no_bidi_overrides():
-    from graphlink.report import Report, render
+    from graphlink.reports.report import Report, render
 
     rows = [{"shop_id": "S1", "name": "rtl\u202eevil"}]
     assert "\u202e" not in render(Report("t", {"schema": "t/1"}, rows), "table")

@@ -23,14 +23,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the report modules: builders' page data, text safety, renderers and figures
-REPORTS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.svg",
-           "graphlink.safetext", "graphlink.pagedata")
-RENDERERS = ("graphlink.report", "graphlink.html", "graphlink.plot", "graphlink.svg",
-             "graphlink.safetext")
+REPORTS = ("graphlink.reports.report", "graphlink.reports.html", "graphlink.reports.plot",
+           "graphlink.reports.svg",
+           "graphlink.reports.safetext", "graphlink.reports.pagedata")
+RENDERERS = ("graphlink.reports.report", "graphlink.reports.html", "graphlink.reports.plot",
+             "graphlink.reports.svg",
+             "graphlink.reports.safetext")
 #: what a renderer may import from graphlink: the report modules, the output files,
 #: the package (its version), the flag thresholds and kind labels of score
-RENDERER_MAY_IMPORT = {*REPORTS, "graphlink", "graphlink.outputs", "graphlink.score",
-                       "graphlink.errors"}
+RENDERER_MAY_IMPORT = {*REPORTS, "graphlink", "graphlink.reports", "graphlink.reports.outputs",
+                       "graphlink.scoring.score",
+                       "graphlink.core.errors"}
 
 
 def _module_file(name: str) -> Path:
@@ -46,7 +49,7 @@ def imports_of(name: str) -> set[str]:
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-            # "from graphlink import plot": the submodule, when it is one
+            # "from graphlink.reports import plot": the submodule, when it is one
             found.update(f"{node.module}.{a.name}" for a in node.names
                          if _module_file(f"{node.module}.{a.name}").exists())
     return {m for m in found if m.split(".")[0] in ("graphlink", "loaders")}
@@ -92,8 +95,8 @@ def test_renderers_never_import_the_analysis(module):
 
 def test_the_import_reader_sees_lazy_imports():
     # html imports plot inside functions only: still an edge
-    assert "graphlink.plot" in imports_of("graphlink.html")
-    assert "graphlink.html" in imports_of("graphlink.report")
+    assert "graphlink.reports.plot" in imports_of("graphlink.reports.html")
+    assert "graphlink.reports.html" in imports_of("graphlink.reports.report")
 
 
 def _loaded_after(statement: str) -> list[str]:
@@ -108,8 +111,9 @@ def _loaded_after(statement: str) -> list[str]:
 def test_loaders_need_graphlink_core_only():
     loaded = _loaded_after("import loaders")
     graphlink = {m for m in loaded if m.split(".")[0] == "graphlink"}
-    assert graphlink <= {"graphlink", "graphlink.dataset", "graphlink.errors",
-                         "graphlink.schema"}, graphlink
+    assert graphlink <= {"graphlink", "graphlink.core", "graphlink.core.dataset",
+                         "graphlink.core.errors",
+                         "graphlink.core.schema"}, graphlink
     assert "graphlink.api" not in loaded
 
 

@@ -1,7 +1,7 @@
 """PII protection: ``--pseudonymise`` keeps phones, emails, ID numbers and payment
 endpoints out of every output, links exactly as without it, and pre-hashed data links.
 
-The key comes from GRAPHLINK_PSEUDONYM_KEY only (see graphlink/pseudonymise.py
+The key comes from GRAPHLINK_PSEUDONYM_KEY only (see graphlink/linkage/pseudonymise.py
 and SECURITY.md).
 """
 
@@ -26,10 +26,10 @@ from graphlink.api import (
     spotcheck_report,
 )
 from graphlink.cli import cli
-from graphlink.errors import ConfigError
-from graphlink.identifiers import canonical
-from graphlink.pseudonymise import KEY_VARIABLE, KINDS, Pseudonymiser, is_hashed
-from graphlink.report import render
+from graphlink.core.errors import ConfigError
+from graphlink.linkage.identifiers import canonical
+from graphlink.linkage.pseudonymise import KEY_VARIABLE, KINDS, Pseudonymiser, is_hashed
+from graphlink.reports.report import render
 
 KEY = "test-key-0123456789-abcdefghij"
 SINCE = "2025-06-01"
@@ -318,7 +318,7 @@ def test_check_lists_tokens_with_pseudonymise(tmp_path, monkeypatch):
     ("email", ["z@qq.com", "zw@qq.com", "no-at-sign", "a@b"]),
 ])
 def test_mask_never_shows_a_sensitive_value_whole(kind, values):
-    from graphlink.identifiers import mask
+    from graphlink.linkage.identifiers import mask
 
     shown = [mask(kind, v) for v in values]
     for value, display in zip(values, shown, strict=True):

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import graphlink as gl
 from graphlink.cli import cli
-from graphlink.report import load_schema
+from graphlink.reports.report import load_schema
 
 SINCE = "2026-01-01"
 
@@ -70,7 +70,7 @@ def test_signups_contract(world, analysis):
 def larger_world(tmp_path_factory):
     """2,000 shops: the match model learns its parameters from the marketplace, and
     a 400-shop world holds too few lone card or device shares to learn them from."""
-    from graphlink.generate import generate_world
+    from graphlink.synth.generate import generate_world
 
     out = tmp_path_factory.mktemp("larger") / "world"
     generate_world(out, shops=2000, seed=3)
@@ -107,7 +107,7 @@ def test_factories_and_spotcheck_match_their_schemas(world):
 
 
 def test_factories_recover_the_true_ones(world, analysis):
-    from graphlink.evaluate import best_jaccard
+    from graphlink.synth.evaluate import best_jaccard
 
     truth = pd.read_csv(f"{world}.truth/factories.csv", dtype=str)
     found = [set(s) for s in analysis.factories()["shops"]]
@@ -202,7 +202,7 @@ def test_value_rows_by_codes_and_by_lookup_agree(analysis):
     """Identifier values are found by integer codes when aligned, else by a hash per kind."""
     import numpy as np
 
-    from graphlink.identifiers import Identifiers, value_rows
+    from graphlink.linkage.identifiers import Identifiers, value_rows
 
     ids = analysis.identifiers
     rows = value_rows(ids)

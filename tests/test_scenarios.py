@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import graphlink as gl
-from graphlink.generate import generate_world
+from graphlink.synth.generate import generate_world
 
 SHOP_COLS = ["shop_id", "name", "created_at", "status", "banned_at", "ban_reason"]
 ACCOUNT_COLS = ["account_id", "shop_id", "holder_name", "id_number", "phone", "email"]

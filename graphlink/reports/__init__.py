@@ -1,0 +1,11 @@
+"""Reports: the data of each page and figure, text safety, renderers, output files, schemas.
+
+- :mod:`~graphlink.reports.pagedata`: what a page and its figures need, computed once;
+- :mod:`~graphlink.reports.safetext`: text made safe for terminals, spreadsheets, HTML;
+- :mod:`~graphlink.reports.report`: the renderers (table, CSV, JSON, HTML) and the schemas;
+- :mod:`~graphlink.reports.html` and :mod:`~graphlink.reports.svg`: pages and their figures;
+- :mod:`~graphlink.reports.plot`: matplotlib figures for notebooks and the model chart;
+- :mod:`~graphlink.reports.outputs`: output paths checked first, files written whole;
+- :mod:`~graphlink.reports.summary`: ``graphlink check``;
+- ``schemas/``: the JSON Schema of every JSON output (shipped as package data).
+"""

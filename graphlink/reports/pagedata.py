@@ -1,0 +1,400 @@
+"""What an HTML page and its figures need, computed once from the analysis.
+
+The report builders (:mod:`graphlink.api`) call these functions; renderers
+(:mod:`graphlink.reports.html`, :mod:`graphlink.reports.plot`) take the result and never reach
+back into the analysis. A :class:`Page` rides on a
+:class:`graphlink.reports.report.Report` beside its JSON payload (never part of it):
+
+- ``names``: shop id -> (name, status), for the shops a page mentions;
+- ``evidence``: shop id -> :class:`EvidenceGraph`, the evidence around each
+  flagged sign-up that gets a figure (:func:`figured_signups`);
+- ``places``: factory id -> :class:`FactoryPlace`, the addresses of each lead
+  that gets a map;
+- ``clusters``: one row per shop (operator, community, banned) for the sizes chart.
+
+Only what is drawn is computed: at most :data:`MAX_FIGURES` evidence graphs and
+maps per page, each from the rows of its own shops.
+
+>>> figured_signups([{"shop_id": "S1", "flag": "high", "matches": []},
+...                  {"shop_id": "S2", "flag": "low", "matches": []},
+...                  {"shop_id": "S3", "flag": "medium", "matches": [{"waterfall": [{}]}]},
+...                  {"shop_id": "S4", "flag": "medium", "matches": [{}]}], evidence=True)
+['S1', 'S3']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphlink.reports.safetext import short
+
+__all__ = ["Page", "EvidenceGraph", "FactoryPlace", "GraphNode", "MAX_FIGURES",
+           "figured_signups", "signups_page", "factories_page", "clusters_page",
+           "evidence_graph", "evidence_graphs", "factory_place", "cluster_table", "shop_names"]
+
+#: most evidence figures / factory maps drawn in one report
+MAX_FIGURES = 20
+
+
+@dataclass
+class GraphNode:
+    """A node of an evidence graph: a shop, an account or an identifier value."""
+
+    key: str
+    kind: str  # shop, banned, account or an identifier kind
+    text: str
+    column: int
+    order: float = 0.0
+    y: float = 0.0
+
+
+@dataclass
+class EvidenceGraph:
+    """The evidence around one shop, ready to draw
+    (:func:`graphlink.reports.plot.draw_evidence`)."""
+
+    shop_id: str
+    name: str
+    risk: float
+    flag: str
+    nodes: dict[str, GraphNode] = field(default_factory=dict)
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # a, b, style, label
+    omitted_identifiers: int = 0
+    omitted_shops: int = 0
+
+    def node(self, key: str, kind: str, text: str, column: int, order: float = 0.0) -> None:
+        if key not in self.nodes:
+            self.nodes[key] = GraphNode(key, kind, text, column, order)
+
+
+@dataclass
+class FactoryPlace:
+    """A factory lead's addresses around its anchor
+    (:func:`graphlink.reports.plot.draw_factory_map`).
+
+    ``inside``, ``later`` and ``outside`` have shop_id, lat, lon and status:
+    the lead's shops, the successors registered after a ban there, and the
+    other shops' addresses within the map.
+    """
+
+    factory_id: str
+    lat: float
+    lon: float
+    radius: float
+    span: float
+    shops: int
+    operators: int
+    banned_shops: int
+    score: float
+    anchor_address: str
+    inside: pd.DataFrame
+    later: pd.DataFrame
+    outside: pd.DataFrame
+    elsewhere: int
+    unplaced: list[str]
+
+
+@dataclass
+class Page:
+    """The data of a report's HTML page beyond its payload (see the module doc)."""
+
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    evidence: dict[str, EvidenceGraph] = field(default_factory=dict)
+    places: dict[str, FactoryPlace] = field(default_factory=dict)
+    clusters: pd.DataFrame | None = None
+
+
+# --- which items get a figure (shared by builder and renderer) ----------------------
+
+
+def figured_signups(signups: list[dict], evidence: bool) -> list[str]:
+    """Shop ids of the flagged sign-ups that get a figure, in report order, at most
+    :data:`MAX_FIGURES`: a high flag (when ``evidence`` graphs are drawn) or a best
+    match with a waterfall."""
+    chosen = []
+    for s in signups:
+        if s["flag"] not in ("high", "medium"):
+            continue
+        best = s["matches"][0] if s["matches"] else None
+        if (evidence and s["flag"] == "high") or (best and best.get("waterfall")):
+            chosen.append(s["shop_id"])
+            if len(chosen) == MAX_FIGURES:
+                break
+    return chosen
+
+
+def mapped_factories(factories: list[dict]) -> list[str]:
+    """Factory ids of the leads that get a map: those with a place among the first
+    :data:`MAX_FIGURES`."""
+    return [f["factory_id"] for f in factories[:MAX_FIGURES] if f.get("lat") is not None]
+
+
+# --- builders: analysis in, page data out ---------------------------------------------
+
+
+def shop_names(analysis: Any) -> dict[str, tuple[str, str]]:
+    """shop id -> (name, status) of every shop of the analysis."""
+    shops = analysis.dataset.shops
+    return {s: (n, st) for s, n, st in zip(shops["shop_id"], shops["name"], shops["status"],
+                                           strict=True)}
+
+
+def signups_page(analysis: Any, signups: list[dict]) -> Page:
+    """Names and the evidence graphs of the figured high-flag sign-ups of ``signups``
+    (the report's records, with the paths of their matches)."""
+    high = {s["shop_id"]: s for s in signups if s["flag"] == "high"}
+    chosen = [high[s] for s in figured_signups(signups, evidence=True) if s in high]
+    return Page(names=shop_names(analysis), evidence=evidence_graphs(analysis, chosen))
+
+
+def factories_page(analysis: Any, factories: list[dict]) -> Page:
+    """Names and the map data of the mapped leads of ``factories`` (the report's records)."""
+    mapped = mapped_factories(factories)
+    places = {}
+    if mapped:
+        found = analysis.factories().set_index("factory_id")
+        points = analysis.address_points().dropna(subset=["lat", "lon"])
+        status = analysis.dataset.shops.set_index("shop_id")["status"]
+        placed = points["shop_id"].value_counts().to_dict()
+        places = {f: factory_place(found.loc[f], f, points, status, placed=placed)
+                  for f in mapped}
+    return Page(names=shop_names(analysis), places=places)
+
+
+def clusters_page(analysis: Any) -> Page:
+    """The per-shop table of the operator and community sizes chart."""
+    return Page(clusters=cluster_table(analysis))
+
+
+def cluster_table(analysis: Any) -> pd.DataFrame:
+    """shop_id, operator_id, community_id and banned (bool), one row per shop."""
+    shops = analysis.clusters()
+    shops["banned"] = shops["shop_id"].isin(set(analysis.dataset.banned_shop_ids()))
+    return shops
+
+
+# --- evidence graphs ---------------------------------------------------------------
+
+
+def _day(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+class _Tables:
+    """The rows of the analysis's tables that the evidence graphs of ``signups`` read:
+    one pass over each table for all graphs (each graph then filters a few hundred
+    rows, not the whole marketplace's), in the tables' own order."""
+
+    def __init__(self, analysis: Any, signups: list[dict]):
+        drawn = {s["shop_id"] for s in signups}
+        on_paths = {shop for s in signups for m in s["matches"] for shop in m["path"]}
+        pairs = analysis.resolution.pairs
+        pairs = pairs[pairs["shop_a"].isin(drawn | on_paths) | pairs["shop_b"].isin(drawn)]
+        self.pairs = pairs[pairs["shop_a"].isin(drawn) | pairs["shop_b"].isin(drawn)]
+        hops = pairs[pairs["shop_a"].isin(on_paths) & pairs["shop_b"].isin(on_paths)]
+        self.pair_info = {(a, b): (p, k) for a, b, p, k in
+                          zip(hops["shop_a"], hops["shop_b"], hops["p"], hops["kinds"],
+                              strict=True)}
+        evidence = analysis.evidence
+        self.evidence = evidence[evidence["shop_a"].isin(drawn) | evidence["shop_b"].isin(drawn)]
+        near = drawn | on_paths | set(self.pairs["shop_a"]) | set(self.pairs["shop_b"])
+        ids = analysis.identifiers
+        self.uses = ids.uses[ids.uses["shop_id"].isin(near)]
+        self.seen = dict(zip(zip(self.uses["shop_id"], self.uses["kind"], self.uses["value"],
+                                 strict=True), self.uses["first_seen"], strict=True))
+        shops = analysis.dataset.shops
+        shops = shops[shops["shop_id"].isin(near)]
+        self.shops = {s: (n, st, b) for s, n, st, b in zip(
+            shops["shop_id"], shops["name"], shops["status"], shops["banned_at"], strict=True)}
+        shown = set(self.uses["value"]) | set(self.evidence["value_a"]) | set(
+            self.evidence["value_b"])
+        values = ids.values[ids.values["value"].isin(shown)]
+        keys = list(zip(values["kind"], values["value"], strict=True))
+        self.display = dict(zip(keys, values["display"], strict=True))
+        self.n_shops = dict(zip(keys, values["shops"], strict=True))
+        accounts = analysis.dataset.accounts
+        self.accounts = accounts[accounts["shop_id"].isin(drawn)]
+
+    def shop_text(self, shop: str, width: int = 26) -> tuple[str, str]:
+        name, status, banned_at = self.shops[shop]
+        banned = status == "banned"
+        text = f"{shop} {short(name, width - len(shop) - 1)}"
+        if banned:
+            text += f"\nbanned {_day(banned_at)}"
+        return ("banned" if banned else "shop"), text
+
+    def first_seen(self, shop: str, kind: str, value: str) -> str | None:
+        """The day ``shop`` was first seen with the value (None: not one of its values)."""
+        key = (shop, kind, value)
+        return _day(self.seen[key]) if key in self.seen else None
+
+
+def _evidence_label(row, mine_first: bool, tables: _Tables) -> str:
+    """``same · date first seen on the other shop``, or ``87% ~ other value`` (masked)."""
+    other = row.value_b if mine_first else row.value_a
+    other_shop = row.shop_b if mine_first else row.shop_a
+    if row.method == "exact":
+        first = tables.first_seen(other_shop, row.kind, other)
+        return "same" + (f" · {first}" if first else "")
+    shown = tables.display.get((row.kind, other), other)
+    return f"{round(100 * row.score)}% ~ {short(shown, 16, tail=row.kind == 'address')}"
+
+
+def evidence_graphs(analysis: Any, signups: list[dict], *, max_identifiers: int = 14,
+                    max_shops: int = 8) -> dict[str, EvidenceGraph]:
+    """The evidence graph of each sign-up record (shop id -> graph), reading the
+    analysis's tables once; the paths to banned shops are the records' matches'."""
+    if not signups:
+        return {}
+    tables = _Tables(analysis, signups)
+    return {s["shop_id"]: _graph(tables, s["shop_id"], s["risk"], s["flag"],
+                                 [m["path"] for m in s["matches"]], max_identifiers, max_shops)
+            for s in signups}
+
+
+def evidence_graph(analysis: Any, shop_id: str, *, max_identifiers: int = 14,
+                   max_shops: int = 8) -> EvidenceGraph:
+    """The evidence graph of any shop: it is scored as a sign-up against every banned
+    shop (:meth:`graphlink.Analysis.explain`) for the paths, risk and flag."""
+    dossier = analysis.explain(shop_id)
+    record = {"shop_id": shop_id, "risk": dossier.risk, "flag": dossier.flag,
+              "matches": dossier.banned_ties}
+    return evidence_graphs(analysis, [record], max_identifiers=max_identifiers,
+                           max_shops=max_shops)[shop_id]
+
+
+def _linked(tables: _Tables, shop_id: str, paths: list[list[str]],
+            max_shops: int) -> tuple[list[str], int]:
+    """The linked shops drawn: the first hop of every path to a banned shop, then the
+    strongest pairs; and how many were left out."""
+    pairs = tables.pairs
+    pairs = pairs[(pairs["shop_a"] == shop_id) | (pairs["shop_b"] == shop_id)]
+    p_of = {(b if a == shop_id else a): p for a, b, p in
+            zip(pairs["shop_a"], pairs["shop_b"], pairs["p"], strict=True)}
+    first_hops = list(dict.fromkeys(p[1] for p in paths))
+    ranked = first_hops + sorted((s for s in p_of if s not in first_hops),
+                                 key=lambda s: (-p_of[s], s))
+    linked = ranked[:max(max_shops, len(first_hops))]
+    return linked, len(ranked) - len(linked)
+
+
+def _graph(tables: _Tables, shop_id: str, risk: float, flag: str, paths: list[list[str]],
+           max_identifiers: int, max_shops: int) -> EvidenceGraph:
+    """Nodes and edges around ``shop_id``: the shop, its accounts, its identifiers
+    (evidence first), the linked shops, the further hops of ``paths``."""
+    name = tables.shops[shop_id][0]
+    graph = EvidenceGraph(shop_id, name, risk, flag)
+    linked, graph.omitted_shops = _linked(tables, shop_id, paths, max_shops)
+    kind, text = tables.shop_text(shop_id, 30)
+    graph.node(f"shop:{shop_id}", kind, text, 0)
+    accounts = tables.accounts
+    accounts = sorted(accounts.loc[accounts["shop_id"] == shop_id, "account_id"])
+    for i, account in enumerate(accounts):
+        graph.node(f"account:{account}", "account", f"account {account}", 1, i)
+        graph.edges.append((f"shop:{shop_id}", f"account:{account}", "operates", ""))
+    ev = tables.evidence
+    ev = ev[(ev["shop_a"] == shop_id) | (ev["shop_b"] == shop_id)]
+    ev = ev[ev["shop_a"].isin(linked) | ev["shop_b"].isin(linked)]
+    _identifiers(tables, graph, ev, accounts, max_identifiers)
+    for rank, s in enumerate(linked):
+        kind, text = tables.shop_text(s)
+        graph.node(f"shop:{s}", kind, text, 3, rank)
+    _evidence_edges(tables, graph, ev)
+    _path_hops(tables, graph, paths)
+    return graph
+
+
+def _identifiers(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame, accounts: list[str],
+                 max_identifiers: int) -> None:
+    """The shop's identifier nodes: those carrying evidence to a drawn linked shop
+    first, then the most shared; each tied to the account that uses it."""
+    shop_id = graph.shop_id
+    uses = tables.uses[tables.uses["shop_id"] == shop_id]
+    mine_first = (ev["shop_a"] == shop_id).to_numpy()
+    my_values = np.where(mine_first, ev["value_a"], ev["value_b"])
+    evidential = list(dict.fromkeys(zip(ev["kind"], my_values, strict=True)))
+    everything = list(dict.fromkeys(zip(uses["kind"], uses["value"], strict=True)))
+    n_shops = tables.n_shops
+    rest = sorted((k for k in everything if k not in evidential),
+                  key=lambda k: (-int(n_shops.get(k, 1)), k))
+    chosen = (evidential + rest)[:max(max_identifiers, len(evidential))]
+    graph.omitted_identifiers = len(everything) - len([k for k in chosen if k in everything])
+    owner = {(k, v): a for k, v, a in zip(uses["kind"], uses["value"], uses["account_id"],
+                                          strict=True)}
+    owner_rank = {a: i for i, a in enumerate(accounts)}
+    from graphlink.scoring.score import label
+
+    for k, v in chosen:
+        count = int(n_shops.get((k, v), 1))
+        text = f"{label(k)} {short(tables.display.get((k, v), v), 24, tail=k == 'address')}"
+        if count > 1:
+            text += f"\n{count} shops"
+        account = owner.get((k, v))
+        graph.node(f"{k}:{v}", k, text, 2, owner_rank.get(account, len(accounts)))
+        src = f"account:{account}" if isinstance(account, str) else f"shop:{shop_id}"
+        graph.edges.append((src, f"{k}:{v}", "uses", ""))
+
+
+def _evidence_edges(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame) -> None:
+    """An edge from each of the shop's values to the linked shop it matches."""
+    shop_id = graph.shop_id
+    mine_first = (ev["shop_a"] == shop_id).to_numpy()
+    for row, first in zip(ev.itertuples(index=False), mine_first, strict=True):
+        mine = row.value_a if first else row.value_b
+        other = row.shop_b if first else row.shop_a
+        style = "exact" if row.method == "exact" else "fuzzy"
+        graph.edges.append((f"{row.kind}:{mine}", f"shop:{other}", style,
+                            _evidence_label(row, first, tables)))
+
+
+def _path_hops(tables: _Tables, graph: EvidenceGraph, paths: list[list[str]]) -> None:
+    """The further hops of the paths to banned shops, each with its pair's p and kinds."""
+    for path in paths:
+        for hop, (u, v) in enumerate(zip(path[1:], path[2:], strict=False), start=4):
+            kind, text = tables.shop_text(v)
+            graph.node(f"shop:{v}", kind, text, hop)
+            p, kinds = tables.pair_info[tuple(sorted((u, v)))]
+            edge = (f"shop:{u}", f"shop:{v}", "path", f"p {p:.2f}\n{kinds.replace(',', ', ')}")
+            if edge not in graph.edges:
+                graph.edges.append(edge)
+
+
+# --- factory maps --------------------------------------------------------------------
+
+_M_PER_DEGREE = 111_320.0
+
+
+def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status: pd.Series,
+                  context: float = 1.8, *, placed: dict[str, int] | None = None
+                  ) -> FactoryPlace:
+    """The addresses around one lead (a row of :meth:`graphlink.Analysis.factories`):
+    ``points`` are the placed (shop, address) rows of every shop, ``status`` each
+    shop's status; the map spans ``context`` radii (at least 150 m) around the anchor.
+    ``placed``: how many rows of ``points`` each shop has, when the caller draws several
+    maps (computed here otherwise)."""
+    if placed is None:
+        placed = points["shop_id"].value_counts().to_dict()
+    lat0, lon0 = float(lead["lat"]), float(lead["lon"])
+    radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
+    span = max(radius * context, 150.0)
+    dy = (points["lat"] - lat0) * _M_PER_DEGREE
+    dx = (points["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))
+    near = points[(dx.abs() <= span) & (dy.abs() <= span)]
+    near = near.assign(status=near["shop_id"].map(status))[["shop_id", "lat", "lon", "status"]]
+    members = set(lead["shops"])
+    successors = set(lead["successors"]) if "successors" in lead else set()
+    inside = near[near["shop_id"].isin(members)]
+    return FactoryPlace(
+        factory_id=factory_id, lat=lat0, lon=lon0, radius=radius, span=span,
+        shops=len(members), operators=int(lead["operators"]),
+        banned_shops=int(lead["banned_shops"]), score=float(lead["score"]),
+        anchor_address=lead["anchor_address"], inside=inside,
+        later=near[near["shop_id"].isin(successors)],
+        outside=near[~near["shop_id"].isin(members | successors)],
+        elsewhere=sum(placed.get(s, 0) for s in members) - len(inside),
+        unplaced=sorted(members - placed.keys()))

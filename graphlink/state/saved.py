@@ -1,0 +1,275 @@
+"""The saved analysis: every part of an :class:`graphlink.Analysis` in a state run, and back.
+
+A run saved into a state folder (`graphlink analyse DATASET --state DIR`,
+`report changes`) keeps, beside the tables incremental scoring reads
+(:mod:`graphlink.state.store`), the whole analysis in ``tables/RNNNN/analysis/``:
+
+- ``dataset.<table>.parquet``: the dataset's tables as loaded (``_line`` kept);
+- ``uses.parquet``, ``values.parquet``: the identifier model, all columns
+  (the account, source table and line of each use: the provenance of evidence);
+- ``pairs.parquet``, ``operators.parquet``, ``shops.parquet``,
+  ``hub_blocks.parquet``: the resolution and the clusters, all columns;
+- ``factory_leads.parquet``, ``factory_context.parquet``: the factory leads
+  and the crowded places kept as context (their evidence as JSON text);
+- ``analysis.json``: :data:`SCHEMA`, the dataset's source, files, skipped rows
+  and warnings, the linkage counts.
+
+The run's ``evidence``, ``similar`` and ``keys`` tables and ``model.json`` are
+shared with the incremental tables. :func:`read_analysis` rebuilds the
+:class:`~graphlink.Analysis` from them, so a report read from a fresh state runs
+the same code on the same data as a fresh analysis, and writes the same bytes.
+
+Parquet and JSON only (reading never runs code); object columns holding lists
+or dicts are stored as JSON text, named in the table's metadata.
+
+>>> frame = pd.DataFrame({"a": [[1, 2], None], "b": ["x", None]})
+>>> back = _decoded(_table(frame))
+>>> back["a"].tolist(), back["b"].tolist()
+([[1, 2], None], ['x', None])
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from graphlink.core.errors import Problem
+
+__all__ = ["SCHEMA", "FOLDER", "write_analysis", "read_analysis", "has_analysis",
+           "model_version"]
+
+SCHEMA = "graphlink.saved-analysis/1"
+FOLDER = "analysis"
+_JSON_COLUMNS = b"graphlink.json_columns"
+_FRAMES = ("uses", "values", "pairs", "operators", "shops", "hub_blocks", "factory_leads",
+           "factory_context")
+
+
+def model_version(model) -> str | None:
+    """A short hash of the model's parameters (its JSON): the version a case file cites.
+
+    >>> model_version(None) is None
+    True
+    """
+    if model is None:
+        return None
+    text = json.dumps(model.to_dict(), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def write_analysis(analysis, tables: Path) -> None:
+    """Save every part of ``analysis`` that is not already among the run's ``tables``
+    into ``tables/analysis`` (the caller writes ``evidence``, ``similar``, ``keys``
+    and ``model.json``)."""
+    folder = Path(tables) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    dataset = analysis.dataset
+    for name, frame in dataset.tables.items():
+        _write(frame, folder / f"dataset.{name}.parquet")
+    leads = analysis.factory_leads  # computed here once (seconds at 30,000 shops), not per read
+    frames = {"uses": analysis.identifiers.uses, "values": analysis.identifiers.values,
+              "pairs": analysis.resolution.pairs, "operators": analysis.resolution.operators,
+              "shops": analysis.shops, "hub_blocks": analysis.links.hub_blocks,
+              "factory_leads": leads.leads, "factory_context": leads.context}
+    for name, frame in frames.items():
+        _write(frame, folder / f"{name}.parquet")
+    meta = {"schema": SCHEMA, "tables": sorted(dataset.tables), "source": str(dataset.source),
+            "files": dataset.files, "skipped": dict(dataset.skipped),
+            "warnings": list(dataset.warnings), "problems": [asdict(p) for p in dataset.problems],
+            "comparisons": int(analysis.links.comparisons),
+            "candidates": int(analysis.links.candidates),
+            "merge": float(analysis.resolution.merge)}
+    (folder / "analysis.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False),
+                                          encoding="utf-8")
+
+
+def has_analysis(state) -> bool:
+    """Whether the state's current run carries the whole analysis (runs saved before
+    it did carry only the incremental tables)."""
+    return (state.tables / FOLDER / "analysis.json").exists()
+
+
+def read_analysis(state, source: str | Path | None = None):
+    """The :class:`~graphlink.Analysis` saved in the state's current run.
+
+    Each part (identifiers, links, evidence, resolution, clusters, factory leads,
+    each dataset table) is read from its Parquet file when first used, so a report
+    reads only what it needs: ``clusters`` the clusters, ``factories`` the leads
+    and a few dataset tables. ``source``: the dataset path as the caller spells it
+    (what reports print as ``dataset``); default, the one it was analysed from.
+    """
+    from graphlink.core.dataset import Dataset
+    from graphlink.detection.factories import FactoryLeads
+    from graphlink.linkage.identifiers import Identifiers
+    from graphlink.linkage.link import Links
+    from graphlink.linkage.resolve import Resolution
+    from graphlink.state.store import StateError
+
+    folder = state.tables / FOLDER
+    meta = _meta(folder, StateError)
+
+    def frame(name: str) -> pd.DataFrame:
+        return _read(folder / f"{name}.parquet", StateError)
+
+    tables = _LazyTables(meta["tables"], lambda name: frame(f"dataset.{name}"))
+    dataset = Dataset(tables, str(source) if source is not None else meta["source"],
+                      meta["files"], [Problem(**p) for p in meta["problems"]],
+                      Counter(meta["skipped"]), meta["warnings"])
+    parts = {
+        "identifiers": lambda: Identifiers(frame("uses"), frame("values")),
+        "links": lambda: Links(state.table("similar"), meta["comparisons"], meta["candidates"],
+                               frame("hub_blocks"), state.table("keys")),
+        "evidence": lambda: state.table("evidence"),
+        "resolution": lambda: Resolution(frame("operators"), frame("pairs"), meta["merge"]),
+        "shops": lambda: frame("shops"),
+        "factory_leads": lambda: FactoryLeads(frame("factory_leads"), frame("factory_context")),
+    }
+    return _saved_type()(dataset, parts, state.model())
+
+
+class _LazyTables(dict):
+    """A dataset's tables, each read on first use (``name in tables`` without reading)."""
+
+    def __init__(self, names: list[str], read):
+        super().__init__()
+        self._names, self._read = list(names), read
+
+    def __missing__(self, name: str) -> pd.DataFrame:
+        if name not in self._names:
+            raise KeyError(name)
+        self[name] = value = self._read(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def keys(self):
+        return list(self._names)
+
+    def values(self):
+        return [self[n] for n in self._names]
+
+    def items(self):
+        return [(n, self[n]) for n in self._names]
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self._names else default
+
+
+@functools.cache
+def _saved_type() -> type:
+    """``SavedAnalysis``: an :class:`~graphlink.Analysis` whose parts are read when
+    first used (made on first call: graphlink.api imports this module)."""
+    from graphlink.api import Analysis
+
+    class SavedAnalysis(Analysis):
+        """An analysis read from a state run, part by part (see :func:`read_analysis`)."""
+
+        def __init__(self, dataset, parts: dict, model):
+            self.__dict__["_parts"] = parts
+            self.dataset, self.model, self.origin = dataset, model, {}
+
+        def __getattr__(self, name: str):
+            parts = self.__dict__.get("_parts", {})
+            if name not in parts:
+                raise AttributeError(name)
+            self.__dict__[name] = value = parts.pop(name)()
+            return value
+
+        @functools.cached_property
+        def factory_leads(self):
+            return self.__getattr__("factory_leads")
+
+    return SavedAnalysis
+
+
+def _meta(folder: Path, error: type[Exception]) -> dict:
+    path = folder / "analysis.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{folder.parent}: this run was saved before states kept the whole "
+                    "analysis; run `graphlink analyse DATASET --state DIR` once (the run "
+                    "history and its change logs are kept)") from exc
+    except (OSError, ValueError) as exc:
+        raise error(f"{path}: not a saved analysis ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
+        found = meta.get("schema") if isinstance(meta, dict) else None
+        raise error(f"{path}: saved analysis of schema {found!r}, this graphlink reads "
+                    f"{SCHEMA!r}; run `graphlink analyse DATASET --state DIR` to save it again "
+                    "(the run history is kept)")
+    return meta
+
+
+def _nested(column: pd.Series) -> bool:
+    """Whether an object column holds lists, tuples, dicts or arrays."""
+    for value in column:
+        if isinstance(value, list | tuple | dict | np.ndarray):
+            return True
+    return False
+
+
+def _encoded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its nested object columns as JSON text (named in ``attrs``)."""
+    nested = [c for c in frame.columns if frame[c].dtype == object and _nested(frame[c])]
+    out = frame.reset_index(drop=True)
+    if nested:
+        out = out.copy()
+        for c in nested:
+            out[c] = [None if v is None else json.dumps(_plain(v), ensure_ascii=False)
+                      for v in out[c]]
+    out.attrs = {"json_columns": nested}
+    return out
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.ndarray | tuple):
+        value = list(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table, its nested columns as JSON text named in the metadata."""
+    encoded = _encoded(frame)
+    table = pa.Table.from_pandas(encoded, preserve_index=False)
+    meta = {**(table.schema.metadata or {}),
+            _JSON_COLUMNS: json.dumps(encoded.attrs["json_columns"]).encode()}
+    return table.replace_schema_metadata(meta)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    pq.write_table(_table(frame), path, compression="zstd")
+
+
+def _decoded(table: pa.Table) -> pd.DataFrame:
+    nested = json.loads((table.schema.metadata or {}).get(_JSON_COLUMNS, b"[]"))
+    frame = table.to_pandas()
+    for c in nested:
+        frame[c] = [None if v is None else json.loads(v) for v in frame[c]]
+    return frame
+
+
+def _read(path: Path, error: type[Exception]) -> pd.DataFrame:
+    try:
+        return _decoded(pq.read_table(path))
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise error(f"{path}: cannot read ({exc})") from exc
