@@ -62,6 +62,7 @@ from rapidfuzz.distance import OSA
 
 from graphlink import normalise as norm
 from graphlink.core.paths import smallest_in_component, smallest_per_group
+from graphlink.core.workers import map_chunks, workers
 from graphlink.linkage import compare
 from graphlink.linkage.identifiers import Identifiers, run_starts, value_rows
 
@@ -453,6 +454,10 @@ def find_links(ids: Identifiers, passes=PASSES, window: int = WINDOW) -> Links:
         _forget_edit_texts()
 
 
+#: values (of all kinds) from which the passes run in worker processes
+PARALLEL_VALUES = 50_000
+
+
 def _forget_edit_texts() -> None:
     _national.cache_clear()
     _id_text.cache_clear()
@@ -460,23 +465,76 @@ def _forget_edit_texts() -> None:
 
 
 def _find_links(ids: Identifiers, passes, window: int) -> Links:
+    by_kind = dict(tuple(ids.values.groupby("kind", sort=False)))  # not a mask per pass
+    groups = _pass_groups(passes, by_kind)
+    by_kind[None] = ids.values.iloc[:0]  # the kinds without values
+    # the groups run side by side in worker processes (each its passes in order, with
+    # its own memo); small data stays in-process, where a fork costs more than the work
+    alone = len(ids.values) < PARALLEL_VALUES
+    done = map_chunks(_run_groups, groups, passes, by_kind, window,
+                      min_items=len(groups) + 1 if alone else 1)
+    results = dict(item for group in done for item in group)
     found, hubs, keys = [], [], []
     comparisons = candidates = 0
-    memo = _Memo(passes)
-    by_kind = dict(tuple(ids.values.groupby("kind", sort=False)))  # not a mask per pass
-    for bp in passes:
-        keyed, hub_keys = _keyed(by_kind.get(bp.kind, ids.values.iloc[:0]), bp)
-        hubs.extend(hub_keys)
-        keys.append(keyed[["key", "text", "value", "key_shops"]].assign(
-            **{"pass": bp.name, "kind": bp.kind}))
-        if len(keyed) >= 2:
-            pairs, compared = _window_pairs(keyed, bp, window)
-            comparisons += compared
-            candidates += len(pairs)
-            found.extend(_compared(bp, pairs, memo))
-        memo.done(bp)
+    for i in range(len(passes)):  # pass order: the first of two equal links is kept
+        pass_found, pass_hubs, pass_keys, compared, pairs = results[i]
+        found.extend(pass_found)
+        hubs.extend(pass_hubs)
+        keys.append(pass_keys)
+        comparisons += compared
+        candidates += pairs
     return Links(_links_frame(found), comparisons, candidates, pd.DataFrame(hubs),
                  pd.concat(keys, ignore_index=True))
+
+
+def _pass_groups(passes, by_kind: dict) -> list[list[int]]:
+    """Pass indices in as many groups as there are workers, balanced by values to key:
+    the passes of one kind, and of kinds sharing a rule (ID numbers and birth dates),
+    stay in one group, so each rule's memo sees all its passes."""
+    cluster = {bp.kind: bp.kind for bp in passes}
+
+    def root(kind: str) -> str:
+        while cluster[kind] != kind:
+            kind = cluster[kind]
+        return kind
+
+    by_rule: dict = {}
+    for bp in passes:
+        cluster[root(bp.kind)] = root(by_rule.setdefault((bp.rule, bp.may_link), bp.kind))
+    members: dict[str, list[int]] = {}
+    for i, bp in enumerate(passes):
+        members.setdefault(root(bp.kind), []).append(i)
+    cost = {c: sum(len(by_kind.get(passes[i].kind, ())) for i in idx)
+            for c, idx in members.items()}
+    bins: list[list[int]] = [[] for _ in range(max(1, min(workers(), len(members))))]
+    loads = [0] * len(bins)
+    for c in sorted(members, key=lambda c: (-cost[c], c)):
+        k = loads.index(min(loads))
+        bins[k].extend(members[c])
+        loads[k] += cost[c]
+    return [sorted(b) for b in bins if b]
+
+
+def _run_groups(groups: list[list[int]], passes, by_kind: dict, window: int) -> list[list]:
+    """Each group's passes in order: per pass (index, (links, hubs, keys, comparisons,
+    candidates))."""
+    return [[(i, result) for i, result in zip(group, _run_passes(
+        [passes[i] for i in group], by_kind, window), strict=True)] for group in groups]
+
+
+def _run_passes(passes, by_kind: dict, window: int) -> list[tuple]:
+    memo, out = _Memo(passes), []
+    for bp in passes:
+        keyed, hub_keys = _keyed(by_kind.get(bp.kind, by_kind[None]), bp)
+        keys = keyed[["key", "text", "value", "key_shops"]].assign(
+            **{"pass": bp.name, "kind": bp.kind})
+        found, compared, pairs = [], 0, []
+        if len(keyed) >= 2:
+            pairs, compared = _window_pairs(keyed, bp, window)
+            found = _compared(bp, pairs, memo)
+        memo.done(bp)
+        out.append((found, hub_keys, keys, compared, len(pairs)))
+    return out
 
 
 class _Memo:

@@ -7,6 +7,7 @@ import pytest
 
 import graphlink as gl
 from graphlink.core import workers
+from graphlink.linkage import link
 from graphlink.linkage.identifiers import extract
 from graphlink.linkage.link import count_entities, find_links
 
@@ -22,6 +23,7 @@ def test_workers_give_the_in_process_answer(world, monkeypatch):
     ids_1, links_1 = _links(world)
     monkeypatch.setenv("GRAPHLINK_WORKERS", "2")
     monkeypatch.setattr(workers, "MIN_ITEMS", 10)  # every list goes to the workers
+    monkeypatch.setattr(link, "PARALLEL_VALUES", 0)  # and the blocking passes too
     ids_2, links_2 = _links(world)
     assert workers.LAST_POOL_SIZE == 2  # the pool really ran
     assert ids_2.uses.equals(ids_1.uses) and ids_2.values.equals(ids_1.values)
