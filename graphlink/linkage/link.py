@@ -61,14 +61,14 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from graphlink import normalise as norm
-from graphlink.core.paths import smallest_in_component, smallest_per_group
+from graphlink.core.paths import smallest_in_component
 from graphlink.core.workers import map_chunks, workers
 from graphlink.linkage import compare
 from graphlink.linkage.identifiers import Identifiers, run_starts, value_rows
 
 __all__ = [
     "Links", "find_links", "pair_evidence", "count_entities", "ENTITY_KINDS",
-    "entity_labels", "link_new", "smallest_in_component", "smallest_per_group",
+    "entity_labels", "link_new",
     "MAX_BLOCK", "WINDOW", "LINK_MIN",
     "HUB_SHOPS", "HUB_SHOPS_BY_KIND", "hub_limit", "HUB_REPORT", "hubs",
     "comparison_growth",

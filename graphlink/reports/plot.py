@@ -58,6 +58,7 @@ from graphlink.reports.svg import (
     FLAG_COLOURS,
     NODE_STYLE,
     WEIGHT_COLOURS,
+    map_notes,
     probability_text,
     waterfall_rows,
 )
@@ -509,13 +510,7 @@ def draw_factory_map(place: FactoryPlace) -> Figure:
                  f"anchor {_short(place.anchor_address, 56)}, radius {radius:.0f} m"),
                  fontsize=10, loc="left", parse_math=False)
     ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
-    notes = []
-    if place.elsewhere > 0:
-        notes.append(f"{place.elsewhere} other address(es) of these shops lie outside the map")
-    if place.unplaced:
-        unplaced = place.unplaced
-        notes.append(f"{len(unplaced)} shop(s) without coordinates: {', '.join(unplaced[:6])}"
-                     + (" ..." if len(unplaced) > 6 else ""))
+    notes = map_notes(place)
     if notes:
         ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7,
                 color="#555555", va="bottom")

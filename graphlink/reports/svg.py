@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["evidence", "waterfall", "factory_map", "risk_histogram", "cluster_sizes", "esc",
            "arrange", "NODE_STYLE", "FLAG_COLOURS", "WEIGHT_COLOURS", "EDGE_STYLE",
-           "probability_text", "waterfall_rows"]
+           "probability_text", "waterfall_rows", "map_notes"]
 
 #: colour and marker (matplotlib's marker letters) of each node kind of an evidence graph
 NODE_STYLE = {
@@ -611,6 +611,19 @@ def factory_map(place: FactoryPlace) -> str:
            extra=' font-weight="600" class="title"')
     c.text(10, 38, f"anchor {short(place.anchor_address, 56)}, radius {place.radius:.0f} m", 11)
     _legend(c, left + side + 14, top + 8, items)
+    notes = map_notes(place)
+    for i, note in enumerate(notes):
+        c.text(left, top + side + 36 + 15 * i, note, 10, colour=_MUTED)
+    return c.svg("factory-map")
+
+
+def map_notes(place: FactoryPlace) -> list[str]:
+    """What a factory map cannot show: addresses outside it, shops without coordinates.
+
+    >>> from types import SimpleNamespace
+    >>> map_notes(SimpleNamespace(elsewhere=2, unplaced=["S1"]))
+    ['2 other address(es) of these shops lie outside the map', '1 shop(s) without coordinates: S1']
+    """
     notes = []
     if place.elsewhere > 0:
         notes.append(f"{place.elsewhere} other address(es) of these shops lie outside the map")
@@ -618,9 +631,7 @@ def factory_map(place: FactoryPlace) -> str:
         unplaced = place.unplaced
         notes.append(f"{len(unplaced)} shop(s) without coordinates: {', '.join(unplaced[:6])}"
                      + (" ..." if len(unplaced) > 6 else ""))
-    for i, note in enumerate(notes):
-        c.text(left, top + side + 36 + 15 * i, note, 10, colour=_MUTED)
-    return c.svg("factory-map")
+    return notes
 
 
 def _map_points(c: _Canvas, place: FactoryPlace, xy) -> list[tuple[str, str]]:

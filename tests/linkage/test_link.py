@@ -9,8 +9,6 @@ function of :mod:`graphlink.linkage.link`: blocking (:func:`find_links`,
 
 from __future__ import annotations
 
-import networkx as nx
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -225,23 +223,6 @@ def test_shops_on_one_device_are_one_entity_and_one_user_of_their_address():
 def test_a_hub_device_does_not_make_an_entity():
     uses = [(f"S{i:02d}", "device", "emulator") for i in range(link.HUB_SHOPS + 1)]
     assert link.entity_labels(ids_of(uses)).empty
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.integers(1, 12).flatmap(lambda n: st.tuples(
-    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=20))))
-def test_smallest_in_component_agrees_with_networkx(case):
-    n, edges = case
-    names = np.array([f"S{i:02d}" for i in range(n)], dtype=object)[::-1]
-    a = np.array([e[0] for e in edges], dtype=np.int64)
-    b = np.array([e[1] for e in edges], dtype=np.int64)
-    got = link.smallest_in_component(names, a, b)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from(edges)
-    for component in nx.connected_components(graph):
-        smallest = min(names[i] for i in component)
-        assert all(got[i] == smallest for i in component)
 
 
 # --- hubs -------------------------------------------------------------------------------
