@@ -58,6 +58,7 @@ from graphlink.reports.svg import (
     FLAG_COLOURS,
     NODE_STYLE,
     WEIGHT_COLOURS,
+    evidence_notes,
     map_notes,
     probability_text,
     waterfall_rows,
@@ -372,11 +373,7 @@ def draw_evidence(graph: EvidenceGraph) -> Figure:
     ax.set_title(safe_terminal(f"Evidence around {shop_id} {name}: risk {graph.risk:.2f} "
                                f"({graph.flag})"),
                  fontsize=12, loc="left", parse_math=False)
-    notes = []
-    if graph.omitted_identifiers:
-        notes.append(f"{graph.omitted_identifiers} more identifier(s) without evidence not drawn")
-    if graph.omitted_shops:
-        notes.append(f"{graph.omitted_shops} weaker linked shop(s) not drawn")
+    notes = evidence_notes(graph)
     if notes:
         fig.text(0.01, 0.005, "; ".join(notes), fontsize=7, color="#555555")
     kinds_present = {n.kind for n in layout.nodes.values()}

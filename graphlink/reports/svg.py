@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["evidence", "waterfall", "factory_map", "risk_histogram", "cluster_sizes", "esc",
            "arrange", "NODE_STYLE", "FLAG_COLOURS", "WEIGHT_COLOURS", "EDGE_STYLE",
-           "probability_text", "waterfall_rows", "map_notes"]
+           "probability_text", "waterfall_rows", "map_notes", "evidence_notes"]
 
 #: colour and marker (matplotlib's marker letters) of each node kind of an evidence graph
 NODE_STYLE = {
@@ -366,11 +366,7 @@ def evidence(graph: EvidenceGraph) -> str:
     title = f"Evidence around {graph.shop_id} {short(graph.name, 30)}: risk {graph.risk:.2f} " \
             f"({graph.flag})"
     c.text(10, 22, title, 14, extra=' font-weight="600" class="title"')
-    notes = []
-    if graph.omitted_identifiers:
-        notes.append(f"{graph.omitted_identifiers} more identifier(s) without evidence not drawn")
-    if graph.omitted_shops:
-        notes.append(f"{graph.omitted_shops} weaker linked shop(s) not drawn")
+    notes = evidence_notes(graph)
     if notes:
         c.text(10, height - 8, "; ".join(notes), 10, colour=_MUTED)
     kinds = {n.kind for n in nodes}
@@ -380,6 +376,21 @@ def evidence(graph: EvidenceGraph) -> str:
     items += [(_line_symbol(*EDGE_STYLE[s]), edge_name(s)) for s in EDGE_STYLE if s in styles]
     _legend(c, plot_w + 10, _TOP - 10, items)
     return c.svg("evidence")
+
+
+def evidence_notes(graph: EvidenceGraph) -> list[str]:
+    """What an evidence figure leaves out: identifiers without evidence, weaker shops.
+
+    >>> from types import SimpleNamespace
+    >>> evidence_notes(SimpleNamespace(omitted_identifiers=0, omitted_shops=3))
+    ['3 weaker linked shop(s) not drawn']
+    """
+    notes = []
+    if graph.omitted_identifiers:
+        notes.append(f"{graph.omitted_identifiers} more identifier(s) without evidence not drawn")
+    if graph.omitted_shops:
+        notes.append(f"{graph.omitted_shops} weaker linked shop(s) not drawn")
+    return notes
 
 
 def _evidence_labels(c: _Canvas, layout: EvidenceGraph, nodes: list[GraphNode],
