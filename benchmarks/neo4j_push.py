@@ -53,20 +53,24 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import graphlink as gl
     from graphlink import neo4j as gn
+    from graphlink.neo4j.bolt import _run
+    from graphlink.neo4j.connection import _connect, _settings
+    from graphlink.neo4j.model import SCHEMA_STATEMENTS
+    from graphlink.neo4j.plan import _plan
 
     analysis = gl.open_state(options.state)
     start, cpu = time.perf_counter(), time.process_time()
-    steps = gn._plan(analysis)
+    steps = _plan(analysis)
     print(f"rows: {sum(len(s.rows) for s in steps):,}, built in "
           f"{time.perf_counter() - start:.1f} s ({time.process_time() - cpu:.1f} s CPU)")
-    settings = gn._settings(None, None, None, None)
+    settings = _settings(None, None, None, None)
     totals = [0.0, 0.0, 0.0]
     # the Neo4j tests' lock (tests/neo4j_fixtures.py): one writer at a time on a shared server
     with open(Path(tempfile.gettempdir()) / "graphlink-neo4j-tests.lock", "w") as lock, \
-            gn._connect(settings) as driver, driver.session(database=settings.database) as session:
+            _connect(settings) as driver, driver.session(database=settings.database) as session:
         fcntl.flock(lock, fcntl.LOCK_EX)
         gn.clear()
-        for statement in gn.SCHEMA_STATEMENTS:
+        for statement in SCHEMA_STATEMENTS:
             session.run(statement).consume()
         for step in steps:
             wall, server, client = time.perf_counter(), _server_cpu(), time.process_time()
@@ -77,7 +81,7 @@ def main() -> None:
                                           push_id="benchmark").consume()
                     _show(summary.profile)
                 else:
-                    session.execute_write(gn._run, step.statement, rows=rows, push_id="benchmark")
+                    session.execute_write(_run, step.statement, rows=rows, push_id="benchmark")
             used = [time.perf_counter() - wall,
                     (_server_cpu() or 0.0) - (server or 0.0), time.process_time() - client]
             totals = [t + u for t, u in zip(totals, used, strict=True)]

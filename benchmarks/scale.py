@@ -258,7 +258,7 @@ def neo4j_reachable() -> bool:
     from graphlink import neo4j as gn
 
     try:
-        with gn._connect(gn._settings(None, None, None, None), 5.0):
+        with gn.connection._connect(gn.connection._settings(None, None, None, None), 5.0):
             return True
     except Exception:  # noqa: BLE001 (any failure: not reachable)
         return False

@@ -1,7 +1,7 @@
 """The rows of a Neo4j push built the slow, obvious way: from ``Analysis.graph``
 (networkx), node by node and edge by edge, as graphlink did before issue 19.
 
-:func:`graphlink.neo4j._plan` builds the same rows column by column from the
+:func:`graphlink.neo4j.plan._plan` builds the same rows column by column from the
 analysis's tables without the graph; tests compare the two (networkx as the
 oracle). Addresses' ``location`` is left out: Cypher makes it from ``lat`` and
 ``lon``.
@@ -17,6 +17,8 @@ import pandas as pd
 from graphlink import neo4j as gn
 from graphlink.core.schema import NODE_ACCOUNT, NODE_SHOP, node_id
 from graphlink.linkage.resolve import MERGE
+from graphlink.neo4j.model import _identifier_key, _props
+from graphlink.neo4j.plan import _factory_ids, _pair_verdicts, _plan, _signups, _verdict_props
 
 
 def _table_extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) -> dict:
@@ -50,15 +52,15 @@ def _linked(analysis, display: dict[str, str]) -> list[dict]:
         text = f"{row.kind}: {what}, {int(row.shops)} shops, {row.weight:+.1f} bits"
         lines[(row.shop_a, row.shop_b)].append((float(row.weight), text))
     out = []
-    verdicts = gn._pair_verdicts(analysis)
+    verdicts = _pair_verdicts(analysis)
     for row in pairs.itertuples(index=False):
         evidence = [t for _, t in sorted(lines.get((row.shop_a, row.shop_b), []),
                                          key=lambda wt: (-wt[0], wt[1]))]
         kinds = [k for k in str(row.kinds).split(",") if k]
         out.append({"src": gn.bounded_key(row.shop_a), "dst": gn.bounded_key(row.shop_b),
-                    **gn._props({"p": float(row.p), "kinds": kinds,
+                    **_props({"p": float(row.p), "kinds": kinds,
                                  "merged": bool(row.p >= MERGE), "evidence": evidence,
-                                 **gn._verdict_props(verdicts.get((row.shop_a, row.shop_b)))})})
+                                 **_verdict_props(verdicts.get((row.shop_a, row.shop_b)))})})
     return out
 
 
@@ -68,8 +70,8 @@ def graph_rows(analysis) -> dict[str, list[dict]]:
     shop_extra = _table_extras(dataset.shops, "shop_id")
     account_extra = _table_extras(dataset.accounts, "account_id", keep=("created_at",))
     coords = _coordinates(analysis)
-    scores, matches = gn._signups(analysis)
-    factory = gn._factory_ids(analysis)
+    scores, matches = _signups(analysis)
+    factory = _factory_ids(analysis)
     out: dict[str, list[dict]] = defaultdict(list)
     display: dict[str, str] = {}
     for key, attrs in graph.nodes(data=True):
@@ -77,24 +79,24 @@ def graph_rows(analysis) -> dict[str, list[dict]]:
         own = {k: v for k, v in attrs.items() if k != "kind"}
         if kind == NODE_SHOP:
             shop_id = attrs["shop_id"]
-            props = gn._props({**shop_extra.get(shop_id, {}), **factory.get(shop_id, {}), **own,
+            props = _props({**shop_extra.get(shop_id, {}), **factory.get(shop_id, {}), **own,
                                **scores.get(shop_id, {})}, key=gn.bounded_key(shop_id))
             out["Shop"].append({"key": gn.bounded_key(shop_id), **props})
         elif kind == NODE_ACCOUNT:
             account_id = attrs["account_id"]
-            props = gn._props({**account_extra.get(account_id, {}), **own},
+            props = _props({**account_extra.get(account_id, {}), **own},
                               key=gn.bounded_key(account_id))
             out["Account"].append({"key": gn.bounded_key(account_id), **props})
         else:
             extra = coords.get(attrs["value"], {}) if kind == "address" else {}
-            ident = gn._identifier_key(kind, attrs["value"])
+            ident = _identifier_key(kind, attrs["value"])
             out["Identifier"].append({"key": ident,
-                                      **gn._props({**extra, **own}, kind=kind, key=ident)})
+                                      **_props({**extra, **own}, kind=kind, key=ident)})
             display[key] = attrs.get("display") or attrs["value"]
     for u, v, attrs in graph.edges(data=True):
         rel = attrs["rel"]
         a, b = graph.nodes[u], graph.nodes[v]
-        props = gn._props({k: val for k, val in attrs.items() if k != "rel"})
+        props = _props({k: val for k, val in attrs.items() if k != "rel"})
         if rel == "OPERATES":
             if a["kind"] != NODE_ACCOUNT:
                 a, b = b, a
@@ -106,24 +108,24 @@ def graph_rows(analysis) -> dict[str, list[dict]]:
             owner = "Shop" if a["kind"] == NODE_SHOP else "Account"
             src = a["shop_id"] if owner == "Shop" else a["account_id"]
             out[f"USES {owner}->Identifier"].append(
-                {"src": gn.bounded_key(src), "dst": gn._identifier_key(b["kind"], b["value"]),
+                {"src": gn.bounded_key(src), "dst": _identifier_key(b["kind"], b["value"]),
                  **props})
         else:
             if a["value"] > b["value"]:
                 a, b = b, a
             out["SIMILAR Identifier->Identifier"].append(
-                {"src": gn._identifier_key(a["kind"], a["value"]),
-                 "dst": gn._identifier_key(b["kind"], b["value"]), **props})
+                {"src": _identifier_key(a["kind"], a["value"]),
+                 "dst": _identifier_key(b["kind"], b["value"]), **props})
     out["LINKED Shop->Shop"] = _linked(analysis, display)
     out["MATCHES Shop->Shop"] = matches
     return {k: v for k, v in out.items() if v}
 
 
 def plan_rows(analysis) -> dict[str, list[dict]]:
-    """The rows of :func:`graphlink.neo4j._plan`, under the same names (identifier
+    """The rows of :func:`graphlink.neo4j.plan._plan`, under the same names (identifier
     steps of every kind together)."""
     out: dict[str, list[dict]] = defaultdict(list)
-    for step in gn._plan(analysis):
+    for step in _plan(analysis):
         out[step.name if step.kind == "node" else step.label].extend(step.rows)
     return dict(out)
 

@@ -1,6 +1,8 @@
 """``python -m graphlink.neo4j``: the command-line entry of :mod:`graphlink.neo4j`."""
 
-from graphlink.neo4j import _node_total, finish_import, grass_json, render_guide, write_import
+from graphlink.neo4j.bolt import _node_total
+from graphlink.neo4j.browser import grass_json, render_guide
+from graphlink.neo4j.offline import finish_import, write_import
 
 if __name__ == "__main__":  # python -m graphlink.neo4j guide|grass|write-import|finish-import
     import sys

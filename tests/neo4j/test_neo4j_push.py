@@ -175,7 +175,7 @@ def test_server_killed_mid_push_then_push_again_equals_a_clean_push(
     message = str(failure.value)
     assert "partly updated" in message and "Push again" in message
     assert neo4j_settings.password not in message
-    assert 0 < batches[-1] < sum(len(s.rows) for s in gn._plan(analysis))
+    assert 0 < batches[-1] < sum(len(s.rows) for s in gn.plan._plan(analysis))
 
     # a mix: the other dataset's shops are still there, the push is marked incomplete
     stale, _, _ = neo4j_driver.execute_query("MATCH (s:Shop {shop_id: 'S1'}) RETURN s.name AS n")
@@ -210,13 +210,13 @@ def test_neo4j_admin_import_makes_the_graph_a_push_makes(neo4j_driver, neo4j_set
 
 
 def test_import_files_refuse_what_they_cannot_carry_exactly():
-    assert gn._import_type("p", [0.5, None, 1.0]) == "double"
-    assert gn._import_type("kinds", [["device"], [], None]) == "string[]"
-    assert gn._import_text([], "string[]") == gn._NO_ITEMS
+    assert gn.offline._import_type("p", [0.5, None, 1.0]) == "double"
+    assert gn.offline._import_type("kinds", [["device"], [], None]) == "string[]"
+    assert gn.offline._import_text([], "string[]") == gn.offline._NO_ITEMS
     with pytest.raises(gl.GraphlinkError, match="mixes"):
-        gn._import_type("risk", [0.5, 1])
+        gn.offline._import_type("risk", [0.5, 1])
     with pytest.raises(gl.GraphlinkError, match="U\\+001F"):
-        gn._import_text(["a\x1fb"], "string[]")
+        gn.offline._import_text(["a\x1fb"], "string[]")
 
 
 HOSTILE = [
