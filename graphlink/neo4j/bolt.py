@@ -26,7 +26,7 @@ from graphlink.neo4j.model import (
     SHOP,
     _drop_old_schema,
 )
-from graphlink.neo4j.plan import _plan
+from graphlink.neo4j.plan import _plan, _Step
 from graphlink.reports.report import Report
 
 
@@ -82,74 +82,106 @@ def push(analysis, uri: str | None = None, user: str | None = None,
     started = time.monotonic()
     push_id = uuid.uuid4().hex
     steps = _plan(analysis)
-    total = sum(len(s.table) for s in steps)
+    tally = _Tally(sum(len(s.table) for s in steps))
+    dataset = str(analysis.dataset.source or "")
+    with _connect(settings, max_retry_time) as driver:
+        try:
+            with driver.session(database=settings.database) as session:
+                nodes, rels, removed_nodes, removed_rels = _push_steps(
+                    session, steps, push_id, dataset, batch_size, progress, tally)
+        except _DRIVER_ERRORS as exc:
+            error = str(_error(settings, exc, tally.doing))
+            if tally.done or tally.doing == "removing stale data":
+                error += (f" The push stopped part-way ({tally.done} of {tally.total} rows)."
+                          f"{_PARTIAL}")
+            raise Neo4jError(error) from None
+    if progress:
+        progress("done", tally.total, tally.total)
+    return PushSummary(dataset, settings.where, nodes, rels, tally.total, tally.batches,
+                       removed_nodes, removed_rels, time.monotonic() - started, push_id)
+
+
+@dataclass
+class _Tally:
+    """How far a push is: rows of ``total`` done, batches run, what it is doing (for
+    its error messages)."""
+
+    total: int
+    done: int = 0
+    batches: int = 0
+    doing: str = "creating constraints and indexes"
+
+
+def _push_steps(session, steps: list[_Step], push_id: str, dataset: str, batch_size: int,
+                progress: Progress | None, tally: _Tally
+                ) -> tuple[dict[str, int], dict[str, int], int, int]:
+    """A push in one session: the schema, the meta node (incomplete), every step batch
+    by batch, stale data removed, the counts checked, the meta node complete. Returns
+    the counts of this push's nodes and relationships, and the stale nodes and
+    relationships removed."""
+    _drop_old_schema(session)
+    for statement in SCHEMA_STATEMENTS:
+        session.run(statement).consume()
+    tally.doing = "recording the push"
+    session.execute_write(_run, f"MERGE (m:{META} {{key: 'graph'}}) "
+                          "SET m.push_id = $push_id, m.complete = false, "
+                          "m.dataset = $dataset, m.started_at = localdatetime(), "
+                          "m.graphlink_version = $version",
+                          push_id=push_id, dataset=dataset, version=__version__)
+    for step in steps:
+        _load_step(session, step, push_id, batch_size, progress, tally)
+    tally.doing = "removing stale data"
+    removed_rels = _delete_stale(
+        session, "MATCH ()-[r:" + "|".join(REL_TYPES) + "]->() "
+        "WHERE r.push_id <> $push_id WITH r LIMIT $limit DELETE r "
+        "RETURN count(*) AS n", push_id)
+    removed_nodes = _delete_stale(
+        session, f"MATCH (n) WHERE ({_OWNED}) AND n.push_id <> $push_id "
+        "WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS n", push_id)
+    tally.doing = "counting the result"
+    nodes, rels = _counts(session, push_id)
+    _check_counts(steps, {**nodes, **rels})
+    session.execute_write(_run, f"MATCH (m:{META} {{key: 'graph'}}) "
+                          "WHERE m.push_id = $push_id SET m.complete = true, "
+                          "m.finished_at = localdatetime(), m.nodes = $nodes, "
+                          "m.relationships = $rels RETURN count(m) AS n",
+                          push_id=push_id, nodes=_node_total(nodes),
+                          rels=sum(rels.values()))
+    return nodes, rels, removed_nodes, removed_rels
+
+
+def _load_step(session, step: _Step, push_id: str, batch_size: int,
+               progress: Progress | None, tally: _Tally) -> None:
+    """MERGE one step's rows, ``batch_size`` at a time, one transaction each."""
+    for start in range(0, len(step.table), batch_size):
+        batch = step.table.records(start, start + batch_size)
+        tally.doing = (f"loading {step.label} (batch {tally.batches + 1}, "
+                       f"{tally.done} of {tally.total} rows)")
+        written = session.execute_write(_run, step.statement, rows=batch, push_id=push_id)
+        if written != len(batch):
+            raise Neo4jError(
+                f"{step.label}: {len(batch) - written} of {len(batch)} rows found "
+                "no endpoint node (was another push running at the same time?)"
+                f"{_PARTIAL}")
+        tally.done += len(batch)
+        tally.batches += 1
+        if progress:
+            progress(step.label, tally.done, tally.total)
+
+
+def _check_counts(steps: list[_Step], found: Mapping[str, int]) -> None:
+    """Neo4jError unless Neo4j holds as many nodes per label and relationships per type
+    of this push (``found``) as its steps have rows."""
     expected_nodes: dict[str, int] = defaultdict(int)
     expected_rels: dict[str, int] = defaultdict(int)
     for step in steps:
         (expected_nodes if step.kind == "node" else expected_rels)[step.name] += len(step.table)
-    dataset = str(analysis.dataset.source or "")
-    done = batches = 0
-    doing = "creating constraints and indexes"
-    with _connect(settings, max_retry_time) as driver:
-        try:
-            with driver.session(database=settings.database) as session:
-                _drop_old_schema(session)
-                for statement in SCHEMA_STATEMENTS:
-                    session.run(statement).consume()
-                doing = "recording the push"
-                session.execute_write(_run, f"MERGE (m:{META} {{key: 'graph'}}) "
-                                      "SET m.push_id = $push_id, m.complete = false, "
-                                      "m.dataset = $dataset, m.started_at = localdatetime(), "
-                                      "m.graphlink_version = $version",
-                                      push_id=push_id, dataset=dataset, version=__version__)
-                for step in steps:
-                    for start in range(0, len(step.table), batch_size):
-                        batch = step.table.records(start, start + batch_size)
-                        doing = (f"loading {step.label} (batch {batches + 1}, "
-                                 f"{done} of {total} rows)")
-                        written = session.execute_write(_run, step.statement, rows=batch,
-                                                        push_id=push_id)
-                        if written != len(batch):
-                            raise Neo4jError(
-                                f"{step.label}: {len(batch) - written} of {len(batch)} rows found "
-                                "no endpoint node (was another push running at the same time?)"
-                                f"{_PARTIAL}")
-                        done += len(batch)
-                        batches += 1
-                        if progress:
-                            progress(step.label, done, total)
-                doing = "removing stale data"
-                removed_rels = _delete_stale(
-                    session, "MATCH ()-[r:" + "|".join(REL_TYPES) + "]->() "
-                    "WHERE r.push_id <> $push_id WITH r LIMIT $limit DELETE r "
-                    "RETURN count(*) AS n", push_id)
-                removed_nodes = _delete_stale(
-                    session, f"MATCH (n) WHERE ({_OWNED}) AND n.push_id <> $push_id "
-                    "WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS n", push_id)
-                doing = "counting the result"
-                nodes, rels = _counts(session, push_id)
-                found = {**nodes, **rels}
-                for name, count in {**expected_nodes, **expected_rels}.items():
-                    if found.get(name, 0) != count:
-                        raise Neo4jError(
-                            f"after the push Neo4j holds {found.get(name, 0)} {name} of this "
-                            f"push, expected {count} (was another push running at the same "
-                            f"time?){_PARTIAL}")
-                session.execute_write(_run, f"MATCH (m:{META} {{key: 'graph'}}) "
-                                      "WHERE m.push_id = $push_id SET m.complete = true, "
-                                      "m.finished_at = localdatetime(), m.nodes = $nodes, "
-                                      "m.relationships = $rels RETURN count(m) AS n",
-                                      push_id=push_id, nodes=_node_total(nodes),
-                                      rels=sum(rels.values()))
-        except _DRIVER_ERRORS as exc:
-            error = str(_error(settings, exc, doing))
-            if done or doing == "removing stale data":
-                error += f" The push stopped part-way ({done} of {total} rows).{_PARTIAL}"
-            raise Neo4jError(error) from None
-    if progress:
-        progress("done", total, total)
-    return PushSummary(dataset, settings.where, nodes, rels, total, batches, removed_nodes,
-                       removed_rels, time.monotonic() - started, push_id)
+    for name, count in {**expected_nodes, **expected_rels}.items():
+        if found.get(name, 0) != count:
+            raise Neo4jError(
+                f"after the push Neo4j holds {found.get(name, 0)} {name} of this "
+                f"push, expected {count} (was another push running at the same "
+                f"time?){_PARTIAL}")
 
 
 _PARTIAL = ("\nThe graph in Neo4j is partly updated. Push again: the next complete push "

@@ -162,28 +162,42 @@ def _prop(name: str, value: object) -> object:
     """
     kind = type(value)
     if kind is str:
-        if _temporal(name):
-            try:
-                return _prop(name, datetime.fromisoformat(value))
-            except ValueError:
-                return value
-        return value
+        return _temporal_text(name, value) if _temporal(name) else value
     if kind is int or kind is bool or value is None:
         return value
     if kind is float:
         return None if math.isnan(value) else value
     if value is pd.NaT:
         return None
-    if isinstance(value, np.generic):
-        return _prop(name, value.item())
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return _moment(value)
+    return _other(name, value)
+
+
+def _temporal_text(name: str, value: str) -> object:
+    """Text in a temporal property: a date-time when it reads as ISO, else the text."""
+    try:
+        return _prop(name, datetime.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _moment(value: pd.Timestamp | datetime | date) -> datetime:
+    """A timestamp, date-time or date as a date-time without a zone (zoned: in UTC)."""
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
         return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
+    return datetime(value.year, value.month, value.day)
+
+
+def _other(name: str, value: object) -> object:
+    """:func:`_prop` of a value that is neither a plain scalar nor a moment: numpy
+    scalars, subclasses of str, int and float, lists, points, else its text."""
+    if isinstance(value, np.generic):
+        return _prop(name, value.item())
     if isinstance(value, (str, int, float)):  # subclasses
         return _prop(name, str(value) if isinstance(value, str) else value.real)
     if isinstance(value, (list, tuple, set, np.ndarray)):

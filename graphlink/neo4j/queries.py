@@ -65,39 +65,11 @@ _USED_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 def _parse_query(path: Path) -> Query:
     text = path.read_text(encoding="utf-8")
-    header, body, in_header = [], [], True
-    for line in text.splitlines():
-        if in_header and line.startswith("//"):
-            header.append(line[2:].removeprefix(" "))
-        elif in_header and not line.strip() and not header:
-            continue
-        else:
-            in_header = False
-            body.append(line)
+    header, body = _header_and_body(text)
     name = header[0].strip() if header else ""
     if name != path.stem:
         raise ConfigError(f"{path}: the first header line must be the query name {path.stem!r}")
-    sections: dict[str, list[str]] = defaultdict(list)
-    current = None
-    for line in header[1:]:
-        match = _SECTION.match(line)
-        if match:
-            current = match.group(1)
-            if match.group(2):
-                sections[current].append(match.group(2))
-        elif current:
-            sections[current].append(line)
-    params: dict[str, str] = {}
-    for line in sections["Parameters"]:
-        indent = len(line) - len(line.lstrip())
-        if not line.strip():
-            continue
-        if indent < 4 or not params:  # "  name  description"; deeper lines continue it
-            pname, _, description = line.strip().partition(" ")
-            params[pname.lstrip("$")] = description.strip()
-        else:
-            last = next(reversed(params))
-            params[last] = f"{params[last]} {line.strip()}"
+    sections = _sections(header[1:])
     examples = {}
     for line in sections["Example"]:
         match = _PARAM_LINE.match(line.strip())
@@ -107,8 +79,62 @@ def _parse_query(path: Path) -> Query:
     def prose(key: str) -> str:
         return " ".join(s.strip() for s in sections[key] if s.strip())
 
-    return Query(name, path, prose("Purpose"), params, examples, prose("Returns"),
-                 "\n".join(sections["Guide"]).strip(), text, "\n".join(body).strip())
+    return Query(name, path, prose("Purpose"), _params(sections["Parameters"]), examples,
+                 prose("Returns"), "\n".join(sections["Guide"]).strip(), text,
+                 "\n".join(body).strip())
+
+
+def _header_and_body(text: str) -> tuple[list[str], list[str]]:
+    """A query file's leading ``//`` comment lines (without ``//``) and the lines after.
+
+    >>> _header_and_body("\\n// q\\n// Purpose: x\\nMATCH (n)\\n// not header")
+    (['q', 'Purpose: x'], ['MATCH (n)', '// not header'])
+    """
+    header, body, in_header = [], [], True
+    for line in text.splitlines():
+        if in_header and line.startswith("//"):
+            header.append(line[2:].removeprefix(" "))
+        elif in_header and not line.strip() and not header:
+            continue
+        else:
+            in_header = False
+            body.append(line)
+    return header, body
+
+
+def _sections(header: list[str]) -> dict[str, list[str]]:
+    """The header's sections (``Purpose:``, ``Parameters:``, ...): name -> lines."""
+    sections: dict[str, list[str]] = defaultdict(list)
+    current = None
+    for line in header:
+        match = _SECTION.match(line)
+        if match:
+            current = match.group(1)
+            if match.group(2):
+                sections[current].append(match.group(2))
+        elif current:
+            sections[current].append(line)
+    return sections
+
+
+def _params(lines: list[str]) -> dict[str, str]:
+    """The ``Parameters:`` lines as name -> description.
+
+    >>> _params(["  $limit  how many", "      at most", "  since  from when"])
+    {'limit': 'how many at most', 'since': 'from when'}
+    """
+    params: dict[str, str] = {}
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if not line.strip():
+            continue
+        if indent < 4 or not params:  # "  name  description"; deeper lines continue it
+            pname, _, description = line.strip().partition(" ")
+            params[pname.lstrip("$")] = description.strip()
+        else:
+            last = next(reversed(params))
+            params[last] = f"{params[last]} {line.strip()}"
+    return params
 
 
 def list_queries() -> list[Query]:
