@@ -3,7 +3,7 @@
 - ``import loaders`` needs graphlink's core (dataset, errors, schema) only, never
   the analysis (graphlink.api): ``graphlink/__init__.py`` imports its public
   names on first use.
-- Renderers (report, html, plot, safetext) take report data: they never import
+- Renderers (report, html, plot, svg) take report data: they never import
   the analysis (api) or its stages, and the report modules import each other in
   one direction only (no circle).
 
@@ -22,18 +22,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: the report modules: builders' page data, text safety, renderers and figures
+#: the report modules: builders' page data, renderers and figures
 REPORTS = ("graphlink.reports.report", "graphlink.reports.html", "graphlink.reports.plot",
-           "graphlink.reports.svg",
-           "graphlink.reports.safetext", "graphlink.reports.pagedata")
+           "graphlink.reports.svg", "graphlink.reports.pagedata")
 RENDERERS = ("graphlink.reports.report", "graphlink.reports.html", "graphlink.reports.plot",
-             "graphlink.reports.svg",
-             "graphlink.reports.safetext")
+             "graphlink.reports.svg")
 #: what a renderer may import from graphlink: the report modules, the output files,
-#: the package (its version), the flag thresholds and kind labels of score
+#: the package (its version), the flag thresholds and kind labels of score, text safety
 RENDERER_MAY_IMPORT = {*REPORTS, "graphlink", "graphlink.reports", "graphlink.reports.outputs",
                        "graphlink.scoring.score",
-                       "graphlink.core.errors"}
+                       "graphlink.core.errors", "graphlink.core.safetext"}
 
 
 def _module_file(name: str) -> Path:
@@ -91,6 +89,10 @@ def test_report_modules_import_each_other_in_one_direction():
 @pytest.mark.parametrize("module", RENDERERS)
 def test_renderers_never_import_the_analysis(module):
     assert imports_of(module) <= RENDERER_MAY_IMPORT, imports_of(module) - RENDERER_MAY_IMPORT
+
+
+def test_text_safety_imports_nothing_of_graphlink():
+    assert imports_of("graphlink.core.safetext") == set()
 
 
 def test_the_import_reader_sees_lazy_imports():

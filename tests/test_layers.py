@@ -26,7 +26,6 @@ ENTRIES = ("__main__",)
 DEBT = {
     ("graphlink.scoring.casefile", "reports"): "builds a Report: belongs with the builders",
     ("graphlink.scoring.casefile", "state"): "reads the model version from the saved state",
-    ("graphlink.scoring.dossier", "reports"): "safe_terminal for its text: text safety is lower",
     ("graphlink.state.review", "api"): "reads the saved analysis through api._saved",
     ("graphlink.state.saved", "api"): "rebuilds an api.Analysis: the model belongs lower",
 }

@@ -6,6 +6,8 @@
 - :mod:`~graphlink.core.period`: ``--since``, parsed once at the boundary;
 - :mod:`~graphlink.core.workers`: the process pool for CPU-bound per-item work.
 - :mod:`~graphlink.core.paths`: the graph toolkit: path search over shop pairs, components.
+- :mod:`~graphlink.core.safetext`: text made safe for terminals, spreadsheets, HTML;
+  widths and clipping.
 
 Imports nothing from graphlink outside ``core``; ``loaders`` import ``core`` alone.
 """

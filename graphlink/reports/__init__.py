@@ -1,7 +1,9 @@
-"""Reports: the data of each page and figure, text safety, renderers, output files, schemas.
+"""Reports: the data of each page and figure, renderers, output files, schemas.
+
+Text safety (terminal, spreadsheet and HTML neutralising, widths, clipping) is
+:mod:`graphlink.core.safetext`: every stage may make its text safe.
 
 - :mod:`~graphlink.reports.pagedata`: what a page and its figures need, computed once;
-- :mod:`~graphlink.reports.safetext`: text made safe for terminals, spreadsheets, HTML;
 - :mod:`~graphlink.reports.report`: the renderers (table, CSV, JSON, HTML) and the schemas;
 - :mod:`~graphlink.reports.html` and :mod:`~graphlink.reports.svg`: pages and their figures;
 - :mod:`~graphlink.reports.plot`: matplotlib figures for notebooks and the model chart;

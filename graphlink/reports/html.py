@@ -40,9 +40,9 @@ import math
 import re
 
 from graphlink import __version__
+from graphlink.core.safetext import BIDI_CONTROLS
 from graphlink.reports import svg
 from graphlink.reports.pagedata import MAX_FIGURES, figured_signups, mapped_factories
-from graphlink.reports.safetext import BIDI_CONTROLS
 
 __all__ = ["render_html", "MAX_FIGURES"]
 
@@ -143,7 +143,7 @@ def esc(value: object) -> str:
     """Text for HTML content or a quoted attribute, without bidi controls.
 
     Every text of the page goes through here. Bidi controls
-    (:data:`graphlink.reports.safetext.BIDI_CONTROLS`) are removed: a shop name with a
+    (:data:`graphlink.core.safetext.BIDI_CONTROLS`) are removed: a shop name with a
     right-to-left override would otherwise show the rest of its line reversed.
 
     >>> esc('"><img src=x onerror=alert(1)>')

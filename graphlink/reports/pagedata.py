@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphlink.reports.safetext import short
+from graphlink.core.safetext import short
 
 __all__ = ["Page", "EvidenceGraph", "FactoryPlace", "GraphNode", "MAX_FIGURES",
            "figured_signups", "signups_page", "factories_page", "clusters_page",

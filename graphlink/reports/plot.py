@@ -52,8 +52,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
-from graphlink.reports.safetext import safe_terminal
-from graphlink.reports.safetext import short as _short
+from graphlink.core.safetext import safe_terminal
+from graphlink.core.safetext import short as _short
 from graphlink.reports.svg import (
     FLAG_COLOURS,
     NODE_STYLE,

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-# the text-safety helpers live in graphlink.reports.safetext; re-exported here for the modules
+# the text-safety helpers live in graphlink.core.safetext; re-exported here for the modules
 # and notebooks that import them from graphlink.reports.report
-from graphlink.reports.safetext import (
+from graphlink.core.safetext import (
     BIDI_CONTROLS,
     clip,
     display_width,

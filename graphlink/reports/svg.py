@@ -35,7 +35,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from graphlink.reports.safetext import display_width, safe_terminal, short
+from graphlink.core.safetext import display_width, safe_terminal, short
 
 if TYPE_CHECKING:
     import pandas as pd

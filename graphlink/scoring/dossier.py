@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from graphlink.core.safetext import safe_terminal
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import hubs as typed_hubs
 from graphlink.linkage.resolve import MERGE
-from graphlink.reports.report import safe_terminal
 from graphlink.scoring.score import label, score_signups
 
 __all__ = ["Dossier", "dossier"]

@@ -176,7 +176,7 @@ def test_every_evidence_edge_and_node_is_drawn_with_its_label(signups_page):
 def test_escaping_is_html_escape_without_bidi_controls():
     import html
 
-    from graphlink.reports.safetext import BIDI_CONTROLS, strip_bidi
+    from graphlink.core.safetext import BIDI_CONTROLS, strip_bidi
 
     texts = [*HOSTILE, "rtl\u202eevil \u2067x\u2069", "a&b<c>d\"e'f", "", "假货" + BIDI_CONTROLS]
     for text in texts:
