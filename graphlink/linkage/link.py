@@ -99,24 +99,33 @@ def hub_limit(kinds: pd.Series | np.ndarray) -> np.ndarray:
 ENTITY_KINDS = ("device", "payment", "phone", "email", "id_number")
 
 
-def entity_labels(ids: Identifiers) -> pd.Series:
+def entity_labels(ids: Identifiers, known: pd.Series | None = None) -> pd.Series:
     """The entity of every shop with a shared machine identifier (indexed by shop_id).
 
     Shops joined by an exact, non-hub identifier of ``ENTITY_KINDS`` form one
     entity, labelled by its smallest shop id; shops not listed are their own.
+    ``known`` (shop_id -> entity, e.g. a saved world's, whose ``ids`` hold only
+    part of its uses): each of its shops in ``ids`` starts in that entity, so
+    new shops join, and may bridge, whole entities; every such shop is listed.
     """
     uses = ids.uses
     codes, _ = ids.codes()
     n = np.bincount(codes)[codes]  # shops per value (one use row per shop and value)
     strong = np.flatnonzero(uses["kind"].isin(ENTITY_KINDS).to_numpy() & (n >= 2)
                             & (n <= HUB_SHOPS))
-    shop_codes, shops = pd.factorize(uses["shop_id"].to_numpy()[strong])
+    mine = (known[known.index.isin(uses["shop_id"].unique())] if known is not None
+            else pd.Series(dtype=object))
+    shop_codes, shops = pd.factorize(np.r_[uses["shop_id"].to_numpy(dtype=object)[strong],
+                                           mine.index.to_numpy(dtype=object),
+                                           mine.to_numpy(dtype=object)])
     # chain each value's shops (a path per value: the same components as a clique)
     order = np.argsort(codes[strong], kind="stable")
-    members, values = shop_codes[order], codes[strong][order]
+    members, values = shop_codes[:len(strong)][order], codes[strong][order]
     same = values[1:] == values[:-1]
+    tied = shop_codes[len(strong):].reshape(2, -1)  # each known shop to its entity's label
     names = np.asarray(shops, dtype=object)
-    smallest = smallest_in_component(names, members[:-1][same], members[1:][same])
+    smallest = smallest_in_component(names, np.r_[members[:-1][same], tied[0]],
+                                     np.r_[members[1:][same], tied[1]])
     return pd.Series(smallest, index=pd.Index(names, name="shop_id"), dtype=object,
                      name="entity")
 

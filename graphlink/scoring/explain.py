@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from graphlink.linkage.identifiers import Identifiers
-from graphlink.scoring.score import label
+from graphlink.scoring.score import add_evidence, label, on_paths
 
-__all__ = ["Explainer"]
+__all__ = ["Explainer", "explained", "shops_to_explain"]
 
 
 def _pct(score: float) -> str:
@@ -161,3 +161,25 @@ class Explainer:
             if item["before_ban"] and item.get("first_seen") and item["first_seen"] >= ban_day:
                 item["detail"] += f"; on {banned} before its ban ({ban_day}), here after it"
         return items
+
+
+def shops_to_explain(records: list[dict], combined: dict[tuple[str, str], list[str]]
+                     ) -> set[str]:
+    """The shops whose pair evidence explains ``records``' matches: those on the paths,
+    and the operator's other shops a combined pair read (``combined``:
+    :func:`graphlink.linkage.resolve.combined_with`)."""
+    shops = on_paths(records)
+    shops |= {s for r in records for m in r["matches"]
+              for s in combined.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))), [])}
+    return shops
+
+
+def explained(records: list[dict], evidence: pd.DataFrame, ids: Identifiers,
+              combined: dict[tuple[str, str], list[str]]) -> list[dict]:
+    """``records`` scored with ``explain=None``, their evidence filled in by an
+    :class:`Explainer` of only the pairs among :func:`shops_to_explain` (at a million
+    shops an explainer of all evidence held gigabytes). ``evidence`` may be a whole
+    analysis's or the part of it a saved state was asked for."""
+    shops = shops_to_explain(records, combined)
+    evidence = evidence[evidence["shop_a"].isin(shops) & evidence["shop_b"].isin(shops)]
+    return add_evidence(records, Explainer(evidence, ids, combined).path)

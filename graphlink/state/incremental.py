@@ -1,29 +1,43 @@
 """Incremental sign-up scoring: a day's new shops against an analysed world's state.
 
-The world was analysed once and saved (:mod:`graphlink.state.store`). New shops
-arrive as a *delta*: a dataset folder in the usual layout holding only them
-(their shops, accounts, devices, addresses, payments rows). Scoring them
-repeats the pipeline for the new rows only:
+The world was analysed once and saved (:mod:`graphlink.state.store`): the saved
+tables are the world's index. New shops arrive as a *delta*: a dataset folder
+in the usual layout holding only them (their shops, accounts, devices,
+addresses, payments rows). Scoring them runs the full pipeline's own stages
+(:func:`graphlink.api.analyse`) on the new rows, each reading the world from the
+index instead of recomputing it; no stage has a second implementation here:
 
-1. extract and normalise the delta's identifiers;
-2. read the world's uses and values of the same identifier values (Parquet
-   filters: nothing else of the world is read), count shops and unrelated
-   entities on each value again with the new shops on it;
-3. link the new values among themselves and with the world's values that a
-   full run's sorted neighbourhood would have put next to them
-   (:func:`graphlink.linkage.link.link_new`);
-4. weigh the new pairs' evidence and score it with the state's match model;
-5. search the world's pair graph plus the new pairs from each new shop to the
-   banned shops (:class:`graphlink.core.paths.PairGraph`), and explain each match
-   from the evidence of the pairs on its path.
+1. identifiers: :func:`graphlink.linkage.identifiers.extract` on the delta; the
+   world's uses and values of the same identifier values are read (Parquet
+   filters: nothing else of the world is read) and shops and unrelated
+   entities counted over both (:func:`graphlink.linkage.link.entity_labels`,
+   each world shop starting in its saved entity, and
+   :func:`graphlink.linkage.link.count_entities`);
+2. blocking and comparison: :func:`graphlink.linkage.link.link_new` compares
+   the new values among themselves and with the world's values a full run's
+   sorted neighbourhood would have put next to them (the saved keys);
+3. evidence and pair scores: :func:`graphlink.linkage.link.pair_evidence`,
+   comparison vectors, the second look and the state's match model, as
+   ``analyse`` weighs them;
+4. operators: each new shop also against whole world operators
+   (:func:`graphlink.linkage.resolve.against_operators`), then
+   :func:`graphlink.linkage.resolve.resolve_operators` over the new shops and
+   the world operators they merge with, given the world's ids by
+   :func:`graphlink.state.runs.stabilise` as the next run would be;
+5. scoring: :func:`graphlink.scoring.score.score_signups` searches the world's
+   pair graph plus the new pairs (:class:`graphlink.core.paths.PairGraph`), and
+   :func:`graphlink.scoring.explain.explained` explains each match from the
+   evidence of the pairs on its path, as for a full analysis.
 
-New shops join the (stable) operator of a world shop they are merged with;
-shops merged only among themselves form a new operator (``OP-`` + smallest
-shop id). What a full re-analysis would do and this does not: re-weigh world
-pairs whose values the new shops made less rare, merge world operators that
-a new shop bridges (the shop takes the larger one and the report says
-``bridges``), re-judge hub keys. The next full run (``graphlink report changes``
-or a stale state) does all of it and logs what moved.
+What a full re-analysis of world + delta would do and this does not (the
+remaining differences; tests/state checks that flags and first matches agree):
+the match model is the state's, not re-learned; world pairs whose values the
+new shops made less rare are not re-weighed; world operators a new shop
+bridges are not merged (the shop takes the largest, ``bridges`` names the
+others, and the world's shops keep their ids); hub keys are not re-judged; a
+new operator's fresh id is checked for collisions against the operators it
+touches only. The next full run (``graphlink report changes`` or a stale
+state) does all of it and logs what moved.
 
 With no delta, the same path reports the world's own shops created on or after
 ``since`` from the saved state alone.
@@ -36,16 +50,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from graphlink.core.codes import community_id
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import GraphlinkError
-from graphlink.core.paths import PairGraph, components
+from graphlink.core.paths import PairGraph
 from graphlink.linkage.identifiers import Identifiers, extract
-from graphlink.linkage.link import ENTITY_KINDS, HUB_SHOPS, Links, link_new, pair_evidence
+from graphlink.linkage.link import Links, count_entities, entity_labels, link_new, pair_evidence
 from graphlink.linkage.model import comparison_levels, evidence_weights, score_vectors, shop_kinds
 from graphlink.linkage.recompare import second_look
-from graphlink.linkage.resolve import MERGE, against_operators, combined_with
-from graphlink.scoring.explain import Explainer
-from graphlink.scoring.score import FLAGS, add_evidence, on_paths, score_signups
+from graphlink.linkage.resolve import MERGE, against_operators, combined_with, resolve_operators
+from graphlink.scoring.explain import explained, shops_to_explain
+from graphlink.scoring.score import FLAGS, score_signups
+from graphlink.state import runs
 from graphlink.state.store import State
 
 __all__ = ["score_against_state"]
@@ -169,55 +185,43 @@ def _merged_ids(state: State, world: pd.DataFrame, new_ids: Identifiers, links: 
                                    ("value", touched)),
                        new_ids.values[["kind", "value", "display", "lat", "lon"]]],
                       ignore_index=True).drop_duplicates(["kind", "value"])
-    label = _entities(world, uses)
-    counted = uses.assign(entity=uses["shop_id"].map(label).fillna(uses["shop_id"]))
-    counts = counted.groupby(["kind", "value"]).agg(shops=("shop_id", "nunique"),
-                                                    entities=("entity", "nunique"))
-    values = shown.merge(counts.reset_index(), on=["kind", "value"])
-    return Identifiers(uses, values)
-
-
-def _entities(world: pd.DataFrame, uses: pd.DataFrame) -> pd.Series:
-    """Entity of each shop in ``uses``: the world's label; a new shop tied by an
-    exact machine identifier to a world shop takes that shop's entity."""
-    label = world.set_index("shop_id")["entity"]
-    known = uses["shop_id"].isin(label.index)
-    strong = uses[uses["kind"].isin(ENTITY_KINDS)]
-    n = strong.groupby(["kind", "value"])["shop_id"].transform("nunique")
-    strong = strong[(n >= 2) & (n <= HUB_SHOPS)]
-    edges: list[tuple[str, str]] = []
-    for (_, _), group in strong.groupby(["kind", "value"], sort=False)["shop_id"]:
-        members = group.tolist()
-        edges += zip(members, members[1:], strict=False)
-    out = label.reindex(uses.loc[known, "shop_id"].unique()).to_dict()
-    for component in components([], edges):
-        olds = sorted(label.get(s) for s in component if s in label.index)
-        for shop in component:
-            out.setdefault(shop, olds[0] if olds else min(component))
-    return pd.Series(out, dtype=object)
+    counts = uses.groupby(["kind", "value"]).agg(shops=("shop_id", "nunique"))
+    ids = Identifiers(uses, shown.merge(counts.reset_index(), on=["kind", "value"]))
+    # entities as analyse counts them, each world shop starting in its saved entity
+    return count_entities(ids, entity_labels(ids, world.set_index("shop_id")["entity"]))
 
 
 def _operators(world: pd.DataFrame, pairs: pd.DataFrame, new: set[str]) -> pd.DataFrame:
-    """Operator and community of each new shop (see the module docstring)."""
-    strong = pairs[pairs["p"] >= MERGE]
-    tied = set(strong["shop_a"]) | set(strong["shop_b"])
-    owner = world[world["shop_id"].isin(tied)].set_index("shop_id")
-    rows = []
-    for component in components(new, strong[["shop_a", "shop_b"]].itertuples(index=False)):
-        mine = sorted(s for s in component if s in new)
-        if not mine:
-            continue
-        olds = owner.loc[[s for s in component if s not in new]]
-        ops = olds["operator_id"].value_counts()
-        if len(ops):
-            op = sorted(ops.index, key=lambda o: (-ops[o], o))[0]
-            community = olds.loc[olds["operator_id"] == op, "community_id"].iloc[0]
-        else:
-            op = "OP-" + mine[0]
-            community = "C-" + mine[0]
-        rows += [{"shop_id": s, "operator_id": op, "community_id": community,
-                  "bridges": sorted(set(ops.index) - {op})} for s in mine]
-    return pd.DataFrame(rows, columns=["shop_id", "operator_id", "community_id", "bridges"])
+    """Operator and community of each new shop: operators resolved as a full run does
+    (:func:`graphlink.linkage.resolve.resolve_operators`) over the new shops and the
+    whole world operators they are merged with, then given the world's ids as the
+    next run would give them (:func:`graphlink.state.runs.stabilise`). A new shop
+    bridging world operators takes the largest one (``bridges`` names the others)."""
+    strong = pairs.loc[pairs["p"] >= MERGE, ["shop_a", "shop_b", "p"]]
+    owner = world.set_index("shop_id")["operator_id"]
+    tied = pd.unique(np.r_[strong["shop_a"].to_numpy(dtype=object),
+                           strong["shop_b"].to_numpy(dtype=object)])
+    olds = world[world["operator_id"].isin(set(owner.reindex(tied).dropna()))]
+    olds = olds.sort_values(["operator_id", "shop_id"])
+    same = (olds["operator_id"].to_numpy()[1:] == olds["operator_id"].to_numpy()[:-1])
+    chained = pd.DataFrame({"shop_a": olds["shop_id"].to_numpy()[:-1][same],
+                            "shop_b": olds["shop_id"].to_numpy()[1:][same], "p": 1.0})
+    shops = pd.Series(sorted(new) + olds["shop_id"].tolist(), dtype=object)
+    fresh = resolve_operators(shops, pd.concat([strong, chained], ignore_index=True)).operators
+    stable = runs.stabilise(fresh, olds[["shop_id", "operator_id"]])
+    fresh_of = dict(zip(fresh["shop_id"], fresh["operator_id"], strict=True))
+    held: dict[str, set[str]] = {}
+    for shop, op in zip(olds["shop_id"], olds["operator_id"], strict=True):
+        held.setdefault(fresh_of[shop], set()).add(op)
+    community = dict(zip(olds["operator_id"], olds["community_id"], strict=True))
+    mine = stable[stable["shop_id"].isin(new)]
+    ops = mine["operator_id"].tolist()
+    return pd.DataFrame({
+        "shop_id": mine["shop_id"].tolist(), "operator_id": ops,
+        "community_id": [community.get(op) or community_id(op) for op in ops],
+        "bridges": [sorted(held.get(fresh_of[s], set()) - {op})
+                    for s, op in zip(mine["shop_id"], ops, strict=True)]},
+        columns=["shop_id", "operator_id", "community_id", "bridges"])
 
 
 def _graph(state: State, world: pd.DataFrame, part: _Part) -> PairGraph:
@@ -242,7 +246,7 @@ def _score(state: State, world: pd.DataFrame, part: _Part, scored: set[str],
     shops = shops[shops["shop_id"].isin(scored) | (shops["status"] == "banned")]
     records = score_signups(shops, _graph(state, world, part), since, explain=None,
                             only=scored)
-    add_evidence(records, _explainer(state, part, records).path)
+    records = _explained(state, part, records)
     bridges = part.shops.set_index("shop_id")["bridges"] if "bridges" in part.shops else {}
     for r in records:
         if len(bridges) and r["shop_id"] in bridges.index and bridges[r["shop_id"]]:
@@ -259,12 +263,13 @@ def _combined(state: State, part: _Part, records: list[dict]) -> dict:
     return {**combined_with(stored), **combined_with(part.pairs)}
 
 
-def _explainer(state: State, part: _Part, records: list[dict]) -> Explainer:
-    """An explainer holding only the evidence and identifiers of the matches' paths."""
+def _explained(state: State, part: _Part, records: list[dict]) -> list[dict]:
+    """The records' evidence, explained as a full run explains it
+    (:func:`graphlink.scoring.explain.explained`) from the state's evidence and
+    identifiers of the shops it needs, and the delta's."""
     combined = _combined(state, part, records)
-    shops = on_paths(records) | {s for sisters in combined.values() for s in sisters}
+    shops = shops_to_explain(records, combined)
     evidence = state.table("evidence", where=("shop_a", shops))
-    evidence = evidence[evidence["shop_b"].isin(shops)]
     if len(part.evidence):
         evidence = pd.concat([evidence, part.evidence], ignore_index=True)
     uses = pd.concat([state.table("uses", where=("shop_id", shops)),
@@ -274,4 +279,4 @@ def _explainer(state: State, part: _Part, records: list[dict]) -> Explainer:
                                     ("value", set(uses["value"]))),
                         part.ids.values[["kind", "value", "display"]]],
                        ignore_index=True).drop_duplicates(["kind", "value"])
-    return Explainer(evidence, Identifiers(uses, values), combined)
+    return explained(records, evidence, Identifiers(uses, values), combined)

@@ -220,6 +220,26 @@ def test_shops_on_one_device_are_one_entity_and_one_user_of_their_address():
     assert counted.at[("address", "park 1"), "entities"] == 2
 
 
+def test_known_entities_of_a_saved_world_are_joined_whole():
+    """Only part of a saved world's uses at hand (those of the values new shops touch):
+    each world shop starts in its saved entity, so a new shop joining one of its shops
+    joins all of it, a new shop on two entities' devices bridges them, and the counts
+    are those of the whole world with the new shops in it."""
+    # the world: W1, W2 one entity (by a device not in these uses); W3 its own; W4 another
+    known = pd.Series({"W1": "W1", "W2": "W1", "W3": "W3", "W4": "W4"})
+    uses = [("W1", "address", "park"), ("W2", "address", "park"), ("W3", "address", "park"),
+            ("W3", "device", "d-3"), ("N1", "device", "d-3"), ("N1", "phone", "+86 1"),
+            ("W2", "phone", "+86 1"), ("N2", "address", "park")]
+    ids = ids_of(uses)
+    labels = link.entity_labels(ids, known)
+    assert labels.reindex(["W1", "W2", "W3", "N1"]).tolist() == ["N1"] * 4
+    assert "W4" not in labels and "N2" not in labels  # not in these uses; on its own
+    counted = link.count_entities(ids, labels).values.set_index(["kind", "value"])
+    assert counted.at[("address", "park"), "entities"] == 2  # W1-W3 bridged by N1; N2
+    without = link.count_entities(ids_of(uses)).values.set_index(["kind", "value"])
+    assert without.at[("address", "park"), "entities"] == 3  # W1 and W2 looked apart
+
+
 def test_a_hub_device_does_not_make_an_entity():
     uses = [(f"S{i:02d}", "device", "emulator") for i in range(link.HUB_SHOPS + 1)]
     assert link.entity_labels(ids_of(uses)).empty

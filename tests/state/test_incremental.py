@@ -165,3 +165,32 @@ def test_a_model_from_a_larger_marketplace_scores_a_delta_as_a_full_run_does(tmp
     mine = score_against_state(state, gl.load(delta), pd.Timestamp(SINCE))
     full = gl.analyse(whole, model=state.model()).signup_records(SINCE)
     assert {r["shop_id"]: r["risk"] for r in mine} == {r["shop_id"]: r["risk"] for r in full}
+
+
+def test_every_match_and_its_evidence_is_the_full_runs(runs):
+    """Item by item (weights, shops sharing, dates), not only the sentences."""
+    for shop in ("N1", "N2", "N3", "N4"):
+        mine, full = runs["incremental"][shop]["matches"], runs["full"][shop]["matches"]
+        assert [m["evidence"] for m in mine] == [m["evidence"] for m in full]
+
+
+def test_new_shops_take_world_operators_as_a_next_run_would():
+    """Operators of new shops by the pipeline's resolution and the state's stable ids: a
+    shop merged with two world operators takes the larger (and names the other), shops
+    merged with it follow, and new shops merged only among themselves are named after
+    the smallest of them."""
+    from graphlink.state.incremental import _operators
+
+    world = pd.DataFrame({"shop_id": ["S1", "S2", "S3", "S4", "S5", "S6"],
+                          "operator_id": ["OP-S1", "OP-S1", "OP-S3", "OP-S3", "OP-S3", "OP-S6"],
+                          "community_id": ["C-S1", "C-S1", "C-S3", "C-S3", "C-S3", "C-S1"]})
+    pairs = pd.DataFrame({"shop_a": ["N1", "N1", "N1", "N4", "N3"],
+                          "shop_b": ["S1", "S5", "N2", "N5", "S6"],
+                          "p": [0.95, 0.8, 0.9, 0.99, 0.3]})
+    got = _operators(world, pairs, {"N1", "N2", "N3", "N4", "N5"}).set_index("shop_id")
+    assert got.loc[["N1", "N2"], "operator_id"].tolist() == ["OP-S3", "OP-S3"]
+    assert got.loc[["N1", "N2"], "community_id"].tolist() == ["C-S3", "C-S3"]
+    assert got.loc["N1", "bridges"] == ["OP-S1"]
+    assert got.loc["N3"].tolist() == ["OP-N3", "C-N3", []]  # 0.3 does not merge
+    assert got.loc[["N4", "N5"], "operator_id"].tolist() == ["OP-N4", "OP-N4"]
+    assert got.loc["N5", "community_id"] == "C-N4"
