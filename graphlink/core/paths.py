@@ -35,8 +35,6 @@ from itertools import count
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 __all__ = ["PairGraph", "component_labels", "components", "smallest_in_component",
            "smallest_per_group"]
@@ -221,6 +219,11 @@ def component_labels(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     [0, 1, 2, 1]
     """
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    # imported here: scipy.sparse takes a second to import, and the reports read from a
+    # state search paths without ever asking for components
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     return connected_components(graph, directed=False)[1].astype(np.int64)
 

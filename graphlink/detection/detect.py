@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import random
 
-import igraph as ig
 import numpy as np
 import pandas as pd
 
@@ -75,6 +74,10 @@ def _leiden(a: np.ndarray, b: np.ndarray, weight: np.ndarray, seed: int) -> pd.S
     order): Leiden optimising modularity (igraph, C: minutes of pure-Python Louvain
     become seconds at a million operators), each split into connected parts, seeded.
     Returns each operator's part as the smallest operator code in it."""
+    # imported here: igraph imports matplotlib (a second or more), and every report
+    # read from a state imports this module without detecting anything
+    import igraph as ig
+
     nodes = np.unique(np.r_[a, b])
     ea, eb = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
     graph = ig.Graph(n=len(nodes), edges=np.c_[ea, eb].tolist())

@@ -43,7 +43,6 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from graphlink import normalise as norm
 from graphlink.core.paths import component_labels
@@ -132,6 +131,8 @@ def _geo_links(keys: pd.DataFrame, seeds: np.ndarray, radius: float) -> np.ndarr
         return np.empty((0, 2), dtype=np.int64)
     xyz = projected(keys["lat"].to_numpy(dtype=float)[where],
                     keys["lon"].to_numpy(dtype=float)[where])
+    from scipy.spatial import cKDTree  # a second to import; reports from a state need none
+
     tree = cKDTree(xyz)
     found = tree.query_ball_point(projected(keys["lat"].to_numpy(dtype=float)[centres],
                                             keys["lon"].to_numpy(dtype=float)[centres]), radius)

@@ -68,7 +68,7 @@ import pandas as pd
 __all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score",
            "train_vectors", "score_vectors", "evidence_weights",
            "shop_kinds",
-           "waterfall", "load_model"]
+           "waterfall", "waterfalls", "load_model"]
 
 # comparison -> (identifier kinds it reads, its agreeing levels, best first)
 COMPARISONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -656,21 +656,40 @@ def waterfall(model: MatchModel, pair: pd.Series | dict, shops: int | None = Non
     contribution (missing comparisons left out), then the other mode's share.
     The ``log2_bf`` of the steps sum to the pair's ``weight``.
     """
+    return waterfalls(model, [pair], shops)[0]
+
+
+def waterfalls(model: MatchModel, pairs: list[pd.Series | dict], shops: int | None = None
+               ) -> list[list[dict]]:
+    """:func:`waterfall` of each of ``pairs``, the weights of all computed at once (a
+    sign-up report shows thousands: one pair at a time, numpy's overhead was most of it)."""
     n = max(shops or model.shops, 2)
-    ctx = int(pair.get("context", 0))
-    vec = Vectors(np.array([""]), np.array([""]),
-                  np.array([[int(pair[f"level_{c}"]) for c in NAMES]]),
-                  np.array([[float(pair[f"users_{c}"]) for c in NAMES]]), np.array([ctx]),
-                  np.array([1 if pd.isna(t := pair.get("tries", 1)) else int(t)]))
-    weights = _mode_weights(model, vec, n)[0]
+    contexts = [int(pair.get("context", 0)) for pair in pairs]
+    vec = Vectors(np.array([""] * len(pairs)), np.array([""] * len(pairs)),
+                  np.array([[int(pair[f"level_{c}"]) for c in NAMES] for pair in pairs],
+                           dtype=np.int64).reshape(len(pairs), len(NAMES)),
+                  np.array([[float(pair[f"users_{c}"]) for c in NAMES] for pair in pairs],
+                           dtype=float).reshape(len(pairs), len(NAMES)),
+                  np.array(contexts, dtype=np.int64),
+                  np.array([1 if pd.isna(t := pair.get("tries", 1)) else int(t)
+                            for pair in pairs], dtype=np.int64))
+    if not pairs:
+        return []
+    all_weights, all_log_u = _mode_weights(model, vec, n), _log_u(model, vec, n)
+    return [_steps(model, ctx, vec.level[i], all_weights[i], all_log_u[i])
+            for i, ctx in enumerate(contexts)]
+
+
+def _steps(model: MatchModel, ctx: int, levels: np.ndarray, weights: np.ndarray,
+           log_u: np.ndarray) -> list[dict]:
+    """One pair's waterfall from its levels, mode weights and log2 u (see :func:`waterfall`)."""
     best = int(np.argmax(weights))
     mode = MODES[best]
     prior = model.priors[mode][ctx] / (1.0 - model.prior(ctx))
     steps = [{"comparison": "prior", "level": f"{mode}, {CONTEXTS[ctx]}", "bayes_factor": prior,
               "tf_adjustment": 1.0, "log2_bf": float(np.log2(prior))}]
-    log_u = _log_u(model, vec, n)[0]
     for c, name in enumerate(NAMES):
-        level = int(vec.level[0, c])
+        level = int(levels[c])
         if level > len(COMPARISONS[name][1]):
             continue
         m, u = model.m[mode][name][level], model.u[name][level]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import operator
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -43,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphlink.core.errors import Problem
+from graphlink.core.frames import dnf
 
 __all__ = ["SCHEMA", "FOLDER", "write_analysis", "read_analysis", "has_analysis",
            "model_version"]
@@ -124,6 +126,11 @@ def read_analysis(state, source: str | Path | None = None):
     dataset = Dataset(tables, str(source) if source is not None else meta["source"],
                       meta["files"], [Problem(**p) for p in meta["problems"]],
                       Counter(meta["skipped"]), meta["warnings"])
+    # the large tables a report may read a sliver of (SavedAnalysis.rows): their files
+    files = {"pairs": ("resolution", folder / "pairs.parquet"),
+             "evidence": ("evidence", state.tables / "evidence.parquet"),
+             "uses": ("identifiers", folder / "uses.parquet"),
+             "values": ("identifiers", folder / "values.parquet")}
     parts = {
         "identifiers": lambda: Identifiers(frame("uses"), frame("values")),
         "links": lambda: Links(state.table("similar"), meta["comparisons"], meta["candidates"],
@@ -133,7 +140,7 @@ def read_analysis(state, source: str | Path | None = None):
         "shops": lambda: frame("shops"),
         "factory_leads": lambda: FactoryLeads(frame("factory_leads"), frame("factory_context")),
     }
-    return _saved_type()(dataset, parts, state.model())
+    return _saved_type()(dataset, parts, state.model(), files)
 
 
 class _LazyTables(dict):
@@ -180,9 +187,20 @@ def _saved_type() -> type:
     class SavedAnalysis(Analysis):
         """An analysis read from a state run, part by part (see :func:`read_analysis`)."""
 
-        def __init__(self, dataset, parts: dict, model):
-            self.__dict__["_parts"] = parts
+        def __init__(self, dataset, parts: dict, model, files: dict):
+            self.__dict__["_parts"], self.__dict__["_files"] = parts, files
             self.dataset, self.model, self.origin = dataset, model, {}
+
+        def rows(self, table: str, columns: list[str] | None = None,
+                 filters: list | None = None) -> pd.DataFrame:
+            """As :meth:`graphlink.Analysis.rows`; while the table's part is not read
+            whole, only the rows passing ``filters`` are read from its file."""
+            part, path = self.__dict__["_files"][table]
+            if part in self.__dict__:
+                return super().rows(table, columns, filters)
+            from graphlink.state.store import StateError
+
+            return _read(path, StateError, columns, filters)
 
         def __getattr__(self, name: str):
             parts = self.__dict__.get("_parts", {})
@@ -264,12 +282,48 @@ def _decoded(table: pa.Table) -> pd.DataFrame:
     nested = json.loads((table.schema.metadata or {}).get(_JSON_COLUMNS, b"[]"))
     frame = table.to_pandas()
     for c in nested:
-        frame[c] = [None if v is None else json.loads(v) for v in frame[c]]
+        if c in frame:
+            frame[c] = [None if v is None else json.loads(v) for v in frame[c]]
     return frame
 
 
-def _read(path: Path, error: type[Exception]) -> pd.DataFrame:
+def _read(path: Path, error: type[Exception], columns: list[str] | None = None,
+          filters: list | None = None) -> pd.DataFrame:
+    """The table at ``path`` (its ``columns``, the rows passing ``filters``:
+    :mod:`graphlink.core.frames`), in the file's order. A column it lacks: KeyError,
+    as a DataFrame says."""
     try:
-        return _decoded(pq.read_table(path))
+        schema = pq.read_schema(path)
+        for column in [*(columns or []), *(c for t in dnf(filters) or [] for c, _, _ in t)]:
+            if column not in schema.names:
+                raise KeyError(column)
+        where = _expression(dnf(filters), schema)
+        return _decoded(pq.read_table(path, columns=columns, filters=where))
     except (OSError, pa.ArrowException, ValueError) as exc:
         raise error(f"{path}: cannot read ({exc})") from exc
+
+
+def _expression(terms: list[list[tuple]] | None, schema: pa.Schema):
+    """pyarrow's filter expression for ``terms`` (see :func:`graphlink.core.frames.dnf`),
+    value sets typed as the column (an empty set passes nothing)."""
+    if terms is None:
+        return None
+    import pyarrow.compute as pc
+
+    either = None
+    for term in terms:
+        both = None
+        for column, op, value in term:
+            field = pc.field(column)
+            if op in ("in", "not in"):
+                found = field.isin(pa.array(value, type=schema.field(column).type))
+                test = found if op == "in" else ~found & field.is_valid()
+            else:
+                test = _OPS[op](field, pc.scalar(value))
+            both = test if both is None else both & test
+        either = both if either is None else either | both
+    return either
+
+
+_OPS = {"==": operator.eq, "=": operator.eq, "!=": operator.ne, "<": operator.lt,
+        "<=": operator.le, ">": operator.gt, ">=": operator.ge}

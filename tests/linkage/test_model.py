@@ -21,6 +21,7 @@ from graphlink.linkage.model import (
     shop_kinds,
     train,
     waterfall,
+    waterfalls,
 )
 from graphlink.scoring.score import CONCURRENT
 
@@ -96,6 +97,16 @@ def test_a_waterfall_sums_to_the_pairs_weight(analysis):
         assert steps[0]["comparison"] == "prior"
         assert np.isclose(sum(s["log2_bf"] for s in steps), row["weight"], atol=1e-6)
         assert all(0 < s["tf_adjustment"] <= 1 + 1e-9 for s in steps)
+
+
+def test_waterfalls_at_once_equal_each_pairs_own(analysis):
+    """The sign-up report computes its waterfalls in one go: the same floats, bit for
+    bit, as one pair at a time (the report's bytes depend on it)."""
+    pairs = analysis.resolution.pairs
+    rows = [row for _, row in pairs.sample(min(200, len(pairs)), random_state=2).iterrows()]
+    n = len(analysis.dataset.shops)
+    assert waterfalls(analysis.model, rows, n) == [waterfall(analysis.model, r, n) for r in rows]
+    assert waterfalls(analysis.model, [], n) == []
 
 
 def test_the_model_file_round_trips_and_holds_no_value(tmp_path, world, analysis):
