@@ -21,6 +21,7 @@ import pandas as pd
 import loaders
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import GraphlinkError
+from graphlink.core.frames import select
 from graphlink.core.period import resolve_since
 from graphlink.detection.detect import communities, join_factories
 from graphlink.detection.factories import FactoryLeads, factory_leads, shop_record
@@ -42,7 +43,7 @@ from graphlink.linkage.model import (
     score_vectors,
     shop_kinds,
     train_vectors,
-    waterfall,
+    waterfalls,
 )
 from graphlink.linkage.pseudonymise import pseudonymiser
 from graphlink.linkage.recompare import sampled_u, second_look
@@ -57,8 +58,8 @@ from graphlink.reports.pagedata import clusters_page, factories_page, signups_pa
 from graphlink.reports.report import Report
 from graphlink.reports.summary import check_report
 from graphlink.scoring.dossier import Dossier, dossier
-from graphlink.scoring.explain import Explainer
-from graphlink.scoring.score import add_evidence, nearest_banned, on_paths, score_signups
+from graphlink.scoring.explain import Explainer, explained, shops_to_explain
+from graphlink.scoring.score import FLAGS, add_evidence, nearest_banned, score_signups
 from graphlink.scoring.spotchecks import sections as spotcheck_sections
 from graphlink.state import runs
 from graphlink.state.incremental import score_against_state
@@ -190,23 +191,54 @@ class Analysis:
         since = resolve_since(since, self.dataset.shops["created_at"])
         shops = self.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
             self.shops, on="shop_id")
-        records = score_signups(shops, self.resolution.pairs, pd.Timestamp(since), None)
+        records = score_signups(shops, self._linked_pairs(), pd.Timestamp(since), None)
         records = self._with_waterfalls(records)
         if "explainer" in self.__dict__:  # already built for the whole analysis
             return reviewed(add_evidence(records, self.explainer.path), self.verdicts)
-        # only the pairs on the matches' paths: at a million shops, an explainer of
-        # all evidence held gigabytes
-        evidence, combined = self.evidence, combined_with(self.resolution.pairs)
-        shops_on = on_paths(records)
-        shops_on |= {s for r in records for m in r["matches"]
-                     for s in combined.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))), [])}
-        evidence = evidence[evidence["shop_a"].isin(shops_on) & evidence["shop_b"].isin(shops_on)]
-        return reviewed(add_evidence(records, Explainer(evidence, self.identifiers,
-                                                        combined).path), self.verdicts)
+        # only the rows the matches' evidence reads (a saved analysis reads just those)
+        combined = self._combined()
+        shops = shops_to_explain(records, combined)
+        evidence = self.rows("evidence", None, [[("shop_a", "in", shops),
+                                                 ("shop_b", "in", shops)]])
+        values = set(evidence["value_a"]) | set(evidence["value_b"])
+        ids = Identifiers(self.rows("uses", None, [("shop_id", "in", shops)]),
+                          self.rows("values", None, [("value", "in", values)]))
+        return reviewed(explained(records, evidence, ids, combined), self.verdicts)
+
+    def rows(self, table: str, columns: list[str] | None = None,
+             filters: list | None = None) -> pd.DataFrame:
+        """The rows of one of the analysis's large tables -- ``pairs``
+        (``resolution.pairs``), ``evidence``, ``uses``, ``values`` (``identifiers``)
+        -- that pass ``filters``, in the table's order, with ``columns`` only (None:
+        all). Filters as :func:`pyarrow.parquet.read_table` takes them
+        (:mod:`graphlink.core.frames`). An analysis read from a state
+        (:func:`open_state`) reads only these rows from its files."""
+        frame = {"pairs": lambda: self.resolution.pairs, "evidence": lambda: self.evidence,
+                 "uses": lambda: self.identifiers.uses,
+                 "values": lambda: self.identifiers.values}[table]()
+        return select(frame, columns, filters)
+
+    def _linked_pairs(self) -> pd.DataFrame:
+        """shop_a, shop_b, p of the pairs strong enough to be on a sign-up's path."""
+        return self.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", FLAGS["low"])])
+
+    def _combined(self) -> dict[tuple[str, str], list[str]]:
+        """:func:`graphlink.linkage.resolve.combined_with` of the pairs, reading only
+        the combined ones."""
+        try:
+            return combined_with(self.rows("pairs", ["shop_a", "shop_b", "via"],
+                                           [("via", "!=", "")]))
+        except KeyError:  # pairs resolved without operators: none combined
+            return {}
 
     def _with_waterfalls(self, records: list[dict]) -> list[dict]:
-        return with_waterfalls(records, self.resolution.pairs, self.model,
-                               len(self.dataset.shops))
+        direct = [tuple(sorted((r["shop_id"], m["banned_shop_id"]))) for r in records
+                  for m in r["matches"] if m.get("hops", 1) == 1]
+        if self.model is None or not direct:
+            return records
+        pairs = self.rows("pairs", None, [[("shop_a", "in", {a for a, _ in direct}),
+                                           ("shop_b", "in", {b for _, b in direct})]])
+        return with_waterfalls(records, pairs, self.model, len(self.dataset.shops))
 
     def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
         """Sign-up risk as a DataFrame: one row per new shop, riskiest first.
@@ -280,7 +312,7 @@ class Analysis:
         buy again); ``test_buy``: the ``budget`` unproven active shops most worth a
         test buy (:func:`graphlink.scoring.spotchecks.sections`). JSON-ready dicts."""
         shops = self.dataset.shops[["shop_id", "status"]].merge(self.shops, on="shop_id")
-        near = nearest_banned(self.resolution.pairs, self.dataset.banned_shop_ids())
+        near = nearest_banned(self._linked_pairs(), self.dataset.banned_shop_ids())
         found = self._factories
         return spotcheck_sections(shops, near, self.factory_of(),
                                   found.set_index("factory_id")["score"], self.dataset.disputes,
@@ -400,12 +432,12 @@ def with_waterfalls(records: list[dict], pairs: pd.DataFrame, model: MatchModel 
     keys = pd.MultiIndex.from_arrays([pairs["shop_a"], pairs["shop_b"]])
     rows = pairs[keys.isin(list(wanted))]
     found = {(r["shop_a"], r["shop_b"]): r for r in rows.to_dict("records")}
-    for r in records:
-        for m in r["matches"]:
-            row = found.get(tuple(sorted((r["shop_id"], m["banned_shop_id"]))))
-            if row is not None and m.get("hops", 1) == 1:
-                m["waterfall"] = [_rounded(step) for step in
-                                  waterfall(model, row, max(shops, model.shops))]
+    shown = [(m, found[key]) for r in records for m in r["matches"]
+             if m.get("hops", 1) == 1
+             and (key := tuple(sorted((r["shop_id"], m["banned_shop_id"])))) in found]
+    steps = waterfalls(model, [row for _, row in shown], max(shops, model.shops))
+    for (m, _), waterfall in zip(shown, steps, strict=True):
+        m["waterfall"] = [_rounded(step) for step in waterfall]
     return records
 
 
@@ -489,10 +521,14 @@ def _analyse_into_state(source: str | Path, state_dir: str | Path, *, seed: int,
         if previous else None
     stable = runs.stabilise(analysis.shops[["shop_id", "operator_id"]], before)
     owner = dict(zip(stable["shop_id"], stable["operator_id"], strict=True))
-    analysis.shops["operator_id"] = analysis.shops["shop_id"].map(owner)
+    renamed = analysis.shops["shop_id"].map(owner)
+    if not renamed.equals(analysis.shops["operator_id"]):
+        # the factory leads' evidence names the old operator ids: found again when saved.
+        # Unchanged (a first run; a run that keeps every id): the leads found stand
+        analysis.__dict__.pop("factory_leads", None)
+    analysis.shops["operator_id"] = renamed
     analysis.resolution.operators["operator_id"] = analysis.resolution.operators[
         "shop_id"].map(owner)
-    analysis.__dict__.pop("factory_leads", None)  # its evidence names the old operator ids
     # community ids are carried over the same way (a community is a group of shops too)
     named = {"community_id": "operator_id"}
     community = runs.stabilise(

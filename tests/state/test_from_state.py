@@ -74,6 +74,49 @@ def test_report_from_state_is_byte_identical(world, analysis, saved, name, fmt):
     assert f"read from state {saved} run R0001" in result.stderr
 
 
+def _filters(analysis) -> dict[str, tuple]:
+    """(table, columns, filters) a report may ask for, on this world's shops and values."""
+    shops = set(analysis.shops["shop_id"].iloc[::7])
+    values = set(analysis.identifiers.values["value"].iloc[::5])
+    return {
+        "linked pairs": ("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", 0.02)]),
+        "combined pairs": ("pairs", ["shop_a", "shop_b", "via"], [("via", "!=", "")]),
+        "pairs among shops": ("pairs", None, [[("shop_a", "in", shops),
+                                               ("shop_b", "in", shops)]]),
+        "evidence touching shops": ("evidence", None, [[("shop_a", "in", shops)],
+                                                       [("shop_b", "in", shops)]]),
+        "uses of shops": ("uses", None, [("shop_id", "in", shops)]),
+        "values": ("values", ["kind", "value", "display"], [("value", "in", values)]),
+        "nothing": ("evidence", None, [("shop_a", "in", set())]),
+        "everything": ("values", None, None),
+    }
+
+
+@pytest.mark.parametrize("case", ["linked pairs", "combined pairs", "pairs among shops",
+                                  "evidence touching shops", "uses of shops", "values",
+                                  "nothing", "everything"])
+def test_rows_read_from_state_are_the_analysis_rows(analysis, saved, case):
+    table, columns, filters = _filters(analysis)[case]
+    again = gl.open_state(saved)
+    got = again.rows(table, columns, filters)
+    assert not {"resolution", "evidence", "identifiers"} & set(again.__dict__)  # not read whole
+    want = analysis.rows(table, columns, filters)
+    assert len(want) or case in ("nothing", "combined pairs")  # 400 shops: none combined
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+    # and once the part is read whole, from memory: the same again
+    getattr(again, {"pairs": "resolution", "uses": "identifiers", "values": "identifiers"}
+            .get(table, table))
+    pd.testing.assert_frame_equal(again.rows(table, columns, filters).reset_index(drop=True),
+                                  got.reset_index(drop=True))
+
+
+def test_rows_name_a_missing_column_as_a_dataframe_does(analysis, saved):
+    with pytest.raises(KeyError):
+        gl.open_state(saved).rows("pairs", ["shop_a", "no_such_column"])
+    with pytest.raises(KeyError):
+        analysis.rows("pairs", ["shop_a", "no_such_column"])
+
+
 @pytest.mark.parametrize("name", ["clusters", "factories"])
 def test_cli_json_from_state_equals_cli_fresh(world, saved, name):
     words, _ = REPORTS[name]
@@ -325,6 +368,43 @@ def test_pseudonymised_state_and_case_file_hold_no_clear_value(world, tmp_path, 
 
 
 # --- the saved frames ---------------------------------------------------------------------
+
+@pytest.fixture
+def leads_found(monkeypatch) -> list[int]:
+    """Counts the factory-lead searches (the real search runs)."""
+    calls: list[int] = []
+    real = api.factory_leads
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "factory_leads", counted)
+    return calls
+
+
+def test_a_first_run_finds_the_factory_leads_once(world, tmp_path, leads_found):
+    analysis, _ = api.analyse_into_state(world, tmp_path / "state")
+    assert leads_found == [1]
+    saved = gl.open_state(tmp_path / "state").factories()
+    assert len(saved)  # the world has leads, so the check below can fail
+    analysis.__dict__.pop("factory_leads")  # found again, with the saved operator ids
+    pd.testing.assert_frame_equal(saved, analysis.factories().reset_index(drop=True))
+    assert leads_found == [1, 1]
+
+
+def test_a_run_that_renames_operators_finds_the_leads_with_the_new_ids(world, tmp_path,
+                                                                       leads_found,
+                                                                       monkeypatch):
+    real = api.runs.stabilise
+    monkeypatch.setattr(api.runs, "stabilise", lambda current, before: real(current, before)
+                        .assign(operator_id=lambda f: "OLD-" + f["operator_id"]))
+    api.analyse_into_state(world, tmp_path / "state")
+    assert leads_found == [1, 1]
+    saved = gl.open_state(tmp_path / "state").factories()
+    assert len(saved) and all(op.startswith("OLD-") for ops in saved["operator_ids"]
+                              for op in ops)
+
 
 def test_factory_leads_and_context_survive_the_state(tmp_path):
     """Leads and crowded places (nested lists and dicts) read back as the same frames and
