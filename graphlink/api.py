@@ -263,10 +263,8 @@ class Analysis:
 
     def address_points(self) -> pd.DataFrame:
         """One row per (shop, dispatch address): shop_id, value, lat, lon."""
-        uses = self.identifiers.uses
-        points = uses.loc[uses["kind"] == "address", ["shop_id", "value"]]
-        geo = self.identifiers.values.loc[self.identifiers.values["kind"] == "address",
-                                          ["value", "lat", "lon"]]
+        points = self.rows("uses", ["shop_id", "value"], [("kind", "==", "address")])
+        geo = self.rows("values", ["value", "lat", "lon"], [("kind", "==", "address")])
         return points.merge(geo, on="value", how="left")
 
     @cached_property

@@ -193,18 +193,18 @@ class _Tables:
     def __init__(self, analysis: Any, signups: list[dict]):
         drawn = {s["shop_id"] for s in signups}
         on_paths = {shop for s in signups for m in s["matches"] for shop in m["path"]}
-        pairs = analysis.resolution.pairs
-        pairs = pairs[pairs["shop_a"].isin(drawn | on_paths) | pairs["shop_b"].isin(drawn)]
+        # only these rows are read (from a state's files: Analysis.rows)
+        pairs = analysis.rows("pairs", None, [[("shop_a", "in", drawn | on_paths)],
+                                              [("shop_b", "in", drawn)]])
         self.pairs = pairs[pairs["shop_a"].isin(drawn) | pairs["shop_b"].isin(drawn)]
         hops = pairs[pairs["shop_a"].isin(on_paths) & pairs["shop_b"].isin(on_paths)]
         self.pair_info = {(a, b): (p, k) for a, b, p, k in
                           zip(hops["shop_a"], hops["shop_b"], hops["p"], hops["kinds"],
                               strict=True)}
-        evidence = analysis.evidence
-        self.evidence = evidence[evidence["shop_a"].isin(drawn) | evidence["shop_b"].isin(drawn)]
+        self.evidence = analysis.rows("evidence", None, [[("shop_a", "in", drawn)],
+                                                         [("shop_b", "in", drawn)]])
         near = drawn | on_paths | set(self.pairs["shop_a"]) | set(self.pairs["shop_b"])
-        ids = analysis.identifiers
-        self.uses = ids.uses[ids.uses["shop_id"].isin(near)]
+        self.uses = analysis.rows("uses", None, [("shop_id", "in", near)])
         self.seen = dict(zip(zip(self.uses["shop_id"], self.uses["kind"], self.uses["value"],
                                  strict=True), self.uses["first_seen"], strict=True))
         shops = analysis.dataset.shops
@@ -213,7 +213,8 @@ class _Tables:
             shops["shop_id"], shops["name"], shops["status"], shops["banned_at"], strict=True)}
         shown = set(self.uses["value"]) | set(self.evidence["value_a"]) | set(
             self.evidence["value_b"])
-        values = ids.values[ids.values["value"].isin(shown)]
+        values = analysis.rows("values", ["kind", "value", "display", "shops"],
+                               [("value", "in", shown)])
         keys = list(zip(values["kind"], values["value"], strict=True))
         self.display = dict(zip(keys, values["display"], strict=True))
         self.n_shops = dict(zip(keys, values["shops"], strict=True))
