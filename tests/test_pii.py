@@ -27,8 +27,9 @@ from graphlink.api import (
 )
 from graphlink.cli import cli
 from graphlink.core.errors import ConfigError
+from graphlink.core.privacy import KEY_VARIABLE, is_hashed
 from graphlink.linkage.identifiers import canonical
-from graphlink.linkage.pseudonymise import KEY_VARIABLE, KINDS, Pseudonymiser, is_hashed
+from graphlink.linkage.pseudonymise import KINDS, Pseudonymiser
 from graphlink.reports.report import render
 
 KEY = "test-key-0123456789-abcdefghij"
@@ -318,7 +319,7 @@ def test_check_lists_tokens_with_pseudonymise(tmp_path, monkeypatch):
     ("email", ["z@qq.com", "zw@qq.com", "no-at-sign", "a@b"]),
 ])
 def test_mask_never_shows_a_sensitive_value_whole(kind, values):
-    from graphlink.linkage.identifiers import mask
+    from graphlink.core.privacy import mask
 
     shown = [mask(kind, v) for v in values]
     for value, display in zip(values, shown, strict=True):

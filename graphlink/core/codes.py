@@ -1,13 +1,13 @@
 """The ids graphlink makes up, written in one place: operators, communities, factory
-leads and the runs of a state.
+leads, the runs of a state and the verdicts of its log.
 
 An operator is named after its smallest shop, its community after that
 operator, a factory lead after its first shop; a state's runs are numbered.
 Stable ids across runs (``OP-S2`` kept by an operator that gained ``S1``) are
 :mod:`graphlink.state.runs`' business; these are the fresh names it starts from.
 
->>> operator_id("S1"), community_id("OP-S1"), factory_id("S7"), run_id(3)
-('OP-S1', 'C-S1', 'F-S7', 'R0003')
+>>> operator_id("S1"), community_id("OP-S1"), factory_id("S7"), run_id(3), verdict_id(12)
+('OP-S1', 'C-S1', 'F-S7', 'R0003', 'V000012')
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from __future__ import annotations
 import pandas as pd
 
 __all__ = ["OPERATOR", "COMMUNITY", "FACTORY", "operator_id", "operator_ids", "community_id",
-           "community_ids", "factory_id", "run_id"]
+           "community_ids", "factory_id", "run_id", "verdict_id"]
 
-OPERATOR, COMMUNITY, FACTORY, RUN = "OP-", "C-", "F-", "R"
+OPERATOR, COMMUNITY, FACTORY, RUN, VERDICT = "OP-", "C-", "F-", "R", "V"
 
 
 def operator_id(shop: str) -> str:
@@ -48,3 +48,8 @@ def factory_id(shop: str) -> str:
 def run_id(number: int) -> str:
     """The id of a state's ``number``-th run (1-based): ``R0001``, ``R0002``, ..."""
     return f"{RUN}{number:04d}"
+
+
+def verdict_id(number: int) -> str:
+    """The id of the ``number``-th verdict of a state's log: ``V000001``, ..."""
+    return f"{VERDICT}{number:06d}"

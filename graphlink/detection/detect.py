@@ -31,6 +31,7 @@ import random
 import numpy as np
 import pandas as pd
 
+from graphlink.core.codes import COMMUNITY, community_ids
 from graphlink.core.paths import smallest_in_component, smallest_per_group
 
 __all__ = ["COMMUNITY_MIN", "communities", "join_factories"]
@@ -60,8 +61,8 @@ def communities(operators: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0,
     community[part.index] = part.to_numpy()
     names = np.asarray(op_names, dtype=object)
     result = operators.copy()
-    result["community_id"] = ("C-" + pd.Series(names[community[op_code]], dtype=object)
-                              .str.removeprefix("OP-")).astype(operators["operator_id"].dtype)
+    result["community_id"] = community_ids(pd.Series(names[community[op_code]], dtype=object)
+                                           ).astype(operators["operator_id"].dtype)
     return result
 
 
@@ -125,6 +126,7 @@ def join_factories(shops: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
     first_shop = pd.Series(first_shop).groupby(codes).first().to_numpy(dtype=object)
     joined = smallest_per_group(first_shop, part)
     result = shops.copy()
-    result["community_id"] = ("C-" + pd.Series(joined[codes], index=shops.index, dtype=object)
-                              ).astype(shops["community_id"].dtype)
+    # named after its first shop, as a community is after its operator
+    result["community_id"] = (COMMUNITY + pd.Series(joined[codes], index=shops.index,
+                                                    dtype=object)).astype(shops["community_id"].dtype)
     return result

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from graphlink import normalise as norm
+from graphlink.core.codes import factory_id
 from graphlink.detection.places import RADIUS_M, address_keys, distance_m, sites
 
 __all__ = ["FactoryLeads", "MIN_OPERATORS", "HONEST_MAX", "factory_leads", "shop_record"]
@@ -314,7 +315,7 @@ def _lead_row(lead: dict, rec: pd.DataFrame, written: pd.DataFrame) -> dict:
     if successors:
         reasons.append(f"{len(successors)} shop(s) registered at a building after a ban there, "
                        "without any signal: shown, not counted")
-    return {"factory_id": "F-" + shops[0], "shops": shops, "operators": lead["independent"],
+    return {"factory_id": factory_id(shops[0]), "shops": shops, "operators": lead["independent"],
             "flagged_operators": lead["flagged"], "score": parts["score"],
             "anchor_address": tenants["value"].mode().iloc[0], "lat": lat, "lon": lon,
             "radius_m": None if spread is None else round(max(spread, 1.0), 1),

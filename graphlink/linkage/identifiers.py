@@ -19,7 +19,6 @@ keyed by ``(kind, canonical value)``. This stage applies the normalisers of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,9 +27,10 @@ import pandas as pd
 
 from graphlink import normalise as norm
 from graphlink.core.dataset import Dataset
+from graphlink.core.privacy import SENSITIVE, hashed, mask
 from graphlink.core.workers import map_chunks
 
-__all__ = ["Identifiers", "extract", "mask", "mask_hard", "canonical", "SOURCES", "SENSITIVE"]
+__all__ = ["Identifiers", "extract", "canonical", "SOURCES"]
 
 # (table, column, kind): where each identifier kind comes from.
 SOURCES = (
@@ -90,8 +90,8 @@ def _canonical(kind: str) -> Callable[[str], str | None]:
         return a.canonical if a else None
 
     def email(raw: str) -> str | None:
-        hashed = _hashed(raw)  # pre-hashed (or pseudonymised) emails link exactly
-        return hashed if hashed is not None else norm.email(raw)
+        token = hashed(raw)  # pre-hashed (or pseudonymised) emails link exactly
+        return token if token is not None else norm.email(raw)
 
     return {
         "phone": norm.phone, "email": email, "id_number": id_number,
@@ -108,17 +108,6 @@ def canonical(kind: str) -> Callable[[str], str | None]:
     ('+8613800138000', '6222*1234')
     """
     return _canonical(kind)
-
-
-_HEX = re.compile(r"[0-9a-f]{32,64}")
-
-
-def _hashed(raw: object) -> str | None:
-    """A pre-hashed value (32-64 hex digits, not all digits) lower-cased, else None."""
-    if not isinstance(raw, str):
-        return None
-    text = raw.strip().lower()
-    return text if _HEX.fullmatch(text) and not text.isdigit() else None
 
 
 def _canonical_chunk(raws: list[str], kind: str) -> list:
@@ -325,58 +314,3 @@ def _with_geo(values: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFram
         coordinate[at] = np.where(where >= 0, geo[column].to_numpy(dtype=float)[where], np.nan)
         values[column] = coordinate
     return values
-
-
-def mask(kind: str, value: str) -> str:
-    """A display form that does not reveal a sensitive identifier in full.
-
-    Phones, ID numbers and payment endpoints keep a short prefix and the last
-    four characters; a value too short for that to hide at least 3 characters
-    and a quarter of it keeps at most 2 at each end. Emails keep the first
-    character of the local part and the domain. Values that arrived masked
-    (``6222****1234``) are shown as they are; hashes (pre-hashed or
-    pseudonymised values) show their first 8 digits. A phone, email, ID
-    number or endpoint is never shown whole. Other kinds are shown as they are.
-
-    >>> mask("id_number", "110101199003074514")
-    '1101**********4514'
-    >>> mask("payment", "6222021234567891234")
-    '6222***********1234'
-    >>> mask("phone", "13800138000"), mask("phone", "+861234567"), mask("id_number", "A123")
-    ('1380***8000', '+8******67', 'A**3')
-    >>> mask("email", "zhangwei@qq.com"), mask("email", "z@example.com")
-    ('z*******@qq.com', 'z***@example.com')
-    >>> mask("device", "d-88")
-    'd-88'
-    >>> mask("id_number", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8")
-    '5e884898…'
-    """
-    if kind not in SENSITIVE:
-        return value
-    if _hashed(value) == value:
-        return value[:8] + "…"  # a hash (pre-hashed or pseudonymised): its start names it
-    if kind == "email" and "@" in value:
-        local, _, domain = value.partition("@")
-        return local[:1] + "*" * max(len(local) - 1, 3) + "@" + domain
-    if "*" in value and kind != "email":  # arrived masked (a masked card)
-        return value
-    head = 6 if value.startswith("+") else 4
-    hidden = len(value) - head - 4
-    if hidden >= 3 and 4 * hidden >= len(value):
-        return value[:head] + "*" * hidden + value[-4:]
-    return mask_hard(value)
-
-
-#: kinds whose values are personal data: masked for display, pseudonymised on request
-SENSITIVE = ("phone", "email", "id_number", "payment", "birth_date")
-
-
-def mask_hard(value: str) -> str:
-    """At most 2 characters at each end of ``value`` (none when shorter than 4),
-    the rest as ``*``: for values too short or too odd for :func:`mask`'s usual form.
-
-    >>> mask_hard("+861234567"), mask_hard("12345"), mask_hard("abc")
-    ('+8******67', '1***5', '***')
-    """
-    keep = min(len(value) // 4, 2)
-    return value[:keep] + "*" * max(len(value) - 2 * keep, 1) + (value[-keep:] if keep else "")

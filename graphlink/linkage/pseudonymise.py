@@ -6,10 +6,14 @@ reports, not in Neo4j, not in the tables a notebook shows. Each value is
 replaced by the HMAC-SHA256 of its *canonical* form (the form
 :mod:`graphlink.normalise` gives it: ``+8613800138000``, ``zw@qq.com``), as
 64 lower-case hex digits, under a secret key read from the environment
-variable :data:`KEY_VARIABLE` (never from the command line, where it would
-sit in shell history and process lists)::
+variable :data:`~graphlink.core.privacy.KEY_VARIABLE` (never from the command
+line, where it would sit in shell history and process lists)::
 
     token = hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+The recipe, the key, the test "is this already a hash" and the masks are
+:mod:`graphlink.core.privacy`'s (every stage asks it); this module applies them
+to a dataset and to the parts of an analysis.
 
 Where the clear value was shown, the masked display form computed from it
 stays (``+86138****8000``, ``z*******@qq.com``); the full value is dropped.
@@ -37,65 +41,29 @@ hashed values") for what that costs.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-import re
-from collections.abc import Mapping
-
 import pandas as pd
 
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import ConfigError
-from graphlink.linkage.identifiers import Identifiers, canonical, mask_hard
+from graphlink.core.privacy import (
+    KEY_VARIABLE,
+    MIN_KEY_LENGTH,
+    SENSITIVE,
+    key_from_env,
+    keyed_token,
+    masked,
+)
+from graphlink.linkage.identifiers import Identifiers, canonical
 
-__all__ = ["KEY_VARIABLE", "MIN_KEY_LENGTH", "KINDS", "COLUMNS", "Pseudonymiser", "key_from_env",
-           "pseudonymiser", "is_hashed"]
+# KEY_VARIABLE: where --pseudonymise reads its key (defined in graphlink.core.privacy)
+__all__ = ["KINDS", "COLUMNS", "Pseudonymiser", "pseudonymiser", "KEY_VARIABLE"]
 
-#: the environment variable holding the key
-KEY_VARIABLE = "GRAPHLINK_PSEUDONYM_KEY"
-#: shortest key accepted, in bytes (UTF-8)
-MIN_KEY_LENGTH = 16
-#: identifier kinds replaced by tokens
-KINDS = ("phone", "email", "id_number", "payment", "birth_date")
+#: identifier kinds replaced by tokens: the personal ones
+KINDS = SENSITIVE
 #: (table, column, kind) of the dataset columns replaced by tokens
 COLUMNS = (("accounts", "phone", "phone"), ("accounts", "email", "email"),
            ("accounts", "id_number", "id_number"), ("payments", "endpoint", "payment"),
            ("accounts", "date_of_birth", "birth_date"))
-
-_HASHED = re.compile(r"[0-9a-f]{32,64}")
-
-
-def is_hashed(value: object) -> bool:
-    """True for a value that is already a hash: 32-64 lower-case hex digits, not all digits.
-
-    >>> is_hashed("5e884898da28047151d0e56f8dc62927"), is_hashed("13800138000")
-    (True, False)
-    """
-    return (isinstance(value, str) and _HASHED.fullmatch(value) is not None
-            and not value.isdigit())
-
-
-def key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
-    """The key from :data:`KEY_VARIABLE`; :class:`ConfigError` when missing or short.
-
-    >>> key_from_env({KEY_VARIABLE: "correct horse battery staple"})
-    b'correct horse battery staple'
-    """
-    environ = os.environ if environ is None else environ
-    text = environ.get(KEY_VARIABLE, "")
-    if not text.strip():
-        raise ConfigError(
-            f"--pseudonymise needs a secret key in the environment variable {KEY_VARIABLE} "
-            f"(at least {MIN_KEY_LENGTH} characters; e.g. `export {KEY_VARIABLE}=$(openssl rand "
-            "-hex 32)`, kept somewhere safe: the same key gives the same tokens). It is never "
-            "read from the command line.")
-    key = text.encode("utf-8")
-    if len(key) < MIN_KEY_LENGTH:
-        raise ConfigError(f"the key in {KEY_VARIABLE} is too short ({len(key)} bytes; at least "
-                          f"{MIN_KEY_LENGTH}): a short key lets anyone who guesses it reverse "
-                          "the tokens")
-    return key
 
 
 class Pseudonymiser:
@@ -115,8 +83,7 @@ class Pseudonymiser:
         """The token of one canonical value (a hash already is its own token)."""
         found = self._tokens.get(value)
         if found is None:
-            found = value if is_hashed(value) else hmac.new(
-                self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+            found = keyed_token(self._key, value)
             if len(self._tokens) < 1 << 20:
                 self._tokens[value] = found
         return found
@@ -180,21 +147,6 @@ class Pseudonymiser:
         return self.dataset(dataset), new_ids, new_links, new_evidence
 
 
-def masked(value: str, display: object) -> str:
-    """``display`` if it hides part of ``value``; else a stricter mask
-    (:func:`graphlink.linkage.identifiers.mask_hard`).
-
-    >>> masked("+8613800138000", "+86138****8000"), masked("+861234567", "+861234567")
-    ('+86138****8000', '+8******67')
-    >>> masked("6222*1234", "6222*1234")
-    '6222*1234'
-    """
-    display = str(display) if isinstance(display, str) else ""
-    if display and (value not in display or "*" in value):  # "*": arrived masked
-        return display
-    return mask_hard(value)
-
-
 def _replace_pairs(frame: pd.DataFrame, tokens: dict, columns: tuple[str, ...]) -> pd.DataFrame:
     if not len(frame) or "kind" not in frame.columns:
         return frame.copy()
@@ -227,7 +179,7 @@ def _replace_links(links, tokens: dict, pseudonymiser: Pseudonymiser):
 def pseudonymiser(option: bool | str | bytes | Pseudonymiser | None) -> Pseudonymiser | None:
     """The pseudonymiser an ``analyse(..., pseudonymise=...)`` option asks for.
 
-    ``None``/``False``: none; ``True``: keyed from :data:`KEY_VARIABLE`
+    ``None``/``False``: none; ``True``: keyed from :data:`~graphlink.core.privacy.KEY_VARIABLE`
     (:class:`ConfigError` if it is not set); a key (``str``/``bytes``) or a
     :class:`Pseudonymiser`: that one.
     """

@@ -21,6 +21,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from graphlink.core.codes import operator_ids
 from graphlink.core.paths import PairGraph, smallest_in_component
 from graphlink.linkage.model import NAMES, MatchModel, Vectors, score_vectors
 
@@ -59,7 +60,7 @@ def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = M
     smallest = smallest_in_component(np.asarray(names, dtype=object), codes[n:n + m],
                                      codes[n + m:]).astype(object)
     operators = pd.DataFrame({"shop_id": shop_ids.to_numpy()})
-    operators["operator_id"] = ("OP-" + pd.Series(smallest[codes[:n]], dtype=object)).astype(
+    operators["operator_id"] = operator_ids(pd.Series(smallest[codes[:n]], dtype=object)).astype(
         operators["shop_id"].dtype)
     return Resolution(operators, pairs, merge)
 

@@ -63,6 +63,8 @@ from pathlib import Path
 
 import phonenumbers
 
+from graphlink.core.privacy import is_hashed
+
 __all__ = [
     "Address",
     "IdNumber",
@@ -101,7 +103,6 @@ _CACHE_MAX_LEN = 512  # longer inputs are not memoised (memory)
 _HANZI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _HANZI_RE = re.compile(f"[{_HANZI}]")
 _NOT_HANZI_RE = re.compile(f"[^{_HANZI}]+")
-_HEX_RE = re.compile(r"[0-9a-f]{32,64}")
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`\u00b4]")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -277,7 +278,7 @@ def _e164(text: str, region: str) -> tuple[str | None, bool]:
 
 def _phone(s: str, region: str) -> str | None:
     compact = re.sub(r"[\s\-]", "", s).lower()
-    if _HEX_RE.fullmatch(compact) and not compact.isdigit():
+    if is_hashed(compact):
         return compact
     cleaned = _phone_clean(s)
     if not 5 <= len(cleaned.lstrip("+")) <= 20:
@@ -1087,7 +1088,7 @@ def _id_number(s: str) -> IdNumber | None:
     value = "".join(c for c in s.upper() if c.isascii() and c.isalnum())
     if not value:
         return None
-    if _HEX_RE.fullmatch(value.lower()) and not value.isdigit():
+    if is_hashed(value.lower()):
         return IdNumber(value.lower(), "hashed")
     resident = _RESIDENT_RE.fullmatch(value) is not None
     uscc = _USCC_RE.fullmatch(value) is not None
@@ -1297,7 +1298,7 @@ def _payment(s: str) -> Payment | None:
     compact = _fixpoint(_compact_lower, _strip_controls(s))
     if not compact:
         return None
-    if _HEX_RE.fullmatch(compact) and not compact.isdigit():
+    if is_hashed(compact):
         return Payment(compact, hashed=True)
     if compact.isdigit():
         long = len(compact) >= 8

@@ -19,8 +19,9 @@ from __future__ import annotations
 import pandas as pd
 
 from graphlink.core.dataset import Dataset
+from graphlink.core.privacy import SENSITIVE, hashed, mask, mask_hard
 from graphlink.core.schema import TABLES
-from graphlink.linkage.identifiers import SENSITIVE, _hashed, canonical, mask, mask_hard
+from graphlink.linkage.identifiers import canonical
 from graphlink.reports.report import Report
 
 __all__ = ["summarise", "check_report", "HUB_MIN_SHOPS"]
@@ -116,7 +117,7 @@ def _hubs(dataset: Dataset, top: int) -> list[dict]:
 
 
 def shown(kind: str, value: str) -> str:
-    """How ``check`` lists a value: personal data (:data:`~graphlink.linkage.identifiers.SENSITIVE`)
+    """How ``check`` lists a value: personal data (:data:`~graphlink.core.privacy.SENSITIVE`)
     by the masked display form of its canonical value (a token as it is), the rest
     as it is.
 
@@ -125,7 +126,7 @@ def shown(kind: str, value: str) -> str:
     >>> shown("id_number", "call me"), shown("payment", "a" * 64) == "a" * 64
     ('C****E', True)
     """
-    if kind not in SENSITIVE or _hashed(value) == value:
+    if kind not in SENSITIVE or hashed(value) == value:
         return value
     value_ = canonical(kind)(value)
     return mask(kind, value_) if value_ else mask_hard(value)

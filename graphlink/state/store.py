@@ -49,6 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graphlink.core.codes import run_id
 from graphlink.core.errors import GraphlinkError
 from graphlink.state.lock import holds
 
@@ -173,7 +174,7 @@ class State:
 
 def next_run(previous: State | None) -> str:
     """The id the next run of a state gets (``R0001`` for the first)."""
-    return f"R{(len(previous.manifest['runs']) if previous else 0) + 1:04d}"
+    return run_id((len(previous.manifest["runs"]) if previous else 0) + 1)
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:

@@ -43,6 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graphlink.core.codes import verdict_id
 from graphlink.core.errors import GraphlinkError
 from graphlink.state.lock import holds
 
@@ -85,7 +86,7 @@ def _append(folder: Path, rows: list[dict]) -> list[str]:
     ids = []
     for row in rows:
         number = _next_number(log)
-        row = {**row, "verdict_id": f"V{number:06d}"}
+        row = {**row, "verdict_id": verdict_id(number)}
         schema = pa.schema([(c, pa.float64() if c in ("p", "score") else
                              pa.bool_() if c == "pseudonymised" else pa.string())
                             for c in COLUMNS])

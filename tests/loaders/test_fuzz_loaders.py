@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 import graphlink as gl
 from graphlink.core.errors import ConfigError, DatasetError
-from graphlink.linkage.identifiers import SOURCES, canonical, mask
+from graphlink.core.privacy import mask
+from graphlink.linkage.identifiers import SOURCES, canonical
 from graphlink.linkage.pseudonymise import Pseudonymiser
 
 # GRAPHLINK_FUZZ_EXAMPLES=2000 for a longer local run

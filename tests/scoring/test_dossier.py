@@ -19,7 +19,8 @@ import pytest
 
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import ConfigError
-from graphlink.linkage.identifiers import Identifiers, mask
+from graphlink.core.privacy import mask
+from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.resolve import MERGE, Resolution
 from graphlink.scoring.dossier import SHARED_LIST, dossier
 from graphlink.scoring.explain import Explainer

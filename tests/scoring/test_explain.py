@@ -13,7 +13,8 @@ import re
 import pandas as pd
 import pytest
 
-from graphlink.linkage.identifiers import Identifiers, mask
+from graphlink.core.privacy import mask
+from graphlink.linkage.identifiers import Identifiers
 from graphlink.scoring.casefile import SourcedExplainer
 from graphlink.scoring.explain import Explainer
 

@@ -23,7 +23,7 @@ import graphlink as gl
 from graphlink import api
 from graphlink.cli import cli
 from graphlink.core.errors import GraphlinkError
-from graphlink.linkage.pseudonymise import KEY_VARIABLE
+from graphlink.core.privacy import KEY_VARIABLE
 from graphlink.linkage.pseudonymise import KINDS as PSEUDONYMISED
 from graphlink.reports.report import load_schema
 from graphlink.state import runs
