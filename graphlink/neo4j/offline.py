@@ -23,7 +23,7 @@ from graphlink.neo4j.model import (
     SCHEMA_STATEMENTS,
     SHOP,
 )
-from graphlink.neo4j.plan import _plan, _Step
+from graphlink.neo4j.plan import _Columns, _plan, _Step
 
 #: between array elements and labels in the import files (never in graphlink's values)
 IMPORT_ARRAY_DELIMITER = "\x1f"
@@ -88,17 +88,7 @@ def write_import(analysis, folder: str | Path) -> dict:
         step = steps[number - 1]
         steps[number - 1] = None  # its rows go once written (all of them: gigabytes at 300k)
         table = step.table
-        names = [n for n in table.props if n != MERGE_KEY]
-        for name in [*names, *table.times]:
-            if ":" in name or "\n" in name or "\r" in name:
-                raise ConfigError(f"property name {name!r} cannot be written to the import "
-                                  "files; use `graphlink neo4j push`")
-        kinds = {n: _import_type(n, table.props[n]) for n in names}
-        for n in table.times:
-            if any(v is not None for v in table.props.get(n, [])):
-                raise ConfigError(f"property {n!r} mixes dates and text; use "
-                                  "`graphlink neo4j push`")
-            kinds[n] = "localdatetime"
+        names, kinds = _import_kinds(table)
         columns = [n for n in kinds if n not in table.times] + list(table.times)
         empties += [(step.kind, step.name, n) for n in names if kinds[n].endswith("[]")
                     and any(v == [] for v in table.props[n])]
@@ -113,16 +103,7 @@ def write_import(analysis, folder: str | Path) -> dict:
             rels[step.name] += len(table)
         head += [f"{n}:{kinds[n]}" for n in columns] + ["push_id:string"]
         name = f"{number:02d}-{step.kind}-{step.label.replace(' ', '-').replace('>', '')}.csv"
-        with open(folder / name, "w", encoding="utf-8", newline="") as out:
-            out.write(",".join(_quoted(h) for h in head) + "\n")
-            tail = "," + _quoted(push_id) + "\n"
-            for start in range(0, len(table), IMPORT_ROWS):
-                rows = slice(start, start + IMPORT_ROWS)  # the fields of a slice at a time
-                values = [[_quoted(_import_text(v, kinds[n])) for v in
-                           (table.times[n] if n in table.times else table.props[n])[rows]]
-                          for n in columns]
-                for fields in zip(*_import_lead(step, rows), *values, strict=True):
-                    out.write(",".join(f or "" for f in fields) + tail)
+        _write_import_file(folder / name, step, head, kinds, columns, push_id)
         files.append({"kind": step.kind, "file": name})
     args = ["--overwrite-destination=true", "--array-delimiter=U+001F",
             "--multiline-fields=true",
@@ -135,6 +116,39 @@ def write_import(analysis, folder: str | Path) -> dict:
     (folder / "import.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     (folder / "neo4j-admin.args").write_text("\n".join(args) + "\n", encoding="utf-8")
     return manifest
+
+
+def _import_kinds(table: _Columns) -> tuple[list[str], dict[str, str]]:
+    """A step's property names (but the key) and the neo4j-admin type of every
+    property column; ConfigError for what the import files cannot carry."""
+    names = [n for n in table.props if n != MERGE_KEY]
+    for name in [*names, *table.times]:
+        if ":" in name or "\n" in name or "\r" in name:
+            raise ConfigError(f"property name {name!r} cannot be written to the import "
+                              "files; use `graphlink neo4j push`")
+    kinds = {n: _import_type(n, table.props[n]) for n in names}
+    for n in table.times:
+        if any(v is not None for v in table.props.get(n, [])):
+            raise ConfigError(f"property {n!r} mixes dates and text; use "
+                              "`graphlink neo4j push`")
+        kinds[n] = "localdatetime"
+    return names, kinds
+
+
+def _write_import_file(path: Path, step: _Step, head: list[str], kinds: dict[str, str],
+                       columns: list[str], push_id: str) -> None:
+    """One import file: the header ``head``, then a step's rows, a slice at a time."""
+    table = step.table
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(",".join(_quoted(h) for h in head) + "\n")
+        tail = "," + _quoted(push_id) + "\n"
+        for start in range(0, len(table), IMPORT_ROWS):
+            rows = slice(start, start + IMPORT_ROWS)  # the fields of a slice at a time
+            values = [[_quoted(_import_text(v, kinds[n])) for v in
+                       (table.times[n] if n in table.times else table.props[n])[rows]]
+                      for n in columns]
+            for fields in zip(*_import_lead(step, rows), *values, strict=True):
+                out.write(",".join(f or "" for f in fields) + tail)
 
 
 def _import_lead(step: _Step, rows: slice) -> list[list[str | None]]:

@@ -193,6 +193,13 @@ def _extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) 
 
 def _node_rows(analysis, scores: dict[str, dict]) -> dict[tuple[str, str | None], _Columns]:
     """Node rows by (label, identifier kind): shops, accounts, identifiers."""
+    return {(SHOP, None): _shop_rows(analysis, scores),
+            (ACCOUNT, None): _account_rows(analysis.dataset),
+            **_identifier_rows(analysis)}
+
+
+def _shop_rows(analysis, scores: dict[str, dict]) -> _Columns:
+    """Shop rows: the shop table's columns, factory, operator and community, risk."""
     dataset = analysis.dataset
     shops = dataset.shops.drop_duplicates("shop_id", keep="last").reset_index(drop=True)
     # later columns win, as in the graph's shop nodes: the shop table, the factory,
@@ -215,16 +222,22 @@ def _node_rows(analysis, scores: dict[str, dict]) -> dict[tuple[str, str | None]
             lambda s: scores[s]["flag"] if s in scores else None)
     keys = _bounded(shops["shop_id"])
     columns["key"] = pd.Series(keys, dtype=object)
-    out = {(SHOP, None): _columns(columns, key=keys)}
+    return _columns(columns, key=keys)
 
+
+def _account_rows(dataset) -> _Columns:
+    """Account rows: id and creation time."""
     accounts = dataset.accounts.drop_duplicates("account_id", keep="last")
     accounts = accounts.reset_index(drop=True)
     keys = _bounded(accounts["account_id"])
     columns = {c: accounts[c] for c in _extras(accounts, "account_id", keep=("created_at",))}
     columns["account_id"] = accounts["account_id"]
     columns["key"] = pd.Series(keys, dtype=object)
-    out[(ACCOUNT, None)] = _columns(columns, key=keys)
+    return _columns(columns, key=keys)
 
+
+def _identifier_rows(analysis) -> dict[tuple[str, str], _Columns]:
+    """Identifier rows by kind: canonical value, display, shops, hub type, point."""
     values = analysis.identifiers.values.drop_duplicates(["kind", "value"], keep="last")
     values = values.reset_index(drop=True)
     unknown = set(values["kind"]) - set(KIND_LABELS)
@@ -248,6 +261,7 @@ def _node_rows(analysis, scores: dict[str, dict]) -> dict[tuple[str, str | None]
                    key=pd.Series(keys, dtype=object))
     table = _columns(columns, key=keys)
     kinds = values["kind"].to_numpy()
+    out = {}
     for kind in KIND_LABELS:
         where = np.flatnonzero(kinds == kind)
         out[(IDENTIFIER, kind)] = _Columns(
