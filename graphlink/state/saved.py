@@ -181,8 +181,8 @@ class _LazyTables(dict):
 @functools.cache
 def _saved_type() -> type:
     """``SavedAnalysis``: an :class:`~graphlink.Analysis` whose parts are read when
-    first used (made on first call: graphlink.api imports this module)."""
-    from graphlink.api import Analysis
+    first used (made on first call: the Analysis imports every stage)."""
+    from graphlink.scoring.analysis import Analysis
 
     class SavedAnalysis(Analysis):
         """An analysis read from a state run, part by part (see :func:`read_analysis`)."""

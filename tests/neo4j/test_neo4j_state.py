@@ -14,6 +14,7 @@ import graphlink as gl
 from graphlink import api
 from graphlink import neo4j as gn
 from graphlink.cli import cli
+from graphlink.workflow import with_state
 
 
 def test_push_from_state_equals_push_of_a_fresh_analysis(neo4j_driver, neo4j_settings,  # noqa: F811
@@ -30,7 +31,7 @@ def test_push_from_state_equals_push_of_a_fresh_analysis(neo4j_driver, neo4j_set
     def no_analysis(*args, **kwargs):
         raise AssertionError("analysed again although the state is fresh")
 
-    monkeypatch.setattr(api, "analyse", no_analysis)
+    monkeypatch.setattr(with_state, "analyse", no_analysis)
     env = {"NEO4J_URI": neo4j_settings.uri, "NEO4J_USER": neo4j_settings.user,
            "NEO4J_PASSWORD": neo4j_settings.password}
     result = CliRunner().invoke(cli, ["neo4j", "push", str(world), "--state", str(state),

@@ -431,12 +431,12 @@ def test_page_data_only_when_asked_and_never_in_the_payload(hostile_analysis):
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_cli_builds_no_page_for_other_formats(hostile_world, monkeypatch, tmp_path, fmt):
-    from graphlink import api
+    from graphlink.reports import payloads
 
     def refuse(*args, **kwargs):
         raise AssertionError("page data built for a format that does not draw it")
 
-    monkeypatch.setattr(api, "signups_page", refuse)
+    monkeypatch.setattr(payloads, "signups_page", refuse)
     out = tmp_path / f"signups.{fmt}"
     result = CliRunner().invoke(cli, ["report", "signups", str(hostile_world), "--since", SINCE,
                                       "--format", fmt, "--output", str(out)])

@@ -20,8 +20,9 @@ from graphlink.state.lock import EXIT_BUSY, LOCK_FILE, StateBusy, holds, writer_
 from graphlink.state.store import State, StateError, save
 
 # a writer that holds the lock for 3 s before its analysis: two writers surely overlap
-SLOW_WRITER = ("import sys, time; import graphlink.api as api; slow = api._analyse_into_state; "
-               "api._analyse_into_state = lambda *a, **k: (time.sleep(3), slow(*a, **k))[1]; "
+SLOW_WRITER = ("import sys, time; import graphlink.workflow.with_state as w; "
+               "slow = w._analyse_into_state; "
+               "w._analyse_into_state = lambda *a, **k: (time.sleep(3), slow(*a, **k))[1]; "
                "from graphlink.cli import main; sys.argv[0] = 'graphlink'; main()")
 
 

@@ -1,0 +1,146 @@
+"""The report builders: an analysis in, a :class:`~graphlink.reports.report.Report` out.
+
+Each builder computes its report's payload (the JSON the schemas of
+``reports/schemas/`` describe), its table rows and notes, and the data its HTML
+page draws (:mod:`graphlink.reports.pagedata`); renderers take the result and
+never call the analysis. Re-exported by :mod:`graphlink.api`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from graphlink.core.period import resolve_since
+from graphlink.reports.pagedata import clusters_page, factories_page, signups_page
+from graphlink.reports.report import Report
+from graphlink.scoring.analysis import Analysis
+from graphlink.scoring.reviewed import verdict_cells, verdict_notes
+
+__all__ = ["clusters_report", "signups_report", "factories_report", "spotcheck_report",
+           "explain_report"]
+
+
+def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
+    """`graphlink clusters`: one row per shop, every shop exactly once. ``page``: with
+    what the HTML page draws (:mod:`graphlink.reports.pagedata`; the CLI skips it for other
+    formats)."""
+    rows = analysis.clusters().to_dict("records")
+    payload = {
+        "schema": "graphlink.clusters/1",
+        "dataset": analysis.dataset.source,
+        "operators": int(analysis.shops["operator_id"].nunique()),
+        "communities": int(analysis.shops["community_id"].nunique()),
+        "shops": rows,
+    }
+    return Report("Operators and communities", payload, rows,
+                  ["shop_id", "operator_id", "community_id"],
+                  page=clusters_page(analysis) if page else None)
+
+
+def _iso_day(value: object) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).isoformat().removesuffix("T00:00:00")
+
+
+def signups_report(analysis: Analysis, since: str, *, page: bool = True) -> Report:
+    """`graphlink report signups`: every new shop once, riskiest first, with evidence.
+    ``since`` (a date or a period) is resolved here, once; ``page``: with what the HTML
+    page draws (:mod:`graphlink.reports.pagedata`)."""
+    since = pd.Timestamp(resolve_since(since, analysis.dataset.shops["created_at"]))
+    return _signups(analysis.signup_records(since), since, analysis.dataset.source,
+                    analysis if page else None)
+
+
+def _signups(records: list[dict], since: str, source: str, analysis: Analysis | None,
+             notes: tuple[str, ...] = ()) -> Report:
+    signups = []
+    for r in records:
+        matches = [{"banned_shop_id": m["banned_shop_id"], "score": m["score"], "hops": m["hops"],
+                    "path": m["path"], "evidence": m["evidence"],
+                    **({"waterfall": m["waterfall"]} if "waterfall" in m else {}),
+                    **{k: m[k] for k in ("verdict", "new_evidence") if k in m}}
+                   for m in r["matches"]]
+        signups.append({**r, "created_at": _iso_day(r["created_at"]), "matches": matches})
+    payload = {"schema": "graphlink.signups/1", "since": str(pd.Timestamp(since).date()),
+               "dataset": str(source), "signups": signups}
+    rows = [{"shop_id": s["shop_id"], "created_at": s["created_at"], "risk": s["risk"],
+             "flag": s["flag"], "operator_id": s["operator_id"],
+             "best_match": s["matches"][0]["banned_shop_id"] if s["matches"] else "",
+             "evidence": "; ".join(e["detail"] for e in s["matches"][0]["evidence"][:3])
+             if s["matches"] else ""}
+            for s in signups]
+    rows = [verdict_cells(row, s) for row, s in zip(rows, signups, strict=True)]
+    flags = pd.Series([s["flag"] for s in signups], dtype=object).value_counts()
+    notes = ["", *notes, *verdict_notes(signups),
+             f"{len(signups)} sign-ups since {payload['since']}: " + ", ".join(
+                 f"{int(flags.get(f, 0))} {f}" for f in ("high", "medium", "low", "none"))]
+    # totals last
+    return Report(f"Sign-ups since {payload['since']}", payload, rows,
+                  ["shop_id", "created_at", "risk", "flag", "operator_id", "best_match",
+                   "evidence"],
+                  notes, page=signups_page(analysis, signups) if analysis is not None else None)
+
+
+def factories_report(analysis: Analysis, *, page: bool = True) -> Report:
+    """`graphlink report factories`: independent operators converging on one place, best
+    first, each with its evidence; crowded honest places (parks, warehouses, towers)
+    listed apart under ``context`` with their reason."""
+    records = [_factory_record(r) for r in analysis.factories().to_dict("records")]
+    context = [{**r, "lat": _number(r["lat"]), "lon": _number(r["lon"]),
+                "radius_m": _number(r["radius_m"])}
+               for r in analysis.factory_context().to_dict("records")]
+    payload = {"schema": "graphlink.factories/1", "dataset": analysis.dataset.source,
+               "factories": records, "context": context}
+    rows = [{**r, "shops": len(r["shops"]), "shop_ids": " ".join(r["shops"])} for r in records]
+    notes = ["", *[f"context {c['place_id']}: {c['reason']}" for c in context],
+             f"{len(records)} factory lead(s); {len(context)} crowded place(s) kept as "
+             "context, not leads"]
+    return Report("Factory leads", payload, rows,
+                  ["factory_id", "shops", "operators", "banned_shops", "score", "anchor_address",
+                   "lat", "lon", "shop_ids"], notes,
+                  page=factories_page(analysis, records) if page else None)
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _factory_record(r: dict) -> dict:
+    """One lead as JSON: the contract's fields, then its evidence (additive)."""
+    return {"factory_id": r["factory_id"], "shops": r["shops"],
+            "anchor_address": r["anchor_address"], "lat": _number(r["lat"]),
+            "lon": _number(r["lon"]), "radius_m": _number(r["radius_m"]),
+            "score": round(r["score"], 4), "banned_shops": int(r["banned_shops"]),
+            "operators": int(r["operators"]), "flagged_operators": int(r["flagged_operators"]),
+            "tenants": int(r["tenants"]), "honest_share": r["honest_share"],
+            "time_overlap": r["time_overlap"], "level": r["level"],
+            "operator_ids": r["operator_ids"], "successors": r["successors"],
+            "reasons": r["reasons"], "evidence": r["evidence"]}
+
+
+def spotcheck_report(analysis: Analysis, budget: int) -> Report:
+    """`graphlink report spotcheck`: shops that failed a test buy and are still open
+    (``act_now``: enforce), then the unproven shops to test-buy next (``shops``)."""
+    found = analysis.spotcheck_sections(budget)
+    records, act_now = found["test_buy"], found["act_now"]
+    payload = {"schema": "graphlink.spotcheck/1", "dataset": analysis.dataset.source,
+               "budget": budget, "shops": records, "act_now": act_now}
+    rows = [{"section": "act now", "rank": r["rank"], "shop_id": r["shop_id"], "priority": "",
+             "operator_id": r["operator_id"], "factory_id": r["factory_id"],
+             "reasons": "; ".join(x["detail"] for x in r["reasons"])} for r in act_now]
+    rows += [{"section": "test buy", **r, "reasons": "; ".join(x["detail"] for x in r["reasons"])}
+             for r in records]
+    notes = ["", f"{len(act_now)} shop(s) failed a test buy and are still open: act now; "
+             f"{len(records)} unproven shop(s) to test-buy (budget {budget})"]
+    return Report(f"Spot checks (budget {budget})", payload, rows,
+                  ["section", "rank", "shop_id", "priority", "operator_id", "factory_id",
+                   "reasons"], notes)
+
+
+def explain_report(analysis: Analysis, shop_id: str) -> Report:
+    """`graphlink explain DATASET SHOP`: the case file of one shop, with the source
+    file and line of each piece of evidence, the dataset's fingerprint, the run and
+    the model version (:func:`graphlink.scoring.casefile.case_file`)."""
+    from graphlink.scoring.casefile import case_file
+
+    return case_file(analysis, shop_id)
+

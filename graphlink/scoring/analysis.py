@@ -1,0 +1,264 @@
+"""The Analysis: everything one analysis of a dataset found, as DataFrames and records.
+
+:class:`Analysis` is what :func:`graphlink.analyse` returns and the notebooks
+read: the dataset, its identifiers, links, evidence, the resolved operators and
+the clusters, with the questions a report asks (sign-ups since a date, factory
+leads, spot checks, one shop's dossier, the identity graph). It sits below
+``state`` so that a state can rebuild one from a saved run
+(:func:`graphlink.state.saved.read_analysis`); :func:`with_waterfalls` adds the
+match weight, step by step, to each direct match of sign-up records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import pandas as pd
+
+from graphlink.core.dataset import Dataset
+from graphlink.core.frames import select
+from graphlink.core.period import resolve_since
+from graphlink.detection.factories import FactoryLeads, factory_leads, shop_record
+from graphlink.linkage.graph import build_graph
+from graphlink.linkage.identifiers import Identifiers
+from graphlink.linkage.link import Links, hubs
+from graphlink.linkage.model import MatchModel, waterfalls
+from graphlink.linkage.resolve import Resolution, combined_with, evidence_chain
+from graphlink.scoring.dossier import Dossier, dossier
+from graphlink.scoring.explain import Explainer, explained, shops_to_explain
+from graphlink.scoring.reviewed import reviewed
+from graphlink.scoring.score import FLAGS, add_evidence, nearest_banned, score_signups
+from graphlink.scoring.spotchecks import sections as spotcheck_sections
+
+__all__ = ["Analysis", "with_waterfalls"]
+
+
+@dataclass
+class Analysis:
+    """Everything one analysis of a dataset found; see :func:`analyse`."""
+
+    dataset: Dataset
+    identifiers: Identifiers
+    links: Links
+    evidence: pd.DataFrame
+    resolution: Resolution
+    shops: pd.DataFrame  # shop_id, operator_id, community_id
+    model: MatchModel | None = None
+    # where it was read from: {"state": folder, "run": "R0003"} (see open_state); empty
+    # for a fresh analysis
+    origin: dict = field(default_factory=dict, repr=False, compare=False)
+    # the analysts' verdicts in force (graphlink.state.review.apply_verdicts); None: none
+    verdicts: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def clusters(self) -> pd.DataFrame:
+        """One row per shop: shop_id, operator_id, community_id."""
+        return self.shops[["shop_id", "operator_id", "community_id"]].copy()
+
+    def hubs(self) -> pd.DataFrame:
+        """Identifier values and blocks kept as context, with their type."""
+        return hubs(self.identifiers)
+
+    def explain_pair(self, shop_a: str, shop_b: str) -> list[dict]:
+        """The evidence chain that put two shops in one operator (empty if none)."""
+        return evidence_chain(self.resolution, self.evidence, shop_a, shop_b)
+
+    def explain(self, shop_id: str) -> Dossier:
+        """Why this shop matters, in one call: its operator, community and factory,
+        the banned shops it is tied to with the evidence, its linked shops, and
+        every identifier it uses with how many shops share it.
+
+        The result is data (``.banned_ties``, ``.links``, ``.identifiers``, ...)
+        and text (``.text``); see :class:`graphlink.scoring.dossier.Dossier`.
+        """
+        return dossier(self, shop_id)
+
+    @cached_property
+    def explainer(self) -> Explainer:
+        """Readable evidence for shop pairs and paths."""
+        return Explainer(self.evidence, self.identifiers, combined_with(self.resolution.pairs))
+
+    def signup_records(self, since: str | pd.Timestamp) -> list[dict]:
+        """Sign-up risk of every shop created on or after ``since`` (JSON-ready dicts);
+        ``since`` is a date or a period such as ``"7d"`` (:mod:`graphlink.core.period`)."""
+        since = resolve_since(since, self.dataset.shops["created_at"])
+        shops = self.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
+            self.shops, on="shop_id")
+        records = score_signups(shops, self._linked_pairs(), pd.Timestamp(since), None)
+        records = self._with_waterfalls(records)
+        if "explainer" in self.__dict__:  # already built for the whole analysis
+            return reviewed(add_evidence(records, self.explainer.path), self.verdicts)
+        # only the rows the matches' evidence reads (a saved analysis reads just those)
+        combined = self._combined()
+        shops = shops_to_explain(records, combined)
+        evidence = self.rows("evidence", None, [[("shop_a", "in", shops),
+                                                 ("shop_b", "in", shops)]])
+        values = set(evidence["value_a"]) | set(evidence["value_b"])
+        ids = Identifiers(self.rows("uses", None, [("shop_id", "in", shops)]),
+                          self.rows("values", None, [("value", "in", values)]))
+        return reviewed(explained(records, evidence, ids, combined), self.verdicts)
+
+    def rows(self, table: str, columns: list[str] | None = None,
+             filters: list | None = None) -> pd.DataFrame:
+        """The rows of one of the analysis's large tables -- ``pairs``
+        (``resolution.pairs``), ``evidence``, ``uses``, ``values`` (``identifiers``)
+        -- that pass ``filters``, in the table's order, with ``columns`` only (None:
+        all). Filters as :func:`pyarrow.parquet.read_table` takes them
+        (:mod:`graphlink.core.frames`). An analysis read from a state
+        (:func:`open_state`) reads only these rows from its files."""
+        frame = {"pairs": lambda: self.resolution.pairs, "evidence": lambda: self.evidence,
+                 "uses": lambda: self.identifiers.uses,
+                 "values": lambda: self.identifiers.values}[table]()
+        return select(frame, columns, filters)
+
+    def _linked_pairs(self) -> pd.DataFrame:
+        """shop_a, shop_b, p of the pairs strong enough to be on a sign-up's path."""
+        return self.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", FLAGS["low"])])
+
+    def _combined(self) -> dict[tuple[str, str], list[str]]:
+        """:func:`graphlink.linkage.resolve.combined_with` of the pairs, reading only
+        the combined ones."""
+        try:
+            return combined_with(self.rows("pairs", ["shop_a", "shop_b", "via"],
+                                           [("via", "!=", "")]))
+        except KeyError:  # pairs resolved without operators: none combined
+            return {}
+
+    def _with_waterfalls(self, records: list[dict]) -> list[dict]:
+        direct = [tuple(sorted((r["shop_id"], m["banned_shop_id"]))) for r in records
+                  for m in r["matches"] if m.get("hops", 1) == 1]
+        if self.model is None or not direct:
+            return records
+        pairs = self.rows("pairs", None, [[("shop_a", "in", {a for a, _ in direct}),
+                                           ("shop_b", "in", {b for _, b in direct})]])
+        return with_waterfalls(records, pairs, self.model, len(self.dataset.shops))
+
+    def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:
+        """Sign-up risk as a DataFrame: one row per new shop, riskiest first.
+
+        Columns: shop_id, created_at, risk, flag, operator_id, community_id,
+        best_match, best_score, evidence (the best match's evidence as text),
+        matches (the full list, as in the JSON report).
+        """
+        rows = []
+        for r in self.signup_records(since):
+            best = r["matches"][0] if r["matches"] else None
+            rows.append({**{k: r[k] for k in ("shop_id", "created_at", "risk", "flag",
+                                              "operator_id", "community_id")},
+                         "best_match": best["banned_shop_id"] if best else None,
+                         "best_score": best["score"] if best else None,
+                         "evidence": "; ".join(e["detail"] for e in best["evidence"])
+                         if best else "",
+                         "matches": r["matches"]})
+        return pd.DataFrame(rows, columns=["shop_id", "created_at", "risk", "flag", "operator_id",
+                                           "community_id", "best_match", "best_score", "evidence",
+                                           "matches"])
+
+    def address_points(self) -> pd.DataFrame:
+        """One row per (shop, dispatch address): shop_id, value, lat, lon."""
+        points = self.rows("uses", ["shop_id", "value"], [("kind", "==", "address")])
+        geo = self.rows("values", ["value", "lat", "lon"], [("kind", "==", "address")])
+        return points.merge(geo, on="value", how="left")
+
+    @cached_property
+    def shop_record(self) -> pd.DataFrame:
+        """Per shop: dates, status, bans, test buys, disputes and counterfeit signal
+        (:func:`graphlink.detection.factories.shop_record`)."""
+        return shop_record(self.dataset)
+
+    @cached_property
+    def factory_leads(self) -> FactoryLeads:
+        """Factory leads and the crowded places kept as context
+        (:func:`graphlink.detection.factories.factory_leads`)."""
+        written = self.dataset.addresses[["shop_id", "address", "lat", "lon"]]
+        return factory_leads(self.address_points(), self.shops, self.shop_record, written)
+
+    @property
+    def _factories(self) -> pd.DataFrame:
+        return self.factory_leads.leads
+
+    def factories(self) -> pd.DataFrame:
+        """Factory leads: factory_id, shops (list), operators (independent ones), score,
+        anchor_address, lat, lon, radius_m, banned_shops, and their evidence (tenants,
+        honest_share, operator_ids, successors, time_overlap, reasons, evidence);
+        best score first. Crowded places kept as context: :meth:`factory_context`."""
+        frame = self._factories.copy()
+        banned = set(self.dataset.banned_shop_ids())
+        frame["banned_shops"] = [sum(s in banned for s in shops) for shops in frame["shops"]]
+        return frame
+
+    def factory_context(self) -> pd.DataFrame:
+        """Parks, warehouses and towers: places with several flagged operators among
+        mostly honest tenants, each with its reason; never a lead."""
+        return self.factory_leads.context.copy()
+
+    def factory_of(self) -> pd.Series:
+        """factory_id per shop (None outside any factory), indexed by shop_id."""
+        owner = {s: f for f, shops in zip(self._factories["factory_id"], self._factories["shops"],
+                                          strict=True) for s in shops}
+        return self.shops["shop_id"].map(owner).set_axis(self.shops["shop_id"])
+
+    def spotcheck_sections(self, budget: int = 20) -> dict[str, list[dict]]:
+        """``act_now``: active shops that already failed a test buy (enforce, do not
+        buy again); ``test_buy``: the ``budget`` unproven active shops most worth a
+        test buy (:func:`graphlink.scoring.spotchecks.sections`). JSON-ready dicts."""
+        shops = self.dataset.shops[["shop_id", "status"]].merge(self.shops, on="shop_id")
+        near = nearest_banned(self._linked_pairs(), self.dataset.banned_shop_ids())
+        found = self._factories
+        return spotcheck_sections(shops, near, self.factory_of(),
+                                  found.set_index("factory_id")["score"], self.dataset.disputes,
+                                  self.dataset.test_buys, budget)
+
+    def spotcheck_records(self, budget: int = 20) -> list[dict]:
+        """The ``budget`` unproven active shops most worth a test buy (JSON-ready dicts);
+        shops that already failed one are in :meth:`spotcheck_sections` ``act_now``."""
+        return self.spotcheck_sections(budget)["test_buy"]
+
+    def spotcheck(self, budget: int = 20) -> pd.DataFrame:
+        """Spot-check list as a DataFrame: rank, shop_id, priority, reasons (text), ..."""
+        rows = [{**r, "reasons": "; ".join(x["detail"] for x in r["reasons"])}
+                for r in self.spotcheck_records(budget)]
+        return pd.DataFrame(rows, columns=["rank", "shop_id", "priority", "operator_id",
+                                           "community_id", "factory_id", "reasons"])
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """The identity graph (shops, accounts, identifiers) as networkx."""
+        # values shared by many shops only: the place and name groupings of hubs()
+        # cost seconds (a worker pool at 30,000 shops) and the graph has no node for them
+        typed = hubs(Identifiers(self.identifiers.uses.iloc[:0], self.identifiers.values))
+        hub_types = {(k, v): t for k, v, t, s in
+                     zip(typed["kind"], typed["key"], typed["type"], typed["scope"], strict=True)
+                     if s == "value"}
+        return build_graph(self.dataset, self.identifiers, self.links, self.clusters(), hub_types)
+
+
+def with_waterfalls(records: list[dict], pairs: pd.DataFrame, model: MatchModel | None,
+                    shops: int) -> list[dict]:
+    """Each direct match of ``records`` gets ``waterfall``: its match weight step by step.
+
+    ``shops`` counts the shops the pairs came from; a model learned on a larger
+    marketplace keeps its own count, as :func:`analyse` does when scoring.
+    """
+    wanted = {tuple(sorted((r["shop_id"], m["banned_shop_id"])))
+              for r in records for m in r["matches"] if m.get("hops", 1) == 1}
+    if model is None or not wanted or "level_device" not in pairs:
+        return records
+    keys = pd.MultiIndex.from_arrays([pairs["shop_a"], pairs["shop_b"]])
+    rows = pairs[keys.isin(list(wanted))]
+    found = {(r["shop_a"], r["shop_b"]): r for r in rows.to_dict("records")}
+    shown = [(m, found[key]) for r in records for m in r["matches"]
+             if m.get("hops", 1) == 1
+             and (key := tuple(sorted((r["shop_id"], m["banned_shop_id"])))) in found]
+    steps = waterfalls(model, [row for _, row in shown], max(shops, model.shops))
+    for (m, _), waterfall in zip(shown, steps, strict=True):
+        m["waterfall"] = [_rounded(step) for step in waterfall]
+    return records
+
+
+def _rounded(step: dict) -> dict:
+    return {**step, "bayes_factor": float(f"{step['bayes_factor']:.4g}"),
+            "tf_adjustment": float(f"{step['tf_adjustment']:.4g}"),
+            "log2_bf": round(step["log2_bf"], 3)}
+

@@ -1,0 +1,205 @@
+"""The analysis pipeline: load a dataset, then every stage in the data's order.
+
+:func:`analyse` reads as the data's path, one stage per line; :func:`load` and
+:func:`check` are the loading end (the only place, with the CLI, that joins
+``loaders`` to graphlink), :func:`train_model` and :func:`model_report` the
+match model's. Re-exported by :mod:`graphlink.api`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+import loaders
+from graphlink.core.dataset import Dataset
+from graphlink.detection.detect import communities, join_factories
+from graphlink.linkage.identifiers import extract
+from graphlink.linkage.link import count_entities, entity_labels, find_links, pair_evidence
+from graphlink.linkage.model import (
+    MatchModel,
+    comparison_levels,
+    evidence_weights,
+    load_model,
+    score_vectors,
+    shop_kinds,
+    train_vectors,
+)
+from graphlink.linkage.pseudonymise import pseudonymiser
+from graphlink.linkage.recompare import sampled_u, second_look
+from graphlink.linkage.resolve import Resolution, against_operators, resolve_operators
+from graphlink.reports.report import Report
+from graphlink.reports.summary import check_report
+from graphlink.scoring.analysis import Analysis
+
+__all__ = ["load", "check", "analyse", "train_model", "model_report", "Progress", "ANALYSE_STAGES"]
+
+
+def load(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    mapping: str | Path | None = None,
+    lenient: bool = False,
+    adapter: str | None = None,
+    pseudonymise: bool | str | bytes | None = None,
+) -> Dataset:
+    """Load and validate a dataset (see :func:`loaders.load`).
+
+    ``pseudonymise=True`` replaces phones, emails, ID numbers and payment
+    endpoints by keyed hashes (key from ``GRAPHLINK_PSEUDONYM_KEY``; see
+    :mod:`graphlink.linkage.pseudonymise`).
+    """
+    pseudonyms = pseudonymiser(pseudonymise)
+    dataset = loaders.load(path, encoding=encoding, mapping=mapping, lenient=lenient,
+                           adapter=adapter)
+    return pseudonyms.dataset(dataset) if pseudonyms is not None else dataset
+
+
+def _dataset(source: str | Path | Dataset, load_options: dict) -> Dataset:
+    return source if isinstance(source, Dataset) else load(source, **load_options)
+
+
+# progress(stage, done, total): called as each stage starts (done = stages
+# finished), and once more as ("done", total, total); the same callback shape
+# as graphlink.neo4j.push.
+Progress = Callable[[str, int, int], None]
+
+
+ANALYSE_STAGES = ("loading", "extracting identifiers", "linking", "weighing evidence",
+                  "resolving operators", "detecting communities")
+
+
+def _stages(progress: Progress | None, stages: tuple[str, ...]) -> Callable[[str], None]:
+    """A function announcing each stage of ``stages`` to ``progress`` in turn."""
+    def announce(stage: str) -> None:
+        if progress is not None:
+            done = len(stages) if stage == "done" else stages.index(stage)
+            progress(stage, done, len(stages))
+
+    return announce
+
+
+def check(source: str | Path | Dataset, *, progress: Progress | None = None,
+          pseudonymise: bool | str | bytes | None = None, **load_options) -> Report:
+    """Validate a dataset and summarise it (what `graphlink check` prints)."""
+    pseudonyms = pseudonymiser(pseudonymise)
+    stage = _stages(progress, ("loading", "summarising"))
+    stage("loading")
+    dataset = _dataset(source, load_options)
+    if pseudonyms is not None:
+        dataset = pseudonyms.dataset(dataset)
+    stage("summarising")
+    report = check_report(dataset)
+    stage("done")
+    return report
+
+
+def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress | None = None,
+            pseudonymise: bool | str | bytes | None = None,
+            model: MatchModel | str | Path | None = None, verdicts: pd.DataFrame | None = None,
+            **load_options) -> Analysis:
+    """Run the whole pipeline on a dataset folder (or a loaded :class:`Dataset`).
+
+    ``progress(stage, done, total)``, if given, hears each stage of
+    :data:`ANALYSE_STAGES` as it starts, then ``("done", total, total)``.
+
+    ``pseudonymise=True`` (key from ``GRAPHLINK_PSEUDONYM_KEY``) or a key:
+    phones, emails, ID numbers and payment endpoints are compared in clear,
+    then replaced by keyed hashes before anything else sees them, so the
+    result links exactly as without it but holds no such value in clear
+    (see :mod:`graphlink.linkage.pseudonymise`).
+
+    ``verdicts`` (a verdict log, :func:`graphlink.state.verdicts.read_log`): labels that
+    refine the model learned here (:func:`graphlink.linkage.learn.refine`; a given
+    ``model`` is used as it is). Reports show them once attached
+    (:func:`graphlink.state.review.apply_verdicts`).
+    """
+    pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
+    stage = _stages(progress, ANALYSE_STAGES)
+    stage("loading")
+    dataset = _dataset(source, load_options)
+    stage("extracting identifiers")
+    ids = extract(dataset)
+    entity = entity_labels(ids)
+    ids = count_entities(ids, entity)
+    stage("linking")
+    links = find_links(ids)
+    stage("weighing evidence")
+    evidence = pair_evidence(ids, links)
+    # in clear: a masked card shown alike on two shops must be seen as masked
+    kinds, n = shop_kinds(ids.uses), len(dataset.shops)
+    vectors = second_look(comparison_levels(evidence, kinds, dataset.shops), ids.uses)
+    given = _model(model)
+    model = given or train_vectors(vectors, kinds, n, entity, dataset.shops,
+                                   sampled=sampled_u(ids.uses, seed=seed))
+    if given is None and verdicts is not None and len(verdicts):
+        model = _learned(model, vectors, verdicts, n)
+    # a given model scores a small sample as its own marketplace would: a value's
+    # frequency among three shops says nothing
+    n = max(n, model.shops)
+    evidence["weight"] = evidence_weights(model, evidence, n)
+    if pseudonyms is not None:
+        dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
+    stage("resolving operators")
+    resolution = _resolved(dataset.shops, score_vectors(model, vectors, n), model, n)
+    stage("detecting communities")
+    shops = communities(resolution.operators, resolution.pairs, seed=seed)
+    analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
+    # a factory lead's independent dealers are one dealer network
+    analysis.shops = join_factories(shops, analysis.factory_leads.leads)
+    stage("done")
+    return analysis
+
+
+def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:
+    """``model`` refined with the verdicts on candidate pairs (graphlink.linkage.learn)."""
+    from graphlink.linkage.learn import refine
+    from graphlink.state.review import labelled
+
+    pairs, labels = labelled(score_vectors(model, vectors, n), verdicts)
+    return refine(model, pairs, labels)
+
+
+def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int
+              ) -> Resolution:
+    """Operators from the pairs, then again once each shop is also compared with the
+    operators of the first pass (:func:`graphlink.linkage.resolve.against_operators`)."""
+    first = resolve_operators(shops["shop_id"], pairs)
+    owner = first.operators.set_index("shop_id")["operator_id"]
+    banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
+    return resolve_operators(shops["shop_id"], against_operators(pairs, owner, model, n, banned))
+
+
+def _model(model: MatchModel | str | Path | None) -> MatchModel | None:
+    return load_model(model) if isinstance(model, str | Path) else model
+
+
+def train_model(source: str | Path | Dataset, *, progress: Progress | None = None,
+                **load_options) -> MatchModel:
+    """The match model learned from one dataset (`graphlink model train`).
+
+    The same parameters :func:`analyse` learns on the fly; pass the result
+    (or its file) as ``analyse(..., model=...)`` to score other data with them.
+    """
+    return analyse(source, progress=progress, **load_options).model
+
+
+def model_report(model: MatchModel | str | Path) -> Report:
+    """`graphlink model show`: m, u and Bayes factor of every comparison level."""
+    model = _model(model)
+    frame = model.bayes_factors()
+    rows = frame.rename(columns={"pairs": "chance_pairs"}).to_dict("records")
+    rows = [{**r, "m": f"{r['m']:.4g}", "u": f"{r['u']:.3g}",
+             "bayes_factor": f"{r['bayes_factor']:.4g}", "log2_bf": round(r["log2_bf"], 2)}
+            for r in rows]
+    payload = {**model.to_dict(), "levels": frame.to_dict("records")}
+    notes = [f"{model.shops} shops, {model.pairs} candidate pairs, {model.iterations} EM "
+             f"iterations; prior per pair {model.prior(0):.3g} (after a ban: {model.prior(1):.3g})"]
+    return Report("Match model", payload, rows,
+                  ["mode", "comparison", "level", "m", "u", "bayes_factor", "log2_bf",
+                   "chance_pairs"],
+                  notes)
+
