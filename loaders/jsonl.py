@@ -75,50 +75,65 @@ class JsonLinesAdapter:
         """Objects grouped by table, column-wise; problems of bad lines appended."""
         del problems[:]  # a second pass (another encoding) starts afresh
         tables: dict[str, _Columns] = {}
-        seen = 0
+        flaws = _Flaws(reader)
         for line, content in enumerate(lines, 1):
-            flawed = None
-            while seen < len(reader.bad) and reader.bad[seen].line <= line:
-                if reader.bad[seen].line == line:
-                    flawed = reader.bad[seen]
-                seen += 1
+            flawed = flaws.at(line)
             if flawed is not None:
                 problems.append(Problem(file, line, None, decode_message(flawed, reader),
                                         "encoding"))
                 continue
             if not content.strip():
                 continue
-            text = content.rstrip("\r\n")
-            nul = "\x00" in text  # inside a string it stays, for validation to report by column
-            try:
-                obj = json.loads(text, object_pairs_hook=_unique_keys, strict=not nul)
-            except _DuplicateKey as exc:
-                message = f"duplicate key {_shown(exc.args[0])} in one object"
-                problems.append(Problem(file, line, None, message, "bad row shape"))
-                continue
-            except json.JSONDecodeError as exc:
-                if nul:
-                    message = (f"NUL byte at character {text.index(chr(0)) + 1}: the sign of a "
-                               "binary or mis-encoded export")
-                    problems.append(Problem(file, line, None, message, "nul byte"))
-                    continue
-                message = f"invalid JSON: {exc.msg} (character {exc.colno})"
-                problems.append(Problem(file, line, None, message, "bad row shape"))
-                continue
-            except RecursionError:
-                problems.append(Problem(file, line, None, "invalid JSON: nested too deeply",
-                                        "bad row shape"))
-                continue
-            if not isinstance(obj, dict):
-                problems.append(Problem(file, line, None, "not a JSON object", "bad row shape"))
-                continue
-            table = _table_of(obj.get("type"))
+            table, obj = _record(content.rstrip("\r\n"), file, line)
             if table is None:
-                message = f"unknown record type {_shown(_cell(obj.get('type')))}"
-                problems.append(Problem(file, line, "type", message, "unknown type"))
+                problems.append(obj)
                 continue
             tables.setdefault(table, _Columns()).add(line, obj)
         return tables
+
+
+class _Flaws:
+    """The decoding flaws of a file's lines, met in line order while the reader
+    decodes (it appends them as it goes)."""
+
+    def __init__(self, reader: TextFile):
+        self.reader, self.seen = reader, 0
+
+    def at(self, line: int):
+        """The (last) flaw on ``line``, or None; flaws of earlier lines are passed."""
+        bad, flawed = self.reader.bad, None
+        while self.seen < len(bad) and bad[self.seen].line <= line:
+            if bad[self.seen].line == line:
+                flawed = bad[self.seen]
+            self.seen += 1
+        return flawed
+
+
+def _record(text: str, file: str, line: int) -> tuple[str | None, dict | Problem]:
+    """One line's table and object, or (None, the problem that keeps it out)."""
+    nul = "\x00" in text  # inside a string it stays, for validation to report by column
+    try:
+        obj = json.loads(text, object_pairs_hook=_unique_keys, strict=not nul)
+    except _DuplicateKey as exc:
+        message = f"duplicate key {_shown(exc.args[0])} in one object"
+        return None, Problem(file, line, None, message, "bad row shape")
+    except json.JSONDecodeError as exc:
+        if nul:
+            message = (f"NUL byte at character {text.index(chr(0)) + 1}: the sign of a "
+                       "binary or mis-encoded export")
+            return None, Problem(file, line, None, message, "nul byte")
+        message = f"invalid JSON: {exc.msg} (character {exc.colno})"
+        return None, Problem(file, line, None, message, "bad row shape")
+    except RecursionError:
+        return None, Problem(file, line, None, "invalid JSON: nested too deeply",
+                             "bad row shape")
+    if not isinstance(obj, dict):
+        return None, Problem(file, line, None, "not a JSON object", "bad row shape")
+    table = _table_of(obj.get("type"))
+    if table is None:
+        message = f"unknown record type {_shown(_cell(obj.get('type')))}"
+        return None, Problem(file, line, "type", message, "unknown type")
+    return table, obj
 
 
 class _Columns:

@@ -349,6 +349,32 @@ def decode_message(bad: BadLine, text: TextFile) -> str:
     return f"cannot decode byte 0x{bad.byte:02x} as {enc}"
 
 
+def _first_bad(bad: list, seen: int, start: int, end: int) -> tuple[object, int]:
+    """The first undecodable line of physical lines ``start``..``end`` (or None) and how
+    many of ``bad`` are now passed; bad lines long reported are forgotten."""
+    if seen > 4096:
+        del bad[:seen]
+        seen = 0
+    first = None
+    while seen < len(bad) and bad[seen].line <= end:
+        if first is None and bad[seen].line >= start:
+            first = bad[seen]
+        seen += 1
+    return first, seen
+
+
+def _encoding_problem(flaw, fields: list[str], header: list[str] | None, file: str,
+                      text: TextFile | None) -> Problem:
+    """The problem of a record with an undecodable line, named by its column when the
+    mark of the bad bytes is in a field the header names."""
+    index = next((i for i, f in enumerate(fields) if _MARK.search(f)), None)
+    column = None
+    if header is not None and index is not None and index < len(header):
+        column = header[index].strip() or None
+    reason = "encoding" if header is not None else "bad header"
+    return Problem(file, flaw.line, column, decode_message(flaw, text), reason)
+
+
 def csv_records(lines: Iterator[str] | str, file: str, text: TextFile | None = None
                 ) -> Iterator[Record]:
     """Records of the CSV ``lines`` (physical lines with their newlines, or one string).
@@ -380,26 +406,15 @@ def csv_records(lines: Iterator[str] | str, file: str, text: TextFile | None = N
             continue
         end = reader.line_num
         first_bad = None
-        if seen > 4096:  # forget bad lines already reported
-            del bad[:seen]
-            seen = 0
-        while seen < len(bad) and bad[seen].line <= end:
-            if first_bad is None and bad[seen].line >= start:
-                first_bad = bad[seen]
-            seen += 1
+        if bad:
+            first_bad, seen = _first_bad(bad, seen, start, end)
         if text is not None and text.bare_cr and any(CR_MARK in f for f in fields):
             fields = [f.replace(CR_MARK, "\r") for f in fields]
         if first_bad is not None or (fields and (fields[0].strip()
                                                  or any(f.strip() for f in fields))):
             problem = None
             if first_bad is not None:
-                index = next((i for i, f in enumerate(fields) if _MARK.search(f)), None)
-                column = None
-                if header is not None and index is not None and index < len(header):
-                    column = header[index].strip() or None
-                reason = "encoding" if header is not None else "bad header"
-                message = decode_message(first_bad, text)
-                problem = Problem(file, first_bad.line, column, message, reason)
+                problem = _encoding_problem(first_bad, fields, header, file, text)
                 fields = [_MARK.sub("\ufffd", f) for f in fields]
             if header is None:
                 header = fields
