@@ -23,10 +23,7 @@ SIDE = {"synth": {"core"}, "loaders": {"core"}}
 #: entry points (``python -m``): may import what the CLI may
 ENTRIES = ("__main__",)
 #: known breaches: (importing module, imported package) -> why it is still there
-DEBT = {
-    ("graphlink.scoring.casefile", "reports"): "builds a Report: belongs with the builders",
-    ("graphlink.scoring.casefile", "state"): "reads the model version from the saved state",
-}
+DEBT: dict[tuple[str, str], str] = {}
 
 
 def modules() -> dict[str, Path]:

@@ -58,6 +58,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,8 @@ import pandas as pd
 __all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score",
            "train_vectors", "score_vectors", "evidence_weights",
            "shop_kinds",
-           "waterfall", "waterfalls", "load_model"]
+           "waterfall", "waterfalls", "load_model",
+           "model_version"]
 
 # comparison -> (identifier kinds it reads, its agreeing levels, best first)
 COMPARISONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -701,3 +703,15 @@ def _steps(model: MatchModel, ctx: int, levels: np.ndarray, weights: np.ndarray,
     steps.append({"comparison": "other modes", "level": ",".join(MODES[:best] + MODES[best + 1:]),
                   "bayes_factor": float(np.exp2(rest)), "tf_adjustment": 1.0, "log2_bf": rest})
     return steps
+
+
+def model_version(model) -> str | None:
+    """A short hash of the model's parameters (its JSON): the version a case file cites.
+
+    >>> model_version(None) is None
+    True
+    """
+    if model is None:
+        return None
+    text = json.dumps(model.to_dict(), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

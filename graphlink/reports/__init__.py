@@ -5,6 +5,7 @@ Text safety (terminal, spreadsheet and HTML neutralising, widths, clipping) is
 
 - :mod:`~graphlink.reports.pagedata`: what a page and its figures need, computed once;
 - :mod:`~graphlink.reports.payloads`: the report builders (an analysis in, a report out);
+- :mod:`~graphlink.reports.casefile`: one shop's case file (``graphlink explain``);
 - :mod:`~graphlink.reports.report`: the renderers (table, CSV, JSON, HTML) and the schemas;
 - :mod:`~graphlink.reports.html` and :mod:`~graphlink.reports.svg`: pages and their figures;
 - :mod:`~graphlink.reports.plot`: matplotlib figures for notebooks and the model chart;

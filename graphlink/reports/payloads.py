@@ -139,8 +139,8 @@ def spotcheck_report(analysis: Analysis, budget: int) -> Report:
 def explain_report(analysis: Analysis, shop_id: str) -> Report:
     """`graphlink explain DATASET SHOP`: the case file of one shop, with the source
     file and line of each piece of evidence, the dataset's fingerprint, the run and
-    the model version (:func:`graphlink.scoring.casefile.case_file`)."""
-    from graphlink.scoring.casefile import case_file
+    the model version (:func:`graphlink.reports.casefile.case_file`)."""
+    from graphlink.reports.casefile import case_file
 
     return case_file(analysis, shop_id)
 

@@ -5,6 +5,6 @@
 - :mod:`~graphlink.scoring.spotchecks`: act now / worth a test buy;
 - :mod:`~graphlink.scoring.explain`: evidence an analyst can verify by hand;
 - :mod:`~graphlink.scoring.dossier`: one shop's evidence in one call;
-- :mod:`~graphlink.scoring.casefile`: that evidence as a report (``graphlink explain``).
+- :mod:`~graphlink.scoring.casefile`: evidence citing its source rows (for the case file);
 - :mod:`~graphlink.scoring.analysis`: the ``Analysis``, everything one analysis found.
 """

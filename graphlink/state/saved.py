@@ -31,7 +31,6 @@ or dicts are stored as JSON text, named in the table's metadata.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import operator
 from collections import Counter
@@ -45,6 +44,7 @@ import pyarrow.parquet as pq
 
 from graphlink.core.errors import Problem
 from graphlink.core.frames import dnf
+from graphlink.linkage.model import model_version
 
 __all__ = ["SCHEMA", "FOLDER", "write_analysis", "read_analysis", "has_analysis",
            "model_version"]
@@ -54,18 +54,6 @@ FOLDER = "analysis"
 _JSON_COLUMNS = b"graphlink.json_columns"
 _FRAMES = ("uses", "values", "pairs", "operators", "shops", "hub_blocks", "factory_leads",
            "factory_context")
-
-
-def model_version(model) -> str | None:
-    """A short hash of the model's parameters (its JSON): the version a case file cites.
-
-    >>> model_version(None) is None
-    True
-    """
-    if model is None:
-        return None
-    text = json.dumps(model.to_dict(), sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def write_analysis(analysis, tables: Path) -> None:
