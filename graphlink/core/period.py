@@ -24,7 +24,7 @@ from graphlink.core.errors import GraphlinkError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["parse_since", "is_period", "resolve_since", "PERIOD_HELP"]
+__all__ = ["parse_since", "is_period", "resolve_since", "PERIOD_HELP", "day", "moment"]
 
 _PERIOD = re.compile(r"(\d{1,5})([dw])")
 _DAYS = {"d": 1, "w": 7}
@@ -64,3 +64,36 @@ def resolve_since(since: str | pd.Timestamp, created: pd.Series | None) -> str |
                              "from; give a date (YYYY-MM-DD)")
     days = int(match.group(1)) * _DAYS[match.group(2)]
     return (newest.date() - timedelta(days=days)).isoformat()
+
+
+# --- dates as reports write them -------------------------------------------------------------
+
+def day(value: object) -> str | None:
+    """The day of a date or moment as ``YYYY-MM-DD``; None when missing.
+
+    >>> import numpy as np, pandas as pd
+    >>> day(pd.Timestamp("2025-03-01T18:30")), day(np.datetime64("2025-03-01T00:00")), day(None)
+    ('2025-03-01', '2025-03-01', None)
+    >>> day(pd.NaT), day(np.datetime64("NaT")), day("2025-03-01 09:00")
+    (None, None, '2025-03-01')
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, np.datetime64):  # the common case in bulk, without a Timestamp
+        return None if np.isnat(value) else str(value)[:10]
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def moment(value: object) -> str | None:
+    """A date or moment in ISO 8601, the time left out when it is midnight; None when missing.
+
+    >>> import pandas as pd
+    >>> moment(pd.Timestamp("2025-03-01")), moment("2025-03-01T18:30"), moment(float("nan"))
+    ('2025-03-01', '2025-03-01T18:30:00', None)
+    """
+    import pandas as pd
+
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).isoformat().removesuffix("T00:00:00")

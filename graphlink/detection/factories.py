@@ -40,6 +40,7 @@ import pandas as pd
 
 from graphlink import normalise as norm
 from graphlink.core.codes import factory_id
+from graphlink.core.period import day
 from graphlink.detection.places import RADIUS_M, address_keys, distance_m, sites
 
 __all__ = ["FactoryLeads", "MIN_OPERATORS", "HONEST_MAX", "factory_leads", "shop_record"]
@@ -339,8 +340,8 @@ def _evidence(lead: dict, rec: pd.DataFrame, written: pd.DataFrame,
                           "fake_test_buys": int(r["fake_buys"].sum()),
                           "genuine_test_buys": int(r["genuine_buys"].sum()),
                           "counterfeit_disputes": int(r["counterfeit_disputes"].sum()),
-                          "first_seen": _day(r["created_at"].min()),
-                          "banned_at": _day(r["banned_at"].max())})
+                          "first_seen": day(r["created_at"].min()),
+                          "banned_at": day(r["banned_at"].max())})
     where = set(tenants["value"])
     text = "address" if "address" in written else "value"
     shown = written[written["shop_id"].isin(set(tenants["shop_id"]))]
@@ -357,7 +358,3 @@ def _evidence(lead: dict, rec: pd.DataFrame, written: pd.DataFrame,
                           "lon": None if pd.isna(r.get("lon")) else float(r["lon"]),
                           "distance_m": far})
     return {"operators": operators, "addresses": addresses, "score_parts": parts}
-
-
-def _day(value) -> str | None:
-    return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()

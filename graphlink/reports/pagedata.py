@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphlink.core.period import day
 from graphlink.core.safetext import short
 
 __all__ = ["Page", "EvidenceGraph", "FactoryPlace", "GraphNode", "MAX_FIGURES",
@@ -181,10 +182,6 @@ def cluster_table(analysis: Any) -> pd.DataFrame:
 # --- evidence graphs ---------------------------------------------------------------
 
 
-def _day(value: object) -> str:
-    return "" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
-
-
 class _Tables:
     """The rows of the analysis's tables that the evidence graphs of ``signups`` read:
     one pass over each table for all graphs (each graph then filters a few hundred
@@ -226,13 +223,13 @@ class _Tables:
         banned = status == "banned"
         text = f"{shop} {short(name, width - len(shop) - 1)}"
         if banned:
-            text += f"\nbanned {_day(banned_at)}"
+            text += f"\nbanned {day(banned_at) or ''}"
         return ("banned" if banned else "shop"), text
 
     def first_seen(self, shop: str, kind: str, value: str) -> str | None:
         """The day ``shop`` was first seen with the value (None: not one of its values)."""
         key = (shop, kind, value)
-        return _day(self.seen[key]) if key in self.seen else None
+        return (day(self.seen[key]) or "") if key in self.seen else None
 
 
 def _evidence_label(row, mine_first: bool, tables: _Tables) -> str:

@@ -52,6 +52,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
+from graphlink.core.period import day
 from graphlink.core.safetext import safe_terminal
 from graphlink.core.safetext import short as _short
 from graphlink.reports.svg import (
@@ -245,10 +246,6 @@ def to_png(fig: Figure, dpi: int = 100, colours: int | None = None) -> bytes:
     return small.getvalue()
 
 
-def _day(value: object) -> str:
-    return "" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
-
-
 # --- label placement without overlaps ---------------------------------------
 
 
@@ -415,7 +412,7 @@ def risk_histogram(signups: pd.DataFrame, *, bins: int = 20) -> Figure:
     ax.set_xlabel("risk (best path score to a banned shop)")
     ax.set_ylabel("sign-ups")
     ax.yaxis.get_major_locator().set_params(integer=True)
-    since = _day(signups["created_at"].min()) if len(signups) else ""
+    since = (day(signups["created_at"].min()) or "") if len(signups) else ""
     ax.set_title(f"Sign-up risk: {len(signups)} sign-ups" + (f" since {since}" if since else "")
                  + f", {int((risk == 0).sum())} with no tie to a banned shop (not drawn)",
                  fontsize=11, loc="left")

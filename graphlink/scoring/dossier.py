@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from graphlink.core.period import moment
 from graphlink.core.safetext import safe_terminal
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import hubs as typed_hubs
@@ -84,7 +85,7 @@ class Dossier:
     def to_dict(self) -> dict:
         """JSON-ready form (dates as ISO text, frames as lists of records)."""
         links = self.links.to_dict("records")
-        idents = [{**r, "first_seen": _iso(r["first_seen"]), "last_seen": _iso(r["last_seen"])}
+        idents = [{**r, "first_seen": moment(r["first_seen"]), "last_seen": moment(r["last_seen"])}
                   for r in self.identifiers.to_dict("records")]
         return {"shop": self.shop, "operator": self.operator, "community": self.community,
                 "factory": self.factory, "risk": self.risk, "flag": self.flag,
@@ -119,7 +120,7 @@ def dossier(analysis, shop_id: str, explainer=None) -> Dossier:
     risk, flag, ties = _ties(analysis, shop_id, explainer)
     return Dossier(
         shop={"shop_id": shop_id, "name": row["name"], "status": row["status"],
-              "created_at": _iso(row["created_at"]), "banned_at": _iso(row["banned_at"]),
+              "created_at": moment(row["created_at"]), "banned_at": moment(row["banned_at"]),
               "category": row.get("category")},
         operator={"operator_id": operator_id, "shops": members,
                   "banned": [s for s in members if s in banned]},
@@ -262,12 +263,6 @@ def _list(ids: list[str], limit: int = 8) -> str:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _iso(value: object) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).isoformat().removesuffix("T00:00:00")
 
 
 def _num(value: object) -> float | None:

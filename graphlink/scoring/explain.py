@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from graphlink.core.period import day
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.scoring.score import add_evidence, label, on_paths
 
@@ -22,12 +23,6 @@ __all__ = ["Explainer", "explained", "shops_to_explain"]
 
 def _pct(score: float) -> str:
     return f"{round(100 * score)}%"
-
-
-def _day(value: object) -> str | None:
-    if isinstance(value, np.datetime64):  # the common case, without a Timestamp
-        return None if np.isnat(value) else str(value)[:10]
-    return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
 
 def _runs(*columns: np.ndarray) -> dict:
@@ -154,7 +149,7 @@ class Explainer:
     @staticmethod
     def _dated(items: list[dict], banned: str, banned_at: object) -> list[dict]:
         """Mark items whose identifier was on the banned shop before its ban."""
-        ban_day = _day(banned_at)
+        ban_day = day(banned_at)
         for item in items:
             seen = item.get("first_seen_other")
             item["before_ban"] = bool(ban_day and seen and seen <= ban_day)
