@@ -240,46 +240,18 @@ def queue(analysis, budget: int = 25) -> pd.DataFrame:
     """
     from graphlink.linkage.learn import features, posterior
 
-    pairs = _banned_pairs(analysis)
-    done = set()
-    if analysis.verdicts is not None and len(analysis.verdicts):
-        done = set(zip(analysis.verdicts["shop_id"], analysis.verdicts["banned_shop_id"],
-                       strict=True))
-        pairs = pairs[[(s, b) not in done for s, b in
-                       zip(pairs["shop_id"], pairs["banned_shop_id"], strict=True)]]
+    pairs = _unreviewed(_banned_pairs(analysis), analysis.verdicts)
     columns = ["rank", "shop_id", "banned_shop_id", "p", "uncertainty", "pattern_pairs", "kinds",
                "teach", "evidence"]
     if not len(pairs):
         return pd.DataFrame(columns=columns)
     taught, labels = (labelled(analysis.resolution.pairs, analysis.verdicts)
                       if analysis.verdicts is not None else (pairs.iloc[:0], np.zeros(0)))
-    cov = posterior(taught, labels)
-    x = features(pairs)
-    z = np.log(2.0) * pairs["weight"].to_numpy(dtype=float) if "weight" in pairs else np.log(
-        np.clip(pairs["p"].to_numpy(dtype=float), 1e-12, 1) / np.clip(
-            1 - pairs["p"].to_numpy(dtype=float), 1e-12, 1))
     # one row per distinct feature vector: the sums over pairs are sums over patterns
-    shapes, pattern = np.unique(x, axis=0, return_inverse=True)
+    shapes, pattern = np.unique(features(pairs), axis=0, return_inverse=True)
     pattern = pattern.reshape(-1)
-    left = np.ones(len(pairs), dtype=bool)
-    picks, teach, certain = [], [], []
-    for _ in range(min(budget, len(pairs))):
-        spread = np.einsum("ij,jk,ik->i", shapes, cov, shapes)[pattern]
-        q = 1.0 / (1.0 + np.exp(-np.clip(z / np.sqrt(1.0 + np.pi * spread / 8.0), -500, 500)))
-        v = q * (1.0 - q)
-        weight = np.bincount(pattern[left], weights=v[left], minlength=len(shapes))
-        reach = np.abs(shapes @ cov @ shapes.T) @ weight  # per pattern: sum_j v_j |x_j cov x_i|
-        value = np.where(left, 2 * v / (1 + v * spread) * reach[pattern], -1.0)
-        best = int(np.argmax(value))
-        if value[best] <= 0:
-            break
-        picks.append(best)
-        teach.append(float(value[best]))
-        certain.append(float(q[best]))
-        left[best] = False
-        xi = shapes[pattern[best]]
-        lean = cov @ xi
-        cov = cov - np.outer(lean, lean) * v[best] / (1.0 + v[best] * spread[best])
+    picks, teach, certain = _greedy(shapes, pattern, _log_odds(pairs),
+                                    posterior(taught, labels), budget)
     best = pairs.iloc[picks].copy()
     counts = pd.Series(pattern).value_counts()
     best["pattern_pairs"] = counts.reindex(pattern[picks]).to_numpy(dtype=np.int64)
@@ -293,6 +265,49 @@ def queue(analysis, budget: int = 25) -> pd.DataFrame:
     best["uncertainty"] = best["uncertainty"].round(4)
     best["teach"] = best["teach"].round(4)
     return best[columns]
+
+
+def _unreviewed(pairs: pd.DataFrame, verdicts: pd.DataFrame | None) -> pd.DataFrame:
+    """``pairs`` (shop_id, banned_shop_id) without those a verdict speaks about."""
+    if verdicts is None or not len(verdicts):
+        return pairs
+    done = set(zip(verdicts["shop_id"], verdicts["banned_shop_id"], strict=True))
+    return pairs[[(s, b) not in done for s, b in
+                  zip(pairs["shop_id"], pairs["banned_shop_id"], strict=True)]]
+
+
+def _log_odds(pairs: pd.DataFrame) -> np.ndarray:
+    """The model's log odds of each pair (natural log), from its weight or its p."""
+    if "weight" in pairs:
+        return np.log(2.0) * pairs["weight"].to_numpy(dtype=float)
+    p = pairs["p"].to_numpy(dtype=float)
+    return np.log(np.clip(p, 1e-12, 1) / np.clip(1 - p, 1e-12, 1))
+
+
+def _greedy(shapes: np.ndarray, pattern: np.ndarray, z: np.ndarray, cov: np.ndarray,
+            budget: int) -> tuple[list[int], list[float], list[float]]:
+    """The queue's picks (row numbers), each with its expected model change and its
+    predictive match probability; after each pick the covariance is narrowed as that
+    verdict would narrow it (see :func:`queue`)."""
+    left = np.ones(len(z), dtype=bool)
+    picks, teach, certain = [], [], []
+    for _ in range(min(budget, len(z))):
+        spread = np.einsum("ij,jk,ik->i", shapes, cov, shapes)[pattern]
+        q = 1.0 / (1.0 + np.exp(-np.clip(z / np.sqrt(1.0 + np.pi * spread / 8.0), -500, 500)))
+        v = q * (1.0 - q)
+        weight = np.bincount(pattern[left], weights=v[left], minlength=len(shapes))
+        reach = np.abs(shapes @ cov @ shapes.T) @ weight  # per pattern: sum_j v_j |x_j cov x_i|
+        value = np.where(left, 2 * v / (1 + v * spread) * reach[pattern], -1.0)
+        best = int(np.argmax(value))
+        if value[best] <= 0:
+            break
+        picks.append(best)
+        teach.append(float(value[best]))
+        certain.append(float(q[best]))
+        left[best] = False
+        lean = cov @ shapes[pattern[best]]
+        cov = cov - np.outer(lean, lean) * v[best] / (1.0 + v[best] * spread[best])
+    return picks, teach, certain
 
 
 def _banned_pairs(analysis) -> pd.DataFrame:
