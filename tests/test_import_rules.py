@@ -28,10 +28,11 @@ REPORTS = ("graphlink.reports.report", "graphlink.reports.html", "graphlink.repo
 RENDERERS = ("graphlink.reports.report", "graphlink.reports.html", "graphlink.reports.plot",
              "graphlink.reports.svg")
 #: what a renderer may import from graphlink: the report modules, the output files,
-#: the package (its version), the flag thresholds and kind labels of score, text safety
+#: the package (its version), the flag thresholds and kind labels of score, text safety,
+#: how dates are written (core.period: days and moments, no analysis)
 RENDERER_MAY_IMPORT = {*REPORTS, "graphlink", "graphlink.reports", "graphlink.reports.outputs",
                        "graphlink.scoring.score",
-                       "graphlink.core.errors", "graphlink.core.safetext"}
+                       "graphlink.core.errors", "graphlink.core.safetext", "graphlink.core.period"}
 
 
 def _module_file(name: str) -> Path:

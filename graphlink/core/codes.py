@@ -12,7 +12,10 @@ Stable ids across runs (``OP-S2`` kept by an operator that gained ``S1``) are
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the vectorised forms take Series; the module needs no pandas
+    import pandas as pd
 
 __all__ = ["OPERATOR", "COMMUNITY", "FACTORY", "operator_id", "operator_ids", "community_id",
            "community_ids", "factory_id", "run_id", "verdict_id"]
