@@ -23,6 +23,8 @@ from graphlink import api
 from graphlink.cli import cli
 from graphlink.core.errors import GraphlinkError
 from graphlink.reports.report import load_schema, render
+from graphlink.scoring import analysis as analysis_module
+from graphlink.state import runs
 from graphlink.state.lock import EXIT_BUSY, writer_lock
 from graphlink.state.saved import FOLDER, model_version
 from graphlink.state.store import State, StateError
@@ -373,13 +375,13 @@ def test_pseudonymised_state_and_case_file_hold_no_clear_value(world, tmp_path, 
 def leads_found(monkeypatch) -> list[int]:
     """Counts the factory-lead searches (the real search runs)."""
     calls: list[int] = []
-    real = api.factory_leads
+    real = analysis_module.factory_leads
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(api, "factory_leads", counted)
+    monkeypatch.setattr(analysis_module, "factory_leads", counted)
     return calls
 
 
@@ -396,8 +398,8 @@ def test_a_first_run_finds_the_factory_leads_once(world, tmp_path, leads_found):
 def test_a_run_that_renames_operators_finds_the_leads_with_the_new_ids(world, tmp_path,
                                                                        leads_found,
                                                                        monkeypatch):
-    real = api.runs.stabilise
-    monkeypatch.setattr(api.runs, "stabilise", lambda current, before: real(current, before)
+    real = runs.stabilise
+    monkeypatch.setattr(runs, "stabilise", lambda current, before: real(current, before)
                         .assign(operator_id=lambda f: "OLD-" + f["operator_id"]))
     api.analyse_into_state(world, tmp_path / "state")
     assert leads_found == [1, 1]
