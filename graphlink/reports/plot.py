@@ -335,6 +335,28 @@ def draw_evidence(graph: EvidenceGraph) -> Figure:
     edge_style = {"operates": ("#7f8c8d", "-", 1.2), "uses": ("#b0b0b0", "-", 0.9),
                   "exact": ("#34495e", "-", 1.6), "fuzzy": ("#34495e", "--", 1.3),
                   "path": ("#c0392b", ":", 2.2)}
+    _draw_graph(ax, layout, pos, shop_id, edge_style)
+    _label_graph(fig, ax, layout, pos, shop_id, edge_style)
+
+    name = _short(graph.name, 30)
+    ax.set_title(safe_terminal(f"Evidence around {shop_id} {name}: risk {graph.risk:.2f} "
+                               f"({graph.flag})"),
+                 fontsize=12, loc="left", parse_math=False)
+    notes = evidence_notes(graph)
+    if notes:
+        fig.text(0.01, 0.005, "; ".join(notes), fontsize=7, color="#555555")
+    kinds_present = {n.kind for n in layout.nodes.values()}
+    handles = [Line2D([], [], color=NODE_STYLE[k][0], marker=NODE_STYLE[k][1], linestyle="",
+                      markersize=8, label=_kind_name(k)) for k in NODE_STYLE if k in kinds_present]
+    styles_present = {s for _, _, s, _ in layout.edges}
+    handles += [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=_edge_name(s))
+                for s, (c, ls, w) in edge_style.items() if s in styles_present]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    return fig
+
+
+def _draw_graph(ax, layout: EvidenceGraph, pos: dict, shop_id: str, edge_style: dict) -> None:
+    """The edges and nodes of :func:`draw_evidence`."""
     for a, b, style, _ in layout.edges:
         colour, line, width = edge_style[style]
         (x0, y0), (x1, y1) = pos[a], pos[b]
@@ -346,6 +368,11 @@ def draw_evidence(graph: EvidenceGraph) -> Figure:
                    edgecolors="black" if node.kind in ("shop", "banned") else "white",
                    linewidths=1.2 if node.kind == "banned" else 0.6)
 
+
+def _label_graph(fig, ax, layout: EvidenceGraph, pos: dict, shop_id: str,
+                 edge_style: dict) -> None:
+    """The node and edge labels of :func:`draw_evidence`, placed where they do not
+    overlap."""
     labels = _Labels(fig, ax)
     for node in layout.nodes.values():
         labels.block(*pos[node.key], 9 if node.key == f"shop:{shop_id}" else 6)
@@ -365,22 +392,6 @@ def draw_evidence(graph: EvidenceGraph) -> Figure:
                  for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85)]
         labels.add(spots, text, ha="center", va="center", fontsize=7,
                    color=edge_style[style][0], style="italic" if style == "fuzzy" else "normal")
-
-    name = _short(graph.name, 30)
-    ax.set_title(safe_terminal(f"Evidence around {shop_id} {name}: risk {graph.risk:.2f} "
-                               f"({graph.flag})"),
-                 fontsize=12, loc="left", parse_math=False)
-    notes = evidence_notes(graph)
-    if notes:
-        fig.text(0.01, 0.005, "; ".join(notes), fontsize=7, color="#555555")
-    kinds_present = {n.kind for n in layout.nodes.values()}
-    handles = [Line2D([], [], color=NODE_STYLE[k][0], marker=NODE_STYLE[k][1], linestyle="",
-                      markersize=8, label=_kind_name(k)) for k in NODE_STYLE if k in kinds_present]
-    styles_present = {s for _, _, s, _ in layout.edges}
-    handles += [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=_edge_name(s))
-                for s, (c, ls, w) in edge_style.items() if s in styles_present]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
-    return fig
 
 
 # --- risk histogram -----------------------------------------------------------
@@ -588,7 +599,23 @@ def waterfall_chart(steps: list[dict], title: str = "", ax=None) -> Figure:
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    cum, ends, width = 0.0, [0.0], 0.7
+    width = 0.7
+    cum, ends, tf_drawn = _waterfall_steps(ax, rows, width)
+    n = len(rows)
+    colour = WEIGHT_COLOURS["final"]
+    ax.bar(n, cum, bottom=0.0, width=width, color=colour, edgecolor=colour, gid="final", zorder=2)
+    ax.annotate(f"w = {cum:.2f}\np = {probability_text(cum)}", (n, max(cum, 0.0)),
+                xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                fontsize=8, fontweight="bold", color=colour, annotation_clip=False)
+    _waterfall_axes(ax, rows, cum, ends, title)
+    _waterfall_legend(ax, tf_drawn)
+    return fig
+
+
+def _waterfall_steps(ax, rows: list[tuple], width: float) -> tuple[float, list[float], bool]:
+    """The step bars of :func:`waterfall_chart`: where the weight ends, the ends of
+    every bar and whether a frequency adjustment was drawn."""
+    cum, ends = 0.0, [0.0]
     tf_drawn = False
     for i, (_, total, tf) in enumerate(rows):
         base = total - tf
@@ -610,12 +637,12 @@ def waterfall_chart(steps: list[dict], title: str = "", ax=None) -> Figure:
                 linewidth=0.8, zorder=1)
         cum += total
         ends += [cum, cum - tf]  # the end and the top of the solid part
+    return cum, ends, tf_drawn
+
+
+def _waterfall_axes(ax, rows: list[tuple], cum: float, ends: list[float], title: str) -> None:
+    """Limits, tick labels, the probability axis and the title of :func:`waterfall_chart`."""
     n = len(rows)
-    colour = WEIGHT_COLOURS["final"]
-    ax.bar(n, cum, bottom=0.0, width=width, color=colour, edgecolor=colour, gid="final", zorder=2)
-    ax.annotate(f"w = {cum:.2f}\np = {probability_text(cum)}", (n, max(cum, 0.0)),
-                xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
-                fontsize=8, fontweight="bold", color=colour, annotation_clip=False)
     low, high = min(ends + [cum]), max(ends + [cum])
     span = max(high - low, 1.0)
     ax.set_ylim(low - 0.14 * span, high + 0.2 * span)
@@ -634,6 +661,10 @@ def waterfall_chart(steps: list[dict], title: str = "", ax=None) -> Figure:
     heading = safe_terminal(title) if title else "Match weight, step by step"
     ax.set_title(f"{heading}\nmatch weight {cum:.2f}, probability {probability_text(cum)}",
                  fontsize=10, loc="left", parse_math=False)
+
+
+def _waterfall_legend(ax, tf_drawn: bool) -> None:
+    """The legend of :func:`waterfall_chart`."""
     from matplotlib.patches import Patch
 
     handles = [Patch(color=WEIGHT_COLOURS["up"], label="raises the weight"),
@@ -643,7 +674,6 @@ def waterfall_chart(steps: list[dict], title: str = "", ax=None) -> Figure:
                              label="frequency adjustment (a common value)"))
     handles.append(Patch(color=WEIGHT_COLOURS["final"], label="match weight (sum)"))
     ax.legend(handles=handles, fontsize=7, loc="best", framealpha=0.9)
-    return fig
 
 
 # --- match model ---------------------------------------------------------------
