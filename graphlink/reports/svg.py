@@ -543,6 +543,22 @@ def waterfall(steps: list[dict], title: str = "") -> str:
         c.text(left - 6, y(t) + 4, _number_text(t), 10, "end")
         c.text(right + 6, y(t) + 4, probability_text(t), 10)
     c.line(left, y(0), right, y(0), _MUTED, 0.8)
+    _waterfall_bars(c, bars, left, bar, y)
+    xf = left + bar * (n + 0.5)
+    c.rect(xf, y(0), bar * 0.7, y(cum) - y(0), WEIGHT_COLOURS["final"],
+           extra=' class="final"')
+    c.text(xf + bar * 0.35, y(max(cum, 0.0)) - 18, f"w = {cum:.2f}\np = {probability_text(cum)}",
+           10, "middle", WEIGHT_COLOURS["final"], ' font-weight="600"')
+    _waterfall_labels(c, rows, (left, bar, top, plot_h), heading, cum)
+    _waterfall_legend(c, height)
+    return c.svg("waterfall")
+
+
+def _waterfall_bars(c: _Canvas, bars: list[tuple[float, float, float]], left: float,
+                    bar: float, y) -> None:
+    """The step bars of :func:`waterfall` (``bars``: start, log2 Bayes factor and its
+    frequency part), their links and labels; ``y`` maps a weight to a pixel row."""
+    n = len(bars)
     for i, (start, total, tf) in enumerate(bars):
         x = left + bar * (i + 0.5)
         base = total - tf
@@ -558,11 +574,13 @@ def waterfall(steps: list[dict], title: str = "") -> str:
         edge = max(start, start + total) if total >= 0 else min(start, start + total)
         ty = y(edge) - 5 - (12 if tf else 0) if total >= 0 else y(edge) + 12
         c.text(x + bar * 0.35, ty, label, 9, "middle", "#333333")
-    xf = left + bar * (n + 0.5)
-    c.rect(xf, y(0), bar * 0.7, y(cum) - y(0), WEIGHT_COLOURS["final"],
-           extra=' class="final"')
-    c.text(xf + bar * 0.35, y(max(cum, 0.0)) - 18, f"w = {cum:.2f}\np = {probability_text(cum)}",
-           10, "middle", WEIGHT_COLOURS["final"], ' font-weight="600"')
+
+
+def _waterfall_labels(c: _Canvas, rows: list[tuple], frame: tuple[float, float, float, float],
+                      heading: str, cum: float) -> None:
+    """Tick labels, axis title and headings of :func:`waterfall` (``frame``: left,
+    bar width, top and plot height)."""
+    left, bar, top, plot_h = frame
     for i, (text, _, _) in enumerate([*rows, ("match weight", 0, 0)]):
         x, yy = left + bar * (i + 0.85), top + plot_h + 12
         c.text(x, yy, text, 10, "end", extra=f' transform="rotate(-35 {_n(x)} {_n(yy)})"')
@@ -570,6 +588,10 @@ def waterfall(steps: list[dict], title: str = "") -> str:
            extra=f' transform="rotate(-90 14 {_n(top + plot_h / 2)})"')
     c.text(10, 20, heading, 13, extra=' font-weight="600" class="title"')
     c.text(10, 38, f"match weight {cum:.2f}, probability {probability_text(cum)}", 11)
+
+
+def _waterfall_legend(c: _Canvas, height: float) -> None:
+    """The legend of :func:`waterfall`."""
     items = [(f'<rect x="-7" y="-5" width="14" height="10" fill="{WEIGHT_COLOURS[k]}"/>', t)
              for k, t in (("up", "raises the weight"), ("down", "lowers the weight"),
                           ("final", "match weight (sum)"))]
@@ -578,7 +600,6 @@ def waterfall(steps: list[dict], title: str = "") -> str:
                   "frequency adjustment (a common value)"))
     _legend(c, 20, height - 40, items[:2])
     _legend(c, 250, height - 40, items[2:])
-    return c.svg("waterfall")
 
 
 # --- factory map ------------------------------------------------------------------------
