@@ -26,7 +26,8 @@ The generator's parts, one responsibility each: :mod:`~graphlink.synth.world`
 (the vocabulary: roles, tiers, signals, time, random draws, the entities),
 :mod:`~graphlink.synth.people` (names and identifiers),
 :mod:`~graphlink.synth.places` (addresses and sites), :mod:`~graphlink.synth.plan`
-(the mix and the plan of the special shops) and :mod:`~graphlink.synth.writer`
+(the mix and the plan of the special shops), :mod:`~graphlink.synth.mixed` (what
+a mixed world adds to the plan) and :mod:`~graphlink.synth.writer`
 (the tables, the truth and the summary). This module joins them and re-exports
 their public names.
 
@@ -46,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from graphlink.synth.mixed import _MixedPlanner
 from graphlink.synth.people import _People
 from graphlink.synth.places import _Places
 from graphlink.synth.plan import DEMO_MIX, WorldMix, _Planner
@@ -65,11 +67,12 @@ __all__ = ["WorldMix", "WorldSummary", "generate_world", "MIN_SHOPS", "ROLES", "
            "MIX_ROLES", "MIX_TIERS", "SIGNALS", "DEMO_MIX", "TABLES"]
 
 
-class _World(_People, _Places, _Planner, _Writer):
+class _World(_People, _Places, _Planner, _MixedPlanner, _Writer):
     """Plans the special shops, then streams every shop's rows to disk.
 
     Its methods live by responsibility in the mixins :class:`_People`,
-    :class:`_Places`, :class:`_Planner` and :class:`_Writer` (one module each);
+    :class:`_Places`, :class:`_Planner`, :class:`_MixedPlanner` and
+    :class:`_Writer` (one module each);
     the state they share is made here.
     """
 
