@@ -102,10 +102,8 @@ def check_output_file(path: str | Path | None) -> None:
             raise refuse("permission denied")
         return
     folder = target.parent
-    if not folder.exists():
-        raise refuse(f"folder {_shown(folder)} does not exist")
-    if not folder.is_dir():
-        raise refuse(f"{_shown(folder)} is not a folder")
+    if (problem := _folder_problem(folder)) is not None:
+        raise refuse(problem)
     try:
         _try_create(folder)
     except OSError as exc:
@@ -114,6 +112,15 @@ def check_output_file(path: str | Path | None) -> None:
         raise refuse(_reason(exc)) from None
     if target.exists() and not os.access(target, os.W_OK):
         raise refuse("the file is read-only")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why a file cannot go in ``folder`` before trying (missing, not a folder), or None."""
+    if not folder.exists():
+        return f"folder {_shown(folder)} does not exist"
+    if not folder.is_dir():
+        return f"{_shown(folder)} is not a folder"
+    return None
 
 
 def check_output_folder(path: str | Path | None, what: str = "folder") -> None:
