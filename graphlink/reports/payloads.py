@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from graphlink.core.period import resolve_since
+from graphlink.core.period import moment, resolve_since
 from graphlink.reports.pagedata import clusters_page, factories_page, signups_page
 from graphlink.reports.report import Report
 from graphlink.scoring.analysis import Analysis
@@ -37,10 +37,6 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
                   page=clusters_page(analysis) if page else None)
 
 
-def _iso_day(value: object) -> str | None:
-    return None if pd.isna(value) else pd.Timestamp(value).isoformat().removesuffix("T00:00:00")
-
-
 def signups_report(analysis: Analysis, since: str, *, page: bool = True) -> Report:
     """`graphlink report signups`: every new shop once, riskiest first, with evidence.
     ``since`` (a date or a period) is resolved here, once; ``page``: with what the HTML
@@ -59,7 +55,7 @@ def _signups(records: list[dict], since: str, source: str, analysis: Analysis | 
                     **({"waterfall": m["waterfall"]} if "waterfall" in m else {}),
                     **{k: m[k] for k in ("verdict", "new_evidence") if k in m}}
                    for m in r["matches"]]
-        signups.append({**r, "created_at": _iso_day(r["created_at"]), "matches": matches})
+        signups.append({**r, "created_at": moment(r["created_at"]), "matches": matches})
     payload = {"schema": "graphlink.signups/1", "since": str(pd.Timestamp(since).date()),
                "dataset": str(source), "signups": signups}
     rows = [{"shop_id": s["shop_id"], "created_at": s["created_at"], "risk": s["risk"],
