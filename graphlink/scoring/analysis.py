@@ -93,20 +93,25 @@ class Analysis:
         combined = self._combined()
         shops = shops_to_explain(records, combined)
         evidence = self.rows("evidence", None, [[("shop_a", "in", shops),
-                                                 ("shop_b", "in", shops)]])
+                                                 ("shop_b", "in", shops)]], linked=True)
         values = set(evidence["value_a"]) | set(evidence["value_b"])
-        ids = Identifiers(self.rows("uses", None, [("shop_id", "in", shops)]),
-                          self.rows("values", None, [("value", "in", values)]))
+        ids = Identifiers(self.rows("uses", None, [("shop_id", "in", shops)], linked=True),
+                          self.rows("values", None, [("value", "in", values)], linked=True))
         return reviewed(explained(records, evidence, ids, combined), self.verdicts)
 
     def rows(self, table: str, columns: list[str] | None = None,
-             filters: list | None = None) -> pd.DataFrame:
+             filters: list | None = None, *, linked: bool = False) -> pd.DataFrame:
         """The rows of one of the analysis's large tables -- ``pairs``
         (``resolution.pairs``), ``evidence``, ``uses``, ``values`` (``identifiers``)
         -- that pass ``filters``, in the table's order, with ``columns`` only (None:
         all). Filters as :func:`pyarrow.parquet.read_table` takes them
         (:mod:`graphlink.core.frames`). An analysis read from a state
-        (:func:`open_state`) reads only these rows from its files."""
+        (:func:`open_state`) reads only these rows from its files.
+
+        ``linked=True``: the caller uses only rows of pairs scored at least
+        ``FLAGS['low']`` or combined, and the evidence, uses and values among their
+        shops (:func:`graphlink.state.saved.write_linked`); a saved analysis then reads
+        its small linked index, whose rows passing ``filters`` are those rows."""
         frame = {"pairs": lambda: self.resolution.pairs, "evidence": lambda: self.evidence,
                  "uses": lambda: self.identifiers.uses,
                  "values": lambda: self.identifiers.values}[table]()
@@ -114,14 +119,15 @@ class Analysis:
 
     def _linked_pairs(self) -> pd.DataFrame:
         """shop_a, shop_b, p of the pairs strong enough to be on a sign-up's path."""
-        return self.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", FLAGS["low"])])
+        return self.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", FLAGS["low"])],
+                         linked=True)
 
     def _combined(self) -> dict[tuple[str, str], list[str]]:
         """:func:`graphlink.linkage.resolve.combined_with` of the pairs, reading only
         the combined ones."""
         try:
             return combined_with(self.rows("pairs", ["shop_a", "shop_b", "via"],
-                                           [("via", "!=", "")]))
+                                           [("via", "!=", "")], linked=True))
         except KeyError:  # pairs resolved without operators: none combined
             return {}
 
@@ -130,8 +136,10 @@ class Analysis:
                   for m in r["matches"] if m.get("hops", 1) == 1]
         if self.model is None or not direct:
             return records
+        # a direct match's pair is on its path: scored at least FLAGS['low'] (linked)
         pairs = self.rows("pairs", None, [[("shop_a", "in", {a for a, _ in direct}),
-                                           ("shop_b", "in", {b for _, b in direct})]])
+                                           ("shop_b", "in", {b for _, b in direct})]],
+                          linked=True)
         return with_waterfalls(records, pairs, self.model, len(self.dataset.shops))
 
     def signups(self, since: str | pd.Timestamp) -> pd.DataFrame:

@@ -310,6 +310,35 @@ def test_signups_with_state_reads_the_saved_analysis(world, analysis, saved):
     assert heard == [f"read from state {saved} run R0001"]
 
 
+def test_linked_index_is_written_and_reports_read_the_same_without_it(copied):
+    """A saved run carries its linked index (the rows the sign-up and spot-check reports
+    read); a run saved before it (index removed here) gives the same bytes from the whole
+    tables, and write_linked adds the index to it afterwards."""
+    from graphlink.state.saved import LINKED, write_linked
+
+    data, state = copied
+    folder = State.open(state).tables / FOLDER
+    index = {t: folder / f"{name}.parquet" for t, name in LINKED.items()}
+    assert all(path.exists() for path in index.values())
+    whole = pd.read_parquet(folder / "pairs.parquet")
+    linked = pd.read_parquet(index["pairs"])
+    assert 0 < len(linked) < len(whole)
+    assert (linked["p"] >= 0.02).all() or linked["via"].fillna("").ne("").any()
+    # (the dataset named is the copy's; against a fresh analysis: the tests above)
+    want = {name: render(build(gl.open_state(state)), "json")
+            for name, (_, build) in REPORTS.items() if name in ("signups", "spotcheck")}
+    for path in index.values():
+        path.unlink()
+    assert {n: render(build(gl.open_state(state)), "json") for n, (_, build) in
+            REPORTS.items() if n in want} == want
+    write_linked(State.open(state).tables)
+    pd.testing.assert_frame_equal(pd.read_parquet(index["pairs"]), linked)
+    again = gl.open_state(state)
+    assert {n: render(build(again), "json") for n, (_, build) in REPORTS.items()
+            if n in want} == want
+    assert "evidence" not in again.__dict__ and "resolution" not in again.__dict__
+
+
 # --- a run saved before states kept the whole analysis ------------------------------------
 
 def test_older_run_is_refused_clearly_then_migrated_by_analyse(copied, analysis):
@@ -334,7 +363,8 @@ def test_older_run_is_refused_clearly_then_migrated_by_analyse(copied, analysis)
 
 def test_damaged_saved_analysis_is_an_error_naming_the_file(copied):
     data, state = copied
-    (State.open(state).tables / FOLDER / "pairs.parquet").write_bytes(b"not parquet")
+    for name in ("pairs", "linked.pairs"):  # the whole table and its linked index
+        (State.open(state).tables / FOLDER / f"{name}.parquet").write_bytes(b"not parquet")
     analysis = gl.open_state(state)  # parts are read when first used
     assert len(analysis.clusters()) == len(analysis.dataset.shops)
     with pytest.raises(GraphlinkError, match="pairs.parquet: cannot read"):
