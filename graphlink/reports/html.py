@@ -5,7 +5,7 @@ page: a summary, the report's rows as a sortable, filterable table, and,
 for the sign-up and factory reports, a section per flagged shop or factory
 with its evidence and figures. When the report carries its page data
 (``report.page``, a :class:`graphlink.reports.pagedata.Page` computed by the
-``*_report`` builders of :mod:`graphlink.api`), figures are drawn from it as
+``*_report`` builders of :mod:`graphlink.reports.payloads`), figures are drawn from it as
 inline SVG (:mod:`graphlink.reports.svg`: text stays text, milliseconds a figure, no
 matplotlib); at most ``MAX_FIGURES`` detailed figures per report. This module
 renders data: it never calls the analysis.

@@ -4,7 +4,7 @@ The world was analysed once and saved (:mod:`graphlink.state.store`): the saved
 tables are the world's index. New shops arrive as a *delta*: a dataset folder
 in the usual layout holding only them (their shops, accounts, devices,
 addresses, payments rows). Scoring them runs the full pipeline's own stages
-(:func:`graphlink.api.analyse`) on the new rows, each reading the world from the
+(:func:`graphlink.workflow.analyse.analyse`) on the new rows, each reading the world from the
 index instead of recomputing it; no stage has a second implementation here:
 
 1. identifiers: :func:`graphlink.linkage.identifiers.extract` on the delta; the

@@ -15,7 +15,8 @@ over, so a shop keeps its operator id unless the evidence moves it:
   ``.3``, ...), the first suffix no operator of either run has.
 
 Community ids are carried over by the same rule (a community is a group of
-shops too; :func:`graphlink.api.analyse_into_state` does both).
+shops too; :func:`graphlink.workflow.with_state.analyse_into_state`
+does both).
 
 :func:`changes` compares two stabilised runs. Shops present in both runs whose
 operator id changed are grouped by (previous id, current id), one row each:
