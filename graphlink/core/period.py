@@ -94,6 +94,8 @@ def moment(value: object) -> str | None:
     """
     import pandas as pd
 
+    if type(value) is pd.Timestamp:  # the common case, once per sign-up (180,000 at 300k)
+        return value.isoformat().removesuffix("T00:00:00")
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).isoformat().removesuffix("T00:00:00")

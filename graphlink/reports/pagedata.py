@@ -191,8 +191,9 @@ class _Tables:
         drawn = {s["shop_id"] for s in signups}
         on_paths = {shop for s in signups for m in s["matches"] for shop in m["path"]}
         # only these rows are read (from a state's files: Analysis.rows)
-        pairs = analysis.rows("pairs", None, [[("shop_a", "in", drawn | on_paths)],
-                                              [("shop_b", "in", drawn)]])
+        # the columns drawn only: decoding all of them was most of a 300k page's time
+        pairs = analysis.rows("pairs", ["shop_a", "shop_b", "p", "kinds"],
+                              [[("shop_a", "in", drawn | on_paths)], [("shop_b", "in", drawn)]])
         self.pairs = pairs[pairs["shop_a"].isin(drawn) | pairs["shop_b"].isin(drawn)]
         hops = pairs[pairs["shop_a"].isin(on_paths) & pairs["shop_b"].isin(on_paths)]
         self.pair_info = {(a, b): (p, k) for a, b, p, k in
@@ -201,7 +202,8 @@ class _Tables:
         self.evidence = analysis.rows("evidence", None, [[("shop_a", "in", drawn)],
                                                          [("shop_b", "in", drawn)]])
         near = drawn | on_paths | set(self.pairs["shop_a"]) | set(self.pairs["shop_b"])
-        self.uses = analysis.rows("uses", None, [("shop_id", "in", near)])
+        self.uses = analysis.rows("uses", ["shop_id", "kind", "value", "account_id",
+                                           "first_seen"], [("shop_id", "in", near)])
         self.seen = dict(zip(zip(self.uses["shop_id"], self.uses["kind"], self.uses["value"],
                                  strict=True), self.uses["first_seen"], strict=True))
         shops = analysis.dataset.shops
