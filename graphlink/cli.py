@@ -51,10 +51,27 @@ def dataset_options(command):
                      "the key comes from the environment variable GRAPHLINK_PSEUDONYM_KEY."),
         click.option("--quiet", "-q", is_flag=True, help="No progress display (it is shown on "
                      "standard error when that is a terminal)."),
+        *engine_options(),
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
+
+
+def engine_options() -> list:
+    """``--engine embedded|spark``, ``--spark-master``, ``--spark-conf key=value``."""
+    return [
+        click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded",
+                     show_default=True, help="Where the analysis runs: in this process "
+                     "(embedded) or on Apache Spark (needs pip install 'graphlink[spark]' and "
+                     "Java 17; this release loads, validates and normalises on Spark, the "
+                     "later stages on the driver)."),
+        click.option("--spark-master", metavar="URL", help="With --engine spark: the Spark "
+                     "master (default local[2]; e.g. local[8], spark://host:7077, yarn)."),
+        click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="With --engine "
+                     "spark: a Spark setting (repeatable), e.g. spark.sql.shuffle.partitions=64 "
+                     "or spark.checkpoint.dir=/shared/ckpt."),
+    ]
 
 
 def output_options(command):
@@ -122,6 +139,9 @@ def _load_kwargs(kwargs: dict) -> dict:
     """The load options of ``kwargs`` (removed from it), plus the progress display."""
     options = {k: kwargs.pop(k) for k in ("encoding", "mapping", "lenient", "adapter",
                                           "pseudonymise", "model") if k in kwargs}
+    engine = {k: kwargs.pop(k, None) for k in ("engine", "spark_master", "spark_conf")}
+    if engine["engine"] == "spark" or engine["spark_master"] or engine["spark_conf"]:
+        options.update(engine)  # the embedded engine: the options as before issue 16
     return {**options, "progress": _stage_progress(click.get_current_context().params)}
 
 

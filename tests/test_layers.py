@@ -16,8 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: graphlink's layers, lowest first: a layer imports only layers before it
-LAYERS = ("core", "normalise", "linkage", "detection", "scoring", "reports", "state", "workflow",
-          "neo4j", "api", "cli")
+LAYERS = ("core", "normalise", "linkage", "detection", "scoring", "reports", "state", "spark",
+          "workflow", "neo4j", "api", "cli")
 #: side packages and what they may import besides themselves
 SIDE = {"synth": {"core"}, "loaders": {"core"}}
 #: entry points (``python -m``): may import what the CLI may
@@ -68,7 +68,7 @@ def allowed(module: str) -> set[str]:
         home = "cli"
     below = LAYERS[:LAYERS.index(home) + 1] if home in LAYERS else ()
     front = {"loaders", "synth"} if home in ("api", "cli") else set()
-    if home == "workflow":  # the pipeline loads datasets: it joins loaders to graphlink
+    if home in ("workflow", "spark"):  # the pipelines load datasets: they join loaders to graphlink
         front = {"loaders"}
     return {*below, "graphlink", *front}
 

@@ -153,9 +153,13 @@ def _rows_of(dataset: Dataset, table: str, column: str, kind: str, memo: dict) -
     return out[out["value"].notna()]
 
 
-def extract(dataset: Dataset) -> Identifiers:
-    """Normalise every identifying column of ``dataset`` into identifier uses."""
-    memo: dict[str, dict] = {}
+def extract(dataset: Dataset, canonical_forms: dict[str, dict] | None = None) -> Identifiers:
+    """Normalise every identifying column of ``dataset`` into identifier uses.
+
+    ``canonical_forms`` (``{kind: {raw: canonical}}``, e.g. computed on Spark by
+    :mod:`graphlink.spark.identifiers`): forms already known; the others are computed here.
+    """
+    memo: dict[str, dict] = {kind: dict(forms) for kind, forms in (canonical_forms or {}).items()}
     rows = [_rows_of(dataset, t, c, k, memo) for t, c, k in SOURCES]
     rows = [r for r in rows if len(r)]
     if not rows:

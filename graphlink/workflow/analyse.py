@@ -15,6 +15,7 @@ import pandas as pd
 
 import loaders
 from graphlink.core.dataset import Dataset
+from graphlink.core.errors import ConfigError
 from graphlink.detection.detect import communities, join_factories
 from graphlink.linkage.identifiers import extract
 from graphlink.linkage.link import count_entities, entity_labels, find_links, pair_evidence
@@ -45,21 +46,72 @@ def load(
     lenient: bool = False,
     adapter: str | None = None,
     pseudonymise: bool | str | bytes | None = None,
+    engine: str = "embedded",
+    spark_master: str | None = None,
+    spark_conf: dict[str, str] | list[str] | tuple[str, ...] | None = None,
 ) -> Dataset:
     """Load and validate a dataset (see :func:`loaders.load`).
 
     ``pseudonymise=True`` replaces phones, emails, ID numbers and payment
     endpoints by keyed hashes (key from ``GRAPHLINK_PSEUDONYM_KEY``; see
     :mod:`graphlink.linkage.pseudonymise`).
+
+    ``engine="spark"`` reads and validates it on Spark (``spark_master``, default
+    ``local[2]``; ``spark_conf``: ``key=value`` settings; see :mod:`graphlink.spark`).
     """
     pseudonyms = pseudonymiser(pseudonymise)
-    dataset = loaders.load(path, encoding=encoding, mapping=mapping, lenient=lenient,
-                           adapter=adapter)
+    if _engine(engine, spark_master, spark_conf) == "spark":
+        _spark_only(encoding, mapping, lenient, adapter)
+        from graphlink.spark.engine import load as spark_load
+
+        dataset = spark_load(path, master=spark_master, conf=spark_conf, encoding=encoding)
+    else:
+        dataset = loaders.load(path, encoding=encoding, mapping=mapping, lenient=lenient,
+                               adapter=adapter)
     return pseudonyms.dataset(dataset) if pseudonyms is not None else dataset
+
+
+ENGINES = ("embedded", "spark")
+
+
+def _engine(engine: str | None, master: str | None, conf) -> str:
+    """The engine asked for; Spark settings without ``engine="spark"`` are a mistake."""
+    engine = engine or "embedded"
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r} (embedded, spark)")
+    if engine != "spark" and (master or conf):
+        raise ConfigError("--spark-master and --spark-conf need --engine spark")
+    return engine
+
+
+def _spark_only(encoding, mapping, lenient: bool, adapter) -> None:
+    """What the Spark engine's first slice does not read yet."""
+    for name, given in (("--mapping", mapping), ("--lenient", lenient),
+                        ("--adapter", adapter not in (None, "standard"))):
+        if given:
+            raise ConfigError(f"{name} is not supported by --engine spark yet")
 
 
 def _dataset(source: str | Path | Dataset, load_options: dict) -> Dataset:
     return source if isinstance(source, Dataset) else load(source, **load_options)
+
+
+_SPARK_OPTIONS = ("engine", "spark_master", "spark_conf")
+
+
+def _prepared(source: str | Path | Dataset, load_options: dict
+              ) -> tuple[Dataset, dict[str, dict] | None]:
+    """The dataset and, with ``engine="spark"``, the canonical forms of its identifying
+    values computed on Spark (:func:`graphlink.spark.engine.prepare`, the hand-over)."""
+    options = dict(load_options)
+    engine, master, conf = (options.pop(k, None) for k in _SPARK_OPTIONS)
+    if isinstance(source, Dataset) or _engine(engine, master, conf) != "spark":
+        return _dataset(source, options), None
+    _spark_only(options.get("encoding"), options.get("mapping"), options.get("lenient"),
+                options.get("adapter"))
+    from graphlink.spark.engine import prepare
+
+    return prepare(source, master=master, conf=conf, encoding=options.get("encoding"))
 
 
 # progress(stage, done, total): called as each stage starts (done = stages
@@ -116,13 +168,18 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     refine the model learned here (:func:`graphlink.linkage.learn.refine`; a given
     ``model`` is used as it is). Reports show them once attached
     (:func:`graphlink.state.review.apply_verdicts`).
+
+    ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
+    loading, validation and the normalisation of identifying values run on Spark
+    (:mod:`graphlink.spark`); their results are collected to the driver and the
+    stages from identifier extraction on run here, as with the embedded engine.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
     stage("loading")
-    dataset = _dataset(source, load_options)
+    dataset, forms = _prepared(source, load_options)
     stage("extracting identifiers")
-    ids = extract(dataset)
+    ids = extract(dataset, forms)
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")

@@ -49,8 +49,10 @@ KEY_CHECK = "graphlink state key check"
 
 
 def _options(load_options: dict, pseudonymise) -> dict:
-    # the model is not the data: a state keeps its own (see _fresh_state)
-    return {**{k: v for k, v in load_options.items() if k != "model"},
+    # the model is not the data: a state keeps its own (see _fresh_state); the engines
+    # read the same data the same way (issue 16: a state is fresh for both)
+    engine = ("engine", "spark_master", "spark_conf")
+    return {**{k: v for k, v in load_options.items() if k != "model" and k not in engine},
             "pseudonymise": bool(pseudonymise)}
 
 

@@ -1,0 +1,241 @@
+"""Loading on Spark: the standard layout read, cleaned and validated as Spark DataFrames.
+
+Each table is ``<table>.csv`` (UTF-8 unless ``encoding``; records may span
+lines) or ``<table>.parquet`` under the dataset's path, any path Spark reads.
+Every cell is read as text and cleaned as the embedded loaders clean it
+(stripped; blank is missing), in a vectorised pandas function.
+
+Validation runs the embedded loaders' own row checks (required values,
+choices, dates, coordinates, NUL bytes) on each batch of rows
+(``mapInPandas``), and the duplicate ids and dangling references as Spark
+aggregations and joins. Spark reads a file in splits and knows no line
+numbers, so a problem names its file, its column and the row by its id (or
+its key column's value) or the bad value itself, never a line.
+
+:func:`to_dataset` is the hand-over of this first slice: the validated tables
+are collected to the driver in read order and become the canonical
+:class:`~graphlink.core.dataset.Dataset` (a row's ``_line`` is its number in
+the file's read order, unit "row").
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+import numpy as np
+import pandas as pd
+
+from graphlink.core.dataset import Dataset
+from graphlink.core.errors import DatasetError, Problem
+from graphlink.core.schema import TABLES, Table
+from loaders.raw import RawDataset, RawTable
+from loaders.validate import (
+    _blank_checks,
+    _choice_checks,
+    _date_checks,
+    _float_checks,
+    _nul_checks,
+    _q,
+    validate,
+)
+
+__all__ = ["read_tables", "check_tables", "to_dataset", "SparkDatasetError", "NO_LINES"]
+
+ROW = "_row"  # the read order: increasing within and across a file's splits
+CORRUPT = "_corrupt_record"
+LIMIT = 200  # problems shown per check
+NO_LINES = ("Spark reads files in splits and knows no line numbers: each problem names "
+            "its file, column and row id or value")
+_PROBLEMS = "column string, message string, reason string, key string, _row long"
+
+
+class SparkDatasetError(DatasetError):
+    """Problems found by the Spark loader (placed by id or value, not by line)."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        self.args = (f"{self.args[0]}\n({NO_LINES}.)",)
+
+
+def _location(path: str, name: str) -> str:
+    return f"{str(path).rstrip('/')}/{name}"
+
+
+def _missing(exc: Exception) -> bool:
+    return "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc)
+
+
+def _read_csv(spark, location: str, encoding: str | None):
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    options = {"header": "true", "multiLine": "true", "encoding": encoding or "UTF-8",
+               "mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    header = spark.read.options(**options).csv(location).columns
+    schema = StructType([StructField(c, StringType()) for c in [*header, CORRUPT]])
+    frame = spark.read.options(**options).schema(schema).csv(location)
+    return frame.toDF(*[c.strip() for c in header], CORRUPT)
+
+
+def _read_parquet(spark, location: str):
+    from pyspark.sql import functions as F
+
+    frame = spark.read.parquet(location)
+    return frame.select([F.col(f"`{c}`").cast("string").alias(c.strip()) for c in frame.columns])
+
+
+def _read_one(spark, path: str, table: str, encoding: str | None):
+    """``(frame, file name)`` of one table, or None when neither file exists."""
+    from pyspark.errors import AnalysisException
+
+    for name, read in ((f"{table}.csv", lambda loc: _read_csv(spark, loc, encoding)),
+                       (f"{table}.parquet", lambda loc: _read_parquet(spark, loc))):
+        try:
+            return read(_location(path, name)), name
+        except AnalysisException as exc:
+            if not _missing(exc):
+                problem = Problem(name, None, None, f"cannot read: {str(exc)[:300]}",
+                                  "unreadable file")
+                raise SparkDatasetError([problem]) from None
+    return None
+
+
+def _cleaned(frame):
+    """Every text cell stripped, blank -> missing (as :func:`loaders.raw.clean_cell`)."""
+    from pyspark.sql import functions as F
+
+    columns = [c for c in frame.columns if c != CORRUPT]
+
+    def clean(batches):
+        for batch in batches:
+            for column in columns:
+                values = batch[column].astype(object)
+                text = values.where(values.isna(), values.astype(str).str.strip())
+                batch[column] = text.where(text.notna() & (text != ""), None)
+            yield batch
+
+    ordered = frame.withColumn(ROW, F.monotonically_increasing_id())
+    return ordered.mapInPandas(clean, ordered.schema)
+
+
+def read_tables(spark, path: str, encoding: str | None = None) -> tuple[dict, dict[str, str]]:
+    """The dataset's tables as cleaned Spark DataFrames (cached), and their file names."""
+    tables, files = {}, {}
+    for table in TABLES.values():
+        found = _read_one(spark, str(path), table.name, encoding)
+        if found is None:
+            continue
+        frame, files[table.name] = found
+        tables[table.name] = _cleaned(frame).persist()
+    return tables, files
+
+
+def _key_column(table: Table, columns: list[str]) -> str | None:
+    """The column naming a row in messages: the id, else the first reference."""
+    keys = [table.id_column, *table.references] if table.id_column else [*table.references]
+    return next((c for c in keys if c and c in columns), None)
+
+
+def _row_checks(table: Table, frame, key: str | None):
+    """The embedded loaders' row checks, run batch by batch: one row per problem."""
+    data = [c for c in frame.columns if c not in (ROW, CORRUPT)]
+
+    def problems(batches):
+        for batch in batches:
+            rows = batch[data].reset_index(drop=True)
+            checks = [*_blank_checks(table, rows), *_choice_checks(table, rows),
+                      *_date_checks(table, rows), *_float_checks(table, rows),
+                      *_nul_checks(rows)]
+            found = [(column, message(i), reason, None if key is None else rows[key].iat[i],
+                      int(batch[ROW].iat[i]))
+                     for mask, column, message, reason in checks
+                     for i in np.flatnonzero(np.asarray(mask, dtype=bool))]
+            yield pd.DataFrame(found, columns=["column", "message", "reason", "key", ROW])
+
+    return frame.mapInPandas(problems, _PROBLEMS)
+
+
+def _placed(file: str, key: str | None, rows) -> list[Problem]:
+    """Problems of collected check rows, each naming its row by ``key``'s value."""
+    found = []
+    for r in rows:
+        where = f" (row with {key} {_q(r['key'])})" if key and r["key"] is not None else ""
+        found.append(Problem(file, None, r["column"], f"{r['message']}{where}", r["reason"]))
+    return found
+
+
+def _duplicates(table: Table, frame, file: str) -> list[Problem]:
+    from pyspark.sql import functions as F
+
+    col = table.id_column
+    if col is None:
+        return []
+    dups = (frame.where(F.col(col).isNotNull()).groupBy(col)
+            .agg(F.count("*").alias("n"), F.min(ROW).alias(ROW)).where("n > 1")
+            .orderBy(ROW).limit(LIMIT).collect())
+    return [Problem(file, None, col, f"duplicate {col} {_q(r[col])} ({r['n']} rows)",
+                    "duplicate id") for r in dups]
+
+
+def _dangling(table: Table, frame, file: str, tables: dict) -> list[Problem]:
+    found = []
+    for col, target in table.references.items():
+        if col not in frame.columns or target not in tables:
+            continue
+        known = tables[target].select(TABLES[target].id_column).withColumnRenamed(
+            TABLES[target].id_column, col)
+        bad = (frame.where(frame[col].isNotNull()).join(known, on=col, how="left_anti")
+               .orderBy(ROW).limit(LIMIT).collect())
+        found.extend(Problem(file, None, col, f"unknown {col} {_q(r[col])} (not in the "
+                             f"{target} table)", "dangling reference") for r in bad)
+    return found
+
+
+def _corrupt(frame, file: str) -> list[Problem]:
+    if CORRUPT not in frame.columns:
+        return []
+    bad = frame.where(frame[CORRUPT].isNotNull()).orderBy(ROW).limit(LIMIT).collect()
+    return [Problem(file, None, None, f"malformed record {_q(r[CORRUPT])}", "malformed record")
+            for r in bad]
+
+
+def _table_problems(table: Table, tables: dict, files: dict) -> list[Problem]:
+    frame, file = tables[table.name], files[table.name]
+    missing = [Problem(file, None, c, "missing required column", "missing column")
+               for c in table.required_columns if c not in frame.columns]
+    if missing:
+        return missing
+    key = _key_column(table, frame.columns)
+    rows = _row_checks(table, frame, key).orderBy(ROW).limit(LIMIT).collect()
+    return [*_corrupt(frame, file), *_placed(file, key, rows), *_duplicates(table, frame, file),
+            *_dangling(table, frame, file, tables)]
+
+
+def check_tables(tables: dict, files: dict) -> None:
+    """Raise :class:`SparkDatasetError` listing every problem found, table by table."""
+    problems = [Problem(f"{t.name}.csv", None, None, f"missing required file (neither "
+                        f"{t.name}.csv nor {t.name}.parquet)", "missing file")
+                for t in TABLES.values() if t.required and t.name not in tables]
+    for table in TABLES.values():
+        if table.name in tables:
+            problems.extend(_table_problems(table, tables, files))
+    if problems:
+        raise SparkDatasetError(problems)
+
+
+def to_dataset(tables: dict, files: dict, source: str) -> Dataset:
+    """The hand-over: the validated tables collected in read order, made canonical on the
+    driver by the loaders' own :func:`loaders.validate.validate` (``_line``: row number)."""
+    raw = RawDataset(source=str(source))
+    for name, frame in tables.items():
+        data = [c for c in frame.columns if c not in (ROW, CORRUPT)]
+        local = frame.orderBy(ROW).select(*data).toPandas().astype(object)
+        local = local.where(local.notna(), None)
+        lines = np.arange(1, len(local) + 1, dtype=np.int64)
+        raw.tables[name] = RawTable(name, files[name], local, lines, unit="row",
+                                    header_line=None, nul_free=True)
+    return validate(raw)
+
+
+def union_all(frames: list):
+    """One DataFrame of ``frames`` (same columns)."""
+    return reduce(lambda a, b: a.unionByName(b), frames)

@@ -1,0 +1,80 @@
+"""The SparkSession the Spark engine runs in.
+
+Master ``local[2]`` by default; ``conf`` (``key=value`` settings, repeatable
+on the command line) overrides the defaults below. Spark's UI is off, its
+logs quiet (errors only), session times are UTC and a checkpoint folder is
+set (a temporary one unless given). One session per process: Spark keeps
+the first session's master and JVM settings for the life of the process.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from graphlink.core.errors import ConfigError
+
+__all__ = ["DEFAULT_MASTER", "DEFAULTS", "parse_conf", "spark_session", "require_pyspark"]
+
+DEFAULT_MASTER = "local[2]"
+#: settings of every session unless ``conf`` says otherwise
+DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.driver.memory": "1g",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.log.level": "ERROR",
+    "spark.sql.ansi.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+# errors only on the console, from the JVM's start on
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+INSTALL = "pip install 'graphlink[spark]'"
+
+
+def require_pyspark() -> None:
+    """Fail with the install command when PySpark is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"--engine spark needs PySpark (and Java 17): {INSTALL}") from None
+
+
+def parse_conf(settings: dict[str, str] | list[str] | tuple[str, ...] | None) -> dict[str, str]:
+    """``key=value`` settings as a dict (a dict is returned as it is).
+
+    >>> parse_conf(["spark.sql.shuffle.partitions=8", "a.b= c=d"])
+    {'spark.sql.shuffle.partitions': '8', 'a.b': 'c=d'}
+    """
+    if isinstance(settings, dict):
+        return {str(k): str(v) for k, v in settings.items()}
+    found = {}
+    for setting in settings or ():
+        key, sep, value = str(setting).partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--spark-conf {setting!r}: expected key=value")
+        found[key.strip()] = value.strip()
+    return found
+
+
+def spark_session(master: str | None = None, conf: dict[str, str] | list[str] | None = None,
+                  checkpoint: str | None = None):
+    """The process's SparkSession, started on first use with ``master`` and ``conf``."""
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    logs = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+    settings = {**DEFAULTS, "spark.pyspark.python": sys.executable,
+                "spark.driver.extraJavaOptions": logs,
+                "spark.pyspark.driver.python": sys.executable, **parse_conf(conf)}
+    builder = SparkSession.builder.master(master or DEFAULT_MASTER).appName("graphlink")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    folder = checkpoint or settings.get("spark.checkpoint.dir") or tempfile.mkdtemp(
+        prefix="graphlink-spark-checkpoint-")
+    spark.sparkContext.setCheckpointDir(str(folder))
+    return spark
