@@ -1,0 +1,214 @@
+"""The Spark engine (issue 16, first slice): loading, validation and normalisation on
+Spark, the later stages on the driver; its outputs equal the embedded engine's.
+
+Marked ``spark``: local[2] with 4 shuffle partitions; without PySpark the tests skip
+on a developer machine and fail in CI (``CI=true``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import BASE, write_dataset
+
+from graphlink.core.errors import ConfigError, DatasetError
+
+CONF = ["spark.sql.shuffle.partitions=4"]
+OPTIONS = {"engine": "spark", "spark_master": "local[2]", "spark_conf": CONF}
+
+
+def _need_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        message = "PySpark is not installed: pip install -e '.[test,spark]'"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} [CI=true: the spark tests must run, not skip]",
+                        pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def spark_world(tmp_path_factory) -> Path:
+    _need_pyspark()
+    from graphlink.synth.generate import generate_world
+
+    out = tmp_path_factory.mktemp("spark") / "world"
+    generate_world(out, shops=600, seed=0)
+    return out
+
+
+def _parquet_copy(world: Path, out: Path) -> Path:
+    """The world as Parquet: text columns, but typed dates and coordinates (as exports
+    write them)."""
+    out.mkdir()
+    for csv in world.glob("*.csv"):
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False).replace("", None)
+        for col in ("created_at", "seen_at", "first_seen"):
+            if col in frame and csv.stem in ("shops", "devices"):
+                frame[col] = pd.to_datetime(frame[col], format="ISO8601")
+        for col in ("lat", "lon"):
+            if col in frame:
+                frame[col] = pd.to_numeric(frame[col])
+        # microseconds, as Spark and most exporters write them (Spark reads no nanoseconds)
+        frame.to_parquet(out / f"{csv.stem}.parquet", index=False, coerce_timestamps="us")
+    return out
+
+
+def _outputs(analysis) -> dict[str, str]:
+    """The JSON of the contract's reports: operators and communities, sign-up flags and
+    matches, factory leads, spot checks."""
+    from graphlink import api
+    from graphlink.reports.report import render
+
+    return {"clusters": render(api.clusters_report(analysis, page=False), "json"),
+            "signups": render(api.signups_report(analysis, "2000-01-01", page=False), "json"),
+            "factories": render(api.factories_report(analysis, page=False), "json"),
+            "spotcheck": render(api.spotcheck_report(analysis, 20), "json")}
+
+
+@pytest.fixture(scope="module")
+def embedded(spark_world) -> dict[str, str]:
+    import graphlink as gl
+
+    return _outputs(gl.analyse(spark_world))
+
+
+@pytest.mark.spark
+def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded):
+    import graphlink as gl
+
+    analysis = gl.analyse(spark_world, **OPTIONS)
+    got = _outputs(analysis)
+    # a world with every flag, matches and factory leads: there is something to compare
+    assert all(f'"flag": "{flag}"' in embedded["signups"] for flag in ("high", "medium", "low"))
+    assert '"banned_shop_id"' in embedded["signups"] and '"factory_id"' in embedded["factories"]
+    for name, text in embedded.items():
+        assert got[name] == text, name
+    # the hand-over: the same canonical tables as the embedded loaders give
+    reference = gl.load(spark_world)
+    for name, frame in reference.tables.items():
+        pd.testing.assert_frame_equal(analysis.dataset.tables[name].drop(columns="_line"),
+                                      frame.drop(columns="_line"), check_dtype=True)
+
+
+@pytest.mark.spark
+def test_spark_engine_gives_the_embedded_outputs_from_parquet(spark_world, embedded,
+                                                              tmp_path):
+    import graphlink as gl
+
+    parquet = _parquet_copy(spark_world, tmp_path / "parquet")
+    got = _outputs(gl.analyse(parquet, **OPTIONS))
+    for name, text in embedded.items():  # the reports name their dataset's folder
+        assert got[name].replace(str(parquet), str(spark_world)) == text, name
+
+
+@pytest.mark.spark
+def test_normalisation_on_spark_is_the_normalisers(spark_world):
+    from graphlink.linkage.identifiers import canonical
+    from graphlink.spark.engine import prepare
+
+    dataset, forms = prepare(spark_world, master="local[2]", conf=CONF)
+    phones = dataset.accounts["phone"].dropna()
+    assert len(forms["phone"]) == phones.nunique()
+    assert all(forms["phone"][raw] == canonical("phone")(raw) for raw in phones)
+    addresses = dataset.addresses["address"]
+    assert all(forms["address"][raw] == canonical("address")(raw) for raw in addresses)
+
+
+@pytest.mark.spark
+def test_validation_names_file_column_and_row_not_lines(tmp_path):
+    _need_pyspark()
+    import graphlink as gl
+
+    bad = {**BASE, "accounts.csv": BASE["accounts.csv"] + "A4,S9,,,,,2025-13-45\n"}
+    folder = write_dataset(tmp_path / "bad", bad)
+    with pytest.raises(DatasetError) as caught:
+        gl.load(folder, **OPTIONS)
+    text = str(caught.value)
+    assert "accounts.csv column shop_id: unknown shop_id 'S9' (not in the shops table)" in text
+    assert ("accounts.csv column created_at: unparseable date '2025-13-45' (expected ISO "
+            "8601) (row with account_id 'A4')") in text
+    assert "knows no line numbers" in text
+    assert all(p.line is None for p in caught.value.problems)
+    assert {p.reason for p in caught.value.problems} == {"dangling reference", "bad date"}
+
+
+@pytest.mark.spark
+def test_validation_finds_missing_files_columns_and_duplicates(tmp_path):
+    _need_pyspark()
+    import graphlink as gl
+
+    bad = {**BASE, "shops.csv": BASE["shops.csv"] + "S1,again,2025-01-03,active,,,,\n",
+           "accounts.csv": None, "devices.csv": "device_id,ip\nD1,10.0.0.1\n"}
+    with pytest.raises(DatasetError) as caught:
+        gl.load(write_dataset(tmp_path / "bad", bad), **OPTIONS)
+    text = str(caught.value)
+    assert "missing required file (neither accounts.csv nor accounts.parquet)" in text
+    assert "shops.csv column shop_id: duplicate shop_id 'S1' (2 rows)" in text
+    assert "devices.csv column account_id: missing required column" in text
+
+
+@pytest.mark.spark
+def test_cli_engine_spark_prints_what_the_embedded_engine_prints(small_dataset):
+    _need_pyspark()
+    from graphlink.cli import cli
+
+    runner = CliRunner()
+    embedded = runner.invoke(cli, ["report", "signups", str(small_dataset), "--since",
+                                   "2025-06-01", "--format", "json", "-q"])
+    spark = runner.invoke(cli, ["report", "signups", str(small_dataset), "--since",
+                                "2025-06-01", "--format", "json", "-q", "--engine", "spark",
+                                "--spark-master", "local[2]",
+                                "--spark-conf", "spark.sql.shuffle.partitions=4"])
+    assert embedded.exit_code == 0, embedded.output
+    assert spark.exit_code == 0, spark.output
+    assert '"S3"' in spark.stdout and spark.stdout == embedded.stdout
+
+
+def test_spark_options_need_the_spark_engine(small_dataset):
+    from graphlink.cli import cli
+
+    done = CliRunner().invoke(cli, ["clusters", str(small_dataset), "--spark-master",
+                                    "local[2]"])
+    assert done.exit_code != 0
+    assert "--spark-master and --spark-conf need --engine spark" in done.output
+
+
+def test_a_missing_extra_says_how_to_install_it(monkeypatch):
+    from graphlink.spark.session import require_pyspark
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if not installed
+    with pytest.raises(ConfigError, match=r"pip install 'graphlink\[spark\]'"):
+        require_pyspark()
+
+
+def test_the_embedded_engine_never_imports_pyspark(small_dataset):
+    code = ("import sys, graphlink as gl; from graphlink import cli; "
+            f"gl.analyse({str(small_dataset)!r}); print('pyspark' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.spark
+def test_a_state_analysed_on_spark_is_fresh_for_the_embedded_engine(small_dataset, tmp_path):
+    _need_pyspark()
+    from graphlink.cli import cli
+
+    runner, state = CliRunner(), str(tmp_path / "state")
+    saved = runner.invoke(cli, ["analyse", str(small_dataset), "--state", state, "-q",
+                                "--engine", "spark", "--spark-conf",
+                                "spark.sql.shuffle.partitions=4"])
+    assert saved.exit_code == 0, saved.output
+    fresh = runner.invoke(cli, ["clusters", str(small_dataset), "--state", state,
+                                "--require-fresh", "--format", "csv"])
+    embedded = runner.invoke(cli, ["clusters", str(small_dataset), "--format", "csv", "-q"])
+    assert fresh.exit_code == 0, fresh.output
+    assert fresh.stdout == embedded.stdout and "S1," in embedded.stdout
