@@ -177,6 +177,8 @@ def _duplicates(table: Table, frame, file: str) -> list[Problem]:
 
 
 def _dangling(table: Table, frame, file: str, tables: dict) -> list[Problem]:
+    """References to ids the target table lacks (a left anti join), each with its row."""
+    key = _key_column(table, frame.columns)
     found = []
     for col, target in table.references.items():
         if col not in frame.columns or target not in tables:
@@ -185,8 +187,10 @@ def _dangling(table: Table, frame, file: str, tables: dict) -> list[Problem]:
             TABLES[target].id_column, col)
         bad = (frame.where(frame[col].isNotNull()).join(known, on=col, how="left_anti")
                .orderBy(ROW).limit(LIMIT).collect())
-        found.extend(Problem(file, None, col, f"unknown {col} {_q(r[col])} (not in the "
-                             f"{target} table)", "dangling reference") for r in bad)
+        rows = [{"column": col, "message": f"unknown {col} {_q(r[col])} (not in the {target} "
+                 "table)", "reason": "dangling reference", "key": r[key] if key != col else None}
+                for r in bad]
+        found.extend(_placed(file, key, rows))
     return found
 
 

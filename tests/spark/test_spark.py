@@ -132,7 +132,8 @@ def test_validation_names_file_column_and_row_not_lines(tmp_path):
     with pytest.raises(DatasetError) as caught:
         gl.load(folder, **OPTIONS)
     text = str(caught.value)
-    assert "accounts.csv column shop_id: unknown shop_id 'S9' (not in the shops table)" in text
+    assert ("accounts.csv column shop_id: unknown shop_id 'S9' (not in the shops table) "
+            "(row with account_id 'A4')") in text
     assert ("accounts.csv column created_at: unparseable date '2025-13-45' (expected ISO "
             "8601) (row with account_id 'A4')") in text
     assert "knows no line numbers" in text
