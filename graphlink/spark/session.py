@@ -3,8 +3,9 @@
 Master ``local[2]`` by default; ``conf`` (``key=value`` settings, repeatable
 on the command line) overrides the defaults below. Spark's UI is off, its
 logs quiet (errors only), session times are UTC and a checkpoint folder is
-set (a temporary one unless given). One session per process: Spark keeps
-the first session's master and JVM settings for the life of the process.
+set (a temporary one unless given). One session per process: a running
+session (spark-submit's, or the first call's) is used as it is, with only the
+settings of ``conf`` a running session can change (``spark.sql.*``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def spark_session(master: str | None = None, conf: dict[str, str] | list[str] | 
     require_pyspark()
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:  # spark-submit's (or an earlier call's): its settings stand
+        return _adjusted(active, parse_conf(conf), checkpoint)
     logs = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
     settings = {**DEFAULTS, "spark.pyspark.python": sys.executable,
                 "spark.driver.extraJavaOptions": logs,
@@ -77,4 +81,18 @@ def spark_session(master: str | None = None, conf: dict[str, str] | list[str] | 
     folder = checkpoint or settings.get("spark.checkpoint.dir") or tempfile.mkdtemp(
         prefix="graphlink-spark-checkpoint-")
     spark.sparkContext.setCheckpointDir(str(folder))
+    return spark
+
+
+def _adjusted(spark, conf: dict[str, str], checkpoint: str | None):
+    """The running session with the settings of ``conf`` a running session can change
+    (the SQL ones), and the checkpoint folder when one is given."""
+    for key, value in conf.items():
+        if spark.conf.isModifiable(key):
+            spark.conf.set(key, value)
+    folder = checkpoint or conf.get("spark.checkpoint.dir")
+    if folder:
+        spark.sparkContext.setCheckpointDir(str(folder))
+    elif spark.sparkContext.getCheckpointDir() is None:
+        spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="graphlink-spark-checkpoint-"))
     return spark

@@ -213,3 +213,24 @@ def test_a_state_analysed_on_spark_is_fresh_for_the_embedded_engine(small_datase
     embedded = runner.invoke(cli, ["clusters", str(small_dataset), "--format", "csv", "-q"])
     assert fresh.exit_code == 0, fresh.output
     assert fresh.stdout == embedded.stdout and "S1," in embedded.stdout
+
+
+@pytest.mark.spark
+def test_spark_submit_runs_the_entry_module(small_dataset):
+    _need_pyspark()
+    import shutil
+
+    from graphlink.cli import cli
+
+    submit = shutil.which("spark-submit")
+    assert submit, "PySpark installs spark-submit"
+    entry = subprocess.run([sys.executable, "-m", "graphlink.spark", "--entry"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    args = ["report", "signups", str(small_dataset), "--since", "2025-06-01", "--format",
+            "json", "-q"]
+    done = subprocess.run([submit, "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                           "--conf", "spark.sql.shuffle.partitions=4", entry, *args,
+                           "--engine", "spark"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    embedded = CliRunner().invoke(cli, args)
+    assert '"S3"' in done.stdout and done.stdout == embedded.stdout
