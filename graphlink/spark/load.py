@@ -43,7 +43,7 @@ __all__ = ["read_tables", "check_tables", "to_dataset", "SparkDatasetError", "NO
 
 ROW = "_row"  # the read order: increasing within and across a file's splits
 CORRUPT = "_corrupt_record"
-LIMIT = 200  # problems shown per check
+LIMIT = 1000  # row problems collected, at most
 NO_LINES = ("Spark reads files in splits and knows no line numbers: each problem names "
             "its file, column and row id or value")
 _PROBLEMS = "column string, message string, reason string, key string, _row long"
@@ -136,7 +136,8 @@ def _key_column(table: Table, columns: list[str]) -> str | None:
 
 
 def _row_checks(table: Table, frame, key: str | None):
-    """The embedded loaders' row checks, run batch by batch: one row per problem."""
+    """The embedded loaders' row checks (and Spark's malformed records), run batch by
+    batch: one row per problem."""
     data = [c for c in frame.columns if c not in (ROW, CORRUPT)]
 
     def problems(batches):
@@ -149,9 +150,67 @@ def _row_checks(table: Table, frame, key: str | None):
                       int(batch[ROW].iat[i]))
                      for mask, column, message, reason in checks
                      for i in np.flatnonzero(np.asarray(mask, dtype=bool))]
+            if CORRUPT in batch:
+                found += [(None, f"malformed record {_q(text)}", "malformed record", None, row)
+                          for text, row in zip(batch[CORRUPT], batch[ROW], strict=True)
+                          if text is not None]
             yield pd.DataFrame(found, columns=["column", "message", "reason", "key", ROW])
 
     return frame.mapInPandas(problems, _PROBLEMS)
+
+
+def _worded(rows, column: str, reason: str, words):
+    """Problem rows of ``rows`` (``value``, ``key``, ``_row``): ``words(value)`` each."""
+    def word(batches):
+        for batch in batches:
+            yield pd.DataFrame({"column": column, "message": [words(v) for v in batch["value"]],
+                                "reason": reason, "key": batch["key"], ROW: batch[ROW]})
+
+    return rows.mapInPandas(word, _PROBLEMS)
+
+
+def _duplicates(table: Table, frame):
+    """Ids on more than one row (an aggregation), named with how many rows."""
+    from pyspark.sql import functions as F
+
+    col = table.id_column
+    dups = (frame.where(F.col(col).isNotNull()).groupBy(col)
+            .agg(F.count("*").alias("n"), F.min(ROW).alias(ROW)).where("n > 1")
+            .select(F.concat_ws("\0", F.col(col), F.col("n").cast("string")).alias("value"),
+                    F.lit(None).cast("string").alias("key"), ROW))
+
+    def words(value: str) -> str:
+        value, n = value.rsplit("\0", 1)
+        return f"duplicate {col} {_q(value)} ({n} rows)"
+
+    return _worded(dups, col, "duplicate id", words)
+
+
+def _dangling(table: Table, frame, tables: dict) -> list:
+    """References to ids the target table lacks (a left anti join), each with its row."""
+    from pyspark.sql import functions as F
+
+    key = _key_column(table, frame.columns)
+    found = []
+    for col, target in table.references.items():
+        if col not in frame.columns or TABLES[target].id_column not in getattr(
+                tables.get(target), "columns", ()):
+            continue  # a missing file or id column is a problem of its own
+        known = tables[target].select(F.col(TABLES[target].id_column).alias(col))
+        named = F.col(key) if key not in (None, col) else F.lit(None).cast("string")
+        bad = (frame.where(frame[col].isNotNull()).join(known, on=col, how="left_anti")
+               .select(F.col(col).alias("value"), named.alias("key"), ROW))
+        found.append(_worded(bad, col, "dangling reference",
+                             lambda v, c=col, t=target: f"unknown {c} {_q(v)} (not in the {t} "
+                             "table)"))
+    return found
+
+
+def _table_checks(table: Table, frame, tables: dict) -> list:
+    """Every check of one table, as problem rows (lazy DataFrames)."""
+    key = _key_column(table, frame.columns)
+    checks = [_row_checks(table, frame, key), *_dangling(table, frame, tables)]
+    return checks + ([_duplicates(table, frame)] if table.id_column else [])
 
 
 def _placed(file: str, key: str | None, rows) -> list[Problem]:
@@ -163,55 +222,31 @@ def _placed(file: str, key: str | None, rows) -> list[Problem]:
     return found
 
 
-def _duplicates(table: Table, frame, file: str) -> list[Problem]:
+def _row_problems(tables: dict, files: dict, skip: set[str]) -> list[Problem]:
+    """The row problems of every table but ``skip``'s, found in one Spark job, in table
+    then read order."""
     from pyspark.sql import functions as F
 
-    col = table.id_column
-    if col is None:
+    checks = [check.withColumn("_table", F.lit(rank))
+              for rank, table in enumerate(TABLES.values())
+              if table.name in tables and table.name not in skip
+              for check in _table_checks(table, tables[table.name], tables)]
+    if not checks:
         return []
-    dups = (frame.where(F.col(col).isNotNull()).groupBy(col)
-            .agg(F.count("*").alias("n"), F.min(ROW).alias(ROW)).where("n > 1")
-            .orderBy(ROW).limit(LIMIT).collect())
-    return [Problem(file, None, col, f"duplicate {col} {_q(r[col])} ({r['n']} rows)",
-                    "duplicate id") for r in dups]
-
-
-def _dangling(table: Table, frame, file: str, tables: dict) -> list[Problem]:
-    """References to ids the target table lacks (a left anti join), each with its row."""
-    key = _key_column(table, frame.columns)
+    names = list(TABLES)
+    rows = union_all(checks).orderBy("_table", ROW).limit(LIMIT).collect()
     found = []
-    for col, target in table.references.items():
-        if col not in frame.columns or target not in tables:
-            continue
-        known = tables[target].select(TABLES[target].id_column).withColumnRenamed(
-            TABLES[target].id_column, col)
-        bad = (frame.where(frame[col].isNotNull()).join(known, on=col, how="left_anti")
-               .orderBy(ROW).limit(LIMIT).collect())
-        rows = [{"column": col, "message": f"unknown {col} {_q(r[col])} (not in the {target} "
-                 "table)", "reason": "dangling reference", "key": r[key] if key != col else None}
-                for r in bad]
-        found.extend(_placed(file, key, rows))
+    for r in rows:
+        table = TABLES[names[r["_table"]]]
+        found.extend(_placed(files[table.name],
+                             _key_column(table, tables[table.name].columns), [r]))
     return found
 
 
-def _corrupt(frame, file: str) -> list[Problem]:
-    if CORRUPT not in frame.columns:
-        return []
-    bad = frame.where(frame[CORRUPT].isNotNull()).orderBy(ROW).limit(LIMIT).collect()
-    return [Problem(file, None, None, f"malformed record {_q(r[CORRUPT])}", "malformed record")
-            for r in bad]
-
-
-def _table_problems(table: Table, tables: dict, files: dict) -> list[Problem]:
-    frame, file = tables[table.name], files[table.name]
-    missing = [Problem(file, None, c, "missing required column", "missing column")
-               for c in table.required_columns if c not in frame.columns]
-    if missing:
-        return missing
-    key = _key_column(table, frame.columns)
-    rows = _row_checks(table, frame, key).orderBy(ROW).limit(LIMIT).collect()
-    return [*_corrupt(frame, file), *_placed(file, key, rows), *_duplicates(table, frame, file),
-            *_dangling(table, frame, file, tables)]
+def _missing_columns(tables: dict, files: dict) -> list[Problem]:
+    return [Problem(files[t.name], None, c, "missing required column", "missing column")
+            for t in TABLES.values() if t.name in tables
+            for c in t.required_columns if c not in tables[t.name].columns]
 
 
 def check_tables(tables: dict, files: dict) -> None:
@@ -219,9 +254,10 @@ def check_tables(tables: dict, files: dict) -> None:
     problems = [Problem(f"{t.name}.csv", None, None, f"missing required file (neither "
                         f"{t.name}.csv nor {t.name}.parquet)", "missing file")
                 for t in TABLES.values() if t.required and t.name not in tables]
-    for table in TABLES.values():
-        if table.name in tables:
-            problems.extend(_table_problems(table, tables, files))
+    missing = _missing_columns(tables, files)
+    # a table without a required column is not checked further (as the loaders do)
+    skip = {name for name, file in files.items() if any(p.file == file for p in missing)}
+    problems += missing + _row_problems(tables, files, skip)
     if problems:
         raise SparkDatasetError(problems)
 
