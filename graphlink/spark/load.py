@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from graphlink.core.dataset import Dataset
-from graphlink.core.errors import DatasetError, Problem
+from graphlink.core.errors import ConfigError, DatasetError, Problem
 from graphlink.core.schema import TABLES, Table
 from loaders.raw import RawDataset, RawTable
 from loaders.validate import (
@@ -85,12 +85,14 @@ def _read_parquet(spark, location: str):
 
 def _read_one(spark, path: str, table: str, encoding: str | None):
     """``(frame, file name)`` of one table, or None when neither file exists."""
-    from pyspark.errors import AnalysisException
+    from pyspark.errors import AnalysisException, IllegalArgumentException
 
     for name, read in ((f"{table}.csv", lambda loc: _read_csv(spark, loc, encoding)),
                        (f"{table}.parquet", lambda loc: _read_parquet(spark, loc))):
         try:
             return read(_location(path, name)), name
+        except IllegalArgumentException as exc:
+            raise ConfigError(f"{name}: {str(exc).splitlines()[0][:300]}") from None
         except AnalysisException as exc:
             if not _missing(exc):
                 problem = Problem(name, None, None, f"cannot read: {str(exc)[:300]}",
@@ -135,9 +137,22 @@ def _key_column(table: Table, columns: list[str]) -> str | None:
     return next((c for c in keys if c and c in columns), None)
 
 
-def _row_checks(table: Table, frame, key: str | None):
-    """The embedded loaders' row checks (and Spark's malformed records), run batch by
-    batch: one row per problem."""
+def _undecodable(rows: pd.DataFrame):
+    """Cells holding U+FFFD: bytes the CSV reader could not decode (Spark replaces them
+    silently), in the loaders' check shape."""
+    for col in rows.columns:
+        values = rows[col]
+        bad = values.notna() & values.astype(str).str.contains("\ufffd", regex=False)
+        if bad.any():
+            message = lambda i, v=values: (  # noqa: E731
+                f"undecodable bytes in {_q(v.iat[i], 40)}: not the file's encoding "
+                "(UTF-8 unless --encoding; e.g. --encoding gb18030)")
+            yield bad, col, message, "encoding"
+
+
+def _row_checks(table: Table, frame, key: str | None, text: bool):
+    """The embedded loaders' row checks (and Spark's malformed records, and with ``text``
+    (a CSV file) undecodable bytes), run batch by batch: one row per problem."""
     data = [c for c in frame.columns if c not in (ROW, CORRUPT)]
 
     def problems(batches):
@@ -145,7 +160,7 @@ def _row_checks(table: Table, frame, key: str | None):
             rows = batch[data].reset_index(drop=True)
             checks = [*_blank_checks(table, rows), *_choice_checks(table, rows),
                       *_date_checks(table, rows), *_float_checks(table, rows),
-                      *_nul_checks(rows)]
+                      *_nul_checks(rows), *(_undecodable(rows) if text else ())]
             found = [(column, message(i), reason, None if key is None else rows[key].iat[i],
                       int(batch[ROW].iat[i]))
                      for mask, column, message, reason in checks
@@ -206,10 +221,10 @@ def _dangling(table: Table, frame, tables: dict) -> list:
     return found
 
 
-def _table_checks(table: Table, frame, tables: dict) -> list:
+def _table_checks(table: Table, frame, tables: dict, text: bool) -> list:
     """Every check of one table, as problem rows (lazy DataFrames)."""
     key = _key_column(table, frame.columns)
-    checks = [_row_checks(table, frame, key), *_dangling(table, frame, tables)]
+    checks = [_row_checks(table, frame, key, text), *_dangling(table, frame, tables)]
     return checks + ([_duplicates(table, frame)] if table.id_column else [])
 
 
@@ -230,7 +245,8 @@ def _row_problems(tables: dict, files: dict, skip: set[str]) -> list[Problem]:
     checks = [check.withColumn("_table", F.lit(rank))
               for rank, table in enumerate(TABLES.values())
               if table.name in tables and table.name not in skip
-              for check in _table_checks(table, tables[table.name], tables)]
+              for check in _table_checks(table, tables[table.name], tables,
+                                         files[table.name].endswith(".csv"))]
     if not checks:
         return []
     names = list(TABLES)

@@ -29,6 +29,8 @@ DEFAULTS = {
     "spark.log.level": "ERROR",
     "spark.sql.ansi.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    # every charset Java knows (GB18030, GBK, ...) for --encoding, not Spark 4's short list
+    "spark.sql.legacy.javaCharsets": "true",
 }
 # errors only on the console, from the JVM's start on
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")

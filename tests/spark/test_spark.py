@@ -234,3 +234,21 @@ def test_spark_submit_runs_the_entry_module(small_dataset):
     assert done.returncode == 0, done.stderr[-2000:]
     embedded = CliRunner().invoke(cli, args)
     assert '"S3"' in done.stdout and done.stdout == embedded.stdout
+
+
+@pytest.mark.spark
+def test_a_gb18030_file_fails_unless_its_encoding_is_given(tmp_path):
+    _need_pyspark()
+    import graphlink as gl
+
+    folder = write_dataset(tmp_path / "gbk", BASE, encoding="gb18030")
+    with pytest.raises(DatasetError) as caught:  # read as UTF-8: never silently garbled
+        gl.load(folder, **OPTIONS)
+    assert "shops.csv column name: undecodable bytes in" in str(caught.value)
+    assert "(row with shop_id 'S1')" in str(caught.value)
+    assert {p.reason for p in caught.value.problems} == {"encoding"}
+    dataset = gl.load(folder, encoding="gb18030", **OPTIONS)
+    reference = gl.load(folder)  # the embedded loaders detect it
+    for name, frame in reference.tables.items():
+        pd.testing.assert_frame_equal(dataset.tables[name].drop(columns="_line"),
+                                      frame.drop(columns="_line"))
