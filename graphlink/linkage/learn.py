@@ -30,7 +30,9 @@ from the EM fit) is chosen by the labels themselves when they include
 touch: the value of :data:`SCALES` (0.25 to 2) that maximises the evidence
 (the Laplace approximation of the labels' marginal likelihood, empirical
 Bayes); with fewer, :data:`PRIOR_SD` (left to choose, a first morning's 25
-labels chose the widest prior and pushed 400 more pairs past 0.5, wrongly). The fit
+labels chose the widest prior and pushed 400 more pairs past 0.5, wrongly; at 1.0,
+a first morning's 25 labels cost 0.04-0.06 AP on a 10,000-shop world, at 0.5 at most
+0.005, with the same AP after five mornings: benchmarks/review.py). The fit
 is the posterior mode (Newton's method, a convex problem: one answer, whatever the order of the
 labels). The queue picks labels by the model's features only, never by their
 answer, so the conditional fit is unbiased by that choice.
@@ -69,12 +71,17 @@ import pandas as pd
 
 from graphlink.linkage.model import COMPARISONS, CONTEXTS, MODES, NAMES, MatchModel
 
-__all__ = ["PRIOR_SD", "SCALES", "MIN_EACH", "FEATURES", "Fit", "features", "fit", "refine",
-           "posterior", "corrections"]
+__all__ = ["PRIOR_SD", "QUEUE_SD", "SCALES", "MIN_EACH", "FEATURES", "Fit", "features", "fit",
+           "refine", "posterior", "corrections"]
 
 #: the prior's standard deviation of a correction (natural log of a Bayes factor)
-#: while the labels are too few to say how far the model may be off
-PRIOR_SD = 1.0
+#: while the labels are too few to say how far the model may be off: a factor of
+#: about 1.6 either way, so a first morning cannot overturn the EM fit
+PRIOR_SD = 0.5
+#: the width the review queue assumes for the corrections still to learn
+#: (:func:`posterior`): wider than :data:`PRIOR_SD`, so it asks about every level
+#: the labels have not reached yet, not only the few it already doubts
+QUEUE_SD = 1.0
 #: the prior standard deviations the labels choose from (empirical Bayes)
 SCALES = tuple(float(s) for s in 2.0 ** np.arange(-2.0, 1.01, 0.25))
 #: labels of each kind (confirmed, dismissed) from which the labels choose the scale
@@ -230,7 +237,7 @@ def refine(model: MatchModel, pairs: pd.DataFrame, labels: np.ndarray) -> MatchM
     return corrections(model, fit(pairs, labels).theta)
 
 
-def posterior(pairs: pd.DataFrame, labels: np.ndarray, sigma: float = PRIOR_SD) -> np.ndarray:
+def posterior(pairs: pd.DataFrame, labels: np.ndarray, sigma: float = QUEUE_SD) -> np.ndarray:
     """The covariance of the corrections still to learn, around a model the labels
     already refined: ``pairs`` (scored by the refined model) and ``labels`` as for
     :func:`fit`, the Laplace approximation at no further correction."""
