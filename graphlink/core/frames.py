@@ -62,6 +62,8 @@ def select(frame: pd.DataFrame, columns: list[str] | None = None,
 
 
 def _passes(column: pd.Series, op: str, value: object) -> pd.Series:
+    if op == "in" and not any(pd.isna(v) for v in value):
+        return column.isin(value)  # a null cell matches no value: no notna() scan needed
     present = column.notna()
     if op == "in":
         return present & column.isin(value)
