@@ -24,10 +24,9 @@ import numpy as np
 import pandas as pd
 
 from graphlink.linkage.model import model_version
-from graphlink.linkage.resolve import combined_with
 from graphlink.reports.report import Report
 from graphlink.scoring.casefile import SourcedExplainer
-from graphlink.scoring.dossier import dossier
+from graphlink.scoring.dossier import dossier, evidence_for
 
 __all__ = ["case_file", "provenance"]
 
@@ -43,8 +42,9 @@ def case_file(analysis, shop_id: str) -> Report:
     >>> report.payload["provenance"]["model_version"]  # doctest: +SKIP
     'sha256:...'
     """
-    explainer = SourcedExplainer(analysis.evidence, analysis.identifiers, analysis.dataset.files,
-                                 combined_with(analysis.resolution.pairs))
+    # only the rows around the shop: a saved analysis reads just those
+    evidence, ids, combined = evidence_for(analysis, shop_id)
+    explainer = SourcedExplainer(evidence, ids, analysis.dataset.files, combined)
     found = dossier(analysis, shop_id, explainer)
     data = found.to_dict()
     data["identifiers"] = [{k: v for k, v in r.items() if k != "value"}  # masked display only

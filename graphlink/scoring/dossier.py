@@ -22,8 +22,9 @@ from graphlink.core.period import moment
 from graphlink.core.safetext import safe_terminal
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import hubs as typed_hubs
-from graphlink.linkage.resolve import MERGE
-from graphlink.scoring.score import label, score_signups
+from graphlink.linkage.resolve import MERGE, combined_with
+from graphlink.scoring.explain import Explainer, shops_to_explain
+from graphlink.scoring.score import FLAGS, label, score_signups
 
 __all__ = ["Dossier", "dossier"]
 
@@ -100,17 +101,13 @@ class Dossier:
 
 def dossier(analysis, shop_id: str, explainer=None) -> Dossier:
     """Gather the evidence around ``shop_id`` from ``analysis`` (see :class:`Dossier`);
-    ``explainer`` words the evidence (default ``analysis.explainer``; a case file's
-    also cites the source rows, :mod:`graphlink.scoring.casefile`)."""
-    from graphlink.core.errors import ConfigError
-
-    explainer = explainer or analysis.explainer
-
-    shops = analysis.dataset.shops
-    row = shops[shops["shop_id"] == shop_id]
-    if not len(row):
-        raise ConfigError(f"no shop {shop_id!r} in {analysis.dataset.source or 'the dataset'}")
-    row = row.iloc[0]
+    ``explainer`` words the evidence (default: ``analysis.explainer`` when it is already
+    built, else one of only the rows around the shop, :func:`evidence_for`; a case
+    file's also cites the source rows, :mod:`graphlink.scoring.casefile`)."""
+    row = _shop_row(analysis, shop_id)
+    if explainer is None:
+        explainer = (analysis.explainer if "explainer" in vars(analysis)
+                     else Explainer(*evidence_for(analysis, shop_id)))
     clusters = analysis.shops.set_index("shop_id")
     operator_id, community_id = clusters.at[shop_id, "operator_id"], clusters.at[shop_id,
                                                                                   "community_id"]
@@ -134,18 +131,67 @@ def dossier(analysis, shop_id: str, explainer=None) -> Dossier:
     )
 
 
+def _shop_row(analysis, shop_id: str) -> pd.Series:
+    """The shop's row of the dataset; a clear error for a shop the dataset lacks."""
+    from graphlink.core.errors import ConfigError
+
+    shops = analysis.dataset.shops
+    row = shops[shops["shop_id"] == shop_id]
+    if not len(row):
+        raise ConfigError(f"no shop {shop_id!r} in {analysis.dataset.source or 'the dataset'}")
+    return row.iloc[0]
+
+
 def _ties(analysis, shop_id: str, explainer) -> tuple[float, str, list[dict]]:
     """Score the shop as a sign-up against every banned shop (the report's scoring)."""
     shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
         analysis.shops, on="shop_id")
     mine = shops[shops["shop_id"] == shop_id]
     scored = pd.concat([mine, shops[(shops["status"] == "banned") & (shops["shop_id"] != shop_id)]])
-    records = score_signups(scored, analysis.resolution.pairs, mine["created_at"].iloc[0],
+    records = score_signups(scored, _path_pairs(analysis), mine["created_at"].iloc[0],
                             explainer.path)
     record = next(r for r in records if r["shop_id"] == shop_id)
     ties = [{k: m[k] for k in ("banned_shop_id", "score", "hops", "path", "evidence")}
             for m in record["matches"]]
     return record["risk"], record["flag"], ties
+
+
+def _path_pairs(analysis) -> pd.DataFrame:
+    """The pairs a path to a banned shop may use (the sign-up report's: ``FLAGS['low']``)."""
+    return analysis.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", FLAGS["low"])],
+                         linked=True)
+
+
+def _pairs_of(analysis, shop_id: str) -> pd.DataFrame:
+    """Every candidate pair of ``shop_id``, in the pair table's order."""
+    return analysis.rows("pairs", None, [[("shop_a", "==", shop_id)],
+                                         [("shop_b", "==", shop_id)]])
+
+
+def evidence_for(analysis, shop_id: str
+                 ) -> tuple[pd.DataFrame, Identifiers, dict[tuple[str, str], list[str]]]:
+    """The evidence rows, identifiers and combined pairs that word the dossier of
+    ``shop_id``: the pairs among the shops on its paths to banned shops and its linked
+    shops (a saved analysis reads only these rows, not the whole marketplace's)."""
+    _shop_row(analysis, shop_id)  # a clear error for an unknown shop
+    shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
+        analysis.shops, on="shop_id")
+    mine = shops[shops["shop_id"] == shop_id]
+    scored = pd.concat([mine, shops[(shops["status"] == "banned") & (shops["shop_id"] != shop_id)]])
+    records = score_signups(scored, _path_pairs(analysis), mine["created_at"].iloc[0], None)
+    try:
+        combined = combined_with(analysis.rows("pairs", ["shop_a", "shop_b", "via"],
+                                               [("via", "!=", "")], linked=True))
+    except KeyError:  # pairs resolved without operators: none combined
+        combined = {}
+    pairs = _pairs_of(analysis, shop_id)
+    near = shops_to_explain(records, combined) | {shop_id} | set(pairs["shop_a"]) | set(
+        pairs["shop_b"])
+    evidence = analysis.rows("evidence", None, [[("shop_a", "in", near), ("shop_b", "in", near)]])
+    values = set(evidence["value_a"]) | set(evidence["value_b"])
+    ids = Identifiers(analysis.rows("uses", None, [("shop_id", "in", near)]),
+                      analysis.rows("values", None, [("value", "in", values)]))
+    return evidence, ids, combined
 
 
 def _factory(analysis, shop_id: str) -> dict | None:
@@ -160,8 +206,7 @@ def _factory(analysis, shop_id: str) -> dict | None:
 
 
 def _links(analysis, shop_id: str, clusters: pd.DataFrame, explainer) -> pd.DataFrame:
-    pairs = analysis.resolution.pairs
-    mine = pairs[(pairs["shop_a"] == shop_id) | (pairs["shop_b"] == shop_id)]
+    mine = _pairs_of(analysis, shop_id)
     other = mine["shop_b"].where(mine["shop_a"] == shop_id, mine["shop_a"])
     names = analysis.dataset.shops.set_index("shop_id")
     frame = pd.DataFrame({
@@ -180,16 +225,19 @@ def _links(analysis, shop_id: str, clusters: pd.DataFrame, explainer) -> pd.Data
 
 
 def _identifiers(analysis, shop_id: str) -> pd.DataFrame:
-    ids = analysis.identifiers
-    mine = ids.uses[ids.uses["shop_id"] == shop_id]
-    values = ids.values.set_index(["kind", "value"])
+    mine = analysis.rows("uses", None, [("shop_id", "==", shop_id)])
+    shown = set(mine["value"])
+    found = analysis.rows("values", None, [("value", "in", shown)])
+    values = found.set_index(["kind", "value"])
     keys = list(zip(mine["kind"], mine["value"], strict=True))
     # values shared by many shops only: the place and name groupings of
-    # Analysis.hubs() (seconds at 30,000 shops) are not shown per identifier
-    hubs = typed_hubs(Identifiers(ids.uses.iloc[:0], ids.values))
+    # Analysis.hubs() (seconds at 30,000 shops) are not shown per identifier; a value's
+    # hub type depends on its own row alone, so the shop's values are enough
+    hubs = typed_hubs(Identifiers(mine.iloc[:0], found))
     hub_type = {(k, v): t for k, v, t, s in zip(hubs["kind"], hubs["key"], hubs["type"],
                                                 hubs["scope"], strict=True) if s == "value"}
-    users = ids.uses[ids.uses.set_index(["kind", "value"]).index.isin(keys)]
+    users = analysis.rows("uses", ["kind", "value", "shop_id"], [("value", "in", shown)])
+    users = users[users.set_index(["kind", "value"]).index.isin(keys)]
     others = (users[users["shop_id"] != shop_id].groupby(["kind", "value"])["shop_id"]
               .agg(lambda s: sorted(set(s))[:SHARED_LIST]))
     frame = pd.DataFrame({

@@ -19,6 +19,7 @@ import pytest
 
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import ConfigError
+from graphlink.core.frames import select
 from graphlink.core.privacy import mask
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.resolve import MERGE, Resolution
@@ -89,6 +90,11 @@ class HandMadeAnalysis:
                                    "community_id": community})
         self.resolution = Resolution(self.shops[["shop_id", "operator_id"]], pairs)
         self.explainer = Explainer(self.evidence, self.identifiers)
+
+    def rows(self, table: str, columns=None, filters=None, *, linked: bool = False):
+        frame = {"pairs": self.resolution.pairs, "evidence": self.evidence,
+                 "uses": self.identifiers.uses, "values": self.identifiers.values}[table]
+        return select(frame, columns, filters)
 
     def factory_of(self) -> pd.Series:
         owner = {s: self.factory["factory_id"] for s in self.factory["shops"]} \
