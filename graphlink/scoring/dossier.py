@@ -144,16 +144,21 @@ def _shop_row(analysis, shop_id: str) -> pd.Series:
 
 def _ties(analysis, shop_id: str, explainer) -> tuple[float, str, list[dict]]:
     """Score the shop as a sign-up against every banned shop (the report's scoring)."""
-    shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
-        analysis.shops, on="shop_id")
-    mine = shops[shops["shop_id"] == shop_id]
-    scored = pd.concat([mine, shops[(shops["status"] == "banned") & (shops["shop_id"] != shop_id)]])
-    records = score_signups(scored, _path_pairs(analysis), mine["created_at"].iloc[0],
-                            explainer.path)
+    records = _scored(analysis, shop_id, explainer.path)
     record = next(r for r in records if r["shop_id"] == shop_id)
     ties = [{k: m[k] for k in ("banned_shop_id", "score", "hops", "path", "evidence")}
             for m in record["matches"]]
     return record["risk"], record["flag"], ties
+
+
+def _scored(analysis, shop_id: str, explain) -> list[dict]:
+    """The shop scored as a sign-up against every banned shop (the report's scoring);
+    ``explain``: as :func:`graphlink.scoring.score.score_signups` takes it."""
+    shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
+        analysis.shops, on="shop_id")
+    mine = shops[shops["shop_id"] == shop_id]
+    scored = pd.concat([mine, shops[(shops["status"] == "banned") & (shops["shop_id"] != shop_id)]])
+    return score_signups(scored, _path_pairs(analysis), mine["created_at"].iloc[0], explain)
 
 
 def _path_pairs(analysis) -> pd.DataFrame:
@@ -174,11 +179,7 @@ def evidence_for(analysis, shop_id: str
     ``shop_id``: the pairs among the shops on its paths to banned shops and its linked
     shops (a saved analysis reads only these rows, not the whole marketplace's)."""
     _shop_row(analysis, shop_id)  # a clear error for an unknown shop
-    shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
-        analysis.shops, on="shop_id")
-    mine = shops[shops["shop_id"] == shop_id]
-    scored = pd.concat([mine, shops[(shops["status"] == "banned") & (shops["shop_id"] != shop_id)]])
-    records = score_signups(scored, _path_pairs(analysis), mine["created_at"].iloc[0], None)
+    records = _scored(analysis, shop_id, None)
     try:
         combined = combined_with(analysis.rows("pairs", ["shop_a", "shop_b", "via"],
                                                [("via", "!=", "")], linked=True))
