@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from graphlink.core.period import day
@@ -138,9 +137,13 @@ def mapped_factories(factories: list[dict]) -> list[str]:
 # --- builders: analysis in, page data out ---------------------------------------------
 
 
-def shop_names(analysis: Any) -> dict[str, tuple[str, str]]:
-    """shop id -> (name, status) of every shop of the analysis."""
+def shop_names(analysis: Any, mentioned: set[str] | None = None
+               ) -> dict[str, tuple[str, str]]:
+    """shop id -> (name, status) of the ``mentioned`` shops of the analysis (None: of
+    every shop; a page names a few hundred of a marketplace's shops)."""
     shops = analysis.dataset.shops
+    if mentioned is not None:
+        shops = shops[shops["shop_id"].isin(mentioned)]
     return {s: (n, st) for s, n, st in zip(shops["shop_id"], shops["name"], shops["status"],
                                            strict=True)}
 
@@ -150,7 +153,12 @@ def signups_page(analysis: Any, signups: list[dict]) -> Page:
     (the report's records, with the paths of their matches)."""
     high = {s["shop_id"]: s for s in signups if s["flag"] == "high"}
     chosen = [high[s] for s in figured_signups(signups, evidence=True) if s in high]
-    return Page(names=shop_names(analysis), evidence=evidence_graphs(analysis, chosen))
+    # the page names its flagged sign-ups and the banned shops they are tied to
+    flagged = [s for s in signups if s["flag"] in ("high", "medium")]
+    mentioned = {s["shop_id"] for s in flagged} | {
+        m["banned_shop_id"] for s in flagged for m in s["matches"]}
+    return Page(names=shop_names(analysis, mentioned),
+                evidence=evidence_graphs(analysis, chosen))
 
 
 def factories_page(analysis: Any, factories: list[dict]) -> Page:
@@ -159,12 +167,32 @@ def factories_page(analysis: Any, factories: list[dict]) -> Page:
     places = {}
     if mapped:
         found = analysis.factories().set_index("factory_id")
-        points = analysis.address_points().dropna(subset=["lat", "lon"])
+        points = _map_points(analysis, [found.loc[f] for f in mapped])
         status = analysis.dataset.shops.set_index("shop_id")["status"]
         placed = points["shop_id"].value_counts().to_dict()
         places = {f: factory_place(found.loc[f], f, points, status, placed=placed)
                   for f in mapped}
-    return Page(names=shop_names(analysis), places=places)
+    # the page names the shops of every lead
+    return Page(names=shop_names(analysis, {s for f in factories for s in f["shops"]}),
+                places=places)
+
+
+def _map_points(analysis: Any, leads: list[pd.Series]) -> pd.DataFrame:
+    """The placed rows of :meth:`graphlink.Analysis.address_points` that the maps of
+    ``leads`` read (those within a map, and every row of a lead's shops), in its order:
+    the addresses' places are read first, then only the uses of the addresses near an
+    anchor (not every shop's address)."""
+    geo = analysis.rows("values", ["value", "lat", "lon"], [("kind", "==", "address")])
+    near = pd.Series(False, index=geo.index)
+    for lead in leads:
+        lat0, lon0, span = _frame(lead)
+        near |= (((geo["lat"] - lat0) * _M_PER_DEGREE).abs() <= span) & (
+            ((geo["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))).abs() <= span)
+    members = {s for lead in leads for s in lead["shops"]}
+    points = analysis.rows("uses", ["shop_id", "value"],
+                           [[("kind", "==", "address"), ("value", "in", set(geo["value"][near]))],
+                            [("kind", "==", "address"), ("shop_id", "in", members)]])
+    return points.merge(geo, on="value", how="left").dropna(subset=["lat", "lon"])
 
 
 def clusters_page(analysis: Any) -> Page:
@@ -210,7 +238,9 @@ class _Tables:
         shops = shops[shops["shop_id"].isin(near)]
         self.shops = {s: (n, st, b) for s, n, st, b in zip(
             shops["shop_id"], shops["name"], shops["status"], shops["banned_at"], strict=True)}
-        shown = set(self.uses["value"]) | set(self.evidence["value_a"]) | set(
+        # the values a graph names: the drawn shops' own, and those of their evidence
+        mine = self.uses[self.uses["shop_id"].isin(drawn)]
+        shown = set(mine["value"]) | set(self.evidence["value_a"]) | set(
             self.evidence["value_b"])
         values = analysis.rows("values", ["kind", "value", "display", "shops"],
                                [("value", "in", shown)])
@@ -218,7 +248,29 @@ class _Tables:
         self.display = dict(zip(keys, values["display"], strict=True))
         self.n_shops = dict(zip(keys, values["shops"], strict=True))
         accounts = analysis.dataset.accounts
-        self.accounts = accounts[accounts["shop_id"].isin(drawn)]
+        self._by_shop(drawn, accounts[accounts["shop_id"].isin(drawn)], mine)
+
+    def _by_shop(self, drawn: set[str], accounts: pd.DataFrame, mine: pd.DataFrame) -> None:
+        """Each drawn shop's rows, in the tables' order (a graph reads only its own):
+        its accounts, linked shops with the pair's p, evidence rows and uses."""
+        self.accounts: dict[str, list] = {}
+        for shop, account in zip(accounts["shop_id"], accounts["account_id"], strict=True):
+            self.accounts.setdefault(shop, []).append(account)
+        self.partners: dict[str, dict[str, float]] = {}  # shop -> linked shop -> p
+        for a, b, p in zip(self.pairs["shop_a"], self.pairs["shop_b"], self.pairs["p"],
+                           strict=True):
+            if a in drawn:
+                self.partners.setdefault(a, {})[b] = p
+            if b in drawn:
+                self.partners.setdefault(b, {})[a] = p
+        self.evidence_of: dict[str, list] = {}
+        for row in self.evidence.itertuples(index=False):
+            for shop in {row.shop_a, row.shop_b} & drawn:
+                self.evidence_of.setdefault(shop, []).append(row)
+        self.uses_of: dict[str, list[tuple]] = {}
+        for shop, kind, value, account in zip(mine["shop_id"], mine["kind"], mine["value"],
+                                              mine["account_id"], strict=True):
+            self.uses_of.setdefault(shop, []).append((kind, value, account))
 
     def shop_text(self, shop: str, width: int = 26) -> tuple[str, str]:
         name, status, banned_at = self.shops[shop]
@@ -272,10 +324,7 @@ def _linked(tables: _Tables, shop_id: str, paths: list[list[str]],
             max_shops: int) -> tuple[list[str], int]:
     """The linked shops drawn: the first hop of every path to a banned shop, then the
     strongest pairs; and how many were left out."""
-    pairs = tables.pairs
-    pairs = pairs[(pairs["shop_a"] == shop_id) | (pairs["shop_b"] == shop_id)]
-    p_of = {(b if a == shop_id else a): p for a, b, p in
-            zip(pairs["shop_a"], pairs["shop_b"], pairs["p"], strict=True)}
+    p_of = tables.partners.get(shop_id, {})
     first_hops = list(dict.fromkeys(p[1] for p in paths))
     ranked = first_hops + sorted((s for s in p_of if s not in first_hops),
                                  key=lambda s: (-p_of[s], s))
@@ -292,14 +341,13 @@ def _graph(tables: _Tables, shop_id: str, risk: float, flag: str, paths: list[li
     linked, graph.omitted_shops = _linked(tables, shop_id, paths, max_shops)
     kind, text = tables.shop_text(shop_id, 30)
     graph.node(f"shop:{shop_id}", kind, text, 0)
-    accounts = tables.accounts
-    accounts = sorted(accounts.loc[accounts["shop_id"] == shop_id, "account_id"])
+    accounts = sorted(tables.accounts.get(shop_id, []))
     for i, account in enumerate(accounts):
         graph.node(f"account:{account}", "account", f"account {account}", 1, i)
         graph.edges.append((f"shop:{shop_id}", f"account:{account}", "operates", ""))
-    ev = tables.evidence
-    ev = ev[(ev["shop_a"] == shop_id) | (ev["shop_b"] == shop_id)]
-    ev = ev[ev["shop_a"].isin(linked) | ev["shop_b"].isin(linked)]
+    drawn = set(linked)
+    ev = [row for row in tables.evidence_of.get(shop_id, [])
+          if row.shop_a in drawn or row.shop_b in drawn]
     _identifiers(tables, graph, ev, accounts, max_identifiers)
     for rank, s in enumerate(linked):
         kind, text = tables.shop_text(s)
@@ -309,23 +357,22 @@ def _graph(tables: _Tables, shop_id: str, risk: float, flag: str, paths: list[li
     return graph
 
 
-def _identifiers(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame, accounts: list[str],
+def _identifiers(tables: _Tables, graph: EvidenceGraph, ev: list, accounts: list[str],
                  max_identifiers: int) -> None:
     """The shop's identifier nodes: those carrying evidence to a drawn linked shop
-    first, then the most shared; each tied to the account that uses it."""
+    first, then the most shared; each tied to the account that uses it. ``ev``: the
+    evidence rows between the shop and the drawn linked shops."""
     shop_id = graph.shop_id
-    uses = tables.uses[tables.uses["shop_id"] == shop_id]
-    mine_first = (ev["shop_a"] == shop_id).to_numpy()
-    my_values = np.where(mine_first, ev["value_a"], ev["value_b"])
-    evidential = list(dict.fromkeys(zip(ev["kind"], my_values, strict=True)))
-    everything = list(dict.fromkeys(zip(uses["kind"], uses["value"], strict=True)))
+    uses = tables.uses_of.get(shop_id, [])
+    evidential = list(dict.fromkeys(
+        (row.kind, row.value_a if row.shop_a == shop_id else row.value_b) for row in ev))
+    everything = list(dict.fromkeys((k, v) for k, v, _ in uses))
     n_shops = tables.n_shops
     rest = sorted((k for k in everything if k not in evidential),
                   key=lambda k: (-int(n_shops.get(k, 1)), k))
     chosen = (evidential + rest)[:max(max_identifiers, len(evidential))]
     graph.omitted_identifiers = len(everything) - len([k for k in chosen if k in everything])
-    owner = {(k, v): a for k, v, a in zip(uses["kind"], uses["value"], uses["account_id"],
-                                          strict=True)}
+    owner = {(k, v): a for k, v, a in uses}
     owner_rank = {a: i for i, a in enumerate(accounts)}
     from graphlink.scoring.score import label
 
@@ -340,11 +387,11 @@ def _identifiers(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame, accoun
         graph.edges.append((src, f"{k}:{v}", "uses", ""))
 
 
-def _evidence_edges(tables: _Tables, graph: EvidenceGraph, ev: pd.DataFrame) -> None:
+def _evidence_edges(tables: _Tables, graph: EvidenceGraph, ev: list) -> None:
     """An edge from each of the shop's values to the linked shop it matches."""
     shop_id = graph.shop_id
-    mine_first = (ev["shop_a"] == shop_id).to_numpy()
-    for row, first in zip(ev.itertuples(index=False), mine_first, strict=True):
+    for row in ev:
+        first = row.shop_a == shop_id
         mine = row.value_a if first else row.value_b
         other = row.shop_b if first else row.shop_a
         style = "exact" if row.method == "exact" else "fuzzy"
@@ -379,9 +426,8 @@ def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status
     maps (computed here otherwise)."""
     if placed is None:
         placed = points["shop_id"].value_counts().to_dict()
-    lat0, lon0 = float(lead["lat"]), float(lead["lon"])
+    lat0, lon0, span = _frame(lead, context)
     radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
-    span = max(radius * context, 150.0)
     dy = (points["lat"] - lat0) * _M_PER_DEGREE
     dx = (points["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))
     near = points[(dx.abs() <= span) & (dy.abs() <= span)]
@@ -398,3 +444,14 @@ def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status
         outside=near[~near["shop_id"].isin(members | successors)],
         elsewhere=sum(placed.get(s, 0) for s in members) - len(inside),
         unplaced=sorted(members - placed.keys()))
+
+
+def _frame(lead: pd.Series, context: float = 1.8) -> tuple[float, float, float]:
+    """The anchor (lat, lon) of a lead's map and its half-width in metres: ``context``
+    radii, at least 150 m (300 m radius when the lead has none).
+
+    >>> _frame(pd.Series({"lat": 30.0, "lon": 120.0, "radius_m": None}))
+    (30.0, 120.0, 540.0)
+    """
+    radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
+    return float(lead["lat"]), float(lead["lon"]), max(radius * context, 150.0)

@@ -8,6 +8,7 @@ never call the analysis. Re-exported by :mod:`graphlink.api`.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from graphlink.core.period import moment, resolve_since
@@ -24,7 +25,7 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     """`graphlink clusters`: one row per shop, every shop exactly once. ``page``: with
     what the HTML page draws (:mod:`graphlink.reports.pagedata`; the CLI skips it for other
     formats)."""
-    rows = analysis.clusters().to_dict("records")
+    rows = records(analysis.clusters())
     payload = {
         "schema": "graphlink.clusters/1",
         "dataset": analysis.dataset.source,
@@ -35,6 +36,31 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     return Report("Operators and communities", payload, rows,
                   ["shop_id", "operator_id", "community_id"],
                   page=clusters_page(analysis) if page else None)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")``, the same values, built column by column when every
+    column holds text (or None) or is numeric (a clusters report has a row per shop;
+    pandas boxes each cell on its own).
+
+    >>> records(pd.DataFrame({"a": ["S1", None], "b": [1, 2], "c": [0.5, 1.0]}))
+    [{'a': 'S1', 'b': 1, 'c': 0.5}, {'a': None, 'b': 2, 'c': 1.0}]
+    """
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            values = column.tolist()
+            if not set(map(type, values)) <= {str, type(None)}:
+                return frame.to_dict("records")  # cells pandas would box one by one
+        elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+            values = column.tolist()  # Python numbers, as to_dict gives them
+        else:
+            return frame.to_dict("records")
+        columns.append(values)
+    names = frame.columns.tolist()
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] \
+        if columns else frame.to_dict("records")
 
 
 def signups_report(analysis: Analysis, since: str, *, page: bool = True) -> Report:

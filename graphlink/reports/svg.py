@@ -28,7 +28,6 @@ True
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import html
 import math
@@ -335,7 +334,9 @@ def evidence(graph: EvidenceGraph) -> str:
     :func:`graphlink.reports.plot.draw_evidence`): left to right the shop, its accounts,
     its identifiers (how many shops use each), the linked shops (banned red) and
     the path on to banned shops; every edge drawn, evidence written on it."""
-    layout = dataclasses.replace(graph, nodes=copy.deepcopy(graph.nodes))
+    # a copy of each node (fields of plain values) for the layout to move
+    layout = dataclasses.replace(graph, nodes={k: dataclasses.replace(n) for k, n in
+                                               graph.nodes.items()})
     arrange(layout)
     nodes = list(layout.nodes.values())
     index = {n.key: i for i, n in enumerate(nodes)}
