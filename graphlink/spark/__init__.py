@@ -8,9 +8,11 @@ normalisation of every identifying value (the normalisers of
 :func:`graphlink.spark.engine.prepare`: the canonical dataset and the
 canonical form of every distinct raw value are collected to the driver, where
 the embedded stages from :func:`graphlink.linkage.identifiers.extract` on run
-unchanged.
+unchanged, except blocking and value comparison
+(:func:`graphlink.spark.blocking.find_links`: joins on Spark, the same links).
 
 Modules: ``session`` (the SparkSession: master, conf, checkpoint folder),
 ``load`` (reading and validation), ``identifiers`` (normalisation),
-``engine`` (the stages joined). PySpark is imported only when one runs.
+``blocking`` (blocking and value comparison), ``engine`` (the stages joined).
+PySpark is imported only when one runs.
 """

@@ -170,9 +170,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     (:func:`graphlink.state.review.apply_verdicts`).
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
-    loading, validation and the normalisation of identifying values run on Spark
-    (:mod:`graphlink.spark`); their results are collected to the driver and the
-    stages from identifier extraction on run here, as with the embedded engine.
+    loading, validation, normalisation, blocking and value comparison run on Spark
+    (:mod:`graphlink.spark`); the tables and links collected, the rest runs here.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
@@ -183,7 +182,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")
-    links = find_links(ids)
+    links = find_links(ids) if forms is None else _spark_links(ids)
     stage("weighing evidence")
     evidence = pair_evidence(ids, links)
     # in clear: a masked card shown alike on two shops must be seen as masked
@@ -209,6 +208,14 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     analysis.shops = join_factories(shops, analysis.factory_leads.leads)
     stage("done")
     return analysis
+
+
+def _spark_links(ids):
+    """Blocking and comparison of identifier values on Spark (the session ``prepare``
+    started): :func:`graphlink.spark.blocking.find_links`, the links :func:`find_links` gives."""
+    from graphlink.spark.blocking import find_links as spark_find_links
+
+    return spark_find_links(ids)
 
 
 def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:

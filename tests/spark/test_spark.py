@@ -1,5 +1,6 @@
-"""The Spark engine (issue 16, first slice): loading, validation and normalisation on
-Spark, the later stages on the driver; its outputs equal the embedded engine's.
+"""The Spark engine (issue 16): loading, validation, normalisation, blocking and value
+comparison on Spark, the later stages on the driver; its outputs equal the embedded
+engine's.
 
 Marked ``spark``: local[2] with 4 shuffle partitions; without PySpark the tests skip
 on a developer machine and fail in CI (``CI=true``).
@@ -74,14 +75,28 @@ def _outputs(analysis) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def embedded(spark_world) -> dict[str, str]:
+def embedded_analysis(spark_world):
     import graphlink as gl
 
-    return _outputs(gl.analyse(spark_world))
+    return gl.analyse(spark_world)
+
+
+@pytest.fixture(scope="module")
+def embedded(embedded_analysis) -> dict[str, str]:
+    return _outputs(embedded_analysis)
+
+
+def _same_links(got, expected) -> None:
+    """Equal :class:`graphlink.linkage.link.Links`: links, hub blocks, keys and counts."""
+    pd.testing.assert_frame_equal(got.similar, expected.similar)
+    pd.testing.assert_frame_equal(got.hub_blocks, expected.hub_blocks)
+    pd.testing.assert_frame_equal(got.keys, expected.keys)
+    assert (got.comparisons, got.candidates) == (expected.comparisons, expected.candidates)
 
 
 @pytest.mark.spark
-def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded):
+def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded,
+                                                          embedded_analysis):
     import graphlink as gl
 
     analysis = gl.analyse(spark_world, **OPTIONS)
@@ -91,6 +106,9 @@ def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded)
     assert '"banned_shop_id"' in embedded["signups"] and '"factory_id"' in embedded["factories"]
     for name, text in embedded.items():
         assert got[name] == text, name
+    # blocking and comparison on Spark: the same candidate pairs, links, keys and counts
+    assert len(embedded_analysis.links.similar) > 500
+    _same_links(analysis.links, embedded_analysis.links)
     # the hand-over: the same canonical tables as the embedded loaders give
     reference = gl.load(spark_world)
     for name, frame in reference.tables.items():
@@ -107,6 +125,25 @@ def test_spark_engine_gives_the_embedded_outputs_from_parquet(spark_world, embed
     got = _outputs(gl.analyse(parquet, **OPTIONS))
     for name, text in embedded.items():  # the reports name their dataset's folder
         assert got[name].replace(str(parquet), str(spark_world)) == text, name
+
+
+@pytest.mark.spark
+def test_blocking_on_spark_caps_blocks_as_the_embedded_engine(spark_world, monkeypatch):
+    """With blocks capped at 3 values the 600-shop world has hub blocks in most passes
+    (a park, a /24, half of an ID number): the same ones, and the same links, on Spark."""
+    import graphlink as gl
+    from graphlink.linkage import link
+    from graphlink.linkage.identifiers import extract
+    from graphlink.spark import blocking
+    from graphlink.spark.session import spark_session
+
+    monkeypatch.setattr(link, "MAX_BLOCK", 3)
+    monkeypatch.setattr(blocking, "MAX_BLOCK", 3)
+    ids = extract(gl.load(spark_world))
+    ids = link.count_entities(ids, link.entity_labels(ids))
+    expected = link.find_links(ids)
+    assert len(expected.hub_blocks) > 50 and expected.hub_blocks["pass"].nunique() > 5
+    _same_links(blocking.find_links(ids, spark_session("local[2]", CONF)), expected)
 
 
 @pytest.mark.spark
