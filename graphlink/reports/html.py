@@ -33,10 +33,12 @@ under investigation, and bidi controls are removed from it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
 import re
+from collections import Counter
 
 from graphlink import __version__
 from graphlink.core.safetext import BIDI_CONTROLS
@@ -307,9 +309,7 @@ def _waterfall_steps(steps: list[dict]) -> str:
     """
     from graphlink.reports.svg import probability_text
 
-    head = ("step", "level", "Bayes factor", "frequency adjustment", "log2", "weight so far")
-    rows = ['<div role="row">' + "".join(f'<span role="columnheader">{esc(h)}</span>'
-                                         for h in head) + "</div>"]
+    rows = [_STEPS_HEAD]
     weight = 0.0
     for step in steps:
         log2 = _float(step.get("log2_bf"))
@@ -318,10 +318,10 @@ def _waterfall_steps(steps: list[dict]) -> str:
         tf_text = "" if tf == 1.0 else f"× {_factor(tf)}"
         sign = "up" if log2 >= 0 else "down"
         rows.append('<div role="row">'
-                    f'<span role="cell">{esc(step.get("comparison"))}</span>'
-                    f'<span role="cell">{esc(step.get("level"))}</span>'
-                    f'<span role="cell" class="num">{esc(_factor(step.get("bayes_factor")))}</span>'
-                    f'<span role="cell" class="num">{esc(tf_text)}</span>'
+                    f'<span role="cell">{_word(step.get("comparison"))}</span>'
+                    f'<span role="cell">{_word(step.get("level"))}</span>'
+                    f'<span role="cell" class="num">{_word(_factor(step.get("bayes_factor")))}'
+                    f'</span><span role="cell" class="num">{_word(tf_text)}</span>'
                     f'<span role="cell" class="num {sign}">{log2:+.2f}</span>'
                     f'<span role="cell" class="num">{weight:+.2f}</span></div>')
     rows.append('<div role="row"><span role="cell">match weight</span>'
@@ -329,6 +329,26 @@ def _waterfall_steps(steps: list[dict]) -> str:
                 '<span role="cell"></span><span role="cell"></span><span role="cell"></span>'
                 f'<span role="cell" class="num">{weight:+.2f}</span></div>')
     return f'<div class="steps" role="table" aria-label="match weight steps">{"".join(rows)}</div>'
+
+
+_STEPS_HEAD = '<div role="row">' + "".join(
+    f'<span role="columnheader">{esc(h)}</span>' for h in (
+        "step", "level", "Bayes factor", "frequency adjustment", "log2", "weight so far")
+) + "</div>"
+#: esc of the words a page repeats (comparison and level names, factors): escaped once
+_escaped = functools.lru_cache(maxsize=4096, typed=True)(esc)
+
+
+def _word(value: object) -> str:
+    """:func:`esc` of a value that recurs on a page (remembered).
+
+    >>> _word("a<b"), _word(["x", 1.5])
+    ('a&lt;b', 'x; 1.5')
+    """
+    try:
+        return _escaped(value)
+    except TypeError:  # unhashable (a list or a dict)
+        return esc(value)
 
 
 def _float(value: object, default: float = 0.0) -> float:
@@ -354,7 +374,8 @@ def _factor(value: object) -> str:
 def _signups_sections(report) -> tuple[list, str]:
     signups = report.payload.get("signups", [])
     page = report.page
-    flags = {f: sum(s["flag"] == f for s in signups) for f in ("high", "medium", "low", "none")}
+    counted = Counter(s["flag"] for s in signups)
+    flags = {f: counted[f] for f in ("high", "medium", "low", "none")}
     cards = [("sign-ups", len(signups))] + [(f"{f} risk", n) for f, n in flags.items()]
     out = []
     if page is not None:

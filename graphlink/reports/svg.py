@@ -29,10 +29,13 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from graphlink.core.safetext import display_width, safe_terminal, short
 
@@ -83,6 +86,7 @@ def esc(value: object) -> str:
     return html.escape(text.replace("\ufffe", "").replace("\uffff", ""), quote=True)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same coordinates recur within and across figures
 def _n(x: float) -> str:
     """A coordinate with one decimal, no ``-0``.
 
@@ -219,6 +223,7 @@ def _cross(x: float, y: float, r: float, turn: float) -> list[tuple[float, float
     return [(x + a * c - b * s, y + a * s + b * c) for a, b in arm]
 
 
+@functools.lru_cache(maxsize=1 << 12)  # the legends' markers recur in every figure
 def marker(shape: str, x: float, y: float, r: float, fill: str, stroke: str = "#ffffff",
            width: float = 0.6, extra: str = "") -> str:
     """One marker (matplotlib's letters: ``s o ^ v D d h H p * P X``) centred at (x, y).
@@ -727,10 +732,15 @@ def risk_histogram(risks: Sequence[float], flags: Sequence[str], since: str = ""
     if thresholds is None:
         from graphlink.scoring.score import FLAGS as thresholds
     order = ("high", "medium", "low", "none")
-    counts = {f: [0] * bins for f in order}
-    for risk, flag in zip(risks, flags, strict=True):
-        if risk > 0 and flag in counts:
-            counts[flag][min(int(risk * bins), bins - 1)] += 1
+    if len(risks) != len(flags):
+        raise ValueError("one flag per risk")
+    risk = np.asarray(risks, dtype=float)
+    flag_of = np.asarray(flags, dtype=object)
+    drawn = risk > 0
+    # the bin of each drawn risk: min(int(risk * bins), bins - 1), for all at once
+    at = np.minimum((risk * bins).astype(np.int64), bins - 1)
+    counts = {f: np.bincount(at[drawn & (flag_of == f)], minlength=bins).tolist()
+              for f in order}
     left, top, plot_w, plot_h = 60.0, 56.0, 640.0, 240.0
     tallest = max([sum(counts[f][b] for f in order) for b in range(bins)] + [1])
     ys = [t for t in ticks(0, tallest) if t == int(t)]
@@ -757,11 +767,11 @@ def risk_histogram(risks: Sequence[float], flags: Sequence[str], since: str = ""
            "middle")
     c.text(14, top + plot_h / 2, "sign-ups", 10, "middle",
            extra=f' transform="rotate(-90 14 {_n(top + plot_h / 2)})"')
-    zero = sum(r == 0 for r in risks)
+    zero = int((risk == 0).sum())
     c.text(10, 22, f"Sign-up risk: {len(risks)} sign-ups" + (f" since {since}" if since else "")
            + f", {zero} with no tie to a banned shop (not drawn)", 13,
            extra=' font-weight="600" class="title"')
-    n_flag = {f: sum(x == f for x in flags) for f in order}
+    n_flag = {f: int((flag_of == f).sum()) for f in order}
     items = [(f'<rect x="-7" y="-5" width="14" height="10" fill="{FLAG_COLOURS[f]}"/>',
               f"{f}: {n_flag[f]}" + (" (not drawn)" if f == "none" else "")) for f in order]
     c.text(left + plot_w + 14, top, "flag: sign-ups", 10)
