@@ -26,7 +26,7 @@ from graphlink.neo4j.model import (
     SHOP,
     _drop_old_schema,
 )
-from graphlink.neo4j.plan import _plan, _Step
+from graphlink.neo4j.plan import _plan, _Step, paused_gc
 from graphlink.reports.report import Report
 
 
@@ -86,7 +86,7 @@ def push(analysis, uri: str | None = None, user: str | None = None,
     dataset = str(analysis.dataset.source or "")
     with _connect(settings, max_retry_time) as driver:
         try:
-            with driver.session(database=settings.database) as session:
+            with driver.session(database=settings.database) as session, paused_gc():
                 nodes, rels, removed_nodes, removed_rels = _push_steps(
                     session, steps, push_id, dataset, batch_size, progress, tally)
         except _DRIVER_ERRORS as exc:

@@ -8,6 +8,12 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
 from graphlink import __version__
 from graphlink.core.errors import ConfigError, Neo4jError
 from graphlink.neo4j.bolt import _counts, _node_total, _run
@@ -23,13 +29,12 @@ from graphlink.neo4j.model import (
     SCHEMA_STATEMENTS,
     SHOP,
 )
-from graphlink.neo4j.plan import _Columns, _plan, _Step
+from graphlink.neo4j.plan import _Columns, _Step, _steps, paused_gc
 
 #: between array elements and labels in the import files (never in graphlink's values)
 IMPORT_ARRAY_DELIMITER = "\x1f"
 _NO_ITEMS = "\x1e"  # stands for an empty list: neo4j-admin reads an empty array as no value
 _IMPORT_TYPES = {str: "string", int: "long", float: "double", bool: "boolean"}
-IMPORT_ROWS = 50_000  # rows of an import file made into text at a time
 
 
 def _import_type(name: str, values: list) -> str:
@@ -48,21 +53,6 @@ def _import_type(name: str, values: list) -> str:
                       "import files cannot carry it exactly; use `graphlink neo4j push`")
 
 
-def _import_text(value: object, kind: str) -> str | None:
-    """One CSV field (None: an empty field, no property)."""
-    if value is None:
-        return None
-    if kind.endswith("[]"):
-        items = [_import_text(x, kind[:-2]) for x in value] or [_NO_ITEMS]
-        if any(IMPORT_ARRAY_DELIMITER in x or x == _NO_ITEMS and value for x in items):
-            raise ConfigError("a list value holds the import files' delimiter U+001F; use "
-                              "`graphlink neo4j push`")
-        return IMPORT_ARRAY_DELIMITER.join(items)
-    if kind == "boolean":
-        return "true" if value else "false"
-    return repr(value) if kind == "double" else str(value)
-
-
 def _quoted(text: str | None) -> str:
     return "" if text is None else '"' + text.replace('"', '""') + '"'
 
@@ -76,6 +66,11 @@ def write_import(analysis, folder: str | Path) -> dict:
     after a push; :func:`finish_import` then creates the constraints and indexes,
     restores empty lists and marks the graph complete, and a later push
     MERGEs on top of it as on any pushed graph. Returns the manifest.
+
+    The files are written one step at a time (a step's rows are built, written
+    with pyarrow's CSV writer and dropped), nodes are numbered (``--id-type
+    integer``: relationships name their ends by number, the key is a property),
+    and only files holding a line break are read as multi-line.
     """
     import json
 
@@ -83,39 +78,80 @@ def write_import(analysis, folder: str | Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     push_id = uuid.uuid4().hex
     files, empties, nodes, rels = [], [], defaultdict(int), defaultdict(int)
-    steps = _plan(analysis)
-    for number in range(1, len(steps) + 1):
-        step = steps[number - 1]
-        steps[number - 1] = None  # its rows go once written (all of them: gigabytes at 300k)
-        table = step.table
-        names, kinds = _import_kinds(table)
-        columns = [n for n in kinds if n not in table.times] + list(table.times)
-        empties += [(step.kind, step.name, n) for n in names if kinds[n].endswith("[]")
-                    and any(v == [] for v in table.props[n])]
-        if step.kind == "node":
-            head = [f"{MERGE_KEY}:ID({step.name})", ":LABEL"]
-            if step.kind_of == "address":
-                head.append("location:point{crs:WGS-84}")
-            nodes[step.name] += len(table)
-        else:
-            src, dst = step.ends
-            head = [f":START_ID({src})", f":END_ID({dst})", ":TYPE"]
-            rels[step.name] += len(table)
-        head += [f"{n}:{kinds[n]}" for n in columns] + ["push_id:string"]
-        name = f"{number:02d}-{step.kind}-{step.label.replace(' ', '-').replace('>', '')}.csv"
-        _write_import_file(folder / name, step, head, kinds, columns, push_id)
-        files.append({"kind": step.kind, "file": name})
-    args = ["--overwrite-destination=true", "--array-delimiter=U+001F",
-            "--multiline-fields=true",
-            *(f"--{'nodes' if f['kind'] == 'node' else 'relationships'}="
-              f"{folder.resolve() / f['file']}" for f in files)]
-    manifest = {"schema": "graphlink.neo4j-import/1", "push_id": push_id,
+    numbers = _Numbers()
+    with paused_gc():
+        for number, step in enumerate(_steps(analysis), 1):
+            files.append(_write_step(folder, number, step, numbers, push_id, empties))
+            (nodes if step.kind == "node" else rels)[step.name] += len(step.table)
+    manifest = {"schema": "graphlink.neo4j-import/2", "push_id": push_id,
                 "dataset": str(analysis.dataset.source or ""), "graphlink_version": __version__,
                 "nodes": dict(nodes), "relationships": dict(rels), "files": files,
                 "empty_lists": empties}
     (folder / "import.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    (folder / "neo4j-admin.args").write_text("\n".join(args) + "\n", encoding="utf-8")
+    (folder / "neo4j-admin.args").write_text("\n".join(_admin_args(folder, files)) + "\n",
+                                             encoding="utf-8")
     return manifest
+
+
+def _write_step(folder: Path, number: int, step: _Step, numbers: _Numbers, push_id: str,
+                empties: list) -> dict:
+    """Write one step's import file (the ``number``-th); adds its properties that hold
+    empty lists to ``empties``; returns its entry in the manifest's ``files``."""
+    table = step.table
+    names, kinds = _import_kinds(table)
+    columns = [n for n in kinds if n not in table.times] + list(table.times)
+    empties += [(step.kind, step.name, n) for n in names if kinds[n].endswith("[]")
+                and any(v == [] for v in table.props[n])]
+    lead = _import_lead(step, numbers)
+    head = [h for h, _ in lead] + [f"{n}:{kinds[n]}" for n in columns] + ["push_id:string"]
+    arrays = [a for _, a in lead] + [
+        _import_array(n, table.times[n] if n in table.times else table.props[n], kinds[n])
+        for n in columns] + [pa.repeat(pa.scalar(push_id), len(table))]
+    name = f"{number:02d}-{step.kind}-{step.label.replace(' ', '-').replace('>', '')}.csv"
+    multiline = _write_import_file(folder / name, head, arrays)
+    return {"kind": step.kind, "file": name, "multiline": multiline}
+
+
+def _admin_args(folder: Path, files: list[dict]) -> list[str]:
+    """The importer's arguments for ``files`` (multi-line parsing only where needed).
+
+    >>> _admin_args(Path("/x"), [{"kind": "node", "file": "a.csv", "multiline": True}])[-2:]
+    ['--multiline-fields=/x/a.csv', '--nodes=/x/a.csv']
+    """
+    where = [str(folder.resolve() / f["file"]) for f in files if f["multiline"]]
+    return ["--overwrite-destination=true", "--array-delimiter=U+001F", "--id-type=integer",
+            *(["--multiline-fields-format=v2", "--multiline-fields=" + ",".join(where)]
+              if where else []),
+            *(f"--{'nodes' if f['kind'] == 'node' else 'relationships'}="
+              f"{folder.resolve() / f['file']}" for f in files)]
+
+
+class _Numbers:
+    """The import's node numbers: by id space (Shop, Account, Identifier), each node
+    key's position among the keys written so far in that space."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, list[list[str]]] = defaultdict(list)
+        self.index: dict[str, pd.Index] = {}
+
+    def add(self, space: str, keys: list[str]) -> pa.Array:
+        """Number ``keys`` (new nodes of ``space``) after those added before."""
+        first = sum(len(k) for k in self.keys[space])
+        self.keys[space].append(keys)
+        self.index.pop(space, None)
+        return pa.array(np.arange(first, first + len(keys), dtype=np.int64))
+
+    def of(self, space: str, keys: list[str], what: str) -> pa.Array:
+        """The numbers of ``keys`` in ``space`` (Neo4jError for a key never added)."""
+        if space not in self.index:
+            index = pd.Index([k for part in self.keys[space] for k in part], dtype=object)
+            if not index.is_unique:
+                raise Neo4jError(f"two {space} nodes share a key")
+            self.index[space] = index
+        found = self.index[space].get_indexer(pd.Index(keys, dtype=object))
+        if (found < 0).any():
+            raise Neo4jError(f"{what}: {int((found < 0).sum())} rows name no {space} node")
+        return pa.array(found.astype(np.int64))
 
 
 def _import_kinds(table: _Columns) -> tuple[list[str], dict[str, str]]:
@@ -135,44 +171,70 @@ def _import_kinds(table: _Columns) -> tuple[list[str], dict[str, str]]:
     return names, kinds
 
 
-def _write_import_file(path: Path, step: _Step, head: list[str], kinds: dict[str, str],
-                       columns: list[str], push_id: str) -> None:
-    """One import file: the header ``head``, then a step's rows, a slice at a time."""
-    table = step.table
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        out.write(",".join(_quoted(h) for h in head) + "\n")
-        tail = "," + _quoted(push_id) + "\n"
-        for start in range(0, len(table), IMPORT_ROWS):
-            rows = slice(start, start + IMPORT_ROWS)  # the fields of a slice at a time
-            values = [[_quoted(_import_text(v, kinds[n])) for v in
-                       (table.times[n] if n in table.times else table.props[n])[rows]]
-                      for n in columns]
-            for fields in zip(*_import_lead(step, rows), *values, strict=True):
-                out.write(",".join(f or "" for f in fields) + tail)
+_ARROW_TYPES = {"string": pa.string(), "localdatetime": pa.string(), "long": pa.int64(),
+                "double": pa.float64(), "boolean": pa.bool_()}
 
 
-def _import_lead(step: _Step, rows: slice) -> list[list[str | None]]:
-    """The first fields of the import file's ``rows``: a node's key, labels (and an
-    address's point), a relationship's start, end and type."""
+def _import_array(name: str, values: list, kind: str) -> pa.Array:
+    r"""A property column as the arrow array whose CSV text the importer reads as
+    ``kind`` (arrays: items joined by U+001F, an empty list as U+001E).
+
+    >>> _import_array("k", [["a", "b"], [], None], "string[]").to_pylist()
+    ['a\x1fb', '\x1e', None]
+    """
+    try:
+        if not kind.endswith("[]"):
+            return pa.array(values, _ARROW_TYPES[kind])
+        lists = pa.array(values, pa.list_(_ARROW_TYPES[kind[:-2]]))
+    except (pa.ArrowInvalid, OverflowError) as exc:
+        raise ConfigError(f"property {name!r}: {exc}; use `graphlink neo4j push`") from None
+    items = lists.values.cast(pa.string())
+    if len(items) and (pc.any(pc.match_substring(items, IMPORT_ARRAY_DELIMITER)).as_py()
+                       or pc.any(pc.equal(items, _NO_ITEMS)).as_py()):
+        raise ConfigError("a list value holds the import files' delimiter U+001F; use "
+                          "`graphlink neo4j push`")
+    texts = pa.ListArray.from_arrays(lists.offsets, items, mask=lists.is_null())
+    return pc.if_else(pc.equal(pc.list_value_length(lists), 0), _NO_ITEMS,
+                      pc.binary_join(texts, IMPORT_ARRAY_DELIMITER))
+
+
+def _write_import_file(path: Path, head: list[str], arrays: list[pa.Array]) -> bool:
+    """One import file: the header ``head``, then the columns ``arrays`` (strings
+    quoted, an unset value as an empty field). True when a value holds a line break."""
+    multiline = any(pa.types.is_string(a.type) and len(a)
+                    and pc.any(pc.match_substring_regex(a, "[\r\n]")).as_py() for a in arrays)
+    with open(path, "wb") as out:
+        out.write((",".join(_quoted(h) for h in head) + "\n").encode("utf-8"))
+        pacsv.write_csv(pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]), out,
+                        pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return bool(multiline)
+
+
+def _import_lead(step: _Step, numbers: _Numbers) -> list[tuple[str, pa.Array]]:
+    """The first columns of a step's import file (header and values): a node's
+    number, labels, key (and an address's point); a relationship's start and end
+    numbers and type."""
     table = step.table
-    n = len(range(len(table))[rows])
     if step.kind != "node":
-        return [[_quoted(k) for k in table.ends["src"][rows]],
-                [_quoted(k) for k in table.ends["dst"][rows]], [step.name] * n]
+        src, dst = step.ends
+        return [(f":START_ID({src})", numbers.of(src, table.ends["src"], step.label)),
+                (f":END_ID({dst})", numbers.of(dst, table.ends["dst"], step.label)),
+                (":TYPE", pa.repeat(pa.scalar(step.name), len(table)))]
     labels = step.name + (IMPORT_ARRAY_DELIMITER + KIND_LABELS[step.kind_of]
                           if step.kind_of else "")
-    lead = [[_quoted(k) for k in table.ends["key"][rows]]]
     if step.name == SHOP:
-        status = table.props.get("status", [None] * len(table))[rows]
-        lead.append([_quoted(labels + (IMPORT_ARRAY_DELIMITER + BANNED
-                                       if s == "banned" else "")) for s in status])
+        status = pa.array(table.props.get("status", [None] * len(table)), pa.string())
+        shown = pc.if_else(pc.fill_null(pc.equal(status, "banned"), False),
+                           labels + IMPORT_ARRAY_DELIMITER + BANNED, labels)
     else:
-        lead.append([_quoted(labels)] * n)
+        shown = pa.repeat(pa.scalar(labels), len(table))
+    lead = [(f":ID({step.name})", numbers.add(step.name, table.ends["key"])),
+            (":LABEL", shown), (f"{MERGE_KEY}:string", pa.array(table.ends["key"], pa.string()))]
     if step.kind_of == "address":
-        lat, lon = (table.props.get(c, [None] * len(table))[rows] for c in ("lat", "lon"))
-        lead.append([None if a is None or o is None else
-                     f'"{{latitude: {a!r}, longitude: {o!r}}}"'
-                     for a, o in zip(lat, lon, strict=True)])
+        lat, lon = (table.props.get(c, [None] * len(table)) for c in ("lat", "lon"))
+        lead.append(("location:point{crs:WGS-84}", pa.array(
+            [None if a is None or o is None else f"{{latitude: {a!r}, longitude: {o!r}}}"
+             for a, o in zip(lat, lon, strict=True)], pa.string())))
     return lead
 
 
@@ -197,7 +259,8 @@ def finish_import(folder: str | Path, uri: str | None = None, user: str | None =
                 session.run(f"MATCH {match} WHERE x[$prop] = [$none] "
                             "CALL (x) { SET x[$prop] = [] } IN TRANSACTIONS OF 10000 ROWS",
                             prop=prop, none=_NO_ITEMS).consume()
-            nodes, rels = _counts(session, push_id)
+            # the import replaced the database: the count store counts this push only
+            nodes, rels = _counts(session)
             found = {**nodes, **rels}
             for name, count in {**manifest["nodes"], **manifest["relationships"]}.items():
                 if found.get(name, 0) != count:

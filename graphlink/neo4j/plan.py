@@ -5,13 +5,17 @@ relationship type and ends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import hubs
@@ -53,15 +57,42 @@ def _plan(analysis) -> list[_Step]:
     """The statements of a push and their rows, built column by column from the
     analysis's tables (the rows :attr:`graphlink.Analysis.graph` would give, without
     building it: at 300,000 shops the networkx graph alone took minutes)."""
+    with paused_gc():
+        return list(_steps(analysis))
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside (the rows are millions of small lists and
+    dicts, none in a cycle, which the collector would otherwise walk over and over).
+
+    >>> with paused_gc():
+    ...     gc.isenabled()
+    False
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _steps(analysis) -> Iterator[_Step]:
+    """:func:`_plan`'s steps one at a time, each built when it is asked for (the
+    offline import writes a step's file and drops its rows before the next)."""
     scores, matches = _signups(analysis)
-    nodes, rels = _node_rows(analysis, scores), _rel_rows(analysis, matches)
-    steps = [_Step(f"{KIND_LABELS[kind] if kind else label} nodes", "node", label,
-                   _node_statement(label, kind), table, kind_of=kind)
-             for (label, kind), table in nodes.items() if len(table)]
-    steps += [_Step(f"{rel} {src}->{dst}", "rel", rel, _rel_statement(rel, src, dst), table,
-                    ends=(src, dst))
-              for (rel, src, dst), table in sorted(rels.items()) if len(table)]
-    return steps
+    for (label, kind), table in _node_rows(analysis, scores):
+        if len(table):
+            yield _Step(f"{KIND_LABELS[kind] if kind else label} nodes", "node", label,
+                        _node_statement(label, kind), table, kind_of=kind)
+    builders = _rel_builders(analysis, matches)
+    for (rel, src, dst) in sorted(builders):
+        table = builders.pop((rel, src, dst))()
+        if len(table):
+            yield _Step(f"{rel} {src}->{dst}", "rel", rel, _rel_statement(rel, src, dst), table,
+                        ends=(src, dst))
 
 
 def _iso(series: pd.Series) -> list:
@@ -176,8 +207,14 @@ def _columns(columns: Mapping[str, pd.Series | list], ready: Mapping[str, list] 
 
 def _bounded(ids: pd.Series) -> list[str]:
     """:func:`bounded_key` of every id of a column."""
-    return [t if len(t) <= KEY_LIMIT and not t.startswith(_HASHED) else bounded_key(t)
-            for t in ids.astype(str).tolist()]
+    texts = ids.astype(str).tolist()
+    if not texts:
+        return texts
+    column = pa.array(texts, pa.string())
+    long = pc.or_(pc.greater(pc.utf8_length(column), KEY_LIMIT), pc.starts_with(column, _HASHED))
+    for i in np.flatnonzero(long.to_numpy(zero_copy_only=False)).tolist():
+        texts[i] = bounded_key(texts[i])
+    return texts
 
 
 def _identifier_keys(kinds: pd.Series, values: pd.Series) -> list[str]:
@@ -191,11 +228,12 @@ def _extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) 
             if c != key and not str(c).startswith("_") and (keep is None or c in keep)]
 
 
-def _node_rows(analysis, scores: dict[str, dict]) -> dict[tuple[str, str | None], _Columns]:
+def _node_rows(analysis, scores: dict[str, dict]
+               ) -> Iterator[tuple[tuple[str, str | None], _Columns]]:
     """Node rows by (label, identifier kind): shops, accounts, identifiers."""
-    return {(SHOP, None): _shop_rows(analysis, scores),
-            (ACCOUNT, None): _account_rows(analysis.dataset),
-            **_identifier_rows(analysis)}
+    yield (SHOP, None), _shop_rows(analysis, scores)
+    yield (ACCOUNT, None), _account_rows(analysis.dataset)
+    yield from _identifier_rows(analysis).items()
 
 
 def _shop_rows(analysis, scores: dict[str, dict]) -> _Columns:
@@ -270,27 +308,46 @@ def _identifier_rows(analysis) -> dict[tuple[str, str], _Columns]:
     return out
 
 
+def _rel_builders(analysis, matches: list[dict]
+                  ) -> dict[tuple[str, str, str], Callable[[], _Columns]]:
+    """Relationship rows by (type, start label, end label), each made when called."""
+    return {("OPERATES", ACCOUNT, SHOP): lambda: _operates_rows(analysis.dataset),
+            ("USES", ACCOUNT, IDENTIFIER): lambda: _uses_rows(analysis, ACCOUNT),
+            ("USES", SHOP, IDENTIFIER): lambda: _uses_rows(analysis, SHOP),
+            ("SIMILAR", IDENTIFIER, IDENTIFIER): lambda: _similar_rows(analysis),
+            ("LINKED", SHOP, SHOP): lambda: _linked_rows(analysis),
+            ("MATCHES", SHOP, SHOP): lambda: _Columns.of_records(matches, ("src", "dst"))}
+
+
 def _rel_rows(analysis, matches: list[dict]) -> dict[tuple[str, str, str], _Columns]:
-    dataset, ids = analysis.dataset, analysis.identifiers
-    rels: dict[tuple[str, str, str], _Columns] = {}
+    """Relationship rows by (type, start label, end label)."""
+    return {key: build() for key, build in _rel_builders(analysis, matches).items()}
+
+
+def _operates_rows(dataset) -> _Columns:
+    """OPERATES rows: account to shop."""
     accounts = dataset.accounts.drop_duplicates("account_id", keep="last")
-    rels[("OPERATES", ACCOUNT, SHOP)] = _columns(
-        {}, src=_bounded(accounts["account_id"]), dst=_bounded(accounts["shop_id"]))
+    return _columns({}, src=_bounded(accounts["account_id"]), dst=_bounded(accounts["shop_id"]))
 
-    uses = ids.uses
+
+def _uses_rows(analysis, owner: str) -> _Columns:
+    """USES rows of accounts (``owner`` ACCOUNT) or of shops: dates, rows, source."""
+    uses = analysis.identifiers.uses
     by_account = uses["account_id"].map(lambda a: isinstance(a, str)).to_numpy(dtype=bool)
-    for owner, mask in ((ACCOUNT, by_account), (SHOP, ~by_account)):
-        part = uses[mask]
-        src = part["account_id"] if owner == ACCOUNT else part["shop_id"]
-        part = part.assign(_src=src).drop_duplicates(["_src", "kind", "value"], keep="last")
-        part = part.reset_index(drop=True)
-        source = [f"{s} line {n}" for s, n in
-                  zip(part["source"].tolist(), part["line"].tolist(), strict=True)]
-        rels[("USES", owner, IDENTIFIER)] = _columns(
-            {"first_seen": part["first_seen"], "last_seen": part["last_seen"],
-             "rows": part["rows"].astype(np.int64), "source": source},
-            src=_bounded(part["_src"]), dst=_identifier_keys(part["kind"], part["value"]))
+    part = uses[by_account if owner == ACCOUNT else ~by_account]
+    src = part["account_id"] if owner == ACCOUNT else part["shop_id"]
+    part = part.assign(_src=src).drop_duplicates(["_src", "kind", "value"], keep="last")
+    part = part.reset_index(drop=True)
+    source = [f"{s} line {n}" for s, n in
+              zip(part["source"].tolist(), part["line"].tolist(), strict=True)]
+    return _columns(
+        {"first_seen": part["first_seen"], "last_seen": part["last_seen"],
+         "rows": part["rows"].astype(np.int64), "source": source},
+        src=_bounded(part["_src"]), dst=_identifier_keys(part["kind"], part["value"]))
 
+
+def _similar_rows(analysis) -> _Columns:
+    """SIMILAR rows: from the smaller value to the larger, score and method."""
     similar = analysis.links.similar
     swap = (similar["value_a"] > similar["value_b"]).to_numpy()
     low = similar["value_a"].where(~swap, similar["value_b"])
@@ -298,14 +355,10 @@ def _rel_rows(analysis, matches: list[dict]) -> dict[tuple[str, str, str], _Colu
     pairs = pd.DataFrame({"kind": similar["kind"], "low": low, "high": high,
                           "score": similar["score"].astype(float), "method": similar["method"]})
     pairs = pairs.drop_duplicates(["kind", "low", "high"], keep="last").reset_index(drop=True)
-    rels[("SIMILAR", IDENTIFIER, IDENTIFIER)] = _columns(
+    return _columns(
         {"score": pairs["score"], "method": pairs["method"]},
         src=_identifier_keys(pairs["kind"], pairs["low"]),
         dst=_identifier_keys(pairs["kind"], pairs["high"]))
-    rels[("LINKED", SHOP, SHOP)] = _linked_rows(analysis)
-    rels[("MATCHES", SHOP, SHOP)] = _Columns.of_records(matches, ("src", "dst"))
-    return rels
-
 
 
 def _signups(analysis) -> tuple[dict[str, dict], list[dict]]:
@@ -379,25 +432,6 @@ def _linked_rows(analysis) -> _Columns:
     pairs = analysis.resolution.pairs
     if not len(pairs):
         return _Columns({"src": [], "dst": []})
-    values = analysis.identifiers.values
-    shown = values["display"].where(values["display"].notna() & (values["display"] != ""),
-                                    values["value"])
-    display = dict(zip((values["kind"] + ":" + values["value"]).tolist(), shown.tolist(),
-                       strict=True))
-    evidence = analysis.evidence
-    kinds = evidence["kind"].tolist()
-    texts = []
-    for kind, va, vb, method, score, shops, weight in zip(
-            kinds, evidence["value_a"].tolist(), evidence["value_b"].tolist(),
-            evidence["method"].tolist(), evidence["score"].tolist(),
-            evidence["shops"].tolist(), evidence["weight"].tolist(), strict=True):
-        a = display.get(f"{kind}:{va}", va)
-        what = a if va == vb else (f"{a} ~ {display.get(f'{kind}:{vb}', vb)} "
-                                   f"({method} {score:.2f})")
-        texts.append(f"{kind}: {what}, {int(shops)} shops, {weight:+.1f} bits")
-    lines = pd.DataFrame({"a": evidence["shop_a"].to_numpy(), "b": evidence["shop_b"].to_numpy(),
-                          "w": -evidence["weight"].astype(float).to_numpy(), "t": texts})
-    lines = lines.sort_values(["a", "b", "w", "t"], kind="stable")
     shop_a, shop_b = pairs["shop_a"].tolist(), pairs["shop_b"].tolist()
     p = pairs["p"].astype(float)
     verdicts = _pair_verdicts(analysis)
@@ -405,12 +439,78 @@ def _linked_rows(analysis) -> _Columns:
     columns = {name: [_verdict_props(v).get(name) if v else None for v in found]
                for name in ("verdict", "verdict_id", "verdict_by", "verdict_at", "verdict_note")
                } if verdicts else {}
+    kinds = pairs["kinds"].astype(str).tolist()
+    split = {text: [k for k in text.split(",") if k] for text in set(kinds)}
     return _columns(columns, ready={
         "p": p.astype(object).where(p.notna(), None).tolist(),
-        "kinds": [[k for k in text.split(",") if k] for text in pairs["kinds"].astype(str)],
+        "kinds": [split[text] for text in kinds],
         "merged": (p >= MERGE).tolist(),
-        "evidence": _texts_of(lines, pairs["shop_a"], pairs["shop_b"])},
+        "evidence": _evidence_lists(analysis, pairs)},
         src=_bounded(pairs["shop_a"]), dst=_bounded(pairs["shop_b"]))
+
+
+def _formatted(values: pd.Series, form: Callable[[object], str]) -> np.ndarray:
+    """``form`` of every value, computed once per distinct value (an object array)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.array([form(v) for v in uniques.tolist()] or [""], dtype=object)[codes]
+
+
+def _evidence_texts(analysis) -> np.ndarray:
+    """The text line of every evidence row (an object array), as
+    ``kind: value[ ~ other (method score)], N shops, +W bits``: values shown by
+    their display (masked) where they have one."""
+    values = analysis.identifiers.values
+    shown = values["display"].where(values["display"].notna() & (values["display"] != ""),
+                                    values["value"])
+    display = pd.Series(shown.to_numpy(dtype=object),
+                        index=(values["kind"] + ":" + values["value"]).to_numpy(dtype=object))
+    display = display[~display.index.duplicated(keep="last")]
+    evidence = analysis.evidence
+    kind, va, vb, method = (evidence[c].astype(str).to_numpy(dtype=object)
+                            for c in ("kind", "value_a", "value_b", "method"))
+
+    def show(k: np.ndarray, v: np.ndarray) -> np.ndarray:
+        at = display.index.get_indexer(k + ":" + v)
+        return np.where(at >= 0, display.to_numpy()[at], v)
+
+    a = show(kind, va)
+    other = np.flatnonzero(va != vb)
+    if len(other):
+        rest = (show(kind[other], vb[other]) + " (" + method[other] + " "
+                + _formatted(evidence["score"].iloc[other], lambda x: f"{x:.2f}") + ")")
+        a[other] = a[other] + " ~ " + rest
+    return (kind + ": " + a + ", " + _formatted(evidence["shops"], lambda x: f"{int(x)}")
+            + " shops, " + _formatted(evidence["weight"], lambda x: f"{x:+.1f}") + " bits")
+
+
+def _evidence_lists(analysis, pairs: pd.DataFrame) -> list[list[str]]:
+    """Per pair of ``pairs``, the text lines of its evidence, strongest first (then
+    by text); [] for a pair without evidence."""
+    evidence = analysis.evidence
+    if not len(evidence):
+        return [[] for _ in range(len(pairs))]
+    texts = _evidence_texts(analysis)
+    key = (pairs["shop_a"].astype(str) + "\x00" + pairs["shop_b"].astype(str)).to_numpy(object)
+    index = pd.Index(key).drop_duplicates()
+    at = index.get_indexer(evidence["shop_a"].astype(str).to_numpy(object) + "\x00"
+                           + evidence["shop_b"].astype(str).to_numpy(object))
+    try:
+        order = pc.sort_indices(pa.table({"p": at, "w": -evidence["weight"].astype(float),
+                                          "t": pa.array(texts, pa.string())}),
+                                sort_keys=[("p", "ascending"), ("w", "ascending"),
+                                           ("t", "ascending")]).to_numpy()
+    except (pa.ArrowInvalid, UnicodeEncodeError):  # text arrow cannot hold (lone surrogates)
+        order = pd.DataFrame({"p": at, "w": -evidence["weight"].astype(float).to_numpy(),
+                              "t": texts}).sort_values(["p", "w", "t"], kind="stable").index
+        order = np.asarray(order)
+    at, lines = at[order], texts[order].tolist()
+    starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]]).tolist()
+    pair = at.tolist()
+    found: list[list[str]] = [[] for _ in range(len(index))]
+    for i, j in zip(starts, [*starts[1:], len(lines)], strict=True):
+        if pair[i] >= 0:
+            found[pair[i]] = lines[i:j]
+    return [found[i] for i in index.get_indexer(key).tolist()]
 
 
 def _texts_of(lines: pd.DataFrame, shop_a: pd.Series, shop_b: pd.Series) -> list[list[str]]:

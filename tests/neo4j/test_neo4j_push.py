@@ -212,11 +212,11 @@ def test_neo4j_admin_import_makes_the_graph_a_push_makes(neo4j_driver, neo4j_set
 def test_import_files_refuse_what_they_cannot_carry_exactly():
     assert gn.offline._import_type("p", [0.5, None, 1.0]) == "double"
     assert gn.offline._import_type("kinds", [["device"], [], None]) == "string[]"
-    assert gn.offline._import_text([], "string[]") == gn.offline._NO_ITEMS
+    assert gn.offline._import_array("k", [[]], "string[]").to_pylist() == [gn.offline._NO_ITEMS]
     with pytest.raises(gl.GraphlinkError, match="mixes"):
         gn.offline._import_type("risk", [0.5, 1])
     with pytest.raises(gl.GraphlinkError, match="U\\+001F"):
-        gn.offline._import_text(["a\x1fb"], "string[]")
+        gn.offline._import_array("k", [["a\x1fb"]], "string[]")
 
 
 HOSTILE = [
