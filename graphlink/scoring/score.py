@@ -32,6 +32,7 @@ disputes and fake verdicts not yet acted on; each comes with its reasons.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,26 +223,56 @@ def spotcheck(shops: pd.DataFrame, near: pd.DataFrame, factory: pd.Series,
         if pd.notna(verdict):
             verdicts.setdefault(shop, set()).add(verdict)
     factories, scores = factory.to_dict(), factory_score.to_dict()
+    # priorities first (numbers only), then the reasons' texts of the ``budget`` kept
     ranked = []
     for shop, operator, community in zip(active["shop_id"], active["operator_id"],
                                          active["community_id"], strict=True):
-        reasons = _spot_reasons(shop, hits, factories, scores, n_disputes)
+        weights = _spot_weights(shop, hits, factories, scores, n_disputes)
         fake = "fake" in verdicts.get(shop, set())
+        if fake:
+            weights.append(SPOTCHECK_WEIGHTS["fake"])
+        if not weights:
+            continue
+        # math.prod multiplies in order, as np.prod of so short a list does (same bits)
+        priority = 1 - math.prod([1 - w for w in weights])
+        genuine = "genuine" in verdicts.get(shop, set()) and not fake
+        if genuine:
+            priority *= GENUINE_DISCOUNT
+        ranked.append((round(float(priority), 4), shop, operator, community, fake, genuine))
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    out = []
+    for i, (priority, shop, operator, community, fake, genuine) in enumerate(
+            ranked[:budget], 1):
+        reasons = _spot_reasons(shop, hits, factories, scores, n_disputes)
         if fake:
             reasons.append(("fake", SPOTCHECK_WEIGHTS["fake"],
                             "a fake test buy on file, not banned"))
-        if not reasons:
-            continue
-        priority = 1 - np.prod([1 - w for _, w, _ in reasons])
-        if "genuine" in verdicts.get(shop, set()) and not fake:
-            priority *= GENUINE_DISCOUNT
+        if genuine:
             reasons.append(("genuine", 0.0, "a genuine test buy on file (priority halved)"))
-        ranked.append({"shop_id": shop, "priority": round(float(priority), 4),
-                       "operator_id": operator, "community_id": community,
-                       "factory_id": fid if isinstance(fid := factories.get(shop), str) else None,
-                       "reasons": [{"kind": k, "detail": d} for k, _, d in reasons]})
-    ranked.sort(key=lambda r: (-r["priority"], r["shop_id"]))
-    return [{"rank": i, **r} for i, r in enumerate(ranked[:budget], 1)]
+        out.append({"rank": i, "shop_id": shop, "priority": priority,
+                    "operator_id": operator, "community_id": community,
+                    "factory_id": fid if isinstance(fid := factories.get(shop), str) else None,
+                    "reasons": [{"kind": k, "detail": d} for k, _, d in reasons]})
+    return out
+
+
+def _spot_weights(shop: str, hits: dict, factory: dict, factory_score: dict,
+                  n_disputes: dict) -> list[float]:
+    """The weights of :func:`_spot_reasons`, in its order, without their texts.
+
+    >>> _spot_weights("S1", {"S1": (0.5, "B", 1)}, {}, {}, {"S1": 1})
+    [0.4, 0.30000000000000004]
+    """
+    weights = []
+    if shop in hits:
+        weights.append(SPOTCHECK_WEIGHTS["proximity"] * hits[shop][0])
+    fid = factory.get(shop)
+    if isinstance(fid, str):
+        weights.append(SPOTCHECK_WEIGHTS["factory"] * factory_score.get(fid, 0.0))
+    n = int(n_disputes.get(shop, 0))
+    if n:
+        weights.append(1 - (1 - SPOTCHECK_WEIGHTS["dispute"]) ** n)
+    return weights
 
 
 def _spot_reasons(shop: str, hits: dict, factory: dict, factory_score: dict,
