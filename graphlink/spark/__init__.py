@@ -9,10 +9,12 @@ normalisation of every identifying value (the normalisers of
 canonical form of every distinct raw value are collected to the driver, where
 the embedded stages from :func:`graphlink.linkage.identifiers.extract` on run
 unchanged, except blocking and value comparison
-(:func:`graphlink.spark.blocking.find_links`: joins on Spark, the same links).
+(:func:`graphlink.spark.blocking.find_links`: joins on Spark, the same links),
+pair evidence and comparison vectors (:mod:`graphlink.spark.evidence`).
 
 Modules: ``session`` (the SparkSession: master, conf, checkpoint folder),
 ``load`` (reading and validation), ``identifiers`` (normalisation),
-``blocking`` (blocking and value comparison), ``engine`` (the stages joined).
+``blocking`` (blocking and value comparison), ``evidence`` (pair evidence,
+comparison vectors), ``engine`` (the stages joined).
 PySpark is imported only when one runs.
 """

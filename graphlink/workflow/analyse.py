@@ -170,8 +170,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     (:func:`graphlink.state.review.apply_verdicts`).
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
-    loading, validation, normalisation, blocking and value comparison run on Spark
-    (:mod:`graphlink.spark`); the tables and links collected, the rest runs here.
+    loading to comparison vectors run on Spark (:mod:`graphlink.spark`), the rest here.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
@@ -182,12 +181,13 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")
-    links = find_links(ids) if forms is None else _spark_links(ids)
+    linked, paired, levels = _linking(on_spark=forms is not None)
+    links = linked(ids)
     stage("weighing evidence")
-    evidence = pair_evidence(ids, links)
+    evidence = paired(ids, links)
     # in clear: a masked card shown alike on two shops must be seen as masked
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
-    vectors = second_look(comparison_levels(evidence, kinds, dataset.shops), ids.uses)
+    vectors = second_look(levels(evidence, kinds, dataset.shops), ids.uses)
     given = _model(model)
     model = given or train_vectors(vectors, kinds, n, entity, dataset.shops,
                                    sampled=sampled_u(ids.uses, seed=seed))
@@ -210,12 +210,17 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     return analysis
 
 
-def _spark_links(ids):
-    """Blocking and comparison of identifier values on Spark (the session ``prepare``
-    started): :func:`graphlink.spark.blocking.find_links`, the links :func:`find_links` gives."""
-    from graphlink.spark.blocking import find_links as spark_find_links
+def _linking(on_spark: bool) -> tuple[Callable, Callable, Callable]:
+    """The engine's :func:`find_links`, :func:`pair_evidence` and :func:`comparison_levels`:
+    these, or their Spark versions (in the session ``prepare`` started; the same results:
+    :mod:`graphlink.spark.blocking`, :mod:`graphlink.spark.evidence`)."""
+    if not on_spark:
+        return find_links, pair_evidence, comparison_levels
+    from graphlink.spark.blocking import find_links as links_on_spark
+    from graphlink.spark.evidence import comparison_vectors
+    from graphlink.spark.evidence import pair_evidence as evidence_on_spark
 
-    return spark_find_links(ids)
+    return links_on_spark, evidence_on_spark, comparison_vectors
 
 
 def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:

@@ -1,0 +1,173 @@
+"""Pair evidence and comparison vectors on Spark.
+
+:func:`pair_evidence` is :func:`graphlink.linkage.link.pair_evidence` as joins:
+shops sharing a value with 2..its kind's hub limit of shops (a self-join of the
+uses on the value), shops on the two values of a similarity link (the links
+joined with the uses twice), and template values (over their kind's limit, at
+most ``HUB_SHOPS`` shops) only between shops the other evidence paired (a
+semi-join). The driver receives the evidence rows, sorted as the embedded
+engine sorts them.
+
+:func:`comparison_vectors` is :func:`graphlink.linkage.model.comparison_levels`
+in a pandas function: the evidence is partitioned by shop pair, and each
+partition's pairs get their vectors from ``comparison_levels`` itself (a pair's
+vector reads only its own rows, the two shops' kinds and their dates); the
+driver receives one row per pair.
+
+>>> _EVIDENCE_COLUMNS[:3]
+['shop_a', 'shop_b', 'kind']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphlink.linkage.identifiers import Identifiers
+from graphlink.linkage.link import HUB_SHOPS, Links, _users, hub_limit
+from graphlink.linkage.model import NAMES, Vectors, comparison_levels
+
+__all__ = ["pair_evidence", "comparison_vectors"]
+
+_EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",
+                     "shops", "users", "weight"]
+_ROWS = ("shop_a string, shop_b string, kind string, value_a string, value_b string, "
+         "a long, b long, source int, score double, method string, shops double, "
+         "users double")
+
+
+def _frames(spark, ids: Identifiers, links: Links):
+    """The uses (with their value's shops, users and hub limit) and the links, on Spark."""
+    values = ids.values
+    local = pd.DataFrame({"kind": values["kind"].astype(object),
+                          "value": values["value"].astype(object),
+                          "shops": values["shops"].to_numpy(float),
+                          "users": values[_users(values)].to_numpy(float),
+                          "limit": hub_limit(values["kind"]).astype(np.int64)})
+    uses = spark.createDataFrame(ids.uses[["shop_id", "kind", "value"]].astype(object)).join(
+        spark.createDataFrame(local), ["kind", "value"])
+    similar = links.similar
+    found = pd.DataFrame({"link": np.arange(len(similar), dtype=np.int64),
+                          "kind": similar["kind"].astype(object),
+                          "value_1": similar["value_a"].astype(object),
+                          "value_2": similar["value_b"].astype(object),
+                          "score": similar["score"].to_numpy(float),
+                          "method": similar["method"].astype(object),
+                          "block": similar["block_shops"].to_numpy(float)})
+    schema = ("link long, kind string, value_1 string, value_2 string, score double, "
+              "method string, block double")
+    return uses, spark.createDataFrame(found, schema)
+
+
+def _shared(uses, where):
+    """Pairs of shops on one value (``where``: which values), shop_a < shop_b."""
+    from pyspark.sql import functions as F
+
+    mine = uses.where(where).select("kind", "value", "shop_id", "shops", "users")
+    other = mine.select("kind", "value", F.col("shop_id").alias("shop_b"))
+    return (mine.withColumnRenamed("shop_id", "shop_a").join(other, ["kind", "value"])
+            .where(F.col("shop_a") < F.col("shop_b"))
+            .select("shop_a", "shop_b", "kind", F.col("value").alias("value_a"),
+                    F.col("value").alias("value_b"), F.lit(0).cast("long").alias("a"),
+                    F.lit(0).cast("long").alias("b"), F.lit(1.0).alias("score"),
+                    F.lit("exact").alias("method"), "shops", "users"))
+
+
+def _fuzzy(uses, found):
+    """Pairs of shops, one on each value of a similarity link (shop_a < shop_b)."""
+    from pyspark.sql import functions as F
+
+    one = uses.select("kind", F.col("value").alias("value_1"), F.col("shop_id").alias("s1"),
+                      F.col("shops").alias("shops_1"), F.col("users").alias("users_1"))
+    two = uses.select("kind", F.col("value").alias("value_2"), F.col("shop_id").alias("s2"),
+                      F.col("shops").alias("shops_2"), F.col("users").alias("users_2"))
+    both = found.join(one, ["kind", "value_1"]).join(two, ["kind", "value_2"]).where(
+        F.col("s1") != F.col("s2"))
+    swap = F.col("s1") > F.col("s2")
+    return both.select(
+        F.least("s1", "s2").alias("shop_a"), F.greatest("s1", "s2").alias("shop_b"), "kind",
+        F.when(swap, F.col("value_2")).otherwise(F.col("value_1")).alias("value_a"),
+        F.when(swap, F.col("value_1")).otherwise(F.col("value_2")).alias("value_b"),
+        (F.col("link") + 1).alias("a"), swap.cast("long").alias("b"), "score", "method",
+        F.greatest("shops_1", "shops_2").alias("shops"),
+        F.greatest("users_1", "users_2", "block").alias("users"))
+
+
+def pair_evidence(ids: Identifiers, links: Links, spark=None) -> pd.DataFrame:
+    """:func:`graphlink.linkage.link.pair_evidence` on Spark: the same rows in the same
+    order (``weight`` is the score until the match model weighs it)."""
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    spark = spark or SparkSession.getActiveSession()
+    if not len(ids.uses):
+        return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+    uses, found = _frames(spark, ids, links)
+    uses = uses.persist()
+    exact = _shared(uses, (F.col("shops") >= 2) & (F.col("shops") <= F.col("limit")))
+    paired = exact.unionByName(_fuzzy(uses, found)) if len(links.similar) else exact
+    templates = _shared(uses, (F.col("shops") > F.col("limit")) & (F.col("shops") <= HUB_SHOPS))
+    templates = templates.join(paired.select("shop_a", "shop_b").distinct(),
+                               ["shop_a", "shop_b"], "left_semi")
+    rows = (paired.withColumn("source", F.when(F.col("a") == 0, 0).otherwise(1))
+            .unionByName(templates.withColumn("source", F.lit(2)))).toPandas()
+    uses.unpersist()
+    return _sorted(rows)
+
+
+def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
+    """The evidence in the embedded engine's order: by shop pair, kind, link and side;
+    exact rows of one kind before template rows, each by value."""
+    if not len(rows):
+        return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+    codes = [pd.factorize(rows[c], sort=True)[0] for c in ("shop_a", "shop_b", "kind")]
+    value = pd.factorize(rows["value_a"], sort=True)[0]
+    order = np.lexsort((value, rows["source"].to_numpy(), rows["b"].to_numpy(),
+                        rows["a"].to_numpy(), *reversed(codes)))
+    rows = rows.iloc[order].reset_index(drop=True)
+    out = pd.DataFrame({c: rows[c].astype(object) for c in _EVIDENCE_COLUMNS[:5]})
+    out["kind"] = out["kind"].to_numpy(dtype=object)
+    for c in ("score", "shops", "users"):
+        out[c] = rows[c].astype(float)
+    out["method"] = rows["method"].to_numpy(dtype=object)
+    out["weight"] = out["score"].to_numpy()
+    return out[_EVIDENCE_COLUMNS]
+
+
+def comparison_vectors(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
+                       spark=None, partitions: int | None = None) -> Vectors:
+    """:func:`graphlink.linkage.model.comparison_levels` of ``evidence`` computed on Spark,
+    one partition of shop pairs at a time: the same vectors, pairs in the same order."""
+    from pyspark.sql import SparkSession
+
+    spark = spark or SparkSession.getActiveSession()
+    width = len(NAMES)
+    if not len(evidence):
+        return comparison_levels(evidence, kinds, shops)
+    table = shops[["shop_id", "created_at", "status", "banned_at"]].copy()
+    schema = ", ".join(["shop_a string, shop_b string", *(f"l{i} int" for i in range(width)),
+                        *(f"u{i} double" for i in range(width)), "context int"])
+
+    def vectors(batches):
+        for batch in batches:
+            vec = comparison_levels(batch, kinds, table)
+            out = pd.DataFrame({"shop_a": vec.shop_a.astype(object),
+                                "shop_b": vec.shop_b.astype(object)})
+            for i in range(width):
+                out[f"l{i}"] = vec.level[:, i].astype(np.int32)
+                out[f"u{i}"] = vec.users[:, i].astype(float)
+            out["context"] = vec.context.astype(np.int32)
+            yield out
+
+    # value_a too: a shared masked card is read as masked-compatible (model._method)
+    frame = spark.createDataFrame(evidence[["shop_a", "shop_b", "kind", "value_a", "score",
+                                            "method", "users"]].astype(
+        {"shop_a": object, "shop_b": object, "value_a": object}))
+    parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
+    got = (frame.repartition(parts, "shop_a", "shop_b")
+           .mapInPandas(vectors, schema).toPandas())
+    got = got.sort_values(["shop_a", "shop_b"], ignore_index=True)
+    return Vectors(got["shop_a"].to_numpy(dtype=object), got["shop_b"].to_numpy(dtype=object),
+                   got[[f"l{i}" for i in range(width)]].to_numpy().astype(np.int8),
+                   got[[f"u{i}" for i in range(width)]].to_numpy(dtype=float),
+                   got["context"].to_numpy().astype(np.int8))
