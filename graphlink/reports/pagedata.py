@@ -232,8 +232,9 @@ class _Tables:
         near = drawn | on_paths | set(self.pairs["shop_a"]) | set(self.pairs["shop_b"])
         self.uses = analysis.rows("uses", ["shop_id", "kind", "value", "account_id",
                                            "first_seen"], [("shop_id", "in", near)])
+        # datetime64 values, not Timestamps: day() writes either the same
         self.seen = dict(zip(zip(self.uses["shop_id"], self.uses["kind"], self.uses["value"],
-                                 strict=True), self.uses["first_seen"], strict=True))
+                                 strict=True), self.uses["first_seen"].to_numpy(), strict=True))
         shops = analysis.dataset.shops
         shops = shops[shops["shop_id"].isin(near)]
         self.shops = {s: (n, st, b) for s, n, st, b in zip(
