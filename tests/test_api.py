@@ -95,10 +95,16 @@ def test_explain_gives_data_and_text(analysis):
 
 def test_explain_of_a_quiet_shop_and_an_unknown_one(analysis):
     signups = analysis.signups(SINCE)
-    quiet = signups.loc[signups["flag"] == "none", "shop_id"].iloc[0]
+    quiet = signups.loc[signups["risk"] == 0, "shop_id"].iloc[0]
     d = analysis.explain(quiet)
     assert d.risk == 0 and d.flag == "none" and d.banned_ties == []
     assert "no path to a banned shop" in d.text
+    # a weak tie (below the low flag) ranks the shop, names no match, says so
+    weak = signups[(signups["flag"] == "none") & (signups["risk"] > 0)]
+    assert len(weak) and (weak["risk"] >= 0.002).all() and not weak["matches"].map(len).any()
+    d = analysis.explain(weak["shop_id"].iloc[0])
+    assert (d.risk, d.flag, d.banned_ties) == (weak["risk"].iloc[0], "none", [])
+    assert "a weak tie to a banned shop only" in d.text
     with pytest.raises(gl.ConfigError, match="no shop 'nope'"):
         analysis.explain("nope")
 

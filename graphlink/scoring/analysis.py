@@ -29,7 +29,7 @@ from graphlink.linkage.resolve import Resolution, combined_with, evidence_chain
 from graphlink.scoring.dossier import Dossier, dossier
 from graphlink.scoring.explain import Explainer, explained, shops_to_explain
 from graphlink.scoring.reviewed import reviewed
-from graphlink.scoring.score import FLAGS, add_evidence, nearest_banned, score_signups
+from graphlink.scoring.score import WEAK, add_evidence, nearest_banned, score_signups
 from graphlink.scoring.spotchecks import sections as spotcheck_sections
 
 __all__ = ["Analysis", "with_waterfalls"]
@@ -109,9 +109,10 @@ class Analysis:
         (:func:`open_state`) reads only these rows from its files.
 
         ``linked=True``: the caller uses only rows of pairs scored at least
-        ``FLAGS['low']`` or combined, and the evidence, uses and values among their
-        shops (:func:`graphlink.state.saved.write_linked`); a saved analysis then reads
-        its small linked index, whose rows passing ``filters`` are those rows."""
+        ``WEAK`` (:mod:`graphlink.scoring.score`) or combined, and the evidence, uses
+        and values among their shops (:func:`graphlink.state.saved.write_linked`); a
+        saved analysis then reads its small linked index, whose rows passing ``filters``
+        are those rows."""
         frame = {"pairs": lambda: self.resolution.pairs, "evidence": lambda: self.evidence,
                  "uses": lambda: self.identifiers.uses,
                  "values": lambda: self.identifiers.values}[table]()
@@ -119,7 +120,7 @@ class Analysis:
 
     def _linked_pairs(self) -> pd.DataFrame:
         """shop_a, shop_b, p of the pairs strong enough to be on a sign-up's path."""
-        return self.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", FLAGS["low"])],
+        return self.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", WEAK)],
                          linked=True)
 
     def _combined(self) -> dict[tuple[str, str], list[str]]:
@@ -136,7 +137,7 @@ class Analysis:
                   for m in r["matches"] if m.get("hops", 1) == 1]
         if self.model is None or not direct:
             return records
-        # a direct match's pair is on its path: scored at least FLAGS['low'] (linked)
+        # a direct match's pair is on its path: scored at least WEAK (linked)
         pairs = self.rows("pairs", None, [[("shop_a", "in", {a for a, _ in direct}),
                                            ("shop_b", "in", {b for _, b in direct})]],
                           linked=True)

@@ -24,7 +24,7 @@ from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import hubs as typed_hubs
 from graphlink.linkage.resolve import MERGE, combined_with
 from graphlink.scoring.explain import Explainer, shops_to_explain
-from graphlink.scoring.score import FLAGS, label, score_signups
+from graphlink.scoring.score import WEAK, label, score_signups
 
 __all__ = ["Dossier", "dossier"]
 
@@ -162,8 +162,8 @@ def _scored(analysis, shop_id: str, explain) -> list[dict]:
 
 
 def _path_pairs(analysis) -> pd.DataFrame:
-    """The pairs a path to a banned shop may use (the sign-up report's: ``FLAGS['low']``)."""
-    return analysis.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", FLAGS["low"])],
+    """The pairs a path to a banned shop may use (the sign-up report's: ``WEAK``)."""
+    return analysis.rows("pairs", ["shop_a", "shop_b", "p"], [("p", ">=", WEAK)],
                          linked=True)
 
 
@@ -280,6 +280,9 @@ def _text_lines(d: Dossier) -> list[str]:
             how = "directly" if tie["hops"] == 1 else "via " + " -> ".join(tie["path"][1:-1])
             lines.append(f"  {tie['banned_shop_id']}  score {tie['score']:.2f}, {how}")
             lines += [f"    - {e['detail']}" for e in tie["evidence"]]
+    elif d.risk > 0:
+        lines.append(f"Sign-up risk {d.risk:.3f} ({d.flag}): a weak tie to a banned shop only "
+                     "(below the low flag; one signal that is likely chance)")
     else:
         lines.append("Sign-up risk 0.00 (none): no path to a banned shop")
     lines.append("")

@@ -13,7 +13,12 @@ banned shop's ban (a sister shop rather than a comeback: still a lead, but
 ban evasion is a sequence: ban first, new shop after).
 
 A match is one banned shop reached with score >= ``FLAGS['low']``; ``risk`` is
-the best match's score. Flags (documented thresholds):
+the best match's score. A sign-up without a match but with a *weak tie* (a path
+scored at least ``WEAK``, 1 in 500: one signal the model holds likely chance,
+such as a namesake or a masked card) gets that tie's score as its ``risk``,
+flag ``none`` and no match: it ranks above the sign-ups tied to no banned shop
+at all, as its odds say, without being reported as a lead. Flags (documented
+thresholds):
 
 Pair scores are calibrated match probabilities (:mod:`graphlink.linkage.model`), so the
 thresholds are probabilities, not weights tuned to one world:
@@ -41,16 +46,19 @@ import pandas as pd
 from graphlink.core.paths import PairGraph
 from graphlink.core.workers import map_chunks
 
-__all__ = ["FLAGS", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
+__all__ = ["FLAGS", "WEAK", "CONCURRENT", "MAX_HOPS", "flag_of", "score_signups", "nearest_banned",
            "spotcheck", "SPOTCHECK_WEIGHTS", "PairGraph",
            "on_paths", "add_evidence"]
 
 FLAGS = {"high": 0.9, "medium": 0.5, "low": 0.02}
+#: the weakest path that still ranks a sign-up (its risk, below every flag)
+WEAK = 0.002
 CONCURRENT = 0.9
 MAX_HOPS = 3
 MAX_MATCHES = 5
 PRUNE_ABOVE = 1000
 _CUTOFF = -np.log(FLAGS["low"])  # path cost (-log p) of the weakest lead
+_WEAK_CUTOFF = -np.log(WEAK)  # ... and of the weakest tie that ranks a sign-up
 
 _LABELS = {
     "device": "device", "ip": "IP", "phone": "phone", "email": "email",
@@ -82,14 +90,14 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
     (``None``: matches keep ``banned_at`` and get their evidence later).
     ``only``, when given, names the shops to score instead.
     """
-    graph = pairs if isinstance(pairs, PairGraph) else PairGraph.of(pairs, FLAGS["low"])
+    graph = pairs if isinstance(pairs, PairGraph) else PairGraph.of(pairs, WEAK)
     banned_rows = shops[shops["status"] == "banned"].set_index("shop_id")
     banned = set(banned_rows.index)
     new = shops[shops["shop_id"].isin(only) if only is not None
                 else shops["created_at"] >= since].sort_values("shop_id")
     # one search from all banned shops first pays off when many shops are scored
     # (the cutoff with rounding slack: it only prunes, paths_from decides)
-    reach = (graph.near(banned, _CUTOFF * (1 + 1e-9) + 1e-12) if len(new) > PRUNE_ABOVE
+    reach = (graph.near(banned, _WEAK_CUTOFF * (1 + 1e-9) + 1e-12) if len(new) > PRUNE_ABOVE
              else None)
     rows = list(new[["shop_id", "created_at", "operator_id", "community_id"]].itertuples(
         index=False, name=None))
@@ -100,7 +108,7 @@ def score_signups(shops: pd.DataFrame, pairs: pd.DataFrame | PairGraph, since: p
     found = dict(zip((shop for shop, _ in near),
                      map_chunks(_matches_chunk, near, context, min_items=SHARE_ABOVE),
                      strict=True))
-    results = [_record(row, found.get(row[0], []), explain) for row in rows]
+    results = [_record(row, found.get(row[0], ([], 0.0)), explain) for row in rows]
     results.sort(key=lambda r: (-r["risk"], r["shop_id"]))
     return results
 
@@ -120,23 +128,27 @@ def _matches_chunk(shops: list[tuple], c: _Scoring) -> list[list[dict]]:
     return [_matches(shop, created_at, c) for shop, created_at in shops]
 
 
-def _matches(shop: str, created_at: pd.Timestamp, c: _Scoring) -> list[dict]:
-    """The best matches of one shop with banned shops, strongest first."""
-    matches = []
-    for b, path in c.graph.paths_from(shop, c.banned, hops=MAX_HOPS, cutoff=_CUTOFF).items():
+def _matches(shop: str, created_at: pd.Timestamp, c: _Scoring) -> tuple[list[dict], float]:
+    """The best matches of one shop with banned shops, strongest first, and its risk:
+    the best match's score, or without a match its best weak tie's (``WEAK``)."""
+    matches, risk = [], 0.0
+    for b, path in c.graph.paths_from(shop, c.banned, hops=MAX_HOPS,
+                                      cutoff=_WEAK_CUTOFF).items():
         score = c.graph.path_score(path)
         if pd.notna(c.banned_at[b]) and created_at < c.banned_at[b]:
             score *= CONCURRENT
+        if score >= WEAK:
+            risk = max(risk, round(score, 4))
         if score >= FLAGS["low"]:
             matches.append({"banned_shop_id": b, "score": round(score, 4),
                             "path": path, "banned_at": c.banned_at[b]})
     matches.sort(key=lambda m: (-m["score"], len(m["path"]), m["banned_shop_id"]))
-    return matches[:MAX_MATCHES]
+    return matches[:MAX_MATCHES], risk
 
 
-def _record(row: tuple, matches: list[dict], explain) -> dict:
+def _record(row: tuple, found: tuple[list[dict], float], explain) -> dict:
     shop, created_at, operator_id, community_id = row
-    risk = matches[0]["score"] if matches else 0.0
+    matches, risk = found
     return {"shop_id": shop, "created_at": created_at, "risk": round(risk, 4),
             "flag": flag_of(risk), "operator_id": operator_id, "community_id": community_id,
             "matches": [_match(m, shop, explain) for m in matches]}

@@ -60,7 +60,7 @@ from graphlink.linkage.model import comparison_levels, evidence_weights, score_v
 from graphlink.linkage.recompare import second_look
 from graphlink.linkage.resolve import MERGE, against_operators, combined_with, resolve_operators
 from graphlink.scoring.explain import explained, shops_to_explain
-from graphlink.scoring.score import FLAGS, score_signups
+from graphlink.scoring.score import WEAK, score_signups
 from graphlink.state import runs
 from graphlink.state.store import State
 
@@ -227,8 +227,8 @@ def _operators(world: pd.DataFrame, pairs: pd.DataFrame, new: set[str]) -> pd.Da
 def _graph(state: State, world: pd.DataFrame, part: _Part) -> PairGraph:
     """The world's pair graph (from row numbers) plus the delta's pairs."""
     stored = state.table("pairs", ["a", "b", "p"])
-    stored = stored[stored["p"] >= FLAGS["low"]]
-    new = part.pairs[part.pairs["p"] >= FLAGS["low"]]
+    stored = stored[stored["p"] >= WEAK]
+    new = part.pairs[part.pairs["p"] >= WEAK]
     names = np.r_[world["shop_id"].to_numpy(dtype=object),
                   part.shops["shop_id"].to_numpy(dtype=object)]
     code = {name: i for i, name in enumerate(names.tolist())}

@@ -92,9 +92,10 @@ def write_linked(tables: Path) -> None:
     """The *linked index* of a saved run: the rows of its large tables that the sign-up
     and spot-check reports read, whatever their ``--since``, in ``tables/analysis/``:
 
-    - ``linked.pairs``: the pairs scored at least ``FLAGS['low']`` (every edge of a
-      path to a banned shop, every direct match's waterfall) or combined with an
-      operator's other shops (``via``), all columns;
+    - ``linked.pairs``: the pairs scored at least ``WEAK`` (every edge of a path to
+      a banned shop, weak ties included, every direct match's waterfall) or combined
+      with an operator's other shops (``via``), all columns; its Parquet metadata
+      keeps that floor (an index of another floor is not read);
     - ``linked.evidence``: the evidence between two shops of those pairs (their
       ``via`` shops included): a match's evidence reads only such pairs;
     - ``linked.uses``: the identifier uses of those shops; ``linked.values``: the
@@ -107,11 +108,11 @@ def write_linked(tables: Path) -> None:
     until then)."""
     import pyarrow.compute as pc
 
-    from graphlink.scoring.score import FLAGS
+    from graphlink.scoring.score import WEAK
 
     folder = Path(tables) / FOLDER
     pairs = pq.read_table(folder / "pairs.parquet")
-    keep = pc.greater_equal(pairs["p"], FLAGS["low"])
+    keep = pc.greater_equal(pairs["p"], WEAK)
     if "via" in pairs.column_names:
         keep = pc.or_(keep, pc.fill_null(pc.not_equal(pairs["via"], ""), False))
     pairs = pairs.filter(pc.fill_null(keep, False))
@@ -128,9 +129,26 @@ def write_linked(tables: Path) -> None:
                             | set(evidence["value_b"].to_pylist()) - {None}), type=pa.string())
     values = pq.read_table(folder / "values.parquet")
     values = values.filter(pc.is_in(values["value"], named))
+    pairs = pairs.replace_schema_metadata({**(pairs.schema.metadata or {}),
+                                           _FLOOR: repr(WEAK).encode()})
     for name, rows in (("pairs", pairs), ("evidence", evidence), ("uses", uses),
                        ("values", values)):
         pq.write_table(rows, folder / f"{LINKED[name]}.parquet", compression="zstd")
+
+
+_FLOOR = b"graphlink.linked-floor"  # the least p of linked.pairs, in its Parquet metadata
+
+
+def _linked_current(folder: Path) -> bool:
+    """Whether the run has a linked index made with today's floor (an index written
+    before weak ties ranked sign-ups holds fewer pairs: the whole tables are read)."""
+    from graphlink.scoring.score import WEAK
+
+    try:
+        metadata = pq.read_schema(folder / f"{LINKED['pairs']}.parquet").metadata or {}
+    except (OSError, pa.ArrowException):  # none or damaged: the whole tables say it all
+        return False
+    return metadata.get(_FLOOR) == repr(WEAK).encode()
 
 
 def has_analysis(state) -> bool:
@@ -171,8 +189,9 @@ def read_analysis(state, source: str | Path | None = None):
              "uses": ("identifiers", folder / "uses.parquet"),
              "values": ("identifiers", folder / "values.parquet")}
     # and their linked index (write_linked), where the run has one
-    files.update({f"linked {t}": (files[t][0], folder / f"{name}.parquet")
-                  for t, name in LINKED.items() if (folder / f"{name}.parquet").exists()})
+    if _linked_current(folder):
+        files.update({f"linked {t}": (files[t][0], folder / f"{name}.parquet")
+                      for t, name in LINKED.items()})
     parts = {
         "identifiers": lambda: Identifiers(frame("uses"), frame("values")),
         "links": lambda: Links(state.table("similar"), meta["comparisons"], meta["candidates"],

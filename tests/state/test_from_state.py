@@ -314,6 +314,7 @@ def test_linked_index_is_written_and_reports_read_the_same_without_it(copied):
     """A saved run carries its linked index (the rows the sign-up and spot-check reports
     read); a run saved before it (index removed here) gives the same bytes from the whole
     tables, and write_linked adds the index to it afterwards."""
+    from graphlink.scoring.score import FLAGS, WEAK
     from graphlink.state.saved import LINKED, write_linked
 
     data, state = copied
@@ -323,7 +324,8 @@ def test_linked_index_is_written_and_reports_read_the_same_without_it(copied):
     whole = pd.read_parquet(folder / "pairs.parquet")
     linked = pd.read_parquet(index["pairs"])
     assert 0 < len(linked) < len(whole)
-    assert (linked["p"] >= 0.02).all() or linked["via"].fillna("").ne("").any()
+    assert ((linked["p"] >= WEAK) | linked["via"].fillna("").ne("")).all()
+    assert (linked["p"] < FLAGS["low"]).any()  # weak ties rank sign-ups: their pairs too
     # (the dataset named is the copy's; against a fresh analysis: the tests above)
     want = {name: render(build(gl.open_state(state)), "json")
             for name, (_, build) in REPORTS.items() if name in ("signups", "spotcheck")}
@@ -333,6 +335,15 @@ def test_linked_index_is_written_and_reports_read_the_same_without_it(copied):
             REPORTS.items() if n in want} == want
     write_linked(State.open(state).tables)
     pd.testing.assert_frame_equal(pd.read_parquet(index["pairs"]), linked)
+    # an index made with another floor (before weak ties ranked sign-ups) is not read
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    strong = pq.read_table(index["pairs"])
+    strong = strong.filter(pc.greater_equal(strong["p"], FLAGS["low"]))
+    pq.write_table(strong.replace_schema_metadata({}), index["pairs"])
+    assert {n: render(build(gl.open_state(state)), "json") for n, (_, build) in
+            REPORTS.items() if n in want} == want
     again = gl.open_state(state)
     assert {n: render(build(again), "json") for n, (_, build) in REPORTS.items()
             if n in want} == want
