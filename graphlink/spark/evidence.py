@@ -11,8 +11,9 @@ engine sorts them.
 :func:`comparison_vectors` is :func:`graphlink.linkage.model.comparison_levels`
 in a pandas function: the evidence is partitioned by shop pair, and each
 partition's pairs get their vectors from ``comparison_levels`` itself (a pair's
-vector reads only its own rows, the two shops' kinds and their dates); the
-driver receives one row per pair.
+vector reads only its own rows, the two shops' kinds and their dates; partitions
+are sorted by pair and a pair split between two Arrow batches is put together
+again); the driver receives one row per pair.
 
 >>> _EVIDENCE_COLUMNS[:3]
 ['shop_a', 'shop_b', 'kind']
@@ -134,6 +135,30 @@ def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
     return out[_EVIDENCE_COLUMNS]
 
 
+def _whole_pairs(batches):
+    """Arrow batches (of at most ``maxRecordsPerBatch`` rows) of evidence sorted by shop
+    pair, regrouped so that no pair's rows are split between two: each batch's last
+    pair waits for the next batch.
+
+    >>> rows = pd.DataFrame({"shop_a": ["A", "A", "A"], "shop_b": ["B", "B", "C"]})
+    >>> [len(b) for b in _whole_pairs([rows.iloc[:1], rows.iloc[1:]])]
+    [2, 1]
+    """
+    carry = None
+    for batch in batches:
+        if carry is not None:
+            batch = pd.concat([carry, batch], ignore_index=True)
+        if not len(batch):
+            continue
+        last = ((batch["shop_a"] == batch["shop_a"].iat[-1])
+                & (batch["shop_b"] == batch["shop_b"].iat[-1])).to_numpy()
+        carry = batch[last]
+        if (~last).any():
+            yield batch[~last].reset_index(drop=True)
+    if carry is not None and len(carry):
+        yield carry.reset_index(drop=True)
+
+
 def comparison_vectors(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
                        spark=None, partitions: int | None = None) -> Vectors:
     """:func:`graphlink.linkage.model.comparison_levels` of ``evidence`` computed on Spark,
@@ -149,7 +174,7 @@ def comparison_vectors(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataF
                         *(f"u{i} double" for i in range(width)), "context int"])
 
     def vectors(batches):
-        for batch in batches:
+        for batch in _whole_pairs(batches):
             vec = comparison_levels(batch, kinds, table)
             out = pd.DataFrame({"shop_a": vec.shop_a.astype(object),
                                 "shop_b": vec.shop_b.astype(object)})
@@ -164,7 +189,7 @@ def comparison_vectors(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataF
                                             "method", "users"]].astype(
         {"shop_a": object, "shop_b": object, "value_a": object}))
     parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
-    got = (frame.repartition(parts, "shop_a", "shop_b")
+    got = (frame.repartition(parts, "shop_a", "shop_b").sortWithinPartitions("shop_a", "shop_b")
            .mapInPandas(vectors, schema).toPandas())
     got = got.sort_values(["shop_a", "shop_b"], ignore_index=True)
     return Vectors(got["shop_a"].to_numpy(dtype=object), got["shop_b"].to_numpy(dtype=object),

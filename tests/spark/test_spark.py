@@ -20,7 +20,8 @@ from conftest import BASE, write_dataset
 
 from graphlink.core.errors import ConfigError, DatasetError
 
-CONF = ["spark.sql.shuffle.partitions=4"]
+# small Arrow batches: a pandas function must not care where a batch ends
+CONF = ["spark.sql.shuffle.partitions=4", "spark.sql.execution.arrow.maxRecordsPerBatch=200"]
 OPTIONS = {"engine": "spark", "spark_master": "local[2]", "spark_conf": CONF}
 
 
