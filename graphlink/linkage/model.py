@@ -315,6 +315,10 @@ class MatchModel:
     ``m[mode][c]`` and ``u[c]`` list the comparison's agreeing levels then
     ``other``. The file form (:meth:`save`) holds no identifying value: only
     probabilities and counts.
+
+    ``lone``: the parameters of the pairs that agree on one comparison at most, when
+    they differ (a model refined by analysts' verdicts keeps the EM fit there:
+    :func:`graphlink.linkage.learn.corrections`); None, the same.
     """
 
     m: dict[str, dict[str, list[float]]]
@@ -325,6 +329,7 @@ class MatchModel:
     iterations: int = 0
     version: str = "graphlink.model/1"
     counts: dict[str, list[int]] = field(default_factory=dict)
+    lone: MatchModel | None = None
 
     def prior(self, context: int = 0) -> float:
         """The share of the context's shop pairs that match (every mode)."""
@@ -347,7 +352,8 @@ class MatchModel:
                 "pairs": self.pairs, "iterations": self.iterations,
                 "comparisons": {c: {"levels": self.levels(c), "u": self.u[c],
                                     **{f"m_{mode}": self.m[mode][c] for mode in MODES},
-                                    "pairs": self.counts.get(c, [])} for c in NAMES}}
+                                    "pairs": self.counts.get(c, [])} for c in NAMES},
+                **({"lone": self.lone.to_dict()} if self.lone is not None else {})}
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -362,7 +368,8 @@ class MatchModel:
                    priors={mode: [float(x) for x in data["priors"][mode]] for mode in MODES},
                    shops=int(data["shops"]), pairs=int(data.get("pairs", 0)),
                    iterations=int(data.get("iterations", 0)),
-                   counts={c: list(comps[c].get("pairs", [])) for c in NAMES})
+                   counts={c: list(comps[c].get("pairs", [])) for c in NAMES},
+                   lone=cls.from_dict(data["lone"]) if data.get("lone") else None)
 
 
 def _with_levels(comparison: str, saved: dict) -> dict:
@@ -429,7 +436,26 @@ def _log_m(model: MatchModel, mode: str, vec: Vectors) -> np.ndarray:
 
 
 def _mode_weights(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
-    """(pairs x modes) log2 odds of each match mode against no match."""
+    """(pairs x modes) log2 odds of each match mode against no match (a pair agreeing on
+    one comparison at most by ``model.lone``, where there is one)."""
+    out = _own_mode_weights(model, vec, shops)
+    if model.lone is not None and len(vec.level):
+        lone = _lone(vec)
+        out[lone] = _own_mode_weights(model.lone, _rows(vec, lone), shops)
+    return out
+
+
+def _lone(vec: Vectors) -> np.ndarray:
+    """The pairs that agree on one comparison at most (as blocking found them)."""
+    return _agreements(vec).sum(axis=1) <= 1
+
+
+def _rows(vec: Vectors, keep: np.ndarray) -> Vectors:
+    return Vectors(vec.shop_a[keep], vec.shop_b[keep], vec.level[keep], vec.users[keep],
+                   vec.context[keep], None if vec.tries is None else vec.tries[keep])
+
+
+def _own_mode_weights(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
     log_u = _log_u(model, vec, shops).sum(axis=1)
     ctx = vec.context.astype(np.int64)
     rest = np.array([1.0 - model.prior(c) for c in range(len(CONTEXTS))])[ctx]
@@ -678,8 +704,9 @@ def waterfalls(model: MatchModel, pairs: list[pd.Series | dict], shops: int | No
     if not pairs:
         return []
     all_weights, all_log_u = _mode_weights(model, vec, n), _log_u(model, vec, n)
-    return [_steps(model, ctx, vec.level[i], all_weights[i], all_log_u[i])
-            for i, ctx in enumerate(contexts)]
+    lone = _lone(vec) if model.lone is not None else np.zeros(len(pairs), dtype=bool)
+    return [_steps(model.lone if lone[i] else model, ctx, vec.level[i], all_weights[i],
+                   all_log_u[i]) for i, ctx in enumerate(contexts)]
 
 
 def _steps(model: MatchModel, ctx: int, levels: np.ndarray, weights: np.ndarray,

@@ -187,3 +187,28 @@ def test_waterfalls_add_up_with_a_model_from_a_larger_marketplace(world, trained
     for shop, m in direct:
         weight = pairs[tuple(sorted((shop, m["banned_shop_id"])))]
         assert sum(s["log2_bf"] for s in m["waterfall"]) == pytest.approx(weight, abs=0.01)
+
+
+def test_a_refined_model_keeps_the_em_fit_for_lone_pairs(tmp_path, analysis):
+    """Verdict corrections apply to pairs with two agreements or more; a pair agreeing on
+    one comparison only keeps the EM fit (its waterfall too), and the file keeps both."""
+    from graphlink.linkage.learn import refine
+    from graphlink.linkage.model import _agreements, score_vectors
+
+    pairs = analysis.resolution.pairs
+    pairs = pairs[pairs["via"].fillna("") == ""].reset_index(drop=True)
+    labels = (pairs["p"] < 0.5).to_numpy(dtype=float)  # every label against the model
+    refined = refine(analysis.model, pairs, labels)
+    assert refined.lone is not None and refined.lone.to_dict() == analysis.model.to_dict()
+    n = len(analysis.dataset.shops)
+    vec = comparison_levels(analysis.evidence, shop_kinds(analysis.identifiers.uses))
+    old, new = score_vectors(analysis.model, vec, n), score_vectors(refined, vec, n)
+    lone = _agreements(vec).sum(axis=1) <= 1
+    assert lone.any() and (~lone).any()
+    np.testing.assert_array_equal(new["p"].to_numpy()[lone], old["p"].to_numpy()[lone])
+    assert not np.allclose(new["p"].to_numpy()[~lone], old["p"].to_numpy()[~lone])
+    for _, row in new.sample(min(60, len(new)), random_state=3).iterrows():
+        steps = waterfall(refined, row, n)
+        assert np.isclose(sum(s["log2_bf"] for s in steps), row["weight"], atol=1e-6)
+    again = load_model(refined.save(tmp_path / "refined.json"))
+    assert again.to_dict() == refined.to_dict() and again.lone is not None

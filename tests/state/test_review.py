@@ -224,6 +224,7 @@ def test_refine_moves_levels_towards_the_labels():
     missing = {c: len(COMPARISONS[c][1]) + 1 for c in NAMES}
     rows = pd.DataFrame([{"shop_a": f"A{i}", "shop_b": f"B{i}", "context": 1,
                           **{f"level_{c}": missing[c] for c in NAMES}, "level_address": 1,
+                          "level_shop_name": 1,
                           **{f"users_{c}": 1.0 for c in NAMES}} for i in range(8)])
     pairs = score_vectors(model, _vectors(rows), 1000)
     yes, no = refine(model, pairs, np.ones(8)), refine(model, pairs, np.zeros(8))
@@ -231,6 +232,9 @@ def test_refine_moves_levels_towards_the_labels():
         assert yes.m[mode]["address"][1] > model.m[mode]["address"][1] > no.m[mode]["address"][1]
     up, down = (score_vectors(m, _vectors(rows), 1000)["p"].iloc[0] for m in (yes, no))
     assert up > pairs["p"].iloc[0] > down
+    lone = _vectors(rows.assign(level_shop_name=missing["shop_name"]))  # one agreement
+    assert (score_vectors(yes, lone, 1000)["p"].iloc[0]
+            == score_vectors(model, lone, 1000)["p"].iloc[0])  # keeps the EM fit
     assert refine(model, pairs.iloc[:0], np.zeros(0)) == model  # no label, no change
     assert yes.u == model.u and yes.m["reuse"]["device"] == model.m["reuse"]["device"]
     # the fit is the posterior mode: the same labels in another order give the same model
