@@ -441,18 +441,13 @@ def _mode_weights(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
     out = _own_mode_weights(model, vec, shops)
     if model.lone is not None and len(vec.level):
         lone = _lone(vec)
-        out[lone] = _own_mode_weights(model.lone, _rows(vec, lone), shops)
+        out[lone] = _own_mode_weights(model.lone, _subset(vec, lone), shops)
     return out
 
 
 def _lone(vec: Vectors) -> np.ndarray:
     """The pairs that agree on one comparison at most (as blocking found them)."""
     return _agreements(vec).sum(axis=1) <= 1
-
-
-def _rows(vec: Vectors, keep: np.ndarray) -> Vectors:
-    return Vectors(vec.shop_a[keep], vec.shop_b[keep], vec.level[keep], vec.users[keep],
-                   vec.context[keep], None if vec.tries is None else vec.tries[keep])
 
 
 def _own_mode_weights(model: MatchModel, vec: Vectors, shops: int) -> np.ndarray:
@@ -568,7 +563,7 @@ def _agreements(vec: Vectors) -> np.ndarray:
 
 def _subset(vec: Vectors, keep: np.ndarray) -> Vectors:
     return Vectors(vec.shop_a[keep], vec.shop_b[keep], vec.level[keep], vec.users[keep],
-                   vec.context[keep])
+                   vec.context[keep], None if vec.tries is None else vec.tries[keep])
 
 
 def _level_counts(vec: Vectors, entity: pd.Series | None) -> dict[str, np.ndarray]:

@@ -124,7 +124,7 @@ class _Scoring:
     banned_at: dict
 
 
-def _matches_chunk(shops: list[tuple], c: _Scoring) -> list[list[dict]]:
+def _matches_chunk(shops: list[tuple], c: _Scoring) -> list[tuple[list[dict], float]]:
     return [_matches(shop, created_at, c) for shop, created_at in shops]
 
 
