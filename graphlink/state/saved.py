@@ -105,8 +105,8 @@ def write_linked(tables: Path) -> None:
     Each is the table's rows in its own order, so rows filtered within it equal the
     whole table's (:meth:`SavedAnalysis.rows` with ``linked=True``). At 300,000 shops:
     129k of 6.5M pairs (48k before weak ties), 0.5M of 6.9M evidence rows. Written by
-    every saved run; for a run saved before, run this once on its tables folder (reports read the whole tables
-    until then)."""
+    every saved run; for a run saved before, run this once on its tables folder
+    (reports read the whole tables until then)."""
     import pyarrow.compute as pc
 
     from graphlink.scoring.score import WEAK
