@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["COMPARISONS", "MODES", "MatchModel", "comparison_levels", "train", "score",
-           "train_vectors", "score_vectors", "evidence_weights",
+           "train_vectors", "score_vectors", "evidence_weights", "expectation_maximisation",
            "shop_kinds",
            "waterfall", "waterfalls", "load_model",
            "model_version"]
@@ -515,8 +515,27 @@ def train_vectors(vec: Vectors, kinds: pd.Series, shops: int, entity: pd.Series 
     possible = _pairs_with(kinds)
     counts = _level_counts(vec, entity)
     model = _initial(counts, possible, shops, sampled or {})
-    candidates = len(vec.level)
-    vec = _subset(vec, _fitted(vec, entity))
+    model = expectation_maximisation(model, _subset(vec, _fitted(vec, entity)), total, shops,
+                                     iterations)
+    model.pairs = len(vec.level)
+    model.counts = {name: counts[name][:-1].astype(int).tolist() for name in NAMES}
+    return model
+
+
+def expectation_maximisation(model: MatchModel, vec: Vectors, total: np.ndarray, shops: int,
+                             iterations: int = EM_ITERATIONS) -> MatchModel:
+    """EM from ``model`` (:func:`_initial`'s start) over the pairs ``vec`` it is fitted to
+    (:func:`_fitted`), ``u`` held; ``total``: the shop pairs of each context the priors
+    are shares of (a sample of the fitted pairs: its share of them times all).
+
+    >>> start = _initial({c: np.zeros(len(COMPARISONS[c][1]) + 2) for c in NAMES},
+    ...                  np.full(len(NAMES), 1e6), 1000, {})
+    >>> one = Vectors(np.array(["S1"]), np.array(["S2"]),
+    ...               np.zeros((1, len(NAMES)), dtype=np.int8), np.ones((1, len(NAMES))),
+    ...               np.zeros(1, dtype=np.int8))
+    >>> expectation_maximisation(start, one, np.array([1e6, 1.0]), 1000).iterations > 0
+    True
+    """
     for it in range(1, iterations + 1):
         weights = _mode_weights(model, vec, shops)
         odds = _odds(weights)
@@ -527,8 +546,6 @@ def train_vectors(vec: Vectors, kinds: pd.Series, shops: int, entity: pd.Series 
         model.iterations = it
         if abs(model.prior() - previous) <= EM_TOLERANCE * previous and it > 5:
             break
-    model.pairs = candidates
-    model.counts = {name: counts[name][:-1].astype(int).tolist() for name in NAMES}
     return model
 
 

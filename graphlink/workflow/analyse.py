@@ -170,7 +170,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     (:func:`graphlink.state.review.apply_verdicts`).
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
-    loading to comparison vectors run on Spark (:mod:`graphlink.spark`), the rest here.
+    loading to comparison vectors, the match model's counts and scoring run on Spark
+    (:mod:`graphlink.spark`), EM and the rest here.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
@@ -181,7 +182,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")
-    linked, paired, levels = _linking(on_spark=forms is not None)
+    linked, paired, levels, trained, scored = _functions(on_spark=forms is not None)
     links = linked(ids)
     stage("weighing evidence")
     evidence = paired(ids, links)
@@ -189,8 +190,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
     vectors = second_look(levels(evidence, kinds, dataset.shops), ids.uses)
     given = _model(model)
-    model = given or train_vectors(vectors, kinds, n, entity, dataset.shops,
-                                   sampled=sampled_u(ids.uses, seed=seed))
+    model = given or trained(vectors, kinds, n, entity, dataset.shops,
+                             sampled=sampled_u(ids.uses, seed=seed))
     if given is None and verdicts is not None and len(verdicts):
         model = _learned(model, vectors, verdicts, n)
     # a given model scores a small sample as its own marketplace would: a value's
@@ -200,7 +201,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     if pseudonyms is not None:
         dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
     stage("resolving operators")
-    resolution = _resolved(dataset.shops, score_vectors(model, vectors, n), model, n)
+    resolution = _resolved(dataset.shops, scored(model, vectors, n), model, n)
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
@@ -210,17 +211,22 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     return analysis
 
 
-def _linking(on_spark: bool) -> tuple[Callable, Callable, Callable]:
-    """The engine's :func:`find_links`, :func:`pair_evidence` and :func:`comparison_levels`:
-    these, or their Spark versions (in the session ``prepare`` started; the same results:
-    :mod:`graphlink.spark.blocking`, :mod:`graphlink.spark.evidence`)."""
+def _functions(on_spark: bool) -> tuple[Callable, ...]:
+    """The engine's :func:`find_links`, :func:`pair_evidence`, :func:`comparison_levels`,
+    :func:`train_vectors` and :func:`score_vectors`: these, or their Spark versions (in
+    the session ``prepare`` started; the same results: :mod:`graphlink.spark.blocking`,
+    :mod:`graphlink.spark.evidence`; :mod:`graphlink.spark.model`: EM on the driver from
+    the fitted pairs, up to a sample of them, every pair scored on Spark)."""
     if not on_spark:
-        return find_links, pair_evidence, comparison_levels
+        return find_links, pair_evidence, comparison_levels, train_vectors, score_vectors
     from graphlink.spark.blocking import find_links as links_on_spark
     from graphlink.spark.evidence import comparison_vectors
     from graphlink.spark.evidence import pair_evidence as evidence_on_spark
+    from graphlink.spark.model import score_vectors_on_spark
+    from graphlink.spark.model import train_vectors as train_on_spark
 
-    return links_on_spark, evidence_on_spark, comparison_vectors
+    return (links_on_spark, evidence_on_spark, comparison_vectors, train_on_spark,
+            score_vectors_on_spark)
 
 
 def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:

@@ -121,6 +121,31 @@ def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded,
 
 
 @pytest.mark.spark
+def test_the_match_model_on_spark_samples_fitted_pairs_above_its_bound(embedded_analysis):
+    """EM reads every fitted pair up to the bound (the embedded model, bit for bit), a
+    hashed sample of them above it (counts and pairs still exact, m and priors close)."""
+    from graphlink.linkage.link import entity_labels
+    from graphlink.linkage.model import comparison_levels, shop_kinds, train_vectors
+    from graphlink.spark import model as on_spark
+    from graphlink.spark.session import spark_session
+
+    spark_session("local[2]", CONF)
+    done = embedded_analysis
+    kinds, n, shops = shop_kinds(done.identifiers.uses), len(done.dataset.shops), done.dataset.shops
+    entity = entity_labels(done.identifiers)
+    vec = comparison_levels(done.evidence, kinds, shops)
+    whole = train_vectors(vec, kinds, n, entity, shops)
+    assert on_spark.train_vectors(vec, kinds, n, entity, shops).to_dict() == whole.to_dict()
+    _, pairs, fitted = on_spark._counts(on_spark.vector_frame(vec), entity)
+    assert (pairs, fitted) == (len(vec.level), 73)
+    half = on_spark.train_vectors(vec, kinds, n, entity, shops, limit=fitted // 2, seed=1)
+    assert (half.pairs, half.counts) == (whole.pairs, whole.counts)
+    assert abs(half.prior(0) / whole.prior(0) - 1) < 0.25, (half.prior(0), whole.prior(0))
+    scored = on_spark.score_vectors_on_spark(half, vec, n)
+    assert scored["p"].corr(on_spark.score_vectors(whole, vec, n)["p"]) > 0.98
+
+
+@pytest.mark.spark
 def test_spark_engine_reads_parquet_as_the_embedded_engine_reads_csv(spark_world, tmp_path):
     """Only the reading differs from CSV: the hand-over (canonical tables and forms) is
     the embedded engine's; the stages after it are the CSV test's."""
