@@ -9,8 +9,9 @@ pipeline, no report written), rounds alternating the engines. Printed per run:
 wall seconds, CPU seconds (user + system) of the process tree (the Python driver,
 Spark's JVM and its Python workers, read from ``/proc`` just before Spark stops),
 the Python driver's peak RSS and the JVM's (``VmHWM``: in local mode the JVM is
-the driver and the executors at once), and the seconds of each stage of
-:data:`graphlink.workflow.analyse.ANALYSE_STAGES`.
+the driver and the executors at once), the seconds of each stage of
+:data:`graphlink.workflow.analyse.ANALYSE_STAGES`, and hashes of the model, the pair
+scores, the operators and the communities (the engines agree where they are equal).
 
 Spark runs ``local[2]`` with ``spark.sql.shuffle.partitions=8`` and the session's
 default 1 GB driver heap unless ``--conf`` says otherwise.
@@ -74,6 +75,23 @@ def _hwm_mb(pid: int) -> float:
     return 0.0
 
 
+def _fingerprints(analysis) -> dict[str, str]:
+    """Short hashes of what the engines must agree on: the model (its version), the pair
+    scores, the operators and the communities (equal hashes: identical)."""
+    import hashlib
+
+    from graphlink.linkage.model import model_version
+
+    def digest(frame) -> str:
+        text = frame.to_csv(index=False, float_format="%.17g").encode()
+        return hashlib.sha256(text).hexdigest()[:12]
+
+    pairs = analysis.resolution.pairs[["shop_a", "shop_b", "p"]]
+    return {"model": model_version(analysis.model), "pairs_sha": digest(pairs),
+            "operators_sha": digest(analysis.resolution.operators),
+            "shops_sha": digest(analysis.shops[["shop_id", "operator_id", "community_id"]])}
+
+
 def child(engine: str, shops: int, conf: list[str]) -> dict:
     """One analysis in this process: its figures."""
     import graphlink as gl
@@ -97,7 +115,8 @@ def child(engine: str, shops: int, conf: list[str]) -> dict:
     wall = time.perf_counter() - start
     out = {"engine": engine, "shops": shops, "wall_s": round(wall, 1), "stages": stages,
            "code": str(Path(gl.__file__).parent.parent),
-           "pairs": len(analysis.resolution.pairs), "links": len(analysis.links.similar)}
+           "pairs": len(analysis.resolution.pairs), "links": len(analysis.links.similar),
+           **_fingerprints(analysis)}
     tree = _descendants(os.getpid())
     out["cpu_s"] = round(_cpu_of(os.getpid()) + sum(_cpu_of(p) for p in tree), 1)
     out["python_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -170,8 +170,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     (:func:`graphlink.state.review.apply_verdicts`).
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
-    loading to comparison vectors, the match model's counts and scoring run on Spark
-    (:mod:`graphlink.spark`), EM and the rest here.
+    loading to comparison vectors, the match model's counts and scoring, the operators'
+    connected components run on Spark (:mod:`graphlink.spark`), EM and the rest here.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
@@ -182,7 +182,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")
-    linked, paired, levels, trained, scored = _functions(on_spark=forms is not None)
+    linked, paired, levels, trained, scored, resolve = _functions(on_spark=forms is not None)
     links = linked(ids)
     stage("weighing evidence")
     evidence = paired(ids, links)
@@ -201,7 +201,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     if pseudonyms is not None:
         dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
     stage("resolving operators")
-    resolution = _resolved(dataset.shops, scored(model, vectors, n), model, n)
+    resolution = _resolved(dataset.shops, scored(model, vectors, n), model, n, resolve)
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
@@ -213,20 +213,24 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
 
 def _functions(on_spark: bool) -> tuple[Callable, ...]:
     """The engine's :func:`find_links`, :func:`pair_evidence`, :func:`comparison_levels`,
-    :func:`train_vectors` and :func:`score_vectors`: these, or their Spark versions (in
-    the session ``prepare`` started; the same results: :mod:`graphlink.spark.blocking`,
-    :mod:`graphlink.spark.evidence`; :mod:`graphlink.spark.model`: EM on the driver from
-    the fitted pairs, up to a sample of them, every pair scored on Spark)."""
+    :func:`train_vectors`, :func:`score_vectors` and :func:`resolve_operators`: these, or
+    their Spark versions (in the session ``prepare`` started; the same results:
+    :mod:`graphlink.spark.blocking`, :mod:`graphlink.spark.evidence`;
+    :mod:`graphlink.spark.model`: EM on the driver from the fitted pairs, up to a sample
+    of them, every pair scored on Spark; :mod:`graphlink.spark.resolve`: connected
+    components by label propagation)."""
     if not on_spark:
-        return find_links, pair_evidence, comparison_levels, train_vectors, score_vectors
+        return (find_links, pair_evidence, comparison_levels, train_vectors, score_vectors,
+                resolve_operators)
     from graphlink.spark.blocking import find_links as links_on_spark
     from graphlink.spark.evidence import comparison_vectors
     from graphlink.spark.evidence import pair_evidence as evidence_on_spark
     from graphlink.spark.model import score_vectors_on_spark
     from graphlink.spark.model import train_vectors as train_on_spark
+    from graphlink.spark.resolve import resolve_operators as resolve_on_spark
 
     return (links_on_spark, evidence_on_spark, comparison_vectors, train_on_spark,
-            score_vectors_on_spark)
+            score_vectors_on_spark, resolve_on_spark)
 
 
 def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:
@@ -238,14 +242,15 @@ def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> Matc
     return refine(model, pairs, labels)
 
 
-def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int
-              ) -> Resolution:
+def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int,
+              resolve: Callable = resolve_operators) -> Resolution:
     """Operators from the pairs, then again once each shop is also compared with the
-    operators of the first pass (:func:`graphlink.linkage.resolve.against_operators`)."""
-    first = resolve_operators(shops["shop_id"], pairs)
+    operators of the first pass (:func:`graphlink.linkage.resolve.against_operators`);
+    ``resolve``: the engine's :func:`resolve_operators`."""
+    first = resolve(shops["shop_id"], pairs)
     owner = first.operators.set_index("shop_id")["operator_id"]
     banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
-    return resolve_operators(shops["shop_id"], against_operators(pairs, owner, model, n, banned))
+    return resolve(shops["shop_id"], against_operators(pairs, owner, model, n, banned))
 
 
 def _model(model: MatchModel | str | Path | None) -> MatchModel | None:

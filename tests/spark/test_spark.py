@@ -1,6 +1,7 @@
 """The Spark engine (issue 16): loading, validation, normalisation, blocking, value
-comparison, pair evidence and comparison vectors on Spark, the later stages on the
-driver; its outputs equal the embedded engine's.
+comparison, pair evidence, comparison vectors, the match model's counts and scoring
+(EM on the driver) and the operators' connected components on Spark, the later stages
+on the driver; its outputs equal the embedded engine's.
 
 Marked ``spark``: local[2] with 4 shuffle partitions; without PySpark the tests skip
 on a developer machine and fail in CI (``CI=true``).
@@ -113,6 +114,12 @@ def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded,
     # pair evidence and comparison vectors on Spark: the same rows, the same pair scores
     pd.testing.assert_frame_equal(analysis.evidence, embedded_analysis.evidence)
     pd.testing.assert_frame_equal(analysis.resolution.pairs, embedded_analysis.resolution.pairs)
+    # the match model (EM on the driver, scoring on Spark) and the operators (components
+    # on Spark): the embedded engine's
+    assert analysis.model.to_dict() == embedded_analysis.model.to_dict()
+    pd.testing.assert_frame_equal(analysis.resolution.operators,
+                                  embedded_analysis.resolution.operators)
+    pd.testing.assert_frame_equal(analysis.shops, embedded_analysis.shops)
     # the hand-over: the same canonical tables as the embedded loaders give
     reference = gl.load(spark_world)
     for name, frame in reference.tables.items():
@@ -143,6 +150,28 @@ def test_the_match_model_on_spark_samples_fitted_pairs_above_its_bound(embedded_
     assert abs(half.prior(0) / whole.prior(0) - 1) < 0.25, (half.prior(0), whole.prior(0))
     scored = on_spark.score_vectors_on_spark(half, vec, n)
     assert scored["p"].corr(on_spark.score_vectors(whole, vec, n)["p"]) > 0.98
+
+
+@pytest.mark.spark
+def test_operators_on_spark_are_connected_components_by_label_propagation(spark_world):
+    """A path of 11 shops (10 rounds: checkpoints on the way), a pair under MERGE and a
+    shop with no pair: the embedded engine's operators, and its smallest-id names."""
+    import numpy as np
+
+    from graphlink.linkage.resolve import resolve_operators
+    from graphlink.spark import resolve
+    from graphlink.spark.session import spark_session
+
+    spark = spark_session("local[2]", CONF)
+    chain = resolve._chain(7).sample(frac=1.0, random_state=0)  # rows in no order
+    labels, rounds = resolve.components(spark.createDataFrame(chain), checkpoint_every=3)
+    assert set(labels.toPandas()["label"]) == {"S0000"} and rounds == 7
+    pairs = pd.DataFrame({"shop_a": [*chain["b"], "T1"], "shop_b": [*chain["a"], "T2"]})
+    pairs["p"] = np.r_[np.full(len(chain), 0.9), 0.5]
+    shops = pd.Series(["T2", "T1", "T0", *reversed(chain["a"].tolist()), "S0006"])
+    got = resolve.resolve_operators(shops, pairs, spark=spark)
+    pd.testing.assert_frame_equal(got.operators, resolve_operators(shops, pairs).operators)
+    assert got.operators["operator_id"].nunique() == 4
 
 
 @pytest.mark.spark
