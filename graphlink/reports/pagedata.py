@@ -32,6 +32,7 @@ import pandas as pd
 
 from graphlink.core.period import day
 from graphlink.core.safetext import short
+from graphlink.scoring.analysis import M_PER_DEGREE, map_frame
 
 __all__ = ["Page", "EvidenceGraph", "FactoryPlace", "GraphNode", "MAX_FIGURES",
            "figured_signups", "signups_page", "factories_page", "clusters_page",
@@ -167,7 +168,7 @@ def factories_page(analysis: Any, factories: list[dict]) -> Page:
     places = {}
     if mapped:
         found = analysis.factories().set_index("factory_id")
-        points = _map_points(analysis, [found.loc[f] for f in mapped])
+        points = analysis.map_points([found.loc[f] for f in mapped])
         status = analysis.dataset.shops.set_index("shop_id")["status"]
         placed = points["shop_id"].value_counts().to_dict()
         places = {f: factory_place(found.loc[f], f, points, status, placed=placed)
@@ -175,24 +176,6 @@ def factories_page(analysis: Any, factories: list[dict]) -> Page:
     # the page names the shops of every lead
     return Page(names=shop_names(analysis, {s for f in factories for s in f["shops"]}),
                 places=places)
-
-
-def _map_points(analysis: Any, leads: list[pd.Series]) -> pd.DataFrame:
-    """The placed rows of :meth:`graphlink.Analysis.address_points` that the maps of
-    ``leads`` read (those within a map, and every row of a lead's shops), in its order:
-    the addresses' places are read first, then only the uses of the addresses near an
-    anchor (not every shop's address)."""
-    geo = analysis.rows("values", ["value", "lat", "lon"], [("kind", "==", "address")])
-    near = pd.Series(False, index=geo.index)
-    for lead in leads:
-        lat0, lon0, span = _frame(lead)
-        near |= (((geo["lat"] - lat0) * _M_PER_DEGREE).abs() <= span) & (
-            ((geo["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))).abs() <= span)
-    members = {s for lead in leads for s in lead["shops"]}
-    points = analysis.rows("uses", ["shop_id", "value"],
-                           [[("kind", "==", "address"), ("value", "in", set(geo["value"][near]))],
-                            [("kind", "==", "address"), ("shop_id", "in", members)]])
-    return points.merge(geo, on="value", how="left").dropna(subset=["lat", "lon"])
 
 
 def clusters_page(analysis: Any) -> Page:
@@ -218,20 +201,17 @@ class _Tables:
     def __init__(self, analysis: Any, signups: list[dict]):
         drawn = {s["shop_id"] for s in signups}
         on_paths = {shop for s in signups for m in s["matches"] for shop in m["path"]}
-        # only these rows are read (from a state's files: Analysis.rows)
-        # the columns drawn only: decoding all of them was most of a 300k page's time
-        pairs = analysis.rows("pairs", ["shop_a", "shop_b", "p", "kinds"],
-                              [[("shop_a", "in", drawn | on_paths)], [("shop_b", "in", drawn)]])
+        # only these rows are read (from a state's page index or files: Analysis.page_rows)
+        rows = analysis.page_rows(drawn, on_paths)
+        pairs = rows["pairs"]
         self.pairs = pairs[pairs["shop_a"].isin(drawn) | pairs["shop_b"].isin(drawn)]
         hops = pairs[pairs["shop_a"].isin(on_paths) & pairs["shop_b"].isin(on_paths)]
         self.pair_info = {(a, b): (p, k) for a, b, p, k in
                           zip(hops["shop_a"], hops["shop_b"], hops["p"], hops["kinds"],
                               strict=True)}
-        self.evidence = analysis.rows("evidence", None, [[("shop_a", "in", drawn)],
-                                                         [("shop_b", "in", drawn)]])
+        self.evidence = rows["evidence"]
         near = drawn | on_paths | set(self.pairs["shop_a"]) | set(self.pairs["shop_b"])
-        self.uses = analysis.rows("uses", ["shop_id", "kind", "value", "account_id",
-                                           "first_seen"], [("shop_id", "in", near)])
+        self.uses = rows["uses"]
         # datetime64 values, not Timestamps: day() writes either the same
         self.seen = dict(zip(zip(self.uses["shop_id"], self.uses["kind"], self.uses["value"],
                                  strict=True), self.uses["first_seen"].to_numpy(), strict=True))
@@ -241,15 +221,11 @@ class _Tables:
             shops["shop_id"], shops["name"], shops["status"], shops["banned_at"], strict=True)}
         # the values a graph names: the drawn shops' own, and those of their evidence
         mine = self.uses[self.uses["shop_id"].isin(drawn)]
-        shown = set(mine["value"]) | set(self.evidence["value_a"]) | set(
-            self.evidence["value_b"])
-        values = analysis.rows("values", ["kind", "value", "display", "shops"],
-                               [("value", "in", shown)])
+        values = rows["values"]
         keys = list(zip(values["kind"], values["value"], strict=True))
         self.display = dict(zip(keys, values["display"], strict=True))
         self.n_shops = dict(zip(keys, values["shops"], strict=True))
-        accounts = analysis.dataset.accounts
-        self._by_shop(drawn, accounts[accounts["shop_id"].isin(drawn)], mine)
+        self._by_shop(drawn, rows["accounts"], mine)
 
     def _by_shop(self, drawn: set[str], accounts: pd.DataFrame, mine: pd.DataFrame) -> None:
         """Each drawn shop's rows, in the tables' order (a graph reads only its own):
@@ -414,7 +390,6 @@ def _path_hops(tables: _Tables, graph: EvidenceGraph, paths: list[list[str]]) ->
 
 # --- factory maps --------------------------------------------------------------------
 
-_M_PER_DEGREE = 111_320.0
 
 
 def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status: pd.Series,
@@ -427,10 +402,10 @@ def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status
     maps (computed here otherwise)."""
     if placed is None:
         placed = points["shop_id"].value_counts().to_dict()
-    lat0, lon0, span = _frame(lead, context)
+    lat0, lon0, span = map_frame(lead, context)
     radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
-    dy = (points["lat"] - lat0) * _M_PER_DEGREE
-    dx = (points["lon"] - lon0) * _M_PER_DEGREE * math.cos(math.radians(lat0))
+    dy = (points["lat"] - lat0) * M_PER_DEGREE
+    dx = (points["lon"] - lon0) * M_PER_DEGREE * math.cos(math.radians(lat0))
     near = points[(dx.abs() <= span) & (dy.abs() <= span)]
     near = near.assign(status=near["shop_id"].map(status))[["shop_id", "lat", "lon", "status"]]
     members = set(lead["shops"])
@@ -445,14 +420,3 @@ def factory_place(lead: pd.Series, factory_id: str, points: pd.DataFrame, status
         outside=near[~near["shop_id"].isin(members | successors)],
         elsewhere=sum(placed.get(s, 0) for s in members) - len(inside),
         unplaced=sorted(members - placed.keys()))
-
-
-def _frame(lead: pd.Series, context: float = 1.8) -> tuple[float, float, float]:
-    """The anchor (lat, lon) of a lead's map and its half-width in metres: ``context``
-    radii, at least 150 m (300 m radius when the lead has none).
-
-    >>> _frame(pd.Series({"lat": 30.0, "lon": 120.0, "radius_m": None}))
-    (30.0, 120.0, 540.0)
-    """
-    radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
-    return float(lead["lat"]), float(lead["lon"]), max(radius * context, 150.0)

@@ -11,10 +11,12 @@ match weight, step by step, to each direct match of sign-up records.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from graphlink.core.dataset import Dataset
@@ -32,7 +34,11 @@ from graphlink.scoring.reviewed import reviewed
 from graphlink.scoring.score import WEAK, add_evidence, nearest_banned, score_signups
 from graphlink.scoring.spotchecks import sections as spotcheck_sections
 
-__all__ = ["Analysis", "with_waterfalls"]
+__all__ = ["Analysis", "with_waterfalls", "EVIDENCE_DRAWN", "seen_uses", "map_frame",
+           "M_PER_DEGREE"]
+
+#: the evidence columns an evidence graph reads (:meth:`Analysis.page_rows`)
+EVIDENCE_DRAWN = ("shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method")
 
 
 @dataclass
@@ -117,6 +123,87 @@ class Analysis:
                  "uses": lambda: self.identifiers.uses,
                  "values": lambda: self.identifiers.values}[table]()
         return select(frame, columns, filters)
+
+    # long: the page's five reads in their order, each filter beside the reason for it
+    def page_rows(self, drawn: set[str], on_paths: set[str]) -> dict[str, pd.DataFrame]:
+        """The rows the evidence graphs of the ``drawn`` shops read (``on_paths``: the
+        shops on their matches' paths), each in its table's order: ``pairs`` (shop_a,
+        shop_b, p, kinds) with a shop drawn or an edge of a path, ``evidence`` with a
+        shop drawn, ``uses`` (shop_id, kind, value, account_id, first_seen) of the drawn
+        shops and of the shops their evidence and pairs both name, ``values`` (kind,
+        value, display, shops) the drawn shops use or their evidence names, and
+        ``accounts`` (shop_id, account_id) of the drawn shops. A saved analysis reads
+        them from its page index where it covers the shops
+        (:func:`graphlink.state.saved.write_page_index`).
+
+        >>> from types import SimpleNamespace as Parts
+        >>> a = Analysis.__new__(Analysis)
+        >>> a.resolution = Parts(pairs=pd.DataFrame({"shop_a": ["S1", "S2"], "shop_b": [
+        ...     "S2", "S3"], "p": [0.9, 0.1], "kinds": ["phone", "ip"]}))
+        >>> a.evidence = pd.DataFrame({"shop_a": ["S1"], "shop_b": ["S2"], "kind": ["phone"],
+        ...     "value_a": ["1"], "value_b": ["1"], "score": [1.0], "method": ["exact"]})
+        >>> a.identifiers = Parts(uses=pd.DataFrame({"shop_id": ["S1", "S2", "S3"], "kind": [
+        ...     "phone"] * 3, "value": ["1", "1", "2"], "account_id": ["A1", "A2", "A3"],
+        ...     "first_seen": pd.to_datetime(["2025-01-01"] * 3)}), values=pd.DataFrame({
+        ...     "kind": ["phone"] * 2, "value": ["1", "2"], "display": ["1", "2"],
+        ...     "shops": [2, 1]}))
+        >>> a.dataset = Parts(accounts=pd.DataFrame({"shop_id": ["S1"], "account_id": ["A1"]}))
+        >>> rows = a.page_rows({"S1"}, set())
+        >>> len(rows["pairs"]), rows["uses"]["shop_id"].tolist(), len(rows["values"])
+        (1, ['S1', 'S2'], 1)
+        """
+        between = drawn | on_paths
+        pairs = self.rows("pairs", ["shop_a", "shop_b", "p", "kinds"],
+                          [[("shop_a", "in", between)], [("shop_b", "in", drawn)]])
+        evidence = self.rows("evidence", list(EVIDENCE_DRAWN),
+                             [[("shop_a", "in", drawn)], [("shop_b", "in", drawn)]])
+        # a graph looks up the first day a shop it draws or one its evidence names used
+        # a value; only the shops near it (paths, pairs) were ever read for that
+        touching = pairs[pairs["shop_a"].isin(drawn) | pairs["shop_b"].isin(drawn)]
+        near = between | set(touching["shop_a"]) | set(touching["shop_b"])
+        named = (set(evidence["shop_a"]) | set(evidence["shop_b"])) & near
+        uses = self.rows("uses", ["shop_id", "kind", "value", "account_id", "first_seen"],
+                         [("shop_id", "in", drawn | named)])
+        uses = uses[uses["shop_id"].isin(drawn) | (uses["shop_id"].isin(named)
+                                                   & seen_uses(uses, evidence))]
+        mine = uses[uses["shop_id"].isin(drawn)]
+        shown = set(mine["value"]) | set(evidence["value_a"]) | set(evidence["value_b"])
+        values = self.rows("values", ["kind", "value", "display", "shops"],
+                           [("value", "in", shown)])
+        accounts = self.dataset.accounts
+        accounts = accounts[accounts["shop_id"].isin(drawn)][["shop_id", "account_id"]]
+        return {"pairs": pairs, "evidence": evidence, "uses": uses, "values": values,
+                "accounts": accounts}
+
+    def map_points(self, leads: list[pd.Series]) -> pd.DataFrame:
+        """The placed rows of :meth:`address_points` that the maps of ``leads`` (rows of
+        :meth:`factories`, named by factory id) read: those within a map
+        (:func:`map_frame`) and every row of a lead's shops, in its order. The
+        addresses' places are read first, then only the uses of the addresses near an
+        anchor (not every shop's address); a saved analysis reads them from its page
+        index (:func:`graphlink.state.saved.write_page_index`).
+
+        >>> from types import SimpleNamespace as Parts
+        >>> a = Analysis.__new__(Analysis)
+        >>> a.identifiers = Parts(uses=pd.DataFrame({"shop_id": ["S1", "S2"], "kind": [
+        ...     "address"] * 2, "value": ["v1", "v2"]}), values=pd.DataFrame({"kind": [
+        ...     "address"] * 2, "value": ["v1", "v2"], "lat": [1.0, 9.0], "lon": [1.0, 9.0]}))
+        >>> lead = pd.Series({"lat": 1.0, "lon": 1.0, "radius_m": 100.0, "shops": ["S9"]})
+        >>> a.map_points([lead])["shop_id"].tolist()
+        ['S1']
+        """
+        geo = self.rows("values", ["value", "lat", "lon"], [("kind", "==", "address")])
+        near = pd.Series(False, index=geo.index)
+        for lead in leads:
+            lat0, lon0, span = map_frame(lead)
+            near |= (((geo["lat"] - lat0) * M_PER_DEGREE).abs() <= span) & (
+                ((geo["lon"] - lon0) * M_PER_DEGREE * math.cos(math.radians(lat0))).abs()
+                <= span)
+        members = {s for lead in leads for s in lead["shops"]}
+        points = self.rows("uses", ["shop_id", "value"],
+                           [[("kind", "==", "address"), ("value", "in", set(geo["value"][near]))],
+                            [("kind", "==", "address"), ("shop_id", "in", members)]])
+        return points.merge(geo, on="value", how="left").dropna(subset=["lat", "lon"])
 
     def _linked_pairs(self) -> pd.DataFrame:
         """shop_a, shop_b, p of the pairs strong enough to be on a sign-up's path."""
@@ -271,3 +358,36 @@ def _rounded(step: dict) -> dict:
             "tf_adjustment": float(f"{step['tf_adjustment']:.4g}"),
             "log2_bf": round(step["log2_bf"], 3)}
 
+
+#: metres per degree of latitude (and of longitude at the equator)
+M_PER_DEGREE = 111_320.0
+
+
+def map_frame(lead: pd.Series, context: float = 1.8) -> tuple[float, float, float]:
+    """The anchor (lat, lon) of a lead's map and its half-width in metres: ``context``
+    radii, at least 150 m (300 m radius when the lead has none).
+
+    >>> map_frame(pd.Series({"lat": 30.0, "lon": 120.0, "radius_m": None}))
+    (30.0, 120.0, 540.0)
+    """
+    radius = float(lead["radius_m"]) if pd.notna(lead["radius_m"]) else 300.0
+    return float(lead["lat"]), float(lead["lon"]), max(radius * context, 150.0)
+
+
+def seen_uses(uses: pd.DataFrame, evidence: pd.DataFrame) -> np.ndarray:
+    """Which ``uses`` rows are a shop's use of a value that ``evidence`` names on it
+    (the first day an evidence graph writes beside a linked shop's value).
+
+    >>> uses = pd.DataFrame({"shop_id": ["S1", "S2", "S2"], "kind": ["phone"] * 3,
+    ...                      "value": ["1", "1", "2"]})
+    >>> ev = pd.DataFrame({"shop_a": ["S1"], "shop_b": ["S2"], "kind": ["phone"],
+    ...                    "value_a": ["1"], "value_b": ["1"]})
+    >>> seen_uses(uses, ev).tolist()
+    [True, True, False]
+    """
+    named = pd.concat([
+        pd.DataFrame({"shop_id": evidence[f"shop_{s}"].to_numpy(),
+                      "kind": evidence["kind"].to_numpy(),
+                      "value": evidence[f"value_{s}"].to_numpy()}) for s in "ab"])
+    index = pd.MultiIndex.from_frame(uses[["shop_id", "kind", "value"]])
+    return np.asarray(index.isin(pd.MultiIndex.from_frame(named.drop_duplicates())))

@@ -350,6 +350,45 @@ def test_linked_index_is_written_and_reports_read_the_same_without_it(copied):
     assert "evidence" not in again.__dict__ and "resolution" not in again.__dict__
 
 
+def test_page_index_is_written_and_pages_read_the_same_without_it(copied):
+    """A saved run carries its page index (the rows the sign-up page's evidence graphs
+    read for every shop flagged high); the page reads only it, and gives the same bytes
+    as from the whole tables (index removed: a run saved before it) and for a page
+    drawing a shop the index does not cover; write_page_index adds it afterwards."""
+    from graphlink.state.saved import PAGE, write_page_index
+
+    data, state = copied
+    folder = State.open(state).tables / FOLDER
+    index = {t: folder / f"{name}.parquet" for t, name in PAGE.items()}
+    assert all(path.exists() for path in index.values())
+    shops = pd.read_parquet(index["shops"])
+    assert (shops["role"] == "drawn").any()
+    whole = pd.read_parquet(folder / "pairs.parquet")
+    assert 0 < len(pd.read_parquet(index["pairs"], columns=["_row"])) < len(whole)
+    saved = gl.open_state(state)
+    want = render(api.signups_report(saved, "3650d"), "html")
+    assert "<svg" in want and "resolution" not in saved.__dict__
+    assert "evidence" not in saved.__dict__ and "identifiers" not in saved.__dict__
+    # a page drawing shops beyond the index (as a verdict could) reads the tables
+    drawn = set(shops["shop_id"][shops["role"] == "drawn"])
+    outside = next(s for s in saved.dataset.shops["shop_id"] if s not in drawn)
+    assert gl.open_state(state).page_rows({outside}, set()).keys() == saved.page_rows(
+        {outside}, set()).keys()
+    inside = sorted(drawn)[:3]
+    fresh = gl.open_state(state)
+    got = fresh.page_rows(set(inside), set())
+    fresh.__dict__["resolution"] = fresh.resolution  # read whole: the tables answer
+    for name, frame in fresh.page_rows(set(inside), set()).items():
+        pd.testing.assert_frame_equal(got[name].reset_index(drop=True),
+                                      frame.reset_index(drop=True), check_dtype=False)
+    for path in index.values():
+        path.unlink()
+    assert render(api.signups_report(gl.open_state(state), "3650d"), "html") == want
+    write_page_index(gl.open_state(state), State.open(state).tables)
+    assert all(path.exists() for path in index.values())
+    assert render(api.signups_report(gl.open_state(state), "3650d"), "html") == want
+
+
 # --- a run saved before states kept the whole analysis ------------------------------------
 
 def test_older_run_is_refused_clearly_then_migrated_by_analyse(copied, analysis):
