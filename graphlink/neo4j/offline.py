@@ -29,7 +29,7 @@ from graphlink.neo4j.model import (
     SCHEMA_STATEMENTS,
     SHOP,
 )
-from graphlink.neo4j.plan import _Columns, _Step, _steps, paused_gc
+from graphlink.neo4j.plan import _Columns, _Step, _steps, arrow_pool, paused_gc
 
 #: between array elements and labels in the import files (never in graphlink's values)
 IMPORT_ARRAY_DELIMITER = "\x1f"
@@ -37,9 +37,25 @@ _NO_ITEMS = "\x1e"  # stands for an empty list: neo4j-admin reads an empty array
 _IMPORT_TYPES = {str: "string", int: "long", float: "double", bool: "boolean"}
 
 
-def _import_type(name: str, values: list) -> str:
+_ARROW_KINDS = {pa.string(): "string", pa.large_string(): "string", pa.int64(): "long",
+                pa.float64(): "double", pa.bool_(): "boolean"}
+
+
+def _import_type(name: str, values: list | pa.Array) -> str:
     """The neo4j-admin type of a property column (ConfigError when one type cannot
-    carry it exactly: then push over Bolt)."""
+    carry it exactly: then push over Bolt).
+
+    >>> _import_type("p", [0.5, None]), _import_type("k", pa.array([["a"], []]))
+    ('double', 'string[]')
+    """
+    if isinstance(values, pa.Array):
+        kind = values.type
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            kind = kind.value_type
+            return _ARROW_KINDS[kind] + "[]" if kind in _ARROW_KINDS else _import_type(
+                name, values.to_pylist())
+        return _ARROW_KINDS[kind] if kind in _ARROW_KINDS else _import_type(
+            name, values.to_pylist())
     kinds = {type(v) for v in values if v is not None}
     if kinds == {list}:
         items = {type(x) for v in values if v is not None for x in v}
@@ -79,7 +95,7 @@ def write_import(analysis, folder: str | Path) -> dict:
     push_id = uuid.uuid4().hex
     files, empties, nodes, rels = [], [], defaultdict(int), defaultdict(int)
     numbers = _Numbers()
-    with paused_gc():
+    with paused_gc(), arrow_pool():
         for number, step in enumerate(_steps(analysis), 1):
             files.append(_write_step(folder, number, step, numbers, push_id, empties))
             (nodes if step.kind == "node" else rels)[step.name] += len(step.table)
@@ -101,7 +117,7 @@ def _write_step(folder: Path, number: int, step: _Step, numbers: _Numbers, push_
     names, kinds = _import_kinds(table)
     columns = [n for n in kinds if n not in table.times] + list(table.times)
     empties += [(step.kind, step.name, n) for n in names if kinds[n].endswith("[]")
-                and any(v == [] for v in table.props[n])]
+                and _has_empty(table.props[n])]
     lead = _import_lead(step, numbers)
     head = [h for h, _ in lead] + [f"{n}:{kinds[n]}" for n in columns] + ["push_id:string"]
     arrays = [a for _, a in lead] + [
@@ -110,6 +126,17 @@ def _write_step(folder: Path, number: int, step: _Step, numbers: _Numbers, push_
     name = f"{number:02d}-{step.kind}-{step.label.replace(' ', '-').replace('>', '')}.csv"
     multiline = _write_import_file(folder / name, head, arrays)
     return {"kind": step.kind, "file": name, "multiline": multiline}
+
+
+def _has_empty(values: list | pa.Array) -> bool:
+    """Whether a list column holds an empty list.
+
+    >>> _has_empty(pa.array([["a"], None])), _has_empty([["a"], []])
+    (False, True)
+    """
+    if isinstance(values, pa.Array):
+        return bool(pc.any(pc.equal(pc.list_value_length(values), 0)).as_py())
+    return any(v == [] for v in values)
 
 
 def _admin_args(folder: Path, files: list[dict]) -> list[str]:
@@ -133,6 +160,7 @@ class _Numbers:
     def __init__(self) -> None:
         self.keys: dict[str, list[list[str]]] = defaultdict(list)
         self.index: dict[str, pd.Index] = {}
+        self.arrow: dict[str, pa.Array] = {}
 
     def add(self, space: str, keys: list[str]) -> pa.Array:
         """Number ``keys`` (new nodes of ``space``) after those added before."""
@@ -141,13 +169,19 @@ class _Numbers:
         self.index.pop(space, None)
         return pa.array(np.arange(first, first + len(keys), dtype=np.int64))
 
-    def of(self, space: str, keys: list[str], what: str) -> pa.Array:
+    def of(self, space: str, keys: list[str] | pa.Array, what: str) -> pa.Array:
         """The numbers of ``keys`` in ``space`` (Neo4jError for a key never added)."""
         if space not in self.index:
             index = pd.Index([k for part in self.keys[space] for k in part], dtype=object)
             if not index.is_unique:
                 raise Neo4jError(f"two {space} nodes share a key")
             self.index[space] = index
+            self.arrow[space] = pa.array(index.to_numpy(), pa.string())
+        if isinstance(keys, pa.Array):  # hashed in arrow
+            at = pc.index_in(keys, value_set=self.arrow[space])
+            if at.null_count:
+                raise Neo4jError(f"{what}: {at.null_count} rows name no {space} node")
+            return at.cast(pa.int64())
         found = self.index[space].get_indexer(pd.Index(keys, dtype=object))
         if (found < 0).any():
             raise Neo4jError(f"{what}: {int((found < 0).sum())} rows name no {space} node")
@@ -175,7 +209,7 @@ _ARROW_TYPES = {"string": pa.string(), "localdatetime": pa.string(), "long": pa.
                 "double": pa.float64(), "boolean": pa.bool_()}
 
 
-def _import_array(name: str, values: list, kind: str) -> pa.Array:
+def _import_array(name: str, values: list | pa.Array, kind: str) -> pa.Array:
     r"""A property column as the arrow array whose CSV text the importer reads as
     ``kind`` (arrays: items joined by U+001F, an empty list as U+001E).
 
@@ -183,19 +217,27 @@ def _import_array(name: str, values: list, kind: str) -> pa.Array:
     ['a\x1fb', '\x1e', None]
     """
     try:
-        if not kind.endswith("[]"):
+        if isinstance(values, pa.Array):
+            lists = values
+            if not kind.endswith("[]"):
+                return values
+        elif not kind.endswith("[]"):
             return pa.array(values, _ARROW_TYPES[kind])
-        lists = pa.array(values, pa.list_(_ARROW_TYPES[kind[:-2]]))
+        else:
+            lists = pa.array(values, pa.list_(_ARROW_TYPES[kind[:-2]]))
     except (pa.ArrowInvalid, OverflowError) as exc:
         raise ConfigError(f"property {name!r}: {exc}; use `graphlink neo4j push`") from None
-    items = lists.values.cast(pa.string())
+    large = pa.types.is_large_list(lists.type)
+    items = lists.values.cast(pa.large_string() if large else pa.string())
     if len(items) and (pc.any(pc.match_substring(items, IMPORT_ARRAY_DELIMITER)).as_py()
                        or pc.any(pc.equal(items, _NO_ITEMS)).as_py()):
         raise ConfigError("a list value holds the import files' delimiter U+001F; use "
                           "`graphlink neo4j push`")
-    texts = pa.ListArray.from_arrays(lists.offsets, items, mask=lists.is_null())
-    return pc.if_else(pc.equal(pc.list_value_length(lists), 0), _NO_ITEMS,
-                      pc.binary_join(texts, IMPORT_ARRAY_DELIMITER))
+    texts = (pa.LargeListArray if large else pa.ListArray).from_arrays(
+        lists.offsets, items, mask=lists.is_null())
+    joined = pc.binary_join(texts, pa.scalar(IMPORT_ARRAY_DELIMITER, items.type))
+    return pc.if_else(pc.equal(pc.list_value_length(lists), 0),
+                      pa.scalar(_NO_ITEMS, items.type), joined)
 
 
 def _write_import_file(path: Path, head: list[str], arrays: list[pa.Array]) -> bool:

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import hubs
@@ -57,7 +59,7 @@ def _plan(analysis) -> list[_Step]:
     """The statements of a push and their rows, built column by column from the
     analysis's tables (the rows :attr:`graphlink.Analysis.graph` would give, without
     building it: at 300,000 shops the networkx graph alone took minutes)."""
-    with paused_gc():
+    with paused_gc(), arrow_pool():
         return list(_steps(analysis))
 
 
@@ -77,6 +79,27 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+@contextmanager
+def arrow_pool() -> Iterator[None]:
+    """jemalloc as arrow's memory pool inside, where pyarrow has it: with the default
+    (mimalloc) the LINKED rows of 100,000 shops spent 3.6-4.6 s in the kernel, with
+    jemalloc 1.4-2.5 s (user time the same).
+
+    >>> with arrow_pool():
+    ...     pa.default_memory_pool().backend_name in ("jemalloc", "mimalloc", "system")
+    True
+    """
+    was = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without it
+        pass
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(was)
 
 
 def _steps(analysis) -> Iterator[_Step]:
@@ -128,8 +151,10 @@ def _column(name: str, series: pd.Series) -> tuple[list, list | None]:
         for i in np.flatnonzero(np.isnan(values)):
             out[i] = None
         return out, None
-    props, times = [], []
     temporal = _temporal(name)
+    if not temporal and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return series.astype(object).where(series.notna(), None).tolist(), None  # text as is
+    props, times = [], []
     for value in series.tolist():
         if type(value) is str and not temporal:
             props.append(value)
@@ -145,13 +170,23 @@ def _column(name: str, series: pd.Series) -> tuple[list, list | None]:
     return props, (times if any(t is not None for t in times) else None)
 
 
+def _values(column: list | pa.Array, cut: slice) -> list:
+    """Rows ``cut`` of a column (a list, or an arrow array) as Python values.
+
+    >>> _values(pa.array([[1], [], None]), slice(1, 3))
+    [[], None]
+    """
+    return column[cut].to_pylist() if isinstance(column, pa.Array) else column[cut]
+
+
 @dataclass
 class _Columns:
     """A step's rows column by column: ``ends`` (``key``, or ``src`` and ``dst``) as
-    they are; property values and temporal ones (ISO text), None where unset."""
+    they are; property values (lists, or arrow arrays of the same values) and temporal
+    ones (ISO text), None where unset."""
 
     ends: dict[str, list]
-    props: dict[str, list] = field(default_factory=dict)
+    props: dict[str, list | pa.Array] = field(default_factory=dict)
     times: dict[str, list] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -164,13 +199,13 @@ class _Columns:
         cut = slice(start, len(self) if stop is None else min(stop, len(self)))
         names, tnames = list(self.props), list(self.times)
         n = len(range(len(self))[cut])
-        prow = zip(*(v[cut] for v in self.props.values()), strict=True) if names else \
-            iter([()] * n)
+        prow = zip(*(_values(v, cut) for v in self.props.values()), strict=True) if names \
+            else iter([()] * n)
         trow = zip(*(v[cut] for v in self.times.values()), strict=True) if tnames else \
             iter([()] * n)
         out = []
-        for ends, p, t in zip(zip(*(v[cut] for v in self.ends.values()), strict=True), prow,
-                              trow, strict=True):
+        erow = zip(*(_values(v, cut) for v in self.ends.values()), strict=True)
+        for ends, p, t in zip(erow, prow, trow, strict=True):
             row = dict(zip(self.ends, ends, strict=True))
             row["props"] = {k: v for k, v in zip(names, p, strict=True) if v is not None}
             row["times"] = {k: v for k, v in zip(tnames, t, strict=True) if v is not None}
@@ -187,7 +222,8 @@ class _Columns:
                    {k: [r["times"].get(k) for r in rows] for k in tnames})
 
 
-def _columns(columns: Mapping[str, pd.Series | list], ready: Mapping[str, list] | None = None,
+def _columns(columns: Mapping[str, pd.Series | list],
+             ready: Mapping[str, list | pa.Array] | None = None,
              **ends: list) -> _Columns:
     """:class:`_Columns` of named columns converted as :func:`_props` converts values
     (later names win); ``ready`` columns hold property values already (lists)."""
@@ -226,6 +262,59 @@ def _extras(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = None) 
     """The columns of ``table`` that become properties: all but ``_*`` (or only ``keep``)."""
     return [c for c in table.columns
             if c != key and not str(c).startswith("_") and (keep is None or c in keep)]
+
+
+def _part(analysis, table: str, columns: list[str], optional: tuple[str, ...] = ()
+          ) -> pd.DataFrame:
+    """Only ``columns`` (and those of ``optional`` it has) of one of the analysis's
+    large tables (``pairs``, ``evidence``, ``uses``, ``values``): an
+    analysis read from a state reads just those columns from its file, not the whole
+    table (at 300,000 shops the pairs alone have 30 columns of 6.5M rows).
+
+    >>> import graphlink as gl
+    >>> frame = pd.DataFrame({"kind": ["ip"], "value": ["1.2.3.4"], "shops": [2]})
+    >>> ids = gl.Analysis.__new__(gl.Analysis)
+    >>> ids.identifiers = Identifiers(frame.iloc[:0], frame)
+    >>> list(_part(ids, "values", ["kind", "value"], ("lat",)).columns)
+    ['kind', 'value']
+    """
+    wanted = [*columns, *optional]
+    try:
+        return analysis.rows(table, wanted)
+    except KeyError:  # an optional column it lacks: read them all, keep those it has
+        frame = analysis.rows(table)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise KeyError(missing[0]) from None
+        return frame[[c for c in wanted if c in frame.columns]]
+
+
+def _saved_file(analysis, table: str) -> Path | None:
+    """The Parquet file that an analysis read from a state (:func:`graphlink.open_state`)
+    reads one of its large tables from, while it has not read that table whole; None
+    for any other analysis. (A ``SavedAnalysis`` keeps ``{table: (part, file)}`` as
+    ``_files``; ``similar`` sits beside ``evidence`` among the run's tables.)
+
+    >>> _saved_file(object(), "pairs") is None
+    True
+    """
+    found = getattr(analysis, "__dict__", {})
+    files = found.get("_files")
+    if not isinstance(files, dict) or "evidence" not in files:
+        return None
+    part, path = files.get(table) or ("links", Path(files["evidence"][1]).parent
+                                      / f"{table}.parquet")
+    return None if part in found else Path(path)
+
+
+def _arrow(analysis, table: str, columns: list[str]) -> pa.Table:
+    """``columns`` of one of the analysis's large tables (:func:`_part`) as an arrow
+    table: read straight from the state's file for a saved analysis (no Python object
+    per value), else converted from its DataFrame."""
+    path = _saved_file(analysis, table)
+    if path is not None:
+        return pq.read_table(path, columns=columns)
+    return pa.Table.from_pandas(_part(analysis, table, columns), preserve_index=False)
 
 
 def _node_rows(analysis, scores: dict[str, dict]
@@ -276,8 +365,8 @@ def _account_rows(dataset) -> _Columns:
 
 def _identifier_rows(analysis) -> dict[tuple[str, str], _Columns]:
     """Identifier rows by kind: canonical value, display, shops, hub type, point."""
-    values = analysis.identifiers.values.drop_duplicates(["kind", "value"], keep="last")
-    values = values.reset_index(drop=True)
+    values = _part(analysis, "values", ["kind", "value", "display", "shops"], ("lat", "lon"))
+    values = values.drop_duplicates(["kind", "value"], keep="last").reset_index(drop=True)
     unknown = set(values["kind"]) - set(KIND_LABELS)
     if unknown:
         raise ValueError(f"identifiers of unknown kind {sorted(unknown)!r}")
@@ -288,7 +377,9 @@ def _identifier_rows(analysis) -> dict[tuple[str, str], _Columns]:
                    & values["lon"].notna()).to_numpy()
         columns.update(lat=values["lat"].astype(float).where(located),
                        lon=values["lon"].astype(float).where(located))
-    typed = hubs(Identifiers(analysis.identifiers.uses.iloc[:0], analysis.identifiers.values))
+    # no uses: the hubs of single values (as the analysis's graph types them)
+    typed = hubs(Identifiers(pd.DataFrame({c: pd.Series(dtype=object)
+                                           for c in ("shop_id", "kind", "value")}), values))
     typed = typed[typed["scope"] == "value"].drop_duplicates(["kind", "key"], keep="last")
     hub = values[["kind", "value"]].merge(
         typed.rename(columns={"key": "value"})[["kind", "value", "type"]],
@@ -300,12 +391,22 @@ def _identifier_rows(analysis) -> dict[tuple[str, str], _Columns]:
     table = _columns(columns, key=keys)
     kinds = values["kind"].to_numpy()
     out = {}
+    parts = [{k: _objects(v) for k, v in part.items()}
+             for part in (table.ends, table.props, table.times)]
     for kind in KIND_LABELS:
         where = np.flatnonzero(kinds == kind)
         out[(IDENTIFIER, kind)] = _Columns(
-            *({k: [v[i] for i in where] for k, v in part.items()}
-              for part in (table.ends, table.props, table.times)))
+            *({k: v[where].tolist() for k, v in part.items()} for part in parts))
     return out
+
+
+def _objects(values: list) -> np.ndarray:
+    """``values`` as a one-dimensional object array (lists stay items).
+
+    >>> _objects([[1], None, "a"]).shape
+    (3,)
+    """
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _rel_builders(analysis, matches: list[dict]
@@ -332,8 +433,9 @@ def _operates_rows(dataset) -> _Columns:
 
 def _uses_rows(analysis, owner: str) -> _Columns:
     """USES rows of accounts (``owner`` ACCOUNT) or of shops: dates, rows, source."""
-    uses = analysis.identifiers.uses
-    by_account = uses["account_id"].map(lambda a: isinstance(a, str)).to_numpy(dtype=bool)
+    uses = _part(analysis, "uses", ["shop_id", "kind", "value", "account_id", "first_seen",
+                                    "last_seen", "rows", "source", "line"])
+    by_account = uses["account_id"].map(type, na_action="ignore").eq(str).to_numpy(dtype=bool)
     part = uses[by_account if owner == ACCOUNT else ~by_account]
     src = part["account_id"] if owner == ACCOUNT else part["shop_id"]
     part = part.assign(_src=src).drop_duplicates(["_src", "kind", "value"], keep="last")
@@ -348,7 +450,10 @@ def _uses_rows(analysis, owner: str) -> _Columns:
 
 def _similar_rows(analysis) -> _Columns:
     """SIMILAR rows: from the smaller value to the larger, score and method."""
-    similar = analysis.links.similar
+    columns = ["kind", "value_a", "value_b", "score", "method"]
+    path = _saved_file(analysis, "similar")  # a saved analysis: not the links' other tables
+    similar = pq.read_table(path, columns=columns).to_pandas() if path is not None else \
+        analysis.links.similar[columns]
     swap = (similar["value_a"] > similar["value_b"]).to_numpy()
     low = similar["value_a"].where(~swap, similar["value_b"])
     high = similar["value_b"].where(~swap, similar["value_a"])
@@ -428,25 +533,89 @@ def _factory_ids(analysis) -> dict[str, dict]:
 
 def _linked_rows(analysis) -> _Columns:
     """LINKED rows: per candidate pair its probability, kinds and evidence lines
-    (strongest first), and an analyst's verdict on it."""
-    pairs = analysis.resolution.pairs
+    (strongest first), and an analyst's verdict on it. Made in arrow, without a Python
+    object per pair or per line (:func:`_linked_arrow`), except for pairs that are not
+    unique or text arrow cannot hold (lone surrogates: :func:`_linked_frame`)."""
+    if not _pair_verdicts(analysis):
+        try:
+            return _linked_arrow(analysis)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+            pass
+    return _linked_frame(analysis)
+
+
+def _large(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one large string array, every value as ``str`` makes it (a null as
+    ``None``, as :meth:`pandas.Series.astype` does)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return pc.fill_null(column.cast(pa.large_string()), "None")
+
+
+def _ends(column: pa.Array) -> pa.Array:
+    """:func:`_bounded` of a large string array, as a string array."""
+    column = column.cast(pa.string())
+    long = pc.or_(pc.greater(pc.utf8_length(column), KEY_LIMIT), pc.starts_with(column, _HASHED))
+    if pc.any(long).as_py():
+        return pa.array(_bounded(pd.Series(column.to_pylist(), dtype=object)), pa.string())
+    return column
+
+
+def _linked_arrow(analysis) -> _Columns:
+    """:func:`_linked_rows` in arrow, for pairs without verdicts (ArrowInvalid when the
+    pairs are not unique or arrow cannot hold the text)."""
+    pairs = _arrow(analysis, "pairs", ["shop_a", "shop_b", "p", "kinds"])
     if not len(pairs):
         return _Columns({"src": [], "dst": []})
-    shop_a, shop_b = pairs["shop_a"].tolist(), pairs["shop_b"].tolist()
+    shop_a, shop_b = _large(pairs["shop_a"]), _large(pairs["shop_b"])
+    key = _join(shop_a, "\x00", shop_b)
+    if pc.count_distinct(key).as_py() != len(key):
+        raise pa.ArrowInvalid("pairs that are not unique")
+    p = pairs["p"].combine_chunks().cast(pa.float64())
+    kinds = pc.dictionary_encode(_large(pairs["kinds"]))
+    split = [[k for k in text.split(",") if k] for text in kinds.dictionary.to_pylist()]
+    ready = {"p": p, "kinds": pa.array(split, pa.list_(pa.string())).take(kinds.indices),
+             "merged": pc.fill_null(pc.greater_equal(p, MERGE), False),
+             "evidence": _evidence_arrow(analysis, key)}
+    return _Columns({"src": _ends(shop_a), "dst": _ends(shop_b)}, dict(ready))
+
+
+def _linked_frame(analysis) -> _Columns:
+    """:func:`_linked_rows` from the pairs' DataFrame (lists where arrow cannot hold
+    the text)."""
+    pairs = _part(analysis, "pairs", ["shop_a", "shop_b", "p", "kinds"])
+    if not len(pairs):
+        return _Columns({"src": [], "dst": []})
     p = pairs["p"].astype(float)
     verdicts = _pair_verdicts(analysis)
-    found = [verdicts.get(pair) for pair in zip(shop_a, shop_b, strict=True)]
-    columns = {name: [_verdict_props(v).get(name) if v else None for v in found]
-               for name in ("verdict", "verdict_id", "verdict_by", "verdict_at", "verdict_note")
-               } if verdicts else {}
-    kinds = pairs["kinds"].astype(str).tolist()
-    split = {text: [k for k in text.split(",") if k] for text in set(kinds)}
+    columns = {}
+    if verdicts:
+        found = [verdicts.get(pair) for pair in zip(pairs["shop_a"].tolist(),
+                                                    pairs["shop_b"].tolist(), strict=True)]
+        columns = {name: [_verdict_props(v).get(name) if v else None for v in found]
+                   for name in ("verdict", "verdict_id", "verdict_by", "verdict_at",
+                                "verdict_note")}
     return _columns(columns, ready={
-        "p": p.astype(object).where(p.notna(), None).tolist(),
-        "kinds": [split[text] for text in kinds],
-        "merged": (p >= MERGE).tolist(),
+        "p": pa.array(p.to_numpy(), pa.float64(), from_pandas=True),
+        "kinds": _kind_lists(pairs["kinds"]),
+        "merged": pa.array((p >= MERGE).to_numpy(), pa.bool_()),
         "evidence": _evidence_lists(analysis, pairs)},
         src=_bounded(pairs["shop_a"]), dst=_bounded(pairs["shop_b"]))
+
+
+def _kind_lists(kinds: pd.Series) -> pa.Array | list[list[str]]:
+    """Each pair's comma-separated kinds as a list (an arrow list array; Python lists
+    where arrow cannot hold the text).
+
+    >>> _kind_lists(pd.Series(["ip,phone", "", "ip"])).to_pylist()
+    [['ip', 'phone'], [], ['ip']]
+    """
+    codes, uniques = pd.factorize(kinds.astype(str))
+    split = [[k for k in text.split(",") if k] for text in uniques.tolist()]
+    try:
+        return pa.array(split, pa.list_(pa.string())).take(pa.array(codes))
+    except (pa.ArrowInvalid, UnicodeEncodeError):  # lone surrogates
+        return [split[c] for c in codes.tolist()]
 
 
 def _formatted(values: pd.Series, form: Callable[[object], str]) -> np.ndarray:
@@ -455,17 +624,20 @@ def _formatted(values: pd.Series, form: Callable[[object], str]) -> np.ndarray:
     return np.array([form(v) for v in uniques.tolist()] or [""], dtype=object)[codes]
 
 
-def _evidence_texts(analysis) -> np.ndarray:
-    """The text line of every evidence row (an object array), as
+_EVIDENCE = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method", "shops",
+             "weight"]
+
+
+def _evidence_texts(analysis, evidence: pd.DataFrame) -> np.ndarray:
+    """The text line of every row of ``evidence`` (an object array), as
     ``kind: value[ ~ other (method score)], N shops, +W bits``: values shown by
     their display (masked) where they have one."""
-    values = analysis.identifiers.values
+    values = _part(analysis, "values", ["kind", "value", "display"])
     shown = values["display"].where(values["display"].notna() & (values["display"] != ""),
                                     values["value"])
     display = pd.Series(shown.to_numpy(dtype=object),
                         index=(values["kind"] + ":" + values["value"]).to_numpy(dtype=object))
     display = display[~display.index.duplicated(keep="last")]
-    evidence = analysis.evidence
     kind, va, vb, method = (evidence[c].astype(str).to_numpy(dtype=object)
                             for c in ("kind", "value_a", "value_b", "method"))
 
@@ -483,26 +655,128 @@ def _evidence_texts(analysis) -> np.ndarray:
             + " shops, " + _formatted(evidence["weight"], lambda x: f"{x:+.1f}") + " bits")
 
 
-def _evidence_lists(analysis, pairs: pd.DataFrame) -> list[list[str]]:
+def _text(values: pd.Series) -> pa.Array:
+    """Every value of a column as text (``str``), a large arrow string array."""
+    return pa.array(values.astype(str).to_numpy(dtype=object), pa.large_string())
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """The parts (large arrow strings, or text for every row) joined row by row.
+
+    >>> _join(pa.array(["a", "b"], pa.large_string()), "!").to_pylist()
+    ['a!', 'b!']
+    """
+    return pc.binary_join_element_wise(
+        *(pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts),
+        pa.scalar("", pa.large_string()))
+
+
+def _evidence_lines(analysis, evidence: pd.DataFrame) -> pa.Array:
+    """:func:`_evidence_texts` in arrow (ArrowInvalid or UnicodeEncodeError for text
+    arrow cannot hold: lone surrogates)."""
+    values = _part(analysis, "values", ["kind", "value", "display"]).iloc[::-1]
+    value, display = _text(values["value"]), pa.array(values["display"], pa.large_string())
+    # reversed, so that the first of a key found is its last row (as the Python text)
+    shown = pc.if_else(pc.fill_null(pc.not_equal(display, ""), False), display, value)
+    keys = _join(_text(values["kind"]), ":", value)
+    del values
+    kind, va, vb, method = (_text(evidence[c]) for c in ("kind", "value_a", "value_b",
+                                                         "method"))
+
+    def show(v: pa.Array) -> pa.Array:
+        at = pc.index_in(_join(kind, ":", v), value_set=keys)
+        return pc.if_else(pc.is_valid(at), pc.take(shown, at), v)
+
+    def formatted(column: pd.Series, form: Callable[[object], str]) -> pa.Array:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        return pa.array([form(v) for v in uniques.tolist()], pa.large_string()).take(codes)
+
+    a = show(va)
+    a = pc.if_else(pc.equal(va, vb), a, _join(
+        a, " ~ ", show(vb), " (", method, " ",
+        formatted(evidence["score"], lambda x: f"{x:.2f}"), ")"))
+    return _join(kind, ": ", a, ", ", formatted(evidence["shops"], lambda x: f"{int(x)}"),
+                 " shops, ", formatted(evidence["weight"], lambda x: f"{x:+.1f}"), " bits")
+
+
+def _formatted_arrow(column: pa.ChunkedArray, form: Callable[[object], str]) -> pa.Array:
+    """``form`` of every value (a null as NaN), once per distinct value."""
+    codes = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+    texts = [form(float("nan") if v is None else v) for v in codes.dictionary.to_pylist()]
+    return pa.array(texts, pa.large_string()).take(codes.indices)
+
+
+def _evidence_arrow(analysis, pairs: pa.Array) -> pa.Array:
+    """:func:`_evidence_lists` in arrow: ``pairs`` are the unique pair keys (``shop_a``
+    NUL ``shop_b``, large strings); a large list array of lines per pair."""
+    evidence = _arrow(analysis, "evidence", _EVIDENCE)
+    values = _arrow(analysis, "values", ["kind", "value", "display"])
+    values = values.take(pa.array(np.arange(len(values) - 1, -1, -1)))  # last row wins
+    value, display = _large(values["value"]), values["display"].combine_chunks().cast(
+        pa.large_string())
+    shown = pc.if_else(pc.fill_null(pc.not_equal(display, ""), False), display, value)
+    keys = _join(_large(values["kind"]), ":", value)
+    del values
+    kind, va, vb, method = (_large(evidence[c]) for c in ("kind", "value_a", "value_b",
+                                                         "method"))
+
+    def show(v: pa.Array) -> pa.Array:
+        at = pc.index_in(_join(kind, ":", v), value_set=keys)
+        return pc.if_else(pc.is_valid(at), pc.take(shown, at), v)
+
+    a = show(va)
+    a = pc.if_else(pc.equal(va, vb), a, _join(
+        a, " ~ ", show(vb), " (", method, " ",
+        _formatted_arrow(evidence["score"], lambda x: f"{x:.2f}"), ")"))
+    lines = _join(kind, ": ", a, ", ", _formatted_arrow(evidence["shops"], lambda x: f"{int(x)}"),
+                  " shops, ", _formatted_arrow(evidence["weight"], lambda x: f"{x:+.1f}"),
+                  " bits")
+    at = pc.fill_null(pc.index_in(_join(_large(evidence["shop_a"]), "\x00",
+                                        _large(evidence["shop_b"])), value_set=pairs), -1)
+    weight = pc.negate(evidence["weight"].combine_chunks().cast(pa.float64()))
+    del evidence, a, va, vb, method
+    order = pc.sort_indices(pa.table({"p": at, "w": weight, "t": lines}),
+                            sort_keys=[("p", "ascending"), ("w", "ascending"),
+                                       ("t", "ascending")])
+    at = at.take(order).to_numpy()
+    first = int(np.searchsorted(at, 0))  # rows of no pair (-1) sort first
+    counts = np.bincount(at[first:], minlength=len(pairs))
+    offsets = pa.array(np.r_[0, np.cumsum(counts)].astype(np.int64))
+    return pa.LargeListArray.from_arrays(offsets, lines.take(order.slice(first)))
+
+
+# long: one sort of every evidence line by pair, then the lists in arrow or, for text
+# arrow cannot hold, in Python
+def _evidence_lists(analysis, pairs: pd.DataFrame) -> pa.Array | list[list[str]]:
     """Per pair of ``pairs``, the text lines of its evidence, strongest first (then
-    by text); [] for a pair without evidence."""
-    evidence = analysis.evidence
+    by text); [] for a pair without evidence. An arrow list array, or Python lists
+    where arrow cannot hold the text (lone surrogates)."""
+    evidence = _part(analysis, "evidence", _EVIDENCE)
     if not len(evidence):
         return [[] for _ in range(len(pairs))]
-    texts = _evidence_texts(analysis)
     key = (pairs["shop_a"].astype(str) + "\x00" + pairs["shop_b"].astype(str)).to_numpy(object)
     index = pd.Index(key).drop_duplicates()
     at = index.get_indexer(evidence["shop_a"].astype(str).to_numpy(object) + "\x00"
                            + evidence["shop_b"].astype(str).to_numpy(object))
+    weight = -evidence["weight"].astype(float).to_numpy()
     try:
-        order = pc.sort_indices(pa.table({"p": at, "w": -evidence["weight"].astype(float),
-                                          "t": pa.array(texts, pa.string())}),
+        lines = _evidence_lines(analysis, evidence)
+        order = pc.sort_indices(pa.table({"p": at, "w": weight, "t": lines}),
                                 sort_keys=[("p", "ascending"), ("w", "ascending"),
                                            ("t", "ascending")]).to_numpy()
-    except (pa.ArrowInvalid, UnicodeEncodeError):  # text arrow cannot hold (lone surrogates)
-        order = pd.DataFrame({"p": at, "w": -evidence["weight"].astype(float).to_numpy(),
-                              "t": texts}).sort_values(["p", "w", "t"], kind="stable").index
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # lone surrogates
+        texts = _evidence_texts(analysis, evidence)
+        order = pd.DataFrame({"p": at, "w": weight, "t": texts}).sort_values(
+            ["p", "w", "t"], kind="stable").index
         order = np.asarray(order)
+    else:
+        at = at[order]
+        first = int(np.searchsorted(at, 0))  # rows of no pair (-1) sort first
+        counts = np.bincount(at[first:], minlength=len(index))
+        offsets = pa.array(np.r_[0, np.cumsum(counts)].astype(np.int64))
+        lists = pa.LargeListArray.from_arrays(offsets, lines.take(pa.array(order[first:])))
+        # pairs are unique as a rule: then the index is the pairs in their order
+        return lists if len(index) == len(key) else lists.take(pa.array(index.get_indexer(key)))
     at, lines = at[order], texts[order].tolist()
     starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]]).tolist()
     pair = at.tolist()
