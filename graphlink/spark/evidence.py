@@ -28,7 +28,7 @@ from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import HUB_SHOPS, Links, _users, hub_limit
 from graphlink.linkage.model import NAMES, Vectors, comparison_levels
 
-__all__ = ["pair_evidence", "comparison_vectors"]
+__all__ = ["pair_evidence", "vector_frame", "comparison_vectors"]
 
 _EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",
                      "shops", "users", "weight"]
@@ -159,19 +159,18 @@ def _whole_pairs(batches):
         yield carry.reset_index(drop=True)
 
 
-def comparison_vectors(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
-                       spark=None, partitions: int | None = None) -> Vectors:
-    """:func:`graphlink.linkage.model.comparison_levels` of ``evidence`` computed on Spark,
-    one partition of shop pairs at a time: the same vectors, pairs in the same order."""
+def vector_frame(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
+                 spark=None, partitions: int | None = None):
+    """The comparison vectors of ``evidence`` on Spark (persisted; the schema of
+    :func:`graphlink.spark.model.vector_frame`): :func:`comparison_levels` run on each
+    partition of shop pairs."""
     from pyspark.sql import SparkSession
+
+    from graphlink.spark.model import VECTOR_SCHEMA
 
     spark = spark or SparkSession.getActiveSession()
     width = len(NAMES)
-    if not len(evidence):
-        return comparison_levels(evidence, kinds, shops)
     table = shops[["shop_id", "created_at", "status", "banned_at"]].copy()
-    schema = ", ".join(["shop_a string, shop_b string", *(f"l{i} int" for i in range(width)),
-                        *(f"u{i} double" for i in range(width)), "context int"])
 
     def vectors(batches):
         for batch in _whole_pairs(batches):
@@ -179,20 +178,33 @@ def comparison_vectors(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataF
             out = pd.DataFrame({"shop_a": vec.shop_a.astype(object),
                                 "shop_b": vec.shop_b.astype(object)})
             for i in range(width):
-                out[f"l{i}"] = vec.level[:, i].astype(np.int32)
+                out[f"l{i}"] = vec.level[:, i].astype(np.int8)
+            for i in range(width):
                 out[f"u{i}"] = vec.users[:, i].astype(float)
-            out["context"] = vec.context.astype(np.int32)
+            out["context"] = vec.context.astype(np.int8)
             yield out
 
     # value_a too: a shared masked card is read as masked-compatible (model._method)
-    frame = spark.createDataFrame(evidence[["shop_a", "shop_b", "kind", "value_a", "score",
-                                            "method", "users"]].astype(
-        {"shop_a": object, "shop_b": object, "value_a": object}))
+    columns = ["shop_a", "shop_b", "kind", "value_a", "score", "method", "users"]
+    frame = spark.createDataFrame(
+        evidence[columns].astype({c: object for c in ("shop_a", "shop_b", "kind", "value_a",
+                                                      "method")}),
+        "shop_a string, shop_b string, kind string, value_a string, score double, "
+        "method string, users double")
     parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
-    got = (frame.repartition(parts, "shop_a", "shop_b").sortWithinPartitions("shop_a", "shop_b")
-           .mapInPandas(vectors, schema).toPandas())
-    got = got.sort_values(["shop_a", "shop_b"], ignore_index=True)
-    return Vectors(got["shop_a"].to_numpy(dtype=object), got["shop_b"].to_numpy(dtype=object),
-                   got[[f"l{i}" for i in range(width)]].to_numpy().astype(np.int8),
-                   got[[f"u{i}" for i in range(width)]].to_numpy(dtype=float),
-                   got["context"].to_numpy().astype(np.int8))
+    return (frame.repartition(parts, "shop_a", "shop_b").sortWithinPartitions("shop_a", "shop_b")
+            .mapInPandas(vectors, VECTOR_SCHEMA).persist())
+
+
+def comparison_vectors(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
+                       spark=None, partitions: int | None = None) -> Vectors:
+    """:func:`graphlink.linkage.model.comparison_levels` of ``evidence`` computed on Spark,
+    one partition of shop pairs at a time: the same vectors, pairs in the same order."""
+    from graphlink.spark.model import as_vectors
+
+    if not len(evidence):
+        return comparison_levels(evidence, kinds, shops)
+    frame = vector_frame(evidence, kinds, shops, spark, partitions)
+    got = frame.toPandas().sort_values(["shop_a", "shop_b"], ignore_index=True)
+    frame.unpersist()
+    return as_vectors(got)

@@ -42,12 +42,13 @@ from graphlink.linkage.model import (
     score_vectors,
 )
 
-__all__ = ["EM_SAMPLE", "vector_frame", "train_vectors", "score_frame", "score_vectors_on_spark"]
+__all__ = ["EM_SAMPLE", "VECTOR_SCHEMA", "as_vectors", "vector_frame", "train_vectors",
+           "score_frame", "score_vectors_on_spark"]
 
 #: the fitted pairs EM reads at most (the driver holds them: ~150 bytes a pair)
 EM_SAMPLE = 1_000_000
 _WIDTH = len(NAMES)
-_VECTOR_SCHEMA = ", ".join(["shop_a string, shop_b string", *(f"l{i} tinyint" for i in
+VECTOR_SCHEMA = ", ".join(["shop_a string, shop_b string", *(f"l{i} tinyint" for i in
                                                                 range(_WIDTH)),
                             *(f"u{i} double" for i in range(_WIDTH)), "context tinyint"])
 _SCORED_SCHEMA = ", ".join(["shop_a string, shop_b string, p double, weight double, "
@@ -57,11 +58,11 @@ _last: list = []  # (vectors, their frame): train then score the same vectors on
 
 
 def _vector_rows(vec: Vectors) -> pd.DataFrame:
-    """``vec`` as rows of :data:`_VECTOR_SCHEMA`.
+    """``vec`` as rows of :data:`VECTOR_SCHEMA`.
 
     >>> v = Vectors(np.array(["S1"]), np.array(["S2"]), np.zeros((1, _WIDTH), np.int8),
     ...             np.ones((1, _WIDTH)), np.zeros(1, np.int8))
-    >>> list(_vector_rows(v).columns[:3]), _as_vectors(_vector_rows(v)).level.shape
+    >>> list(_vector_rows(v).columns[:3]), as_vectors(_vector_rows(v)).level.shape
     (['shop_a', 'shop_b', 'l0'], (1, 10))
     """
     out = pd.DataFrame({"shop_a": vec.shop_a.astype(object), "shop_b": vec.shop_b.astype(object)})
@@ -73,8 +74,8 @@ def _vector_rows(vec: Vectors) -> pd.DataFrame:
     return out
 
 
-def _as_vectors(rows: pd.DataFrame) -> Vectors:
-    """Rows of :data:`_VECTOR_SCHEMA` as :class:`Vectors` (in their order)."""
+def as_vectors(rows: pd.DataFrame) -> Vectors:
+    """Rows of :data:`VECTOR_SCHEMA` as :class:`Vectors` (in their order)."""
     return Vectors(rows["shop_a"].to_numpy(dtype=object), rows["shop_b"].to_numpy(dtype=object),
                    rows[[f"l{i}" for i in range(_WIDTH)]].to_numpy().astype(np.int8),
                    rows[[f"u{i}" for i in range(_WIDTH)]].to_numpy(dtype=float),
@@ -89,7 +90,7 @@ def vector_frame(vec: Vectors, spark=None):
     if _last and _last[0] is vec:
         return _last[1]
     spark = spark or SparkSession.getActiveSession()
-    frame = spark.createDataFrame(_vector_rows(vec), _VECTOR_SCHEMA).persist()
+    frame = spark.createDataFrame(_vector_rows(vec), VECTOR_SCHEMA).persist()
     if _last:
         _last[1].unpersist()
     _last[:] = [vec, frame]
@@ -101,7 +102,7 @@ def _counts(frame, entity: pd.Series | None) -> tuple[dict[str, np.ndarray], int
     number of pairs and of fitted pairs."""
     def count(batches):
         for batch in batches:
-            vec = _as_vectors(batch)
+            vec = as_vectors(batch)
             counts = _level_counts(vec, entity)
             yield pd.DataFrame({"name": list(counts), "counts": [c.tolist() for c in
                                                                  counts.values()],
@@ -125,13 +126,13 @@ def _fitted_pairs(frame, entity: pd.Series | None, fraction: float, seed: int) -
 
     def fitted(batches):
         for batch in batches:
-            yield batch[_fitted(_as_vectors(batch), entity)]
+            yield batch[_fitted(as_vectors(batch), entity)]
 
     if fraction < 1.0:  # xxhash64 over [0, 2^63): keep those under fraction of the range
         bound = int(fraction * 2 ** 63)
         frame = frame.where(F.abs(F.xxhash64("shop_a", "shop_b", F.lit(seed))) < F.lit(bound))
-    rows = frame.mapInPandas(fitted, _VECTOR_SCHEMA).toPandas()
-    return _as_vectors(rows.sort_values(["shop_a", "shop_b"], ignore_index=True))
+    rows = frame.mapInPandas(fitted, VECTOR_SCHEMA).toPandas()
+    return as_vectors(rows.sort_values(["shop_a", "shop_b"], ignore_index=True))
 
 
 def train_vectors(vec: Vectors | object, kinds: pd.Series, shops: int,
@@ -159,7 +160,7 @@ def score_frame(model: MatchModel, frame, shops: int | None = None):
     :func:`graphlink.linkage.model.score_vectors` (its columns; lazy)."""
     def scored(batches):
         for batch in batches:
-            yield score_vectors(model, _as_vectors(batch), shops)
+            yield score_vectors(model, as_vectors(batch), shops)
 
     return frame.mapInPandas(scored, _SCORED_SCHEMA)
 

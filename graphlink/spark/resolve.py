@@ -1,7 +1,7 @@
 """Operators on Spark: connected components of the MERGE-strength pairs by label
 propagation.
 
-GraphFrames is not used (its JAR is not on Maven Central for Spark 4 here);
+GraphFrames is not used (its JAR is not served by this machine's Maven mirror);
 :func:`components` is the iteration Splink runs instead: every shop starts with
 its own id as its label, each round every shop takes the smallest label of
 itself and its neighbours, until no label changes (as many rounds as the

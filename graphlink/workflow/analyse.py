@@ -170,8 +170,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     (:func:`graphlink.state.review.apply_verdicts`).
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
-    loading to comparison vectors, the match model's counts and scoring, the operators'
-    connected components run on Spark (:mod:`graphlink.spark`), EM and the rest here.
+    loading to the vectors' second look, the model's counts and scoring, the operators'
+    components run on Spark (:mod:`graphlink.spark`), EM and the later stages here.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     stage = _stages(progress, ANALYSE_STAGES)
@@ -182,18 +182,18 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")
-    linked, paired, levels, trained, scored, resolve = _functions(on_spark=forms is not None)
+    linked, paired, levels, looked, trained, scored, resolve = _functions(forms is not None)
     links = linked(ids)
     stage("weighing evidence")
     evidence = paired(ids, links)
     # in clear: a masked card shown alike on two shops must be seen as masked
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
-    vectors = second_look(levels(evidence, kinds, dataset.shops), ids.uses)
+    vectors = looked(levels(evidence, kinds, dataset.shops), ids.uses)
     given = _model(model)
     model = given or trained(vectors, kinds, n, entity, dataset.shops,
                              sampled=sampled_u(ids.uses, seed=seed))
     if given is None and verdicts is not None and len(verdicts):
-        model = _learned(model, vectors, verdicts, n)
+        model = _learned(model, scored(model, vectors, n), verdicts)
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops)
@@ -213,32 +213,35 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
 
 def _functions(on_spark: bool) -> tuple[Callable, ...]:
     """The engine's :func:`find_links`, :func:`pair_evidence`, :func:`comparison_levels`,
-    :func:`train_vectors`, :func:`score_vectors` and :func:`resolve_operators`: these, or
-    their Spark versions (in the session ``prepare`` started; the same results:
-    :mod:`graphlink.spark.blocking`, :mod:`graphlink.spark.evidence`;
-    :mod:`graphlink.spark.model`: EM on the driver from the fitted pairs, up to a sample
-    of them, every pair scored on Spark; :mod:`graphlink.spark.resolve`: connected
-    components by label propagation)."""
+    :func:`second_look`, :func:`train_vectors`, :func:`score_vectors` and
+    :func:`resolve_operators`: these, or their Spark versions (in the session ``prepare``
+    started; the same results: :mod:`graphlink.spark.blocking`,
+    :mod:`graphlink.spark.evidence`, :mod:`graphlink.spark.recompare`: the vectors stay
+    on Spark; :mod:`graphlink.spark.model`: EM on the driver from the fitted pairs, up to
+    a sample of them, every pair scored on Spark; :mod:`graphlink.spark.resolve`:
+    connected components by label propagation)."""
     if not on_spark:
-        return (find_links, pair_evidence, comparison_levels, train_vectors, score_vectors,
-                resolve_operators)
+        return (find_links, pair_evidence, comparison_levels, second_look, train_vectors,
+                score_vectors, resolve_operators)
     from graphlink.spark.blocking import find_links as links_on_spark
-    from graphlink.spark.evidence import comparison_vectors
     from graphlink.spark.evidence import pair_evidence as evidence_on_spark
+    from graphlink.spark.evidence import vector_frame
     from graphlink.spark.model import score_vectors_on_spark
     from graphlink.spark.model import train_vectors as train_on_spark
+    from graphlink.spark.recompare import second_look as second_look_on_spark
     from graphlink.spark.resolve import resolve_operators as resolve_on_spark
 
-    return (links_on_spark, evidence_on_spark, comparison_vectors, train_on_spark,
-            score_vectors_on_spark, resolve_on_spark)
+    return (links_on_spark, evidence_on_spark, vector_frame, second_look_on_spark,
+            train_on_spark, score_vectors_on_spark, resolve_on_spark)
 
 
-def _learned(model: MatchModel, vectors, verdicts: pd.DataFrame, n: int) -> MatchModel:
-    """``model`` refined with the verdicts on candidate pairs (graphlink.linkage.learn)."""
+def _learned(model: MatchModel, scored: pd.DataFrame, verdicts: pd.DataFrame) -> MatchModel:
+    """``model`` refined with the verdicts on candidate pairs (graphlink.linkage.learn),
+    ``scored`` by it (:func:`score_vectors`)."""
     from graphlink.linkage.learn import refine
     from graphlink.state.review import labelled
 
-    pairs, labels = labelled(score_vectors(model, vectors, n), verdicts)
+    pairs, labels = labelled(scored, verdicts)
     return refine(model, pairs, labels)
 
 

@@ -1,7 +1,7 @@
 """The Spark engine (issue 16): loading, validation, normalisation, blocking, value
-comparison, pair evidence, comparison vectors, the match model's counts and scoring
-(EM on the driver) and the operators' connected components on Spark, the later stages
-on the driver; its outputs equal the embedded engine's.
+comparison, pair evidence, comparison vectors and their second look, the match model's
+counts and scoring (EM on the driver) and the operators' connected components on
+Spark, the later stages on the driver; its outputs equal the embedded engine's.
 
 Marked ``spark``: local[2] with 4 shuffle partitions; without PySpark the tests skip
 on a developer machine and fail in CI (``CI=true``).
@@ -114,8 +114,9 @@ def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded,
     # pair evidence and comparison vectors on Spark: the same rows, the same pair scores
     pd.testing.assert_frame_equal(analysis.evidence, embedded_analysis.evidence)
     pd.testing.assert_frame_equal(analysis.resolution.pairs, embedded_analysis.resolution.pairs)
-    # the match model (EM on the driver, scoring on Spark) and the operators (components
-    # on Spark): the embedded engine's
+    # the second look, the match model (EM on the driver, scoring on Spark) and the
+    # operators (components on Spark): the embedded engine's; the world has pairs of the
+    # second look's levels (surname 69, resembling 28)
     assert analysis.model.to_dict() == embedded_analysis.model.to_dict()
     pd.testing.assert_frame_equal(analysis.resolution.operators,
                                   embedded_analysis.resolution.operators)
@@ -130,10 +131,14 @@ def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded,
 @pytest.mark.spark
 def test_the_match_model_on_spark_samples_fitted_pairs_above_its_bound(embedded_analysis):
     """EM reads every fitted pair up to the bound (the embedded model, bit for bit), a
-    hashed sample of them above it (counts and pairs still exact, m and priors close)."""
+    hashed sample of them above it (counts and pairs still exact, m and priors close);
+    the vectors collected from Spark are the embedded ones."""
+    import numpy as np
+
     from graphlink.linkage.link import entity_labels
     from graphlink.linkage.model import comparison_levels, shop_kinds, train_vectors
     from graphlink.spark import model as on_spark
+    from graphlink.spark.evidence import comparison_vectors
     from graphlink.spark.session import spark_session
 
     spark_session("local[2]", CONF)
@@ -141,6 +146,10 @@ def test_the_match_model_on_spark_samples_fitted_pairs_above_its_bound(embedded_
     kinds, n, shops = shop_kinds(done.identifiers.uses), len(done.dataset.shops), done.dataset.shops
     entity = entity_labels(done.identifiers)
     vec = comparison_levels(done.evidence, kinds, shops)
+    got = comparison_vectors(done.evidence, kinds, shops)  # collected from Spark
+    for field in ("shop_a", "shop_b", "level", "users", "context"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(vec, field))
+        assert getattr(got, field).dtype == getattr(vec, field).dtype
     whole = train_vectors(vec, kinds, n, entity, shops)
     assert on_spark.train_vectors(vec, kinds, n, entity, shops).to_dict() == whole.to_dict()
     _, pairs, fitted = on_spark._counts(on_spark.vector_frame(vec), entity)

@@ -1,0 +1,119 @@
+"""The second look on Spark: :func:`graphlink.linkage.recompare.second_look` as joins.
+
+Names: each shop's name parts (``recompare._surnames`` per Arrow batch of holder
+names), the shops per part counted, and the pairs whose name comparison is
+``other`` joined with the parts of both shops: the rarest shared part's count is
+the ``surname`` level's frequency. Addresses: each shop's first three distinct
+Latin addresses in the uses' order (a row number kept from the driver's table),
+the pairs whose address comparison is ``other`` joined with both shops' addresses
+and their token-sort ratio computed in a pandas function (rapidfuzz, as
+``recompare._ratios``); the best ratio of a pair of at least ``RESEMBLING`` makes
+it ``resembling``. The result is the vector frame with those levels, on Spark.
+
+>>> _PER_SHOP
+3
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphlink.linkage.model import COMPARISONS
+from graphlink.linkage.recompare import (
+    _ADDRESS,
+    _NAME,
+    _PER_SHOP,
+    _RESEMBLING,
+    _SURNAME,
+    RESEMBLING,
+    _surnames,
+)
+
+__all__ = ["second_look"]
+
+_HANZI = "[\u4e00-\u9fff]"
+
+
+def _uses_frame(spark, uses: pd.DataFrame):
+    """The holder names and addresses of ``uses`` on Spark, with their row order."""
+    keep = uses[uses["kind"].isin(["holder_name", "address"])]
+    rows = pd.DataFrame({"row": np.flatnonzero(uses["kind"].isin(["holder_name", "address"])
+                                               .to_numpy()).astype(np.int64),
+                         "shop_id": keep["shop_id"].astype(object).to_numpy(),
+                         "kind": keep["kind"].astype(object).to_numpy(),
+                         "value": keep["value"].astype(object).to_numpy()})
+    return spark.createDataFrame(rows, "row long, shop_id string, kind string, value string")
+
+
+def _shared_surnames(frame, uses):
+    """(shop_a, shop_b, shared): the shops carrying the rarest name part the two share,
+    for the pairs whose name comparison is ``other``."""
+    from pyspark.sql import functions as F
+
+    def parts(batches):
+        for batch in batches:
+            yield _surnames(batch)
+
+    names = (uses.where(F.col("kind") == "holder_name").select("shop_id", "kind", "value")
+             .mapInPandas(parts, "shop_id string, surname string").distinct())
+    names = names.join(names.groupBy("surname").agg(F.count("*").alias("users")), "surname")
+    other = len(COMPARISONS["name"][1])
+    pairs = frame.where(F.col(f"l{_NAME}") == other).select("shop_a", "shop_b")
+    mine = names.select(F.col("shop_id").alias("shop_a"), "surname", "users")
+    theirs = names.select(F.col("shop_id").alias("shop_b"), "surname")
+    return (pairs.join(mine, "shop_a").join(theirs, ["shop_b", "surname"])
+            .groupBy("shop_a", "shop_b").agg(F.min("users").cast("double").alias("shared")))
+
+
+def _resembling(frame, uses):
+    """(shop_a, shop_b): the pairs whose address comparison is ``other`` and whose
+    Latin addresses resemble (token-sort ratio of at least ``RESEMBLING``)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    places = uses.where((F.col("kind") == "address") & F.col("value").isNotNull()
+                        & ~F.col("value").rlike(_HANZI))
+    first = places.groupBy("shop_id", "value").agg(F.min("row").alias("row"))
+    order = Window.partitionBy("shop_id").orderBy("row")
+    first = first.withColumn("n", F.row_number().over(order)).where(F.col("n") <= _PER_SHOP)
+    other = len(COMPARISONS["address"][1])
+    pairs = frame.where(F.col(f"l{_ADDRESS}") == other).select("shop_a", "shop_b")
+    both = (pairs.join(first.select(F.col("shop_id").alias("shop_a"),
+                                    F.col("value").alias("value_a")), "shop_a")
+            .join(first.select(F.col("shop_id").alias("shop_b"),
+                               F.col("value").alias("value_b")), "shop_b"))
+
+    def ratios(batches):
+        from rapidfuzz import fuzz, process
+
+        for batch in batches:
+            score = process.cpdist(batch["value_a"].tolist(), batch["value_b"].tolist(),
+                                   scorer=fuzz.token_sort_ratio, workers=1)
+            yield batch.loc[np.asarray(score) >= RESEMBLING, ["shop_a", "shop_b"]]
+
+    return both.mapInPandas(ratios, "shop_a string, shop_b string").distinct()
+
+
+def second_look(frame, uses: pd.DataFrame, spark=None):
+    """The vector frame (:func:`graphlink.spark.model.vector_frame`'s schema) with
+    ``surname`` and ``resembling`` levels where the name or address comparison was
+    ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (persisted)."""
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    spark = spark or SparkSession.getActiveSession()
+    names = _uses_frame(spark, uses)
+    shared = _shared_surnames(frame, names)
+    alike = _resembling(frame, names).withColumn("alike", F.lit(True))
+    out = frame.join(shared, ["shop_a", "shop_b"], "left").join(alike, ["shop_a", "shop_b"],
+                                                                 "left")
+    hit = F.col("shared").isNotNull() & (F.col("shared") > 0)
+    name, address = f"l{_NAME}", f"l{_ADDRESS}"
+    out = out.withColumn(name, F.when(hit, F.lit(_SURNAME)).otherwise(F.col(name))
+                         .cast("tinyint"))
+    out = out.withColumn(f"u{_NAME}", F.when(hit, F.col("shared"))
+                         .otherwise(F.col(f"u{_NAME}")))
+    out = out.withColumn(address, F.when(F.col("alike").isNotNull(), F.lit(_RESEMBLING))
+                         .otherwise(F.col(address)).cast("tinyint"))
+    return out.select(*frame.columns).persist()
