@@ -143,6 +143,9 @@ PAGE = {"shops": "page.shops", "pairs": "page.pairs", "evidence": "page.evidence
         "uses": "page.uses", "values": "page.values", "accounts": "page.accounts",
         "points": "page.points"}
 _MAPPED = b"graphlink.mapped"  # the factory ids page.points covers, in its metadata
+#: the spot checks of the run (write_page_index): both sections, the test buys for
+#: budgets up to SPOTCHECK_KEPT (a larger budget ranks the shops again)
+SPOTCHECKS, SPOTCHECK_KEPT = "page.spotchecks.json", 500
 _KEY, _ROW = "_key", "_row"  # a page index row's look-up key and its row in the table
 PAGE_GROUP = 2_048  # rows per row group of a page index: a look-up decodes a few only
 
@@ -165,14 +168,10 @@ def write_page_index(analysis, tables: Path) -> None:
     At 300,000 shops: 9,491 shops drawn, 11,669 on paths; written in a few seconds.
     """
     from graphlink.scoring.analysis import EVIDENCE_DRAWN, seen_uses
-    from graphlink.scoring.score import on_paths, score_signups
+    from graphlink.scoring.score import on_paths
 
     folder = Path(tables) / FOLDER
-    shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
-        analysis.shops, on="shop_id")
-    records = score_signups(shops, analysis._linked_pairs(), pd.Timestamp.min, None,
-                            only=set(shops["shop_id"]))
-    high = [r for r in records if r["flag"] == "high"]
+    high = _high_signups(analysis)
     drawn = {r["shop_id"] for r in high}
     path = on_paths(high) - drawn
     _write(pd.DataFrame({"shop_id": sorted(drawn) + sorted(path),
@@ -211,6 +210,30 @@ def write_page_index(analysis, tables: Path) -> None:
     points = points.replace_schema_metadata({**(points.schema.metadata or {}),
                                              _MAPPED: json.dumps(list(leads.index)).encode()})
     pq.write_table(points, folder / f"{PAGE['points']}.parquet", compression="zstd")
+    # the spot checks (no option but the budget: the best SPOTCHECK_KEPT kept)
+    spot = {"budget": SPOTCHECK_KEPT, **analysis.spotcheck_sections(SPOTCHECK_KEPT)}
+    (folder / SPOTCHECKS).write_text(json.dumps(spot, ensure_ascii=False, default=_plain),
+                                     encoding="utf-8")
+
+
+def _high_signups(analysis) -> list[dict]:
+    """The shops of ``analysis`` flagged high when scored as sign-ups (verdicts aside),
+    as :func:`graphlink.scoring.score.score_signups` records. Only the shops within a
+    high flag's path cost of a banned shop (any number of hops: a superset) and the
+    banned shops themselves are scored."""
+    import math
+
+    from graphlink.core.paths import PairGraph
+    from graphlink.scoring.score import FLAGS, WEAK, score_signups
+
+    shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
+        analysis.shops, on="shop_id")
+    graph = PairGraph.of(analysis._linked_pairs(), WEAK)
+    banned = set(shops["shop_id"][shops["status"] == "banned"])
+    # risk is rounded to 4 places: a score a little under the flag still makes it
+    reach = graph.near(banned, -math.log(FLAGS["high"] - 1e-3))
+    records = score_signups(shops, graph, pd.Timestamp.min, None, only=reach | banned)
+    return [r for r in records if r["flag"] == "high"]
 
 
 def _write_keyed(frame: pd.DataFrame, columns: list[str], keys: list[tuple], stem: Path
@@ -318,6 +341,7 @@ def read_analysis(state, source: str | Path | None = None):
     page = _page_files(folder)
     if page is not None:
         files["page"] = page
+    files["spotchecks"] = folder / SPOTCHECKS
     parts = {
         "identifiers": lambda: Identifiers(frame("uses"), frame("values")),
         "links": lambda: Links(state.table("similar"), meta["comparisons"], meta["candidates"],
@@ -406,6 +430,12 @@ def _saved_type() -> type:
             points = _indexed_points(self.__dict__, {lead.name for lead in leads})
             return super().map_points(leads) if points is None else points
 
+        def spotcheck_sections(self, budget: int = 20) -> dict[str, list[dict]]:
+            """As :meth:`graphlink.Analysis.spotcheck_sections`; from the run's page
+            index (:func:`write_page_index`) when it keeps ``budget`` test buys."""
+            found = _indexed_spotchecks(self.__dict__, budget)
+            return super().spotcheck_sections(budget) if found is None else found
+
         def __getattr__(self, name: str):
             parts = self.__dict__.get("_parts", {})
             if name not in parts:
@@ -453,6 +483,23 @@ def _indexed_points(parts: dict, leads: set[str]) -> pd.DataFrame | None:
     from graphlink.state.store import StateError
 
     return _mapped_points(files["points"], leads, StateError)
+
+
+def _indexed_spotchecks(parts: dict, budget: int) -> dict[str, list[dict]] | None:
+    """The spot-check sections kept by write_page_index, their best ``budget`` test
+    buys; None when the run kept none or fewer than ``budget``."""
+    path = parts["_files"].get("spotchecks")
+    if path is None or not path.exists():
+        return None
+    from graphlink.state.store import StateError
+
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: cannot read ({exc})") from exc
+    if not 0 <= budget <= kept["budget"]:
+        return None
+    return {"act_now": kept["act_now"], "test_buy": kept["test_buy"][:budget]}
 
 
 def _mapped_points(path: Path, leads: set[str], error: type[Exception]

@@ -355,7 +355,7 @@ def test_page_index_is_written_and_pages_read_the_same_without_it(copied):
     read for every shop flagged high); the page reads only it, and gives the same bytes
     as from the whole tables (index removed: a run saved before it) and for a page
     drawing a shop the index does not cover; write_page_index adds it afterwards."""
-    from graphlink.state.saved import PAGE, write_page_index
+    from graphlink.state.saved import PAGE, SPOTCHECK_KEPT, SPOTCHECKS, write_page_index
 
     data, state = copied
     folder = State.open(state).tables / FOLDER
@@ -381,9 +381,14 @@ def test_page_index_is_written_and_pages_read_the_same_without_it(copied):
     for name, frame in fresh.page_rows(set(inside), set()).items():
         pd.testing.assert_frame_equal(got[name].reset_index(drop=True),
                                       frame.reset_index(drop=True), check_dtype=False)
-    for path in index.values():
+    # the spot checks kept: budgets up to SPOTCHECK_KEPT read, larger ones ranked again
+    spot = {b: render(api.spotcheck_report(gl.open_state(state), b), "json") for b in (3, 600)}
+    assert (folder / SPOTCHECKS).exists() and 600 > SPOTCHECK_KEPT
+    for path in [*index.values(), folder / SPOTCHECKS]:
         path.unlink()
     assert render(api.signups_report(gl.open_state(state), "3650d"), "html") == want
+    assert {b: render(api.spotcheck_report(gl.open_state(state), b), "json")
+            for b in spot} == spot
     write_page_index(gl.open_state(state), State.open(state).tables)
     assert all(path.exists() for path in index.values())
     assert render(api.signups_report(gl.open_state(state), "3650d"), "html") == want
@@ -415,12 +420,19 @@ def test_damaged_saved_analysis_is_an_error_naming_the_file(copied):
     data, state = copied
     for name in ("pairs", "linked.pairs"):  # the whole table and its linked index
         (State.open(state).tables / FOLDER / f"{name}.parquet").write_bytes(b"not parquet")
+    (State.open(state).tables / FOLDER / "page.spotchecks.json").unlink()  # ranked again
     analysis = gl.open_state(state)  # parts are read when first used
     assert len(analysis.clusters()) == len(analysis.dataset.shops)
     with pytest.raises(GraphlinkError, match="pairs.parquet: cannot read"):
         assert analysis.resolution is None  # never reached: reading it fails
     result = run("report", "spotcheck", data, "--state", state, ok=False)
     assert result.exit_code == 1 and "pairs.parquet: cannot read" in result.stderr
+    # the spot checks kept in the page index: a damaged file is named too
+    from graphlink.state.saved import SPOTCHECKS
+
+    (State.open(state).tables / FOLDER / SPOTCHECKS).write_bytes(b"not json")
+    result = run("report", "spotcheck", data, "--state", state, ok=False)
+    assert result.exit_code == 1 and f"{SPOTCHECKS}: cannot read" in result.stderr
 
 
 # --- pseudonymised ----------------------------------------------------------------------
