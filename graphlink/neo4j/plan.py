@@ -195,7 +195,13 @@ class _Columns:
     def records(self, start: int = 0, stop: int | None = None) -> list[dict]:
         """``{"key", "props", "times"}`` (or ``src``/``dst``) rows ``start:stop``, as the
         statements read them (a batch at a time: all rows of a 300,000-shop world as
-        dicts would hold many gigabytes)."""
+        dicts would hold many gigabytes). No cyclic garbage collection meanwhile: it
+        walked every row of the plan again and again (30,000 shops: 8.3 s instead of
+        4.6 s for all batches)."""
+        with paused_gc():
+            return self._records(start, stop)
+
+    def _records(self, start: int, stop: int | None) -> list[dict]:
         cut = slice(start, len(self) if stop is None else min(stop, len(self)))
         names, tnames = list(self.props), list(self.times)
         n = len(range(len(self))[cut])
