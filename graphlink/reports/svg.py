@@ -802,15 +802,10 @@ def cluster_sizes(shops: pd.DataFrame) -> str:
            extra=' font-weight="600" class="title"')
     for i, (column, what) in enumerate((("operator_id", "operators"),
                                          ("community_id", "communities"))):
-        groups = shops.groupby(column).agg(size=("shop_id", "size"), banned=("banned", "any"))
-        table = groups.groupby(["size", "banned"]).size().unstack(fill_value=0)
-        table = table.reindex(columns=[False, True], fill_value=0)
+        bars, groups, largest = _size_bars(shops[column], shops["banned"])
         x0 = left + i * (panel_w + left + 10)
-        _size_panel(c, x0, top, panel_w, panel_h,
-                    [(int(s), int(a), int(b)) for s, a, b in
-                     zip(table.index, table[False], table[True], strict=True)])
-        c.text(x0, top - 10, f"{len(groups)} {what}; largest {int(groups['size'].max())} shops",
-               11)
+        _size_panel(c, x0, top, panel_w, panel_h, bars)
+        c.text(x0, top - 10, f"{groups} {what}; largest {largest} shops", 11)
         c.text(x0 - 44, top + panel_h / 2, f"{what} (log scale)", 10, "middle",
                extra=f' transform="rotate(-90 {_n(x0 - 44)} {_n(top + panel_h / 2)})"')
     items = [(f'<rect x="-7" y="-5" width="14" height="10" fill="{NODE_STYLE["shop"][0]}"/>',
@@ -820,6 +815,27 @@ def cluster_sizes(shops: pd.DataFrame) -> str:
     _legend(c, left, top + panel_h + 56, items[:1])
     _legend(c, left + 200, top + panel_h + 56, items[1:])
     return c.svg("cluster-sizes")
+
+
+def _size_bars(group: pd.Series, banned: pd.Series) -> tuple[list[tuple[int, int, int]],
+                                                              int, int]:
+    """Groups by size: ``(size, groups without a banned shop, with one)`` by size, the
+    number of groups and the largest size (a shop without a group counts in none; one
+    pass of numpy over the shops).
+
+    >>> import pandas as pd
+    >>> _size_bars(pd.Series(["O1", "O1", "O2", None]), pd.Series([False, True, False, True]))
+    ([(1, 1, 0), (2, 0, 1)], 2, 2)
+    """
+    codes, _ = group.factorize()
+    kept = codes >= 0
+    codes = codes[kept]
+    size = np.bincount(codes)
+    has_banned = np.bincount(codes, weights=np.asarray(banned, dtype=bool)[kept]) > 0
+    counts = np.bincount(size * 2 + has_banned, minlength=2)
+    bars = [(int(s), int(counts[2 * s]), int(counts[2 * s + 1]) if 2 * s + 1 < len(counts)
+             else 0) for s in np.unique(size)]
+    return bars, len(size), int(size.max()) if len(size) else 0
 
 
 def _size_panel(c: _Canvas, x0: float, top: float, w: float, h: float,
