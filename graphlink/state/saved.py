@@ -12,7 +12,14 @@ A run saved into a state folder (`graphlink analyse DATASET --state DIR`,
 - ``factory_leads.parquet``, ``factory_context.parquet``: the factory leads
   and the crowded places kept as context (their evidence as JSON text);
 - ``analysis.json``: :data:`SCHEMA`, the dataset's source, files, skipped rows
-  and warnings, the linkage counts.
+  and warnings, the linkage counts;
+- ``linked.*.parquet`` (:func:`write_linked`): the rows of the large tables the
+  sign-up and spot-check reports read, whatever their ``--since``;
+- ``page.*.parquet``, ``page.spotchecks.json`` (:func:`write_page_index`): the rows
+  the sign-up page's evidence graphs read for every shop that can be drawn, keyed by
+  shop or value in small row groups, the factory maps' points and the spot checks.
+  Both indexes are optional: a run saved without them reads the whole tables (the
+  same rows), and either function adds them to such a run.
 
 The run's ``evidence``, ``similar`` and ``keys`` tables and ``model.json`` are
 shared with the incremental tables. :func:`read_analysis` rebuilds the
@@ -188,7 +195,9 @@ def write_page_index(analysis, tables: Path) -> None:
                  folder / "page.evidence")
     mine = evidence[by_a | by_b]
     uses = analysis.identifiers.uses
-    by_shop = uses["shop_id"].isin(drawn) | seen_uses(uses, mine)
+    by_shop = uses["shop_id"].isin(drawn).to_numpy().copy()
+    near = uses["shop_id"].isin(set(mine["shop_a"]) | set(mine["shop_b"])).to_numpy()
+    by_shop[near] |= seen_uses(uses[near], mine)  # the (shop, kind, value) named only
     _write_keyed(uses, ["shop_id", "kind", "value", "account_id", "first_seen"],
                  [(by_shop, uses["shop_id"])], folder / "page.uses")
     shown = (set(uses["value"][uses["shop_id"].isin(drawn)]) | set(mine["value_a"])
