@@ -751,8 +751,6 @@ def _evidence_arrow(analysis, pairs: pa.Array) -> pa.Array:
     return pa.LargeListArray.from_arrays(offsets, lines.take(order.slice(first)))
 
 
-# long: one sort of every evidence line by pair, then the lists in arrow or, for text
-# arrow cannot hold, in Python
 def _evidence_lists(analysis, pairs: pd.DataFrame) -> pa.Array | list[list[str]]:
     """Per pair of ``pairs``, the text lines of its evidence, strongest first (then
     by text); [] for a pair without evidence. An arrow list array, or Python lists
