@@ -26,7 +26,7 @@ import pandas as pd
 
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import HUB_SHOPS, Links, _users, hub_limit
-from graphlink.linkage.model import NAMES, Vectors, comparison_levels
+from graphlink.linkage.model import Vectors, comparison_levels
 
 __all__ = ["pair_evidence", "vector_frame", "comparison_vectors"]
 
@@ -166,23 +166,14 @@ def vector_frame(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
     partition of shop pairs."""
     from pyspark.sql import SparkSession
 
-    from graphlink.spark.model import VECTOR_SCHEMA
+    from graphlink.spark.model import VECTOR_SCHEMA, _vector_rows
 
     spark = spark or SparkSession.getActiveSession()
-    width = len(NAMES)
     table = shops[["shop_id", "created_at", "status", "banned_at"]].copy()
 
     def vectors(batches):
         for batch in _whole_pairs(batches):
-            vec = comparison_levels(batch, kinds, table)
-            out = pd.DataFrame({"shop_a": vec.shop_a.astype(object),
-                                "shop_b": vec.shop_b.astype(object)})
-            for i in range(width):
-                out[f"l{i}"] = vec.level[:, i].astype(np.int8)
-            for i in range(width):
-                out[f"u{i}"] = vec.users[:, i].astype(float)
-            out["context"] = vec.context.astype(np.int8)
-            yield out
+            yield _vector_rows(comparison_levels(batch, kinds, table))
 
     # value_a too: a shared masked card is read as masked-compatible (model._method)
     columns = ["shop_a", "shop_b", "kind", "value_a", "score", "method", "users"]
