@@ -681,28 +681,47 @@ def _evidence_lines(analysis, evidence: pd.DataFrame) -> pa.Array:
     """:func:`_evidence_texts` in arrow (ArrowInvalid or UnicodeEncodeError for text
     arrow cannot hold: lone surrogates)."""
     values = _part(analysis, "values", ["kind", "value", "display"]).iloc[::-1]
-    value, display = _text(values["value"]), pa.array(values["display"], pa.large_string())
-    # reversed, so that the first of a key found is its last row (as the Python text)
-    shown = pc.if_else(pc.fill_null(pc.not_equal(display, ""), False), display, value)
-    keys = _join(_text(values["kind"]), ":", value)
+    shown = _shown(_text(values["kind"]), _text(values["value"]),
+                   pa.array(values["display"], pa.large_string()))
     del values
-    kind, va, vb, method = (_text(evidence[c]) for c in ("kind", "value_a", "value_b",
-                                                         "method"))
-
-    def show(v: pa.Array) -> pa.Array:
-        at = pc.index_in(_join(kind, ":", v), value_set=keys)
-        return pc.if_else(pc.is_valid(at), pc.take(shown, at), v)
 
     def formatted(column: pd.Series, form: Callable[[object], str]) -> pa.Array:
         codes, uniques = pd.factorize(column, use_na_sentinel=False)
         return pa.array([form(v) for v in uniques.tolist()], pa.large_string()).take(codes)
 
+    return _lines([_text(evidence[c]) for c in ("kind", "value_a", "value_b", "method")],
+                  [formatted(evidence[c], form) for c, form in _FORMS], shown)
+
+
+#: how an evidence line writes its score, shops and weight
+_FORMS = (("score", lambda x: f"{x:.2f}"), ("shops", lambda x: f"{int(x)}"),
+          ("weight", lambda x: f"{x:+.1f}"))
+
+
+def _shown(kind: pa.Array, value: pa.Array, display: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``kind:value`` keys of the values table (rows reversed, so that the first of a key
+    found is its last row, as the Python text) and the text each shows: its display,
+    else the value."""
+    text = pc.if_else(pc.fill_null(pc.not_equal(display, ""), False), display, value)
+    return _join(kind, ":", value), text
+
+
+def _lines(columns: list[pa.Array], numbers: list[pa.Array],
+           shown: tuple[pa.Array, pa.Array]) -> pa.Array:
+    """The evidence lines of :func:`_evidence_texts` from the evidence's kind, value_a,
+    value_b and method (large strings), its score, shops and weight as text
+    (:data:`_FORMS`) and the values' :func:`_shown` text."""
+    kind, va, vb, method = columns
+    keys, text = shown
+
+    def show(v: pa.Array) -> pa.Array:
+        at = pc.index_in(_join(kind, ":", v), value_set=keys)
+        return pc.if_else(pc.is_valid(at), pc.take(text, at), v)
+
     a = show(va)
-    a = pc.if_else(pc.equal(va, vb), a, _join(
-        a, " ~ ", show(vb), " (", method, " ",
-        formatted(evidence["score"], lambda x: f"{x:.2f}"), ")"))
-    return _join(kind, ": ", a, ", ", formatted(evidence["shops"], lambda x: f"{int(x)}"),
-                 " shops, ", formatted(evidence["weight"], lambda x: f"{x:+.1f}"), " bits")
+    a = pc.if_else(pc.equal(va, vb), a, _join(a, " ~ ", show(vb), " (", method, " ",
+                                              numbers[0], ")"))
+    return _join(kind, ": ", a, ", ", numbers[1], " shops, ", numbers[2], " bits")
 
 
 def _formatted_arrow(column: pa.ChunkedArray, form: Callable[[object], str]) -> pa.Array:
@@ -718,29 +737,15 @@ def _evidence_arrow(analysis, pairs: pa.Array) -> pa.Array:
     evidence = _arrow(analysis, "evidence", _EVIDENCE)
     values = _arrow(analysis, "values", ["kind", "value", "display"])
     values = values.take(pa.array(np.arange(len(values) - 1, -1, -1)))  # last row wins
-    value, display = _large(values["value"]), values["display"].combine_chunks().cast(
-        pa.large_string())
-    shown = pc.if_else(pc.fill_null(pc.not_equal(display, ""), False), display, value)
-    keys = _join(_large(values["kind"]), ":", value)
+    shown = _shown(_large(values["kind"]), _large(values["value"]),
+                   values["display"].combine_chunks().cast(pa.large_string()))
     del values
-    kind, va, vb, method = (_large(evidence[c]) for c in ("kind", "value_a", "value_b",
-                                                         "method"))
-
-    def show(v: pa.Array) -> pa.Array:
-        at = pc.index_in(_join(kind, ":", v), value_set=keys)
-        return pc.if_else(pc.is_valid(at), pc.take(shown, at), v)
-
-    a = show(va)
-    a = pc.if_else(pc.equal(va, vb), a, _join(
-        a, " ~ ", show(vb), " (", method, " ",
-        _formatted_arrow(evidence["score"], lambda x: f"{x:.2f}"), ")"))
-    lines = _join(kind, ": ", a, ", ", _formatted_arrow(evidence["shops"], lambda x: f"{int(x)}"),
-                  " shops, ", _formatted_arrow(evidence["weight"], lambda x: f"{x:+.1f}"),
-                  " bits")
+    lines = _lines([_large(evidence[c]) for c in ("kind", "value_a", "value_b", "method")],
+                   [_formatted_arrow(evidence[c], form) for c, form in _FORMS], shown)
     at = pc.fill_null(pc.index_in(_join(_large(evidence["shop_a"]), "\x00",
                                         _large(evidence["shop_b"])), value_set=pairs), -1)
     weight = pc.negate(evidence["weight"].combine_chunks().cast(pa.float64()))
-    del evidence, a, va, vb, method
+    del evidence
     order = pc.sort_indices(pa.table({"p": at, "w": weight, "t": lines}),
                             sort_keys=[("p", "ascending"), ("w", "ascending"),
                                        ("t", "ascending")])
