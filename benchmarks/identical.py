@@ -40,9 +40,11 @@ with ``PYTHONHASHSEED=0`` and without ``GRAPHLINK_STATE``, so only the code
 differs.
 
 Digests of a baseline commit are kept under
-``benchmarks/.worlds/identical/runs/<commit>/`` and reused (a commit does not
-change); the candidate tree always runs. The files themselves stay there too,
-so a ``different`` line can be followed up with ``diff``.
+``benchmarks/.worlds/identical/runs/<commit>-<worlds>/`` and reused (a commit does not
+change; ``<worlds>`` is a hash of the worlds' folder, which the reports name: a
+worktree that links this cache in names another folder); the candidate tree always
+runs. The files themselves stay there too, so a ``different`` line can be followed up
+with ``diff``.
 """
 
 from __future__ import annotations
@@ -156,6 +158,12 @@ def run_tree(tree: Path, label: str, worlds: list[World], sinces: dict[str, str]
     return digests
 
 
+def _key(commit: str) -> str:
+    """The cache folder name of a baseline commit's runs: the commit and a hash of the
+    worlds' folder (the reports print their dataset's path)."""
+    return f"{commit}-{hashlib.sha256(str(CACHE / 'worlds').encode()).hexdigest()[:8]}"
+
+
 def _git(*args: str) -> str:
     return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True,
                           text=True).stdout.strip()
@@ -165,14 +173,14 @@ def baseline_digests(rev: str, worlds: list[World], sinces: dict[str, str], tree
                      log) -> dict[str, dict[str, str]]:
     """Digests of ``rev`` (read from the cache of its commit, else run in ``tree``)."""
     commit = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
-    saved = CACHE / "runs" / commit / "digests.json"
+    saved = CACHE / "runs" / _key(commit) / "digests.json"
     known = json.loads(saved.read_text()) if saved.exists() else {}
     missing = [w for w in worlds if w.name not in known]
     if missing:
         if tree is None:
             raise RuntimeError(f"{rev}: no digests saved for {[w.name for w in missing]} "
                                "and no worktree to run it in")
-        known.update(run_tree(tree, commit, missing, sinces, log))
+        known.update(run_tree(tree, _key(commit), missing, sinces, log))
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
     else:
@@ -209,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     worlds = [WORLDS[n] for n in args.worlds]
     tree = args.tree.resolve()
     commit = _git("rev-parse", "--verify", f"{args.rev}^{{commit}}")
-    cached = CACHE / "runs" / commit / "digests.json"
+    cached = CACHE / "runs" / _key(commit) / "digests.json"
     need_worktree = not cached.exists() or any(
         w.name not in json.loads(cached.read_text()) for w in worlds) or any(
         not (w.folder / ".complete").exists() for w in worlds)
