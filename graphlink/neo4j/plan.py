@@ -295,29 +295,21 @@ def _part(analysis, table: str, columns: list[str], optional: tuple[str, ...] = 
         return frame[[c for c in wanted if c in frame.columns]]
 
 
-def _saved_file(analysis, table: str) -> Path | None:
-    """The Parquet file that an analysis read from a state (:func:`graphlink.open_state`)
-    reads one of its large tables from, while it has not read that table whole; None
-    for any other analysis. (A ``SavedAnalysis`` keeps ``{table: (part, file)}`` as
-    ``_files``; ``similar`` sits beside ``evidence`` among the run's tables.)
+def _table_file(analysis, table: str) -> Path | None:
+    """The Parquet file an analysis reads one of its large tables from
+    (:meth:`graphlink.Analysis.table_file`); None for anything else.
 
-    >>> _saved_file(object(), "pairs") is None
+    >>> _table_file(object(), "pairs") is None
     True
     """
-    found = getattr(analysis, "__dict__", {})
-    files = found.get("_files")
-    if not isinstance(files, dict) or "evidence" not in files:
-        return None
-    part, path = files.get(table) or ("links", Path(files["evidence"][1]).parent
-                                      / f"{table}.parquet")
-    return None if part in found else Path(path)
+    return analysis.table_file(table) if hasattr(analysis, "table_file") else None
 
 
 def _arrow(analysis, table: str, columns: list[str]) -> pa.Table:
     """``columns`` of one of the analysis's large tables (:func:`_part`) as an arrow
     table: read straight from the state's file for a saved analysis (no Python object
     per value), else converted from its DataFrame."""
-    path = _saved_file(analysis, table)
+    path = _table_file(analysis, table)
     if path is not None:
         return pq.read_table(path, columns=columns)
     return pa.Table.from_pandas(_part(analysis, table, columns), preserve_index=False)
@@ -457,7 +449,7 @@ def _uses_rows(analysis, owner: str) -> _Columns:
 def _similar_rows(analysis) -> _Columns:
     """SIMILAR rows: from the smaller value to the larger, score and method."""
     columns = ["kind", "value_a", "value_b", "score", "method"]
-    path = _saved_file(analysis, "similar")  # a saved analysis: not the links' other tables
+    path = _table_file(analysis, "similar")  # a saved analysis: not the links' other tables
     similar = pq.read_table(path, columns=columns).to_pandas() if path is not None else \
         analysis.links.similar[columns]
     swap = (similar["value_a"] > similar["value_b"]).to_numpy()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -123,6 +124,17 @@ class Analysis:
                  "uses": lambda: self.identifiers.uses,
                  "values": lambda: self.identifiers.values}[table]()
         return select(frame, columns, filters)
+
+    def table_file(self, table: str) -> Path | None:
+        """The Parquet file this analysis reads one of its large tables from (those of
+        :meth:`rows`, and ``similar``), while it has not read that table whole: None
+        here, in memory; a file for an analysis read from a state (:func:`open_state`),
+        so that an exporter can read it straight (:mod:`graphlink.neo4j.plan`).
+
+        >>> Analysis.__new__(Analysis).table_file("pairs") is None
+        True
+        """
+        return None
 
     # long: the page's five reads in their order, each filter beside the reason for it
     def page_rows(self, drawn: set[str], on_paths: set[str]) -> dict[str, pd.DataFrame]:

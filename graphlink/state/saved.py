@@ -398,6 +398,22 @@ class _LazyTables(dict):
         return self[name] if name in self._names else default
 
 
+def _table_file(analysis, table: str) -> Path | None:
+    """``SavedAnalysis.table_file`` (:meth:`graphlink.Analysis.table_file`): the run's
+    file of ``table`` (``similar`` sits beside ``evidence``) while the analysis has not
+    read that table's part whole.
+
+    >>> from types import SimpleNamespace as Saved
+    >>> _table_file(Saved(_files={"evidence": ("links", "run/evidence.parquet")}), "similar")
+    PosixPath('run/similar.parquet')
+    """
+    parts = analysis.__dict__
+    files = parts["_files"]
+    part, path = files.get(table) or ("links", Path(files["evidence"][1]).parent
+                                      / f"{table}.parquet")
+    return None if part in parts else Path(path)
+
+
 @functools.cache
 def _saved_type() -> type:
     """``SavedAnalysis``: an :class:`~graphlink.Analysis` whose parts are read when
@@ -424,6 +440,8 @@ def _saved_type() -> type:
             from graphlink.state.store import StateError
 
             return _read(path, StateError, columns, filters)
+
+        table_file = _table_file  # as graphlink.Analysis.table_file
 
         def page_rows(self, drawn: set[str], on_paths: set[str]) -> dict[str, pd.DataFrame]:
             """As :meth:`graphlink.Analysis.page_rows`; from the run's page index
