@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -182,18 +183,18 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")
-    linked, paired, levels, looked, trained, scored, resolve = _functions(forms is not None)
-    links = linked(ids)
+    engine = _stages_on(forms is not None)
+    links = engine.find_links(ids)
     stage("weighing evidence")
-    evidence = paired(ids, links)
+    evidence = engine.pair_evidence(ids, links)
     # in clear: a masked card shown alike on two shops must be seen as masked
     kinds, n = shop_kinds(ids.uses), len(dataset.shops)
-    vectors = looked(levels(evidence, kinds, dataset.shops), ids.uses)
+    vectors = engine.second_look(engine.comparison_levels(evidence, kinds, dataset.shops), ids.uses)
     given = _model(model)
-    model = given or trained(vectors, kinds, n, entity, dataset.shops,
-                             sampled=sampled_u(ids.uses, seed=seed))
+    model = given or engine.train_vectors(vectors, kinds, n, entity, dataset.shops,
+                                          sampled=sampled_u(ids.uses, seed=seed))
     if given is None and verdicts is not None and len(verdicts):
-        model = _learned(model, scored(model, vectors, n), verdicts)
+        model = _learned(model, engine.score_vectors(model, vectors, n), verdicts)
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops)
@@ -201,7 +202,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     if pseudonyms is not None:
         dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
     stage("resolving operators")
-    resolution = _resolved(dataset.shops, scored(model, vectors, n), model, n, resolve)
+    resolution = _resolved(dataset.shops, vectors, model, n, engine)
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
@@ -211,7 +212,19 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     return analysis
 
 
-def _functions(on_spark: bool) -> tuple[Callable, ...]:
+class _Engine(NamedTuple):
+    """The stage functions that run on one engine (same signatures, same results)."""
+
+    find_links: Callable
+    pair_evidence: Callable
+    comparison_levels: Callable
+    second_look: Callable
+    train_vectors: Callable
+    score_vectors: Callable
+    resolve_operators: Callable
+
+
+def _stages_on(on_spark: bool) -> _Engine:
     """The engine's :func:`find_links`, :func:`pair_evidence`, :func:`comparison_levels`,
     :func:`second_look`, :func:`train_vectors`, :func:`score_vectors` and
     :func:`resolve_operators`: these, or their Spark versions (in the session ``prepare``
@@ -221,8 +234,8 @@ def _functions(on_spark: bool) -> tuple[Callable, ...]:
     a sample of them, every pair scored on Spark; :mod:`graphlink.spark.resolve`:
     connected components by label propagation)."""
     if not on_spark:
-        return (find_links, pair_evidence, comparison_levels, second_look, train_vectors,
-                score_vectors, resolve_operators)
+        return _Engine(find_links, pair_evidence, comparison_levels, second_look, train_vectors,
+                       score_vectors, resolve_operators)
     from graphlink.spark.blocking import find_links as links_on_spark
     from graphlink.spark.evidence import pair_evidence as evidence_on_spark
     from graphlink.spark.evidence import vector_frame
@@ -231,8 +244,8 @@ def _functions(on_spark: bool) -> tuple[Callable, ...]:
     from graphlink.spark.recompare import second_look as second_look_on_spark
     from graphlink.spark.resolve import resolve_operators as resolve_on_spark
 
-    return (links_on_spark, evidence_on_spark, vector_frame, second_look_on_spark,
-            train_on_spark, score_vectors_on_spark, resolve_on_spark)
+    return _Engine(links_on_spark, evidence_on_spark, vector_frame, second_look_on_spark,
+                   train_on_spark, score_vectors_on_spark, resolve_on_spark)
 
 
 def _learned(model: MatchModel, scored: pd.DataFrame, verdicts: pd.DataFrame) -> MatchModel:
@@ -245,11 +258,12 @@ def _learned(model: MatchModel, scored: pd.DataFrame, verdicts: pd.DataFrame) ->
     return refine(model, pairs, labels)
 
 
-def _resolved(shops: pd.DataFrame, pairs: pd.DataFrame, model: MatchModel, n: int,
-              resolve: Callable = resolve_operators) -> Resolution:
-    """Operators from the pairs, then again once each shop is also compared with the
-    operators of the first pass (:func:`graphlink.linkage.resolve.against_operators`);
-    ``resolve``: the engine's :func:`resolve_operators`."""
+def _resolved(shops: pd.DataFrame, vectors, model: MatchModel, n: int, engine: _Engine
+              ) -> Resolution:
+    """Operators from the pairs ``model`` scores, then again once each shop is also
+    compared with the operators of the first pass
+    (:func:`graphlink.linkage.resolve.against_operators`), on ``engine``."""
+    pairs, resolve = engine.score_vectors(model, vectors, n), engine.resolve_operators
     first = resolve(shops["shop_id"], pairs)
     owner = first.operators.set_index("shop_id")["operator_id"]
     banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
