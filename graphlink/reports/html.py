@@ -153,7 +153,8 @@ def esc(value: object) -> str:
     'rtlevil'
     """
     text = value if type(value) is str else _text(value)
-    if _BIDI.search(text):  # rare: a search is cheaper than a substitution
+    # rare: a search is cheaper than a substitution; none in ASCII text (a flag, no scan)
+    if not text.isascii() and _BIDI.search(text):
         text = _BIDI.sub("", text)
     # html.escape(text, quote=True), without its call
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
@@ -218,18 +219,42 @@ def _cards(items: list[tuple[str, object]]) -> str:
 def _table(report, table_id: str = "rows") -> str:
     header = report.header()
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
-    columns = [_column([row.get(c) for row in report.rows], c == "flag") for c in header]
+    values = [[row.get(c) for row in report.rows] for c in header]
     if not report.rows:
         body = ""
-    elif columns:  # one join for the whole body: a report's table has 100,000s of cells
-        body = "<tr>" + "</tr><tr>".join(map("".join, zip(*columns, strict=True))) + "</tr>"
-    else:
+    elif not values:
         body = "<tr></tr>" * len(report.rows)
+    elif "flag" not in header and (text := _text_body(values)) is not None:
+        body = text  # every cell text (a clusters report): escaped and placed at once
+    else:  # one join for the whole body: a report's table has 100,000s of cells
+        columns = [_column(v, c == "flag") for c, v in zip(header, values, strict=True)]
+        body = "<tr>" + "</tr><tr>".join(map("".join, zip(*columns, strict=True))) + "</tr>"
     return (f'<div class="tools"><input type="search" placeholder="Filter rows…" '
             f'aria-label="Filter rows" data-filter="{table_id}"> '
             f'<span class="muted">{len(report.rows)} row(s); click a column to sort</span></div>'
             f'<div class="scroll"><table class="sortable" id="{table_id}"><thead><tr>{head}'
             f'</tr></thead><tbody>{body}</tbody></table></div>')
+
+
+def _text_body(columns: list[list]) -> str | None:
+    """The rows of a table whose every cell is text (a clusters report: 300,000 rows of
+    three ids) as one string, escaped at once with its cells and rows between markers
+    then put in place; the same text as :func:`_column`'s cells joined. None when a cell
+    is not text or holds a marker.
+
+    >>> _text_body([["S1", "S<2>"], ["O1", "O2"]])
+    '<tr><td>S1</td><td>O1</td></tr><tr><td>S&lt;2&gt;</td><td>O2</td></tr>'
+    >>> _text_body([["S1"], [0.5]]) is None
+    True
+    """
+    if not columns or not columns[0] or any(set(map(type, c)) != {str} for c in columns):
+        return None
+    rows, cells = len(columns[0]), len(columns)
+    joined = "\x01".join(map("\x00".join, zip(*columns, strict=True)))
+    if joined.count("\x00") != rows * (cells - 1) or joined.count("\x01") != rows - 1:
+        return None
+    return ("<tr><td>" + esc(joined).replace("\x00", "</td><td>").replace(
+        "\x01", "</td></tr><tr><td>") + "</td></tr>")
 
 
 def _column(values: list, flag: bool) -> list[str]:

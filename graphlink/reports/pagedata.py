@@ -169,7 +169,10 @@ def factories_page(analysis: Any, factories: list[dict]) -> Page:
     if mapped:
         found = analysis.factories().set_index("factory_id")
         points = analysis.map_points([found.loc[f] for f in mapped])
-        status = analysis.dataset.shops.set_index("shop_id")["status"]
+        shops = analysis.dataset.shops
+        # the status of the mapped shops only (each map looks its points up in it)
+        status = shops.loc[shops["shop_id"].isin(set(points["shop_id"])),
+                           ["shop_id", "status"]].set_index("shop_id")["status"]
         placed = points["shop_id"].value_counts().to_dict()
         places = {f: factory_place(found.loc[f], f, points, status, placed=placed)
                   for f in mapped}

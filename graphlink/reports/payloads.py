@@ -25,7 +25,7 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     """`graphlink clusters`: one row per shop, every shop exactly once. ``page``: with
     what the HTML page draws (:mod:`graphlink.reports.pagedata`; the CLI skips it for other
     formats)."""
-    rows = records(analysis.clusters())
+    rows = _cluster_rows(analysis.clusters())
     payload = {
         "schema": "graphlink.clusters/1",
         "dataset": analysis.dataset.source,
@@ -36,6 +36,28 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     return Report("Operators and communities", payload, rows,
                   ["shop_id", "operator_id", "community_id"],
                   page=clusters_page(analysis) if page else None)
+
+
+_CLUSTER_COLUMNS = ["shop_id", "operator_id", "community_id"]
+
+
+def _cluster_rows(frame: pd.DataFrame) -> list[dict]:
+    """:func:`records` of :meth:`graphlink.Analysis.clusters`, each row a dict display of
+    its three columns when they hold text (or None): half the time of ``dict(zip())`` on
+    a clusters report's row per shop.
+
+    >>> _cluster_rows(pd.DataFrame({"shop_id": ["S1"], "operator_id": ["O1"],
+    ...                             "community_id": [None]}))
+    [{'shop_id': 'S1', 'operator_id': 'O1', 'community_id': None}]
+    """
+    if frame.columns.tolist() != _CLUSTER_COLUMNS:
+        return records(frame)
+    shops, operators, communities = columns = [frame[c].tolist() for c in _CLUSTER_COLUMNS]
+    if not all(frame[c].dtype == object and set(map(type, values)) <= {str, type(None)}
+               for c, values in zip(_CLUSTER_COLUMNS, columns, strict=True)):
+        return records(frame)
+    return [{"shop_id": s, "operator_id": o, "community_id": c}
+            for s, o, c in zip(shops, operators, communities, strict=True)]
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

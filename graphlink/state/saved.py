@@ -634,8 +634,31 @@ def _decoded(table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas()
     for c in nested:
         if c in frame:
-            frame[c] = [None if v is None else json.loads(v) for v in frame[c]]
+            frame[c] = _json_cells(frame[c].tolist())
     return frame
+
+
+def _json_cells(texts: list) -> list:
+    """Each JSON text of a column decoded (None stays None): the column's texts as one
+    array through orjson, or each through ``json.loads`` when orjson refuses the text
+    (NaN, integers beyond 64 bits: what ``json.dumps`` may write).
+
+    >>> _json_cells(['["S1", "S2"]', None, '{"a": NaN}'])
+    [['S1', 'S2'], None, {'a': nan}]
+    >>> _json_cells(['[1, 2.5]', None])
+    [[1, 2.5], None]
+    """
+    import orjson
+
+    kept = [t for t in texts if t is not None]
+    try:
+        found = orjson.loads("[" + ",".join(kept) + "]")
+    except orjson.JSONDecodeError:
+        found = None
+    if found is None or len(found) != len(kept):  # a text that is no JSON value alone
+        return [None if t is None else json.loads(t) for t in texts]
+    values = iter(found)
+    return [None if t is None else next(values) for t in texts]
 
 
 def _read(path: Path, error: type[Exception], columns: list[str] | None = None,
