@@ -107,25 +107,36 @@ def against_operators(pairs: pd.DataFrame, operator_of: pd.Series, model: MatchM
     combined = _combined(ties, model, shops, banned)
     if not len(combined):
         return pairs
-    key = pairs["shop_a"] + "\x1f" + pairs["shop_b"]
-    replaced = set(combined["shop_a"] + "\x1f" + combined["shop_b"])
-    out = pd.concat([pairs[~key.isin(replaced)], combined[pairs.columns]], ignore_index=True)
+    replaced = pd.MultiIndex.from_arrays([pairs["shop_a"], pairs["shop_b"]]).isin(
+        pd.MultiIndex.from_arrays([combined["shop_a"], combined["shop_b"]]))
+    out = pd.concat([pairs[~replaced], combined[pairs.columns]], ignore_index=True)
     return out.sort_values(["shop_a", "shop_b"], ignore_index=True)
 
 
 def _ties(pairs: pd.DataFrame, operator_of: pd.Series) -> pd.DataFrame:
     """Each pair seen from both shops (``x``, ``y``), kept where ``x`` is tied to two
     or more shops of ``y``'s operator ``op`` (not its own)."""
-    both = pd.concat([pairs.assign(x=pairs["shop_a"], y=pairs["shop_b"]),
-                      pairs.assign(x=pairs["shop_b"], y=pairs["shop_a"])], ignore_index=True)
-    both["op"] = both["y"].map(operator_of)
-    own = both["x"].map(operator_of).fillna(both["x"])
-    size = operator_of.value_counts()
-    both = both[both["op"].notna() & (both["op"] != own)
-                & (both["op"].map(size).fillna(0) >= 2)]
-    many = both.groupby(["x", "op"])["y"].transform("size") >= 2
-    both = both[many].copy()
-    both["tries"] = both["op"].map(size).astype(np.int32)
+    # decided on integer codes, so that only the kept rows are copied with all
+    # their columns (at 300k shops the doubled table of every pair was 13M rows)
+    n = len(pairs)
+    x = pd.concat([pairs["shop_a"], pairs["shop_b"]], ignore_index=True)
+    y = pd.concat([pairs["shop_b"], pairs["shop_a"]], ignore_index=True)
+    at = operator_of.index.get_indexer(x)  # row of each shop in operator_of, or -1
+    alone = np.flatnonzero(at < 0)  # a shop without an operator is its own group
+    at[alone] = len(operator_of) + pd.factorize(x.iloc[alone])[0]
+    codes = np.r_[pd.factorize(operator_of)[0], -1]  # -1: no operator
+    size = np.bincount(codes[codes >= 0], minlength=len(codes))  # shops per operator
+    of_x = codes[np.minimum(at, len(operator_of))]
+    at_y = np.r_[at[n:], at[:n]]
+    op = np.r_[of_x[n:], of_x[:n]]
+    keep = np.flatnonzero((op >= 0) & (op != of_x) & (size[np.maximum(op, 0)] >= 2))
+    _, group, count = np.unique(at[keep].astype(np.int64) * (len(size) + 1) + op[keep],
+                                return_inverse=True, return_counts=True)
+    rows = keep[count[group] >= 2]
+    both = pairs.iloc[rows % n].set_axis(pd.Index(rows))
+    both = both.assign(x=x.iloc[rows].set_axis(both.index), y=y.iloc[rows].set_axis(both.index),
+                       op=operator_of.iloc[at_y[rows]].set_axis(both.index))
+    both["tries"] = size[op[rows]].astype(np.int32)
     return both
 
 
@@ -137,12 +148,17 @@ def _combined(ties: pd.DataFrame, model: MatchModel, shops: int, banned: set[str
                                                                          False, True])
     groups = ties.groupby(["x", "op"], sort=False)
     best = groups.agg(rep=("y", "first"), top=("p", "max"), context=("context", "max"),
-                      tries=("tries", "first"), via=("y", lambda ys: sorted(ys)))
+                      tries=("tries", "first"))
+    best["via"] = _sorted_groups(ties)
+    group = groups.ngroup().to_numpy()  # contiguous: ties are sorted by x, op
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     for name in NAMES:
-        level = groups[f"level_{name}"].transform("min")
-        best[f"level_{name}"] = level.groupby([ties["x"], ties["op"]], sort=False).first()
-        rarest = ties[f"users_{name}"].where(ties[f"level_{name}"] == level, np.inf)
-        best[f"users_{name}"] = rarest.groupby([ties["x"], ties["op"]], sort=False).min()
+        levels = ties[f"level_{name}"].to_numpy()
+        least = np.minimum.reduceat(levels, starts)
+        best[f"level_{name}"] = least
+        users = ties[f"users_{name}"].to_numpy(dtype=float)
+        best[f"users_{name}"] = np.fmin.reduceat(np.where(levels == least[group], users, np.inf),
+                                                 starts)  # the rarest value at that level
     best = best.reset_index()
     x, rep = best["x"].to_numpy(dtype=object), best["rep"].to_numpy(dtype=object)
     best["shop_a"], best["shop_b"] = np.minimum(x, rep), np.maximum(x, rep)
@@ -151,6 +167,14 @@ def _combined(ties: pd.DataFrame, model: MatchModel, shops: int, banned: set[str
                                                                       strict=True)]
     scored = scored[scored["p"].to_numpy() > best["top"].to_numpy()]
     return scored.sort_values("p", ascending=False).drop_duplicates(["shop_a", "shop_b"])
+
+
+def _sorted_groups(ties: pd.DataFrame) -> list[np.ndarray]:
+    """Per (x, op) group of ``ties`` (sorted by x, then op), its shops ``y`` sorted."""
+    rows = ties[["x", "op", "y"]].sort_values(["x", "op", "y"])
+    x, op = rows["x"].to_numpy(dtype=object), rows["op"].to_numpy(dtype=object)
+    starts = np.flatnonzero((x[1:] != x[:-1]) | (op[1:] != op[:-1])) + 1
+    return np.split(rows["y"].to_numpy(dtype=object), starts)
 
 
 def combined_with(pairs: pd.DataFrame) -> dict[tuple[str, str], list[str]]:

@@ -87,6 +87,36 @@ def test_operators_are_the_components_of_merge_links(case, rnd):
     assert operators(resolve.resolve_operators(pd.Series(shops[::-1]), shuffled)) == got
 
 
+DENSE = st.integers(4, 10).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1),
+                                   st.just(0.5)), min_size=6, max_size=40)))
+OWNERS = st.lists(st.one_of(st.none(), st.integers(0, 2)), min_size=10, max_size=10)
+
+
+@settings(max_examples=80, deadline=None)
+@given(DENSE, OWNERS)
+def test_ties_are_the_shops_tied_to_two_shops_of_another_operator(case, owners):
+    """A plain-Python oracle for ``_ties``: each pair seen from both ends, kept where
+    shop x has two or more pairs with shops of y's operator (not its own, of two shops or
+    more); ``tries`` is that operator's size. Shops outside ``operator_of`` (None) have
+    no operator."""
+    n, rows = case
+    shops = [f"S{i:02d}" for i in range(n)]
+    seen = {tuple(sorted((shops[a], shops[b]))) for a, b, _ in rows if a != b}
+    pairs = pd.DataFrame(sorted(seen), columns=["shop_a", "shop_b"]).assign(p=0.5)
+    owner = {s: f"OP-{o}" for s, o in zip(shops, owners, strict=False) if o is not None}
+    operator_of = pd.Series(owner, dtype=object)
+    size = {op: list(owner.values()).count(op) for op in set(owner.values())}
+    ends = [(x, y) for a, b in seen for x, y in ((a, b), (b, a)) if y in owner
+            and owner[y] != owner.get(x) and size[owner[y]] >= 2]
+    many = {(x, owner[y]) for x, y in ends if sum(owner[v] == owner[y] for u, v in ends
+                                                    if u == x) >= 2}
+    want = sorted((x, y, owner[y], size[owner[y]]) for x, y in ends if (x, owner[y]) in many)
+    got = resolve._ties(pairs, operator_of)
+    assert sorted(zip(got["x"], got["y"], got["op"], got["tries"], strict=True)) == want
+    assert got.index.is_unique
+
+
 # --- with the match model's scores -------------------------------------------------------
 
 def test_a_shared_park_address_does_not_make_two_shops_one_operator():
