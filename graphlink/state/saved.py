@@ -286,12 +286,31 @@ def _keyed_read(path: Path, keys: set, error: type[Exception]) -> pd.DataFrame:
             j = bisect.bisect_left(wanted, stats.min)
             if j < len(wanted) and wanted[j] <= stats.max:
                 groups.append(i)
-        table = found.read_row_groups(groups)
+        table = _filed_under(found.read_row_groups(groups), keys)
     except (OSError, pa.ArrowException, ValueError) as exc:
         raise error(f"{path}: cannot read ({exc})") from exc
     frame = _decoded(table)
     frame = frame[frame[_KEY].isin(keys)].drop_duplicates(_ROW).sort_values(_ROW)
     return frame.drop(columns=[_KEY, _ROW]).reset_index(drop=True)
+
+
+def _filed_under(table: pa.Table, keys: set) -> pa.Table:
+    """The rows of ``table`` whose ``_key`` is one of ``keys``, filtered in Arrow before
+    pandas decodes them (a page's values span dozens of row groups: 88,000 rows read
+    for 89 at 300,000 shops). Unfiltered when an integer or boolean column holds a null:
+    pandas would give those columns another dtype for the rows kept than for all.
+
+    >>> t = pa.table({"_key": ["S1", "S2", "S1"], "_row": [0, 1, 2]})
+    >>> _filed_under(t, {"S1"}).column("_row").to_pylist()
+    [0, 2]
+    """
+    import pyarrow.compute as pc
+
+    if any((pa.types.is_integer(f.type) or pa.types.is_boolean(f.type))
+           and table.column(f.name).null_count for f in table.schema):
+        return table
+    key = table.column(_KEY)
+    return table.filter(pc.is_in(key, value_set=pa.array(list(keys), type=key.type)))
 
 
 def _linked_current(folder: Path) -> bool:
