@@ -162,33 +162,41 @@ def signups_page(analysis: Any, signups: list[dict]) -> Page:
                 evidence=evidence_graphs(analysis, chosen))
 
 
-def factories_page(analysis: Any, factories: list[dict]) -> Page:
-    """Names and the map data of the mapped leads of ``factories`` (the report's records)."""
+def factories_page(analysis: Any, factories: list[dict], leads: pd.DataFrame | None = None
+                   ) -> Page:
+    """Names and the map data of the mapped leads of ``factories`` (the report's records);
+    ``leads``: :meth:`graphlink.Analysis.factories` when the caller has it."""
     mapped = mapped_factories(factories)
-    places = {}
+    named = {s for f in factories for s in f["shops"]}  # the page names the shops of every lead
+    places, points = {}, None
     if mapped:
-        found = analysis.factories().set_index("factory_id")
+        found = (analysis.factories() if leads is None else leads).set_index("factory_id")
         points = analysis.map_points([found.loc[f] for f in mapped])
-        shops = analysis.dataset.shops
-        # the status of the mapped shops only (each map looks its points up in it)
-        status = shops.loc[shops["shop_id"].isin(set(points["shop_id"])),
-                           ["shop_id", "status"]].set_index("shop_id")["status"]
+    shops = analysis.dataset.shops
+    # one pass over the shops for the names and the mapped points' status
+    shops = shops[shops["shop_id"].isin(named if points is None
+                                        else named | set(points["shop_id"]))]
+    if mapped:
+        status = shops.set_index("shop_id")["status"]  # each map looks its points up in it
         placed = points["shop_id"].value_counts().to_dict()
         places = {f: factory_place(found.loc[f], f, points, status, placed=placed)
                   for f in mapped}
-    # the page names the shops of every lead
-    return Page(names=shop_names(analysis, {s for f in factories for s in f["shops"]}),
-                places=places)
+    names = {s: (n, st) for s, n, st in zip(shops["shop_id"], shops["name"], shops["status"],
+                                           strict=True) if s in named}
+    return Page(names=names, places=places)
 
 
-def clusters_page(analysis: Any) -> Page:
-    """The per-shop table of the operator and community sizes chart."""
-    return Page(clusters=cluster_table(analysis))
+def clusters_page(analysis: Any, shops: pd.DataFrame | None = None) -> Page:
+    """The per-shop table of the operator and community sizes chart (``shops``: as
+    :func:`cluster_table` takes it)."""
+    return Page(clusters=cluster_table(analysis, shops))
 
 
-def cluster_table(analysis: Any) -> pd.DataFrame:
-    """shop_id, operator_id, community_id and banned (bool), one row per shop."""
-    shops = analysis.clusters()
+def cluster_table(analysis: Any, shops: pd.DataFrame | None = None) -> pd.DataFrame:
+    """shop_id, operator_id, community_id and banned (bool), one row per shop.
+    ``shops``: :meth:`graphlink.Analysis.clusters` when the caller has it (a copy it
+    gives up: ``banned`` is added to it)."""
+    shops = analysis.clusters() if shops is None else shops
     shops["banned"] = shops["shop_id"].isin(set(analysis.dataset.banned_shop_ids()))
     return shops
 

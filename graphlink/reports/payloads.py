@@ -25,7 +25,8 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     """`graphlink clusters`: one row per shop, every shop exactly once. ``page``: with
     what the HTML page draws (:mod:`graphlink.reports.pagedata`; the CLI skips it for other
     formats)."""
-    rows = _cluster_rows(analysis.clusters())
+    shops = analysis.clusters()
+    rows = _cluster_rows(shops)
     payload = {
         "schema": "graphlink.clusters/1",
         "dataset": analysis.dataset.source,
@@ -35,7 +36,7 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     }
     return Report("Operators and communities", payload, rows,
                   ["shop_id", "operator_id", "community_id"],
-                  page=clusters_page(analysis) if page else None)
+                  page=clusters_page(analysis, shops) if page else None)
 
 
 _CLUSTER_COLUMNS = ["shop_id", "operator_id", "community_id"]
@@ -128,7 +129,8 @@ def factories_report(analysis: Analysis, *, page: bool = True) -> Report:
     """`graphlink report factories`: independent operators converging on one place, best
     first, each with its evidence; crowded honest places (parks, warehouses, towers)
     listed apart under ``context`` with their reason."""
-    records = [_factory_record(r) for r in analysis.factories().to_dict("records")]
+    leads = analysis.factories()
+    records = [_factory_record(r) for r in leads.to_dict("records")]
     context = [{**r, "lat": _number(r["lat"]), "lon": _number(r["lon"]),
                 "radius_m": _number(r["radius_m"])}
                for r in analysis.factory_context().to_dict("records")]
@@ -141,7 +143,7 @@ def factories_report(analysis: Analysis, *, page: bool = True) -> Report:
     return Report("Factory leads", payload, rows,
                   ["factory_id", "shops", "operators", "banned_shops", "score", "anchor_address",
                    "lat", "lon", "shop_ids"], notes,
-                  page=factories_page(analysis, records) if page else None)
+                  page=factories_page(analysis, records, leads) if page else None)
 
 
 def _number(value: object) -> float | None:
