@@ -25,7 +25,10 @@ the factory report's cost is printed as a ratio of the sign-up report's. The
 in-process stage ``signups html`` builds the same sign-up report with its HTML
 page data and renders it as HTML (figures included); its cost is printed as a
 ratio of the JSON report's (stages ``signups`` + ``report``) and left out of
-the in-process total. benchmarks/render.py measures the same from a saved state.
+the in-process total. The stage ``page index`` is the analysis's last step
+(:meth:`graphlink.Analysis.index_pages`, as ``graphlink.analyse`` ends): the tables
+the page reads, indexed by shop and value, as a saved run has its page index.
+benchmarks/render.py measures the same from a saved state.
 
 ``--from-state`` (issue 19) instead runs ``graphlink analyse DATASET --state
 DIR`` once, then ``report signups``, ``clusters``, ``report factories``,
@@ -142,6 +145,7 @@ def child_graphlink(folder: Path, since: str) -> dict:
     analysis = api.Analysis(dataset, ids, links, evidence, resolution, shops, model)
     analysis.shops = clock("factory leads", lambda: join_factories(
         shops, analysis.factory_leads.leads))  # as analyse does
+    clock("page index", analysis.index_pages)  # analyse's last step
     # the JSON report builds no HTML page data (--format json does not either)
     signups = clock("signups", api.signups_report, analysis, since, page=False)
     clock("report", report.write, signups, "json", os.devnull)  # streamed, as the CLI does

@@ -150,6 +150,7 @@ def check(source: str | Path | Dataset, *, progress: Progress | None = None,
     return report
 
 
+# long: the pipeline's stages in their order, each a few lines beside its reason
 def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress | None = None,
             pseudonymise: bool | str | bytes | None = None,
             model: MatchModel | str | Path | None = None, verdicts: pd.DataFrame | None = None,
@@ -208,6 +209,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
     # a factory lead's independent dealers are one dealer network
     analysis.shops = join_factories(shops, analysis.factory_leads.leads)
+    analysis.index_pages()  # as a saved run writes its page index (state.saved)
     stage("done")
     return analysis
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphlink.core.frames import dnf, select
+from graphlink.core.frames import KeyIndex, dnf, select
 from graphlink.state.saved import _expression
 
 NAMES = ["S1", "S2", "S3", "S4", None]
@@ -63,3 +64,33 @@ def test_select_nulls_never_pass_and_empty_sets_pass_nothing():
     assert select(frame, None, [("via", "in", set())]).empty
     assert select(frame, None, [("via", "not in", {"S2,S3"})])["via"].tolist() == [""]
     assert select(frame, ["p"], None).columns.tolist() == ["p"]
+
+
+key_filters = st.lists(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.just("in"),
+                                          st.sets(st.sampled_from(NAMES[:-1] + ["S9"]),
+                                                  max_size=3)),
+                                min_size=1, max_size=2), min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), terms=key_filters, sort=st.booleans())
+def test_key_index_selects_the_rows_select_does(data, terms, sort):
+    """KeyIndex (sorted column: bisection; any other: codes) against select, nulls and
+    keys missing from the table included."""
+    a = data.draw(st.lists(st.sampled_from(NAMES[:-1] if sort else NAMES), max_size=30))
+    n = len(a)
+    b = data.draw(st.lists(st.sampled_from(NAMES), min_size=n, max_size=n))
+    frame = pd.DataFrame({"a": pd.Series(sorted(a) if sort else a, dtype=object),
+                          "b": pd.Series(b, dtype=object), "i": range(n)})
+    index = KeyIndex(frame, ["a", "b"])
+    assert index.columns["a"][0] or not sort  # sorted text: searched by bisection
+    got, want = index.select(["i", "a"], terms), select(frame, ["i", "a"], terms)
+    assert got.equals(want) and got.index.equals(want.index)
+
+
+def test_key_index_takes_only_look_ups_by_its_keys():
+    index = KeyIndex(pd.DataFrame({"a": ["S1"], "p": [0.5]}), ["a"])
+    for terms in ([("p", "in", {0.5})], [("a", "==", "S1")]):
+        with pytest.raises(ValueError, match="look-up by key"):
+            index.select(None, terms)
+    assert index.select(["p"], None)["p"].tolist() == [0.5]
