@@ -27,16 +27,33 @@ def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
     formats)."""
     shops = analysis.clusters()
     rows = _cluster_rows(shops)
+    groups = {c: _grouped(shops[c]) for c in ("operator_id", "community_id")}
     payload = {
         "schema": "graphlink.clusters/1",
         "dataset": analysis.dataset.source,
-        "operators": int(analysis.shops["operator_id"].nunique()),
-        "communities": int(analysis.shops["community_id"].nunique()),
+        "operators": len(groups["operator_id"].cat.categories),
+        "communities": len(groups["community_id"].cat.categories),
         "shops": rows,
     }
+    if page:  # the sizes chart counts the groups by their codes (no second hashing)
+        shops = shops.assign(**groups)
     return Report("Operators and communities", payload, rows,
                   ["shop_id", "operator_id", "community_id"],
                   page=clusters_page(analysis, shops) if page else None)
+
+
+def _grouped(column: pd.Series) -> pd.Series:
+    """``column`` as a categorical of its distinct values (None and NaN: no group),
+    hashed once: its categories count as ``nunique()`` does, and the sizes chart
+    factorizes its codes.
+
+    >>> grouped = _grouped(pd.Series(["O1", None, "O2", "O1"]))
+    >>> len(grouped.cat.categories), grouped.cat.codes.tolist()
+    (2, [0, -1, 1, 0])
+    """
+    codes, uniques = pd.factorize(column)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=uniques), index=column.index,
+                     name=column.name)
 
 
 _CLUSTER_COLUMNS = ["shop_id", "operator_id", "community_id"]
