@@ -98,7 +98,8 @@ def _resembling(frame, uses):
 def second_look(frame, uses: pd.DataFrame, spark=None):
     """The vector frame (:func:`graphlink.spark.model.vector_frame`'s schema) with
     ``surname`` and ``resembling`` levels where the name or address comparison was
-    ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (persisted)."""
+    ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (persisted and
+    materialised; ``frame`` is unpersisted)."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -116,4 +117,7 @@ def second_look(frame, uses: pd.DataFrame, spark=None):
                          .otherwise(F.col(f"u{_NAME}")))
     out = out.withColumn(address, F.when(F.col("alike").isNotNull(), F.lit(_RESEMBLING))
                          .otherwise(F.col(address)).cast("tinyint"))
-    return out.select(*frame.columns).persist()
+    out = out.select(*frame.columns).persist()
+    out.count()  # materialised: the vectors before the second look are not needed again
+    frame.unpersist()
+    return out

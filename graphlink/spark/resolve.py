@@ -34,9 +34,10 @@ MAX_ROUNDS = 10_000  # a path of that many shops; never reached by real operator
 
 
 def components(edges, checkpoint_every: int = CHECKPOINT_EVERY):
-    """``(id, label)``: each vertex of ``edges`` (columns ``a``, ``b``) and the smallest
-    vertex of its connected component, by min-label propagation (lazy, checkpointed).
-    Returns the labels and the rounds it took."""
+    """``(id, label, moved)``: each vertex of ``edges`` (columns ``a``, ``b``) and the
+    smallest vertex of its connected component, by min-label propagation (persisted or
+    checkpointed: unpersist it when read; ``moved`` is false once done). Returns the
+    labels and the rounds it took."""
     from pyspark.sql import functions as F
 
     both = edges.select("a", "b").unionByName(edges.select(F.col("b").alias("a"),
@@ -47,12 +48,15 @@ def components(edges, checkpoint_every: int = CHECKPOINT_EVERY):
     rounds = 0
     while rounds < MAX_ROUNDS:
         rounds += 1
-        heard = both.join(labels.withColumnRenamed("id", "a"), "a").select(
-            F.col("b").alias("id"), "label")
-        fresh = labels.unionByName(heard).groupBy("id").agg(F.min("label").alias("label"))
+        heard = both.join(labels.withColumnRenamed("id", "a"), "a").groupBy(
+            F.col("b").alias("id")).agg(F.min("label").alias("heard"))
+        # one round: a join and an aggregation; whether a label moved is kept beside it,
+        # so the check reads the round's own (cached) rows, not a join with the last round
+        fresh = labels.join(heard, "id", "left").select(
+            "id", F.least("label", "heard").alias("label"),
+            F.coalesce(F.col("heard") < F.col("label"), F.lit(False)).alias("moved"))
         fresh = fresh.checkpoint() if rounds % checkpoint_every == 0 else fresh.persist()
-        changed = fresh.join(labels.withColumnRenamed("label", "old"), "id").where(
-            F.col("label") != F.col("old")).limit(1).count()
+        changed = fresh.where("moved").limit(1).count()
         labels.unpersist()
         labels = fresh
         if not changed:
@@ -77,7 +81,7 @@ def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = M
             "a": strong["shop_a"].astype(str).to_numpy(dtype=object),
             "b": strong["shop_b"].astype(str).to_numpy(dtype=object)}), "a string, b string")
         labels, _ = components(edges)
-        found = labels.toPandas()
+        found = labels.select("id", "label").toPandas()
         labels.unpersist()
         label = pd.Series(found["label"].to_numpy(dtype=object),
                           index=found["id"].to_numpy(dtype=object))

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from graphlink.core.errors import ConfigError
 
-__all__ = ["DEFAULT_MASTER", "DEFAULTS", "parse_conf", "spark_session", "require_pyspark"]
+__all__ = ["DEFAULT_MASTER", "DEFAULTS", "JAVA_OPTIONS", "parse_conf", "spark_session",
+           "require_pyspark"]
 
 DEFAULT_MASTER = "local[2]"
 #: settings of every session unless ``conf`` says otherwise
@@ -34,6 +35,13 @@ DEFAULTS = {
 }
 # errors only on the console, from the JVM's start on
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+#: the driver JVM's options beside the log settings: the C1 compiler only, and the serial
+#: collector. A run is hundreds of short queries, each with its own generated code: C2
+#: compiled them with 40 of the JVM's 85 CPU seconds at 3,000 shops and 72 of 231 at
+#: 30,000, and G1's concurrent marking took 35 more there; with these the whole run took
+#: 20-35% less CPU (benchmarks/spark.py; benchmarks/README.md, "The Spark engine").
+#: ``--spark-conf spark.driver.extraJavaOptions=...`` replaces them (and the log settings).
+JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 INSTALL = "pip install 'graphlink[spark]'"
 
 
@@ -73,7 +81,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | list[str] | 
         return _adjusted(active, parse_conf(conf), checkpoint)
     logs = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
     settings = {**DEFAULTS, "spark.pyspark.python": sys.executable,
-                "spark.driver.extraJavaOptions": logs,
+                "spark.driver.extraJavaOptions": f"{logs} {JAVA_OPTIONS}",
                 "spark.pyspark.driver.python": sys.executable, **parse_conf(conf)}
     builder = SparkSession.builder.master(master or DEFAULT_MASTER).appName("graphlink")
     for key, value in settings.items():
