@@ -28,14 +28,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: (module, function) pairs wrapped as stages, in pipeline order
-STAGES = [("api", "extract"), ("api", "entity_labels"), ("api", "count_entities"),
-          ("api", "find_links"), ("api", "pair_evidence"), ("api", "comparison_levels"),
-          ("api", "second_look"), ("api", "sampled_u"), ("api", "train_vectors"),
-          ("api", "evidence_weights"), ("api", "score_vectors"), ("api", "_resolved"),
-          ("api", "communities"), ("api", "factory_leads"), ("api", "join_factories"),
-          ("runs", "stabilise"), ("runs", "changes"), ("api", "save"),
-          ("state", "_shops_table"), ("state", "_pairs_table"), ("saved", "write_analysis")]
+#: (module, function) pairs wrapped as stages, in pipeline order: the stage functions
+#: as graphlink.workflow.analyse (and the modules after it) look them up
+STAGES = [("analyse", "extract"), ("analyse", "entity_labels"), ("analyse", "count_entities"),
+          ("analyse", "find_links"), ("analyse", "pair_evidence"),
+          ("analyse", "comparison_levels"), ("analyse", "second_look"),
+          ("analyse", "sampled_u"), ("analyse", "train_vectors"),
+          ("analyse", "evidence_weights"), ("analyse", "score_vectors"),
+          ("analyse", "_resolved"), ("analyse", "communities"), ("analysis", "factory_leads"),
+          ("analyse", "join_factories"), ("runs", "stabilise"), ("runs", "changes"),
+          ("with_state", "save"), ("state", "_shops_table"), ("state", "_pairs_table"),
+          ("saved", "write_analysis")]
 
 
 def _kib(path: str, field: str) -> float:
@@ -113,6 +116,22 @@ def _wrap(meter: Meter, module, name: str) -> None:
     setattr(module, name, staged)
 
 
+def stage_modules() -> dict:
+    """The modules :data:`STAGES` names, by their short names there.
+
+    >>> modules = stage_modules()
+    >>> all(callable(getattr(modules[module], name)) for module, name in STAGES)
+    True
+    """
+    from graphlink.scoring import analysis
+    from graphlink.state import runs, saved
+    from graphlink.state import store as state
+    from graphlink.workflow import analyse, with_state
+
+    return {"analyse": analyse, "analysis": analysis, "runs": runs, "state": state,
+            "saved": saved, "with_state": with_state}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
@@ -121,11 +140,9 @@ def main() -> None:
     options = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from graphlink import api
-    from graphlink.state import runs, saved
-    from graphlink.state import store as state
 
     meter = Meter()
-    modules = {"api": api, "runs": runs, "state": state, "saved": saved}
+    modules = stage_modules()
     for module, name in STAGES:
         _wrap(meter, modules[module], name)
     threading.Thread(target=meter.run, daemon=True).start()
