@@ -204,6 +204,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
         dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
     stage("resolving operators")
     resolution = _resolved(dataset.shops, vectors, model, n, engine)
+    if hasattr(vectors, "unpersist"):  # Spark's vectors: not read after the operators
+        vectors.unpersist()
     stage("detecting communities")
     shops = communities(resolution.operators, resolution.pairs, seed=seed)
     analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
