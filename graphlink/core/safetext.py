@@ -67,6 +67,8 @@ def display_width(text: str) -> int:
     >>> display_width("S1"), display_width("张伟"), display_width("ｶ")
     (2, 4, 1)
     """
+    if text.isascii():  # no ASCII character is wide: a flag, no look-up per character
+        return len(text)
     return len(text) + sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
 
 

@@ -271,7 +271,8 @@ def _column(values: list, flag: bool) -> list[str]:
     types = set(map(type, values))
     if types == {float}:  # a score column: each distinct number formatted once
         memo = {v: _number_text(v) for v in set(values)}
-        texts = [memo[v] if v else _number_text(v) for v in values]  # 0.0 and -0.0 apart
+        zero = {True: _number_text(-0.0), False: _number_text(0.0)}  # 0.0 and -0.0 apart
+        texts = [memo[v] if v else zero[math.copysign(1.0, v) < 0] for v in values]
     else:
         texts = [v if type(v) is str else _text(v) for v in values]
     joined = "\x00".join(texts)
@@ -340,21 +341,33 @@ def _waterfall_steps(steps: list[dict]) -> str:
     for step in steps:
         log2 = _float(step.get("log2_bf"))
         weight += log2
-        tf = _float(step.get("tf_adjustment"), 1.0)
-        tf_text = "" if tf == 1.0 else f"× {_factor(tf)}"
-        sign = "up" if log2 >= 0 else "down"
-        rows.append('<div role="row">'
-                    f'<span role="cell">{_word(step.get("comparison"))}</span>'
-                    f'<span role="cell">{_word(step.get("level"))}</span>'
-                    f'<span role="cell" class="num">{_word(_factor(step.get("bayes_factor")))}'
-                    f'</span><span role="cell" class="num">{_word(tf_text)}</span>'
-                    f'<span role="cell" class="num {sign}">{log2:+.2f}</span>'
-                    f'<span role="cell" class="num">{weight:+.2f}</span></div>')
+        cells = (step.get("comparison"), step.get("level"), step.get("bayes_factor"),
+                 step.get("tf_adjustment"), log2)
+        try:  # a match's steps recur across a page's waterfalls: each row's cells once
+            head = _step_cells(*cells)
+        except TypeError:  # an unhashable value
+            head = _step_cells.__wrapped__(*cells)
+        rows.append(f'{head}<span role="cell" class="num">{weight:+.2f}</span></div>')
     rows.append('<div role="row"><span role="cell">match weight</span>'
                 f'<span role="cell">probability {esc(probability_text(weight))}</span>'
                 '<span role="cell"></span><span role="cell"></span><span role="cell"></span>'
                 f'<span role="cell" class="num">{weight:+.2f}</span></div>')
     return f'<div class="steps" role="table" aria-label="match weight steps">{"".join(rows)}</div>'
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _step_cells(comparison: object, level: object, bayes_factor: object, tf_adjustment: object,
+                log2: float) -> str:
+    """A waterfall step's row up to its weight so far (:func:`_waterfall_steps`)."""
+    tf = _float(tf_adjustment, 1.0)
+    tf_text = "" if tf == 1.0 else f"× {_factor(tf)}"
+    sign = "up" if log2 >= 0 else "down"
+    return ('<div role="row">'
+            f'<span role="cell">{_word(comparison)}</span>'
+            f'<span role="cell">{_word(level)}</span>'
+            f'<span role="cell" class="num">{_word(_factor(bayes_factor))}'
+            f'</span><span role="cell" class="num">{_word(tf_text)}</span>'
+            f'<span role="cell" class="num {sign}">{log2:+.2f}</span>')
 
 
 _STEPS_HEAD = '<div role="row">' + "".join(
