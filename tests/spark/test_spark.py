@@ -88,6 +88,27 @@ def embedded(embedded_analysis) -> dict[str, str]:
     return _outputs(embedded_analysis)
 
 
+@pytest.fixture(scope="module")
+def spark_analysis(spark_world):
+    """One analysis of the world on Spark, shared by the tests that read it, and what its
+    hand-over (:func:`graphlink.spark.engine.prepare`) gave: the canonical dataset and
+    forms (one prepare less than asking for them again)."""
+    import graphlink as gl
+    from graphlink.spark import engine
+
+    handed, prepare = [], engine.prepare
+
+    def kept(*args, **kwargs):
+        handed.append(prepare(*args, **kwargs))
+        return handed[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "prepare", kept)
+        analysis = gl.analyse(spark_world, **OPTIONS)
+    assert len(handed) == 1
+    return analysis, handed[0]
+
+
 def _same_links(got, expected) -> None:
     """Equal :class:`graphlink.linkage.link.Links`: links, hub blocks, keys and counts."""
     pd.testing.assert_frame_equal(got.similar, expected.similar)
@@ -98,10 +119,10 @@ def _same_links(got, expected) -> None:
 
 @pytest.mark.spark
 def test_spark_engine_gives_the_embedded_outputs_from_csv(spark_world, embedded,
-                                                          embedded_analysis):
+                                                          embedded_analysis, spark_analysis):
     import graphlink as gl
 
-    analysis = gl.analyse(spark_world, **OPTIONS)
+    analysis = spark_analysis[0]
     got = _outputs(analysis)
     # a world with every flag, matches and factory leads: there is something to compare
     assert all(f'"flag": "{flag}"' in embedded["signups"] for flag in ("high", "medium", "low"))
@@ -220,11 +241,10 @@ def test_blocking_on_spark_caps_blocks_as_the_embedded_engine(spark_world, monke
 
 
 @pytest.mark.spark
-def test_normalisation_on_spark_is_the_normalisers(spark_world):
+def test_normalisation_on_spark_is_the_normalisers(spark_analysis):
     from graphlink.linkage.identifiers import canonical
-    from graphlink.spark.engine import prepare
 
-    dataset, forms = prepare(spark_world, master="local[2]", conf=CONF)
+    dataset, forms = spark_analysis[1]  # the analysis's own hand-over
     phones = dataset.accounts["phone"].dropna()
     assert len(forms["phone"]) == phones.nunique()
     assert all(forms["phone"][raw] == canonical("phone")(raw) for raw in phones)
