@@ -604,8 +604,20 @@ def _meta(folder: Path, error: type[Exception]) -> dict:
     return meta
 
 
+#: what pandas' infer_dtype calls a column of scalars only (a list makes it "mixed")
+_FLAT = frozenset({"string", "empty", "bytes", "floating", "integer", "mixed-integer-float",
+                   "boolean", "decimal", "datetime", "datetime64", "date", "time",
+                   "timedelta", "timedelta64"})
+
+
 def _nested(column: pd.Series) -> bool:
-    """Whether an object column holds lists, tuples, dicts or arrays."""
+    """Whether an object column holds lists, tuples, dicts or arrays.
+
+    >>> _nested(pd.Series(["a", None])), _nested(pd.Series([None, ["a"]], dtype=object))
+    (False, True)
+    """
+    if pd.api.types.infer_dtype(column, skipna=True) in _FLAT:
+        return False  # decided in C: a cell-by-cell loop took 3 s a 30,000-shop state
     for value in column:
         if isinstance(value, list | tuple | dict | np.ndarray):
             return True
