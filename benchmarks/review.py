@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import graphlink as gl  # noqa: E402
 from graphlink import api  # noqa: E402
 from graphlink.linkage import learn  # noqa: E402
+from graphlink.linkage import resolve as resolve_stage  # noqa: E402
 from graphlink.linkage.model import COMPARISONS, NAMES, score_vectors  # noqa: E402
 from graphlink.scoring.score import MAX_HOPS  # noqa: E402
 from graphlink.state.review import _banned_pairs, queue, record_many  # noqa: E402
@@ -204,7 +205,9 @@ def calibrated(folder: Path, truth: pd.DataFrame, since: str, shops: set[str]) -
         p = np.clip(rate[codes], 1e-9, 1 - 1e-9)
         return out.assign(p=p, weight=np.log2(p / (1 - p)))
 
-    with mock.patch.object(analyse_stage, "score_vectors", truly_scored):
+    # the pairs, and a shop's combined pairs with whole operators (linkage.resolve)
+    with mock.patch.object(analyse_stage, "score_vectors", truly_scored), \
+            mock.patch.object(resolve_stage, "score_vectors", truly_scored):
         analysis = gl.analyse(folder)
     return figures(analysis.signups(since), truth, shops)["ap"]
 
