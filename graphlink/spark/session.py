@@ -10,6 +10,8 @@ settings of ``conf`` a running session can change (``spark.sql.*``).
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -88,10 +90,22 @@ def spark_session(master: str | None = None, conf: dict[str, str] | list[str] | 
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
-    folder = checkpoint or settings.get("spark.checkpoint.dir") or tempfile.mkdtemp(
-        prefix="graphlink-spark-checkpoint-")
+    folder = checkpoint or settings.get("spark.checkpoint.dir") or scratch_checkpoints()
     spark.sparkContext.setCheckpointDir(str(folder))
     return spark
+
+
+def scratch_checkpoints() -> str:
+    """A temporary checkpoint folder, removed when the process exits (the checkpoints
+    only cut lineage within one run; no run reads another's).
+
+    >>> folder = scratch_checkpoints()
+    >>> Path(folder).is_dir(), Path(folder).name.startswith("graphlink-spark-checkpoint-")
+    (True, True)
+    """
+    folder = tempfile.mkdtemp(prefix="graphlink-spark-checkpoint-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _adjusted(spark, conf: dict[str, str], checkpoint: str | None):
@@ -104,5 +118,5 @@ def _adjusted(spark, conf: dict[str, str], checkpoint: str | None):
     if folder:
         spark.sparkContext.setCheckpointDir(str(folder))
     elif spark.sparkContext.getCheckpointDir() is None:
-        spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="graphlink-spark-checkpoint-"))
+        spark.sparkContext.setCheckpointDir(scratch_checkpoints())
     return spark

@@ -320,6 +320,16 @@ def test_a_missing_extra_says_how_to_install_it(monkeypatch):
         require_pyspark()
 
 
+def test_a_temporary_checkpoint_folder_is_gone_when_the_process_ends():
+    code = ("from pathlib import Path; from graphlink.spark.session import scratch_checkpoints; "
+            "folder = scratch_checkpoints(); (Path(folder) / 'rdd-1').mkdir(); print(folder)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    folder = Path(done.stdout.strip())
+    assert folder.name.startswith("graphlink-spark-checkpoint-")
+    assert not folder.exists()
+
+
 def test_the_embedded_engine_never_imports_pyspark(small_dataset):
     code = ("import sys, graphlink as gl; from graphlink import cli; "
             f"gl.analyse({str(small_dataset)!r}); print('pyspark' in sys.modules)")
