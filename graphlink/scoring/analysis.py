@@ -120,10 +120,7 @@ class Analysis:
         and values among their shops (:func:`graphlink.state.saved.write_linked`); a
         saved analysis then reads its small linked index, whose rows passing ``filters``
         are those rows."""
-        frame = {"pairs": lambda: self.resolution.pairs, "evidence": lambda: self.evidence,
-                 "uses": lambda: self.identifiers.uses,
-                 "values": lambda: self.identifiers.values}[table]()
-        return select(frame, columns, filters)
+        return select(self._table(table), columns, filters)
 
     #: the columns :meth:`page_rows` looks its rows up by, per table (:meth:`index_pages`)
     PAGE_KEYS = {"pairs": ["shop_a", "shop_b"], "evidence": ["shop_a", "shop_b"],
