@@ -83,6 +83,7 @@ class Meter:
         now = time.perf_counter()
         self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self._since
         self.stage, self._since = stage, now
+        self.sample()  # every stage that ran is listed, even one shorter than a tick
 
     def sample(self) -> None:
         """One reading: RSS of this process, PSS of it and its workers."""

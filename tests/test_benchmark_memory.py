@@ -32,6 +32,7 @@ def test_it_measures_an_analysis_into_a_state(world):
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["stage", "seconds"]
     stages = {line.split()[0]: float(line.split()[1]) for line in lines[1:-1]}
-    assert {"extract", "write_analysis"} <= set(stages), out
+    assert {"extract", "find_links", "_resolved", "factory_leads", "write_analysis"} <= set(
+        stages), out
     assert sum(stages.values()) > 0
     assert lines[-1].startswith("total ") and "peak RSS of the process" in lines[-1]
