@@ -342,12 +342,15 @@ def _waterfall_steps(steps: list[dict]) -> str:
         log2 = _float(step.get("log2_bf"))
         weight += log2
         cells = (step.get("comparison"), step.get("level"), step.get("bayes_factor"),
-                 step.get("tf_adjustment"), log2)
+                 step.get("tf_adjustment"))
         try:  # a match's steps recur across a page's waterfalls: each row's cells once
             head = _step_cells(*cells)
         except TypeError:  # an unhashable value
             head = _step_cells.__wrapped__(*cells)
-        rows.append(f'{head}<span role="cell" class="num">{weight:+.2f}</span></div>')
+        # log2 outside the cache: -0.0 and 0.0 are one key there but print apart
+        sign = "up" if log2 >= 0 else "down"
+        rows.append(f'{head}<span role="cell" class="num {sign}">{log2:+.2f}</span>'
+                    f'<span role="cell" class="num">{weight:+.2f}</span></div>')
     rows.append('<div role="row"><span role="cell">match weight</span>'
                 f'<span role="cell">probability {esc(probability_text(weight))}</span>'
                 '<span role="cell"></span><span role="cell"></span><span role="cell"></span>'
@@ -356,18 +359,16 @@ def _waterfall_steps(steps: list[dict]) -> str:
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
-def _step_cells(comparison: object, level: object, bayes_factor: object, tf_adjustment: object,
-                log2: float) -> str:
-    """A waterfall step's row up to its weight so far (:func:`_waterfall_steps`)."""
+def _step_cells(comparison: object, level: object, bayes_factor: object,
+                tf_adjustment: object) -> str:
+    """A waterfall step's row up to its log2 (:func:`_waterfall_steps`)."""
     tf = _float(tf_adjustment, 1.0)
     tf_text = "" if tf == 1.0 else f"× {_factor(tf)}"
-    sign = "up" if log2 >= 0 else "down"
     return ('<div role="row">'
             f'<span role="cell">{_word(comparison)}</span>'
             f'<span role="cell">{_word(level)}</span>'
             f'<span role="cell" class="num">{_word(_factor(bayes_factor))}'
-            f'</span><span role="cell" class="num">{_word(tf_text)}</span>'
-            f'<span role="cell" class="num {sign}">{log2:+.2f}</span>')
+            f'</span><span role="cell" class="num">{_word(tf_text)}</span>')
 
 
 _STEPS_HEAD = '<div role="row">' + "".join(

@@ -445,3 +445,14 @@ def test_cli_builds_no_page_for_other_formats(hostile_world, monkeypatch, tmp_pa
     result = CliRunner().invoke(cli, ["report", "signups", str(hostile_world), "--since", SINCE,
                                       "--format", "html", "--output", str(tmp_path / "x.html")])
     assert result.exit_code != 0 and "page data built" in str(result.exception)
+
+
+def test_a_waterfall_step_prints_its_own_sign_of_zero():
+    """Step rows are cached by their cells; -0.0 and 0.0 are one key there but print
+    apart, as the uncached rows did."""
+    from graphlink.reports.html import _waterfall_steps
+
+    step = {"comparison": "phone", "level": "exact", "bayes_factor": 1.0,
+            "tf_adjustment": 1.0}
+    assert "+0.00</span>" in _waterfall_steps([{**step, "log2_bf": 0.0}])
+    assert "-0.00</span>" in _waterfall_steps([{**step, "log2_bf": -0.0}])
