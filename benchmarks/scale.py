@@ -50,6 +50,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -244,17 +245,43 @@ def end_to_end(folder: Path, since: str, command: str = "signups") -> dict:
 
 
 def cli(args: list[str]) -> dict:
-    """``graphlink ARGS`` as a subprocess (it must succeed): wall time and its own peak
-    memory (``os.wait4``)."""
+    """``graphlink ARGS`` as a subprocess (it must succeed): wall time, CPU (user +
+    system), its own peak resident memory (``os.wait4``) and the peak of its resident
+    plus swapped-out memory (``VmRSS + VmSwap``, sampled: on a machine with swap, the
+    resident peak alone understates a run that did not fit)."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "graphlink.cli", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL)
+    swapped = _Footprint(proc.pid)
+    swapped.start()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"graphlink {' '.join(args[:2])} failed "
                          f"({os.waitstatus_to_exitcode(status)})")
-    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024, "peak_rss_swap_mb": swapped.peak}
+
+
+class _Footprint(threading.Thread):
+    """Samples a process's ``VmRSS + VmSwap`` (MB) every half second while it lives."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak = pid, 0.0
+
+    def run(self) -> None:
+        while True:
+            try:
+                with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
+                    fields = dict(line.split(":", 1) for line in status)
+            except OSError:
+                return
+            if "VmRSS" not in fields:  # a zombie: exited, not yet reaped
+                return
+            mb = sum(int(fields.get(k, "0 kB").split()[0]) for k in ("VmRSS", "VmSwap")) / 1024
+            self.peak = max(self.peak, mb)
+            time.sleep(0.5)
 
 
 def neo4j_reachable() -> bool:
@@ -280,13 +307,19 @@ def _neo4j_turn():
         yield
 
 
-def from_state(folder: Path, since: str, push: bool) -> list[dict]:
+def from_state(folder: Path, since: str, push: bool, keep: Path | None = None) -> list[dict]:
     """Issue 19: one analysis into a state, then each report and a Neo4j push read
-    from it, each a subprocess (wall time, its own peak memory)."""
+    from it, each a subprocess (wall time, its own peak memory). ``keep``: the folder
+    to analyse into (it must not exist) and keep, with the reports in its ``out``."""
     import tempfile
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="graphlink-scale-") as tmp:
+    with (contextlib.nullcontext(str(keep)) if keep is not None
+          else tempfile.TemporaryDirectory(prefix="graphlink-scale-")) as tmp:
+        if keep is not None and keep.exists():
+            raise SystemExit(f"{keep}: exists (--keep-state analyses into a new folder)")
+        if keep is not None:
+            keep.mkdir(parents=True)
         state, out = Path(tmp) / "state", Path(tmp) / "out"
         runs = [("analyse --state", ["analyse", str(folder), "--state", str(state)])]
         read = ["--state", str(state), "--require-fresh", "--format", "json", "--quiet"]
@@ -306,7 +339,9 @@ def from_state(folder: Path, since: str, push: bool) -> list[dict]:
             print(f"  {name} ...", file=sys.stderr, flush=True)
             with _neo4j_turn() if args[0] == "neo4j" else contextlib.nullcontext():
                 rows.append({"stage": name, **cli(args)})
-            print(f"  {name}: {rows[-1]['seconds']:.1f} s, peak {rows[-1]['peak_mb']:,.0f} MB",
+            r = rows[-1]
+            print(f"  {name}: {r['seconds']:.1f} s, {r['cpu_s']:.1f} s CPU, peak "
+                  f"{r['peak_mb']:,.0f} MB (with swap {r['peak_rss_swap_mb']:,.0f} MB)",
                   file=sys.stderr, flush=True)
     return rows
 
@@ -325,6 +360,9 @@ def main() -> None:
                         "`report all` and `neo4j push` (when Neo4j answers) from the state")
     parser.add_argument("--no-push", action="store_true",
                         help="with --from-state: no Neo4j push")
+    parser.add_argument("--keep-state", type=Path, metavar="DIR",
+                        help="with --from-state and one size: analyse into DIR/state (DIR "
+                        "must not exist) and keep it, the reports in DIR/out")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--world", help=argparse.SUPPRESS)
     parser.add_argument("--since", help=argparse.SUPPRESS)
@@ -345,11 +383,13 @@ def main() -> None:
         table = []
         for n in args.sizes:
             folder = world(n)
-            found = from_state(folder, since_of(folder), push)
+            found = from_state(folder, since_of(folder), push, args.keep_state)
             table += [{"shops": n, **r} for r in found]
-            by = {r["stage"]: r["seconds"] for r in found}
+            wall = {r["stage"]: r["seconds"] for r in found}
+            cpu = {r["stage"]: r["cpu_s"] for r in found}
             print(f"{n:,} shops: report all / report signups (from the state, one run): "
-                  f"x{by['report all (state)'] / by['report signups (state)']:.2f} "
+                  f"x{wall['report all (state)'] / wall['report signups (state)']:.2f} wall, "
+                  f"x{cpu['report all (state)'] / cpu['report signups (state)']:.2f} CPU "
                   "(target <= 1.3)", flush=True)
         with pd.option_context("display.width", 200, "display.float_format", "{:,.1f}".format):
             print(pd.DataFrame(table).to_string(index=False))
