@@ -37,6 +37,7 @@ import functools
 import hashlib
 import json
 import math
+import operator
 import re
 from collections import Counter
 
@@ -217,45 +218,64 @@ def _cards(items: list[tuple[str, object]]) -> str:
 
 
 def _table(report, table_id: str = "rows") -> str:
+    """The rows table of a page (:func:`_table_parts` joined)."""
+    return "".join(_table_parts(report, table_id))
+
+
+def _table_parts(report, table_id: str = "rows") -> list[str]:
+    """The rows table of a page in parts: the tools and head, the body (a clusters
+    report's is one text of 18 MB, kept apart: the page is written part by part, never
+    copied whole), the end.
+
+    >>> from graphlink.reports.report import Report
+    >>> _table_parts(Report("t", {}, [{"a": "x"}]))[1:]
+    ['<tr><td>', 'x', '</td></tr>', '</tbody></table></div>']
+    """
     header = report.header()
-    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
-    values = [[row.get(c) for row in report.rows] for c in header]
     if not report.rows:
-        body = ""
-    elif not values:
-        body = "<tr></tr>" * len(report.rows)
-    elif "flag" not in header and (text := _text_body(values)) is not None:
+        body = [""]
+    elif not header:
+        body = ["<tr></tr>" * len(report.rows)]
+    elif "flag" not in header and (text := _text_body(report.rows, header)) is not None:
         body = text  # every cell text (a clusters report): escaped and placed at once
     else:  # one join for the whole body: a report's table has 100,000s of cells
+        values = [[row.get(c) for row in report.rows] for c in header]
         columns = [_column(v, c == "flag") for c, v in zip(header, values, strict=True)]
-        body = "<tr>" + "</tr><tr>".join(map("".join, zip(*columns, strict=True))) + "</tr>"
-    return (f'<div class="tools"><input type="search" placeholder="Filter rows…" '
+        body = ["<tr>" + "</tr><tr>".join(map("".join, zip(*columns, strict=True))) + "</tr>"]
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
+    return [f'<div class="tools"><input type="search" placeholder="Filter rows…" '
             f'aria-label="Filter rows" data-filter="{table_id}"> '
             f'<span class="muted">{len(report.rows)} row(s); click a column to sort</span></div>'
             f'<div class="scroll"><table class="sortable" id="{table_id}"><thead><tr>{head}'
-            f'</tr></thead><tbody>{body}</tbody></table></div>')
+            f'</tr></thead><tbody>', *body, "</tbody></table></div>"]
 
 
-def _text_body(columns: list[list]) -> str | None:
+def _text_body(rows: list[dict], header: list[str]) -> list[str] | None:
     """The rows of a table whose every cell is text (a clusters report: 300,000 rows of
-    three ids) as one string, escaped at once with its cells and rows between markers
-    then put in place; the same text as :func:`_column`'s cells joined. None when a cell
-    is not text or holds a marker.
+    three ids) in three parts, the middle one all cells: joined straight from the rows
+    with markers between cells and rows, escaped at once, then the markers put in place;
+    the same text as :func:`_column`'s cells joined. None when a cell is missing or not
+    text (``str.join`` refuses it), or holds a marker.
 
-    >>> _text_body([["S1", "S<2>"], ["O1", "O2"]])
+    >>> "".join(_text_body([{"a": "S1", "b": "O1"}, {"a": "S<2>", "b": "O2"}], ["a", "b"]))
     '<tr><td>S1</td><td>O1</td></tr><tr><td>S&lt;2&gt;</td><td>O2</td></tr>'
-    >>> _text_body([["S1"], [0.5]]) is None
+    >>> _text_body([{"a": "S1", "b": 0.5}], ["a", "b"]) is None
     True
     """
-    if not columns or not columns[0] or any(set(map(type, c)) != {str} for c in columns):
+    cells = operator.itemgetter(*header)
+    try:  # one pass over the rows, no column lists: 0.12 -> 0.05 s for 300,000 rows
+        if len(header) == 1:
+            joined = "\x01".join(map(cells, rows))
+        else:
+            joined = "\x01".join(map("\x00".join, map(cells, rows)))
+    except (KeyError, TypeError):
         return None
-    rows, cells = len(columns[0]), len(columns)
-    joined = "\x01".join(map("\x00".join, zip(*columns, strict=True)))
-    if joined.count("\x00") != rows * (cells - 1) or joined.count("\x01") != rows - 1:
+    if joined.count("\x00") != len(rows) * (len(header) - 1) or \
+            joined.count("\x01") != len(rows) - 1:
         return None
     # one copy of the whole body per step: a clusters table is 9 MB of text
-    return "".join(("<tr><td>", esc(joined).replace("\x00", "</td><td>").replace(
-        "\x01", "</td></tr><tr><td>"), "</td></tr>"))
+    return ["<tr><td>", esc(joined).replace("\x00", "</td><td>").replace(
+        "\x01", "</td></tr><tr><td>"), "</td></tr>"]
 
 
 def _column(values: list, flag: bool) -> list[str]:
@@ -671,6 +691,19 @@ _SECTIONS = {"graphlink.signups/1": _signups_sections,
 
 def render_html(report) -> str:
     """The report as one self-contained HTML page (see the module doc)."""
+    return "".join(html_parts(report))
+
+
+def html_parts(report) -> list[str]:
+    """The page of :func:`render_html` in parts, which joined are the page: a file is
+    written part by part (the page of a 300,000-shop clusters report is 18 MB of text,
+    which the page's assembly and its encoding would otherwise copy three times more).
+
+    >>> from graphlink.reports.report import Report
+    >>> parts = html_parts(Report("t", {"schema": "x/1"}, [{"a": "x"}]))
+    >>> "".join(parts) == render_html(Report("t", {"schema": "x/1"}, [{"a": "x"}]))
+    True
+    """
     schema = str(report.payload.get("schema", ""))
     dataset = report.payload.get("dataset")
     meta = " · ".join(x for x in (f"dataset {_text(dataset)}" if dataset else "",
@@ -680,13 +713,13 @@ def render_html(report) -> str:
     cards, rich = sections(report) if sections else ([], "")
     rich += "".join(draw(report) for draw in _PAYLOAD_FIGURES)
     cards = _summary(report, lists=not sections) + cards
-    body = (f"<header><h1>{esc(report.title)}</h1><p>{esc(meta)}</p></header><main>"
-            f"<h2>Summary</h2>{_cards(cards)}<div class=\"notes\">{notes}</div>"
-            f"{rich}<h2>All rows</h2>{_table(report)}</main>")
     csp = (f"default-src 'none'; img-src data:; style-src '{_hash(_CSS)}'; "
            f"script-src '{_hash(_JS)}'; base-uri 'none'; form-action 'none'")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    return ["<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{esc(csp)}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(report.title)}</title><style>{_CSS}</style></head>"
-            f"<body>{body}<script>{_JS}</script></body></html>\n")
+            f"<body><header><h1>{esc(report.title)}</h1><p>{esc(meta)}</p></header><main>"
+            f"<h2>Summary</h2>{_cards(cards)}<div class=\"notes\">{notes}</div>"
+            f"{rich}<h2>All rows</h2>", *_table_parts(report),
+            f"</main><script>{_JS}</script></body></html>\n"]

@@ -206,6 +206,7 @@ def test_a_failed_write_leaves_the_earlier_file_and_no_temporary(tmp_path, monke
         raise RuntimeError("disk trouble half-way")
 
     monkeypatch.setattr(report_module, "_json_chunks", broken)
+    monkeypatch.setattr(report_module, "_html_chunks", broken)
     monkeypatch.setattr(report_module, "render",
                         lambda *a: (_ for _ in ()).throw(RuntimeError("disk trouble")))
     with pytest.raises(RuntimeError):
