@@ -50,7 +50,7 @@ from graphlink.linkage.link import (
     _users,
 )
 
-__all__ = ["find_links"]
+__all__ = ["find_links", "SparkLinks"]
 
 _KEYED_SCHEMA = ("pass long, kind string, value string, key string, text string, "
                  "users double, crowd boolean, same_key boolean")
@@ -196,7 +196,8 @@ def find_links(ids: Identifiers, spark=None, passes=PASSES, window: int = WINDOW
     indexed = indexed.persist()
     found = (_window(indexed, window).mapInPandas(_compared_batches(chosen), _FOUND_SCHEMA)
              .where("link or method = '#count'").toPandas())
-    keys = indexed.select("idx", "pass", "kind", "key", "text", "value", "key_shops").toPandas()
+    # on disk, not on the driver: only a saved state reads the keys (SparkLinks.keys)
+    keys = indexed.select("idx", "pass", "kind", "key", "text", "value", "key_shops").checkpoint()
     for frame in (indexed, ranked, stats, keyed):
         frame.unpersist()
     counted = found["method"] == _COUNT
@@ -205,9 +206,43 @@ def find_links(ids: Identifiers, spark=None, passes=PASSES, window: int = WINDOW
                links["score"].astype(float), links["method"], links["shops"].astype(int),
                strict=True)
     comparisons = sum(sum(n - d for d in range(1, min(window, n))) for n in sizes.values())
-    return Links(_links_frame(list(rows)), comparisons, int(found.loc[counted, "shops"].sum()),
-                 pd.DataFrame(_hub_blocks(hubs, passes)),
-                 _keys(keys.sort_values("idx"), passes, dtype))
+    links = SparkLinks(_links_frame(list(rows)), comparisons,
+                       int(found.loc[counted, "shops"].sum()),
+                       pd.DataFrame(_hub_blocks(hubs, passes)))
+    links.keep_on_spark(keys, passes, dtype)
+    return links
+
+
+class SparkLinks(Links):
+    """:class:`graphlink.linkage.link.Links` whose ``keys`` stay on Spark (a checkpointed
+    frame, on disk in the session's checkpoint folder) until read: each read of ``keys``
+    collects them afresh and the driver keeps no copy (a saved state reads them once, for
+    :func:`graphlink.linkage.link.link_new`; the analysis itself never does). Keys set
+    (the constructor, ``dataclasses.replace``) are held as given.
+
+    >>> links = SparkLinks(pd.DataFrame(), keys=pd.DataFrame({"key": ["a"]}))
+    >>> links.keys["key"].tolist()
+    ['a']
+    """
+
+    _frame = None  # the checkpointed keys (idx, pass, kind, key, text, value, key_shops)
+    _passes: tuple = ()
+    _dtype = object
+
+    def keep_on_spark(self, frame, passes, dtype) -> None:
+        """Read ``keys`` from ``frame`` (find_links' numbered keys) from now on."""
+        self._frame, self._passes, self._dtype = frame, tuple(passes), dtype
+
+    @property
+    def keys(self) -> pd.DataFrame:  # type: ignore[override]
+        """Every pass's keyed values, as :func:`_keys` orders them."""
+        if self._frame is None:
+            return self._held
+        return _keys(self._frame.toPandas().sort_values("idx"), self._passes, self._dtype)
+
+    @keys.setter
+    def keys(self, frame: pd.DataFrame) -> None:
+        self._held, self._frame = frame, None
 
 
 def _values(spark, values: pd.DataFrame, users: str):

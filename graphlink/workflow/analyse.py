@@ -179,12 +179,14 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage = _stages(progress, ANALYSE_STAGES)
     stage("loading")
     dataset, forms = _prepared(source, load_options)
+    on_spark = forms is not None
     stage("extracting identifiers")
     ids = extract(dataset, forms)
+    forms = None  # Spark's canonical forms: read by the extraction only, not kept
     entity = entity_labels(ids)
     ids = count_entities(ids, entity)
     stage("linking")
-    engine = _stages_on(forms is not None)
+    engine = _stages_on(on_spark)
     links = engine.find_links(ids)
     stage("weighing evidence")
     evidence = engine.pair_evidence(ids, links)
