@@ -159,29 +159,80 @@ def _whole_pairs(batches):
         yield carry.reset_index(drop=True)
 
 
+_SHOP_SCHEMA = ("shop_id string, kinds string, listed boolean, created_at timestamp, "
+                "status string, banned_at timestamp")
+
+
+def _shop_rows(kinds: pd.Series, shops: pd.DataFrame) -> pd.DataFrame:
+    """One row per shop: its ``kinds`` (None: none), whether ``shops`` lists it, and the
+    columns :func:`graphlink.linkage.model.pair_context` reads (its first row's).
+
+    >>> t = pd.DataFrame({"shop_id": ["S1"], "created_at": [pd.Timestamp("2024-01-01")],
+    ...                   "status": ["active"], "banned_at": [pd.NaT]})
+    >>> _shop_rows(pd.Series({"S2": "phone"}), t)[["shop_id", "kinds", "listed"]].values.tolist()
+    [['S1', None, True], ['S2', 'phone', False]]
+    """
+    table = shops[["shop_id", "created_at", "status", "banned_at"]].drop_duplicates("shop_id")
+    table = table.assign(listed=True).merge(
+        pd.DataFrame({"shop_id": kinds.index.to_numpy(dtype=object),
+                      "kinds": kinds.to_numpy(dtype=object)}), on="shop_id", how="outer")
+    out = pd.DataFrame({"shop_id": table["shop_id"].astype(object),
+                        "kinds": table["kinds"].astype(object),
+                        "listed": table["listed"].eq(True).to_numpy(),
+                        "created_at": pd.to_datetime(table["created_at"]),
+                        "status": table["status"].astype(object),
+                        "banned_at": pd.to_datetime(table["banned_at"])})
+    for c in ("kinds", "status"):
+        out[c] = out[c].where(out[c].notna(), None)
+    return out
+
+
+def _batch_shops(batch: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """The kinds and the shops table of the shops of one batch of evidence that carries
+    them on its rows (``<column>_a``, ``<column>_b``; :func:`vector_frame`)."""
+    sides = [batch[[f"shop_{s}", *(f"{c}_{s}" for c in _SHOP_SCHEMA_COLUMNS)]].set_axis(
+        ["shop_id", *_SHOP_SCHEMA_COLUMNS], axis=1) for s in ("a", "b")]
+    both = pd.concat(sides, ignore_index=True).drop_duplicates("shop_id")
+    known = both[both["kinds"].notna()]
+    kinds = pd.Series(known["kinds"].to_numpy(dtype=object),
+                      index=known["shop_id"].to_numpy(dtype=object))
+    listed = both[both["listed"].astype(bool)]
+    return kinds, listed[["shop_id", "created_at", "status", "banned_at"]]
+
+
+_SHOP_SCHEMA_COLUMNS = ["kinds", "listed", "created_at", "status", "banned_at"]
+_VECTOR_INPUT = ["shop_a", "shop_b", "kind", "value_a", "score", "method", "users"]
+
+
 def vector_frame(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
                  spark=None, partitions: int | None = None):
     """The comparison vectors of ``evidence`` on Spark (persisted; the schema of
     :func:`graphlink.spark.model.vector_frame`): :func:`comparison_levels` run on each
-    partition of shop pairs."""
+    partition of shop pairs. What it reads of the two shops of a pair (their kinds, and
+    creation, status and ban for the context) is joined to the evidence rows on Spark:
+    the function carries no shops table in its closure (which every task would ship)."""
     from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
 
     from graphlink.spark.model import VECTOR_SCHEMA, _vector_rows
 
     spark = spark or SparkSession.getActiveSession()
-    table = shops[["shop_id", "created_at", "status", "banned_at"]].copy()
 
     def vectors(batches):
         for batch in _whole_pairs(batches):
-            yield _vector_rows(comparison_levels(batch, kinds, table))
+            mine, table = _batch_shops(batch)
+            yield _vector_rows(comparison_levels(batch[_VECTOR_INPUT], mine, table))
 
     # value_a too: a shared masked card is read as masked-compatible (model._method)
-    columns = ["shop_a", "shop_b", "kind", "value_a", "score", "method", "users"]
     frame = spark.createDataFrame(
-        evidence[columns].astype({c: object for c in ("shop_a", "shop_b", "kind", "value_a",
-                                                      "method")}),
+        evidence[_VECTOR_INPUT].astype({c: object for c in ("shop_a", "shop_b", "kind",
+                                                           "value_a", "method")}),
         "shop_a string, shop_b string, kind string, value_a string, score double, "
         "method string, users double")
+    info = spark.createDataFrame(_shop_rows(kinds, shops), _SHOP_SCHEMA)
+    for side in ("a", "b"):
+        frame = frame.join(info.select(F.col("shop_id").alias(f"shop_{side}"), *(
+            F.col(c).alias(f"{c}_{side}") for c in _SHOP_SCHEMA_COLUMNS)), f"shop_{side}", "left")
     parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
     return (frame.repartition(parts, "shop_a", "shop_b").sortWithinPartitions("shop_a", "shop_b")
             .mapInPandas(vectors, VECTOR_SCHEMA).persist())
