@@ -187,10 +187,16 @@ _STREAM_ITEMS = 1000
 
 
 def _list_chunks(items: list):
+    """A long list at the top level of the payload, in batches of items.
+
+    >>> b"".join(_list_chunks([{"a": [1]}, 2])).decode()
+    '[\\n    {\\n      "a": [\\n        1\\n      ]\\n    },\\n    2\\n  ]'
+    """
     for start in range(0, len(items), _STREAM_ITEMS):
-        text = _orjson(items[start:start + _STREAM_ITEMS], 1)
-        # "[\n    a,\n    b\n  ]": the batch's brackets dropped, batches joined by commas
-        yield (b",\n" if start else b"[\n") + text[2:-4]
+        # a batch as the value of a key: orjson indents its items as the payload's level
+        # (no re-indenting of each line); '{\n  "k": [\n    a,\n    b\n  ]\n}' -> its items
+        text = _orjson({"k": items[start:start + _STREAM_ITEMS]})
+        yield (b",\n" if start else b"[\n") + text[11:-6]
     yield b"\n  ]"
 
 
