@@ -36,9 +36,13 @@ def test_notebook_is_stored_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path, request, tmp_path):
+def test_notebook_runs(path, request, tmp_path, monkeypatch):
     if "neo4j" in path.stem:
         request.getfixturevalue("neo4j_driver")  # skip (or fail under CI) without a server
+    # the kernel inherits TMPDIR: the notebook's own tempfile.mkdtemp() folder (its world
+    # and state) lands under tmp_path, which pytest clears, not in /tmp for good
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     book = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(book, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
