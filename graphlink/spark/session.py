@@ -29,6 +29,9 @@ DEFAULTS = {
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # what the driver collects is freed column by column as pandas takes it over (the
+    # Arrow copy and the pandas copy of a table are not both whole at once)
+    "spark.sql.execution.arrow.pyspark.selfDestruct.enabled": "true",
     "spark.log.level": "ERROR",
     "spark.sql.ansi.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
