@@ -97,12 +97,53 @@ def vector_frame(vec: Vectors, spark=None):
     return frame
 
 
+def _with_entities(frame, entity: pd.Series | None):
+    """``frame`` (vectors) with the entity label of each pair's two shops (``ea``, ``eb``;
+    null: none), joined on Spark, so that the functions reading them carry no labels in
+    their closure (pickled with the query, unpickled by every task); as it is without
+    ``entity``."""
+    from pyspark.sql import functions as F
+
+    if entity is None:
+        return frame
+    labels = frame.sparkSession.createDataFrame(pd.DataFrame({
+        "shop": entity.index.to_numpy(dtype=object), "entity": entity.to_numpy(dtype=object)}),
+        "shop string, entity string")
+    for side in ("a", "b"):
+        frame = frame.join(labels.select(F.col("shop").alias(f"shop_{side}"),
+                                         F.col("entity").alias(f"e{side}")),
+                           f"shop_{side}", "left")
+    return frame
+
+
+def _batch_entity(batch: pd.DataFrame) -> pd.Series | None:
+    """The entity labels a batch of :func:`_with_entities` carries (None: it carries none).
+
+    >>> b = pd.DataFrame({"shop_a": ["S1", "S2"], "shop_b": ["S3", "S3"],
+    ...                   "ea": ["S1", None], "eb": ["S1", "S1"]})
+    >>> _batch_entity(b).to_dict()
+    {'S1': 'S1', 'S3': 'S1'}
+    """
+    if "ea" not in batch:
+        return None
+    both = pd.concat([batch[["shop_a", "ea"]].set_axis(["shop", "entity"], axis=1),
+                      batch[["shop_b", "eb"]].set_axis(["shop", "entity"], axis=1)])
+    both = both[both["entity"].notna()].drop_duplicates("shop")
+    return pd.Series(both["entity"].to_numpy(dtype=object),
+                     index=both["shop"].to_numpy(dtype=object))
+
+
+_VECTOR_COLUMNS = [c.split()[0] for c in VECTOR_SCHEMA.split(", ")]
+
+
 def _counts(frame, entity: pd.Series | None) -> tuple[dict[str, np.ndarray], int, int]:
     """Chance agreements per level over all pairs (summed per-partition counts), the
     number of pairs and of fitted pairs."""
+    frame = _with_entities(frame, entity)
+
     def count(batches):
         for batch in batches:
-            vec = as_vectors(batch)
+            vec, entity = as_vectors(batch), _batch_entity(batch)
             counts = _level_counts(vec, entity)
             yield pd.DataFrame({"name": list(counts), "counts": [c.tolist() for c in
                                                                  counts.values()],
@@ -126,11 +167,12 @@ def _fitted_pairs(frame, entity: pd.Series | None, fraction: float, seed: int) -
 
     def fitted(batches):
         for batch in batches:
-            yield batch[_fitted(as_vectors(batch), entity)]
+            yield batch[_fitted(as_vectors(batch), _batch_entity(batch))][_VECTOR_COLUMNS]
 
     if fraction < 1.0:  # xxhash64 over [0, 2^63): keep those under fraction of the range
         bound = int(fraction * 2 ** 63)
         frame = frame.where(F.abs(F.xxhash64("shop_a", "shop_b", F.lit(seed))) < F.lit(bound))
+    frame = _with_entities(frame, entity)
     rows = frame.mapInPandas(fitted, VECTOR_SCHEMA).toPandas()
     return as_vectors(rows.sort_values(["shop_a", "shop_b"], ignore_index=True))
 
