@@ -44,6 +44,7 @@ from collections import Counter
 from graphlink import __version__
 from graphlink.core.safetext import BIDI_CONTROLS
 from graphlink.reports import svg
+from graphlink.reports.outputs import Rows
 from graphlink.reports.pagedata import MAX_FIGURES, figured_signups, mapped_factories
 
 __all__ = ["render_html", "MAX_FIGURES"]
@@ -265,18 +266,25 @@ def _text_body(rows: list[dict], header: list[str]) -> list[str] | None:
     True
     """
     cells = operator.itemgetter(*header)
+    # rows made from columns (outputs.Rows): the cells read from the columns, no dicts made
+    columns = [rows.columns[c] for c in header] if isinstance(rows, Rows) and all(
+        c in rows.columns for c in header) else None
     parts = []
     for start in range(0, len(rows), _BODY_ROWS):
-        batch = rows[start:start + _BODY_ROWS]
+        stop = min(start + _BODY_ROWS, len(rows))
+        # a row's cells: a tuple of the columns' values, or its dict's values by the header
+        batch = zip(*(c[start:stop] for c in columns), strict=True) if columns is not None \
+            else map(cells, rows[start:stop])
         try:  # one pass over the rows, no column lists
             if len(header) == 1:
-                joined = "\x01".join(map(cells, batch))
+                joined = "\x01".join(v for (v,) in batch) if columns is not None else \
+                    "\x01".join(batch)
             else:
-                joined = "\x01".join(map("\x00".join, map(cells, batch)))
-        except (KeyError, TypeError):
+                joined = "\x01".join(map("\x00".join, batch))
+        except (KeyError, TypeError, ValueError):
             return None
-        if joined.count("\x00") != len(batch) * (len(header) - 1) or \
-                joined.count("\x01") != len(batch) - 1:
+        if joined.count("\x00") != (stop - start) * (len(header) - 1) or \
+                joined.count("\x01") != stop - start - 1:
             return None
         parts.append("<tr><td>" + esc(joined).replace("\x00", "</td><td>").replace(
             "\x01", "</td></tr><tr><td>") + "</td></tr>")
@@ -338,7 +346,7 @@ def _summary(report, lists: bool = True) -> list[tuple[str, object]]:
              if k not in skip and isinstance(v, (int, float, str)) and not isinstance(v, bool)]
     if lists:
         items += [(k.replace("_", " "), len(v)) for k, v in report.payload.items()
-                  if isinstance(v, list)]
+                  if isinstance(v, (list, Rows))]
     return items
 
 

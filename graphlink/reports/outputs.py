@@ -13,7 +13,9 @@ read-only mount does not show in them).
 folder and renames it over the target once complete, so a reader never sees
 half a report and a failed run leaves an earlier report as it was. Special
 files (``/dev/null``, ``/dev/stdout``, a FIFO) are written directly; a
-symbolic link is followed and the file it points to replaced.
+symbolic link is followed and the file it points to replaced. :class:`Rows` is a
+long list of rows made a batch at a time as a file is written (`report all`'s
+clusters rows).
 
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -31,16 +33,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import operator
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from graphlink.core.errors import GraphlinkError
 
-__all__ = ["OutputError", "check_output_file", "check_output_folder", "atomic_file"]
+__all__ = ["OutputError", "check_output_file", "check_output_folder", "atomic_file", "Rows"]
 
 
 class OutputError(GraphlinkError):
@@ -199,3 +202,51 @@ def _temporary(target: Path) -> tuple[Path | None, BinaryIO | None]:
                 os.chmod(temp, mode)  # the umask narrowed it
         return temp, os.fdopen(fd, "wb")
     raise OSError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+
+
+#: rows made at a time when a :class:`Rows` is iterated
+ROWS_BATCH = 1000
+
+
+class Rows(Sequence):
+    """A long list of rows (dicts) made a batch at a time when read, by ``build(start,
+    stop)``: a report's files need one batch at a time, and a 300,000-shop clusters
+    report's rows are 64 MB of dicts (16,000 page faults to make and keep). Read as a
+    list: ``len``, indexing, slices, iteration; the writers encode it batch by batch.
+
+    >>> rows = Rows(3, lambda a, b: [{"i": i} for i in range(a, b)])
+    >>> len(rows), rows[1], rows[1:], list(rows) == [{"i": 0}, {"i": 1}, {"i": 2}]
+    (3, {'i': 1}, [{'i': 1}, {'i': 2}], True)
+    """
+
+    def __init__(self, length: int, build: Callable[[int, int], list[dict]],
+                 columns: dict[str, list] | None = None):
+        self._length, self._build = length, build
+        #: the columns the rows are made of, when given: each row's value of a key is the
+        #: column's value at its place (a renderer may read them without making the rows)
+        self.columns = columns or {}
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._length)
+            if step != 1:
+                return self._build(0, self._length)[index]
+            return self._build(start, stop) if start < stop else []
+        i = operator.index(index)
+        i = i + self._length if i < 0 else i
+        if not 0 <= i < self._length:
+            raise IndexError("row index out of range")
+        return self._build(i, i + 1)[0]
+
+    def __iter__(self) -> Iterator[dict]:
+        for start in range(0, self._length, ROWS_BATCH):
+            yield from self._build(start, min(start + ROWS_BATCH, self._length))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (list, Rows)) and len(other) == len(self) and \
+            list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # as a list's

@@ -13,7 +13,7 @@ import pandas as pd
 
 from graphlink.core.period import moment, resolve_since
 from graphlink.reports.pagedata import clusters_page, factories_page, signups_page
-from graphlink.reports.report import Report
+from graphlink.reports.report import Report, Rows
 from graphlink.scoring.analysis import Analysis
 from graphlink.scoring.reviewed import verdict_cells, verdict_notes
 
@@ -21,12 +21,15 @@ __all__ = ["clusters_report", "signups_report", "factories_report", "spotcheck_r
            "explain_report"]
 
 
-def clusters_report(analysis: Analysis, *, page: bool = True) -> Report:
+def clusters_report(analysis: Analysis, *, page: bool = True, streamed: bool = False
+                    ) -> Report:
     """`graphlink clusters`: one row per shop, every shop exactly once. ``page``: with
     what the HTML page draws (:mod:`graphlink.reports.pagedata`; the CLI skips it for other
-    formats)."""
+    formats); ``streamed``: the rows (the payload's ``shops``) as a
+    :class:`~graphlink.reports.report.Rows`, made a batch at a time as a file is written
+    (`report all`), when the three columns hold text."""
     shops = analysis.clusters()
-    rows = _cluster_rows(shops)
+    rows = _cluster_rows(shops, streamed=streamed)
     groups = {c: _grouped(shops[c]) for c in ("operator_id", "community_id")}
     payload = {
         "schema": "graphlink.clusters/1",
@@ -59,7 +62,7 @@ def _grouped(column: pd.Series) -> pd.Series:
 _CLUSTER_COLUMNS = ["shop_id", "operator_id", "community_id"]
 
 
-def _cluster_rows(frame: pd.DataFrame) -> list[dict]:
+def _cluster_rows(frame: pd.DataFrame, *, streamed: bool = False) -> list[dict] | Rows:
     """:func:`records` of :meth:`graphlink.Analysis.clusters`, each row a dict display of
     its three columns when they hold text (or None): half the time of ``dict(zip())`` on
     a clusters report's row per shop.
@@ -74,6 +77,19 @@ def _cluster_rows(frame: pd.DataFrame) -> list[dict]:
     if not all(frame[c].dtype == object and _texts(values)
                for c, values in zip(_CLUSTER_COLUMNS, columns, strict=True)):
         return records(frame)
+    if streamed:
+        return Rows(len(shops), lambda start, stop: _cluster_dicts(
+            shops[start:stop], operators[start:stop], communities[start:stop]),
+            dict(zip(_CLUSTER_COLUMNS, columns, strict=True)))
+    return _cluster_dicts(shops, operators, communities)
+
+
+def _cluster_dicts(shops: list, operators: list, communities: list) -> list[dict]:
+    """The clusters rows of three columns, a dict display each.
+
+    >>> _cluster_dicts(["S1"], ["O1"], [None])
+    [{'shop_id': 'S1', 'operator_id': 'O1', 'community_id': None}]
+    """
     return [{"shop_id": s, "operator_id": o, "community_id": c}
             for s, o, c in zip(shops, operators, communities, strict=True)]
 

@@ -41,15 +41,15 @@ from graphlink.core.safetext import (
     strip_bidi,
     wrap,
 )
+from graphlink.reports.outputs import Rows
 
 if TYPE_CHECKING:
     from graphlink.reports.pagedata import Page
 
-__all__ = ["Report", "render", "write", "FORMATS", "schema_path", "load_schema", "display_width",
-           "clip", "wrap", "safe_terminal", "strip_bidi", "BIDI_CONTROLS"]
+__all__ = ["Report", "Rows", "render", "write", "FORMATS", "schema_path", "load_schema",
+           "display_width", "clip", "wrap", "safe_terminal", "strip_bidi", "BIDI_CONTROLS"]
 
 FORMATS = ("table", "csv", "json", "html")
-
 
 
 @dataclass
@@ -176,7 +176,9 @@ def _json_chunks(report: Report):
     yield b"{"
     for i, (key, value) in enumerate(payload.items()):
         yield (b",\n  " if i else b"\n  ") + _orjson(str(key)) + b": "
-        if isinstance(value, list) and len(value) > _STREAM_ITEMS:
+        if isinstance(value, Rows) and not value:
+            yield b"[]"
+        elif isinstance(value, Rows) or isinstance(value, list) and len(value) > _STREAM_ITEMS:
             yield from _list_chunks(value)
         else:
             yield _orjson(value, 1)

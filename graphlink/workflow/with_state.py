@@ -438,7 +438,9 @@ def report_all(analysis: Analysis, since: str, output_dir: str | Path, *, budget
 
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    reports = {"signups": signups_report(analysis, since), "clusters": clusters_report(analysis),
+    # the clusters rows made a batch at a time as its two files are written
+    reports = {"signups": signups_report(analysis, since),
+               "clusters": clusters_report(analysis, streamed=True),
                "factories": factories_report(analysis),
                "spotcheck": spotcheck_report(analysis, budget)}
     files = []

@@ -429,6 +429,35 @@ def test_page_data_only_when_asked_and_never_in_the_payload(hostile_analysis):
         assert fmt_page.page is None
 
 
+def test_streamed_clusters_rows_write_the_same_files(hostile_analysis, tmp_path):
+    """`report all`'s clusters rows, made a batch at a time (report.Rows), give the
+    same bytes in every format as the list of dicts; so does a table of 2,500 rows with
+    None, hostile text and a marker character, across the batches."""
+    from graphlink.reports.report import Rows, write
+
+    listed = clusters_report(hostile_analysis)
+    streamed = clusters_report(hostile_analysis, streamed=True)
+    assert isinstance(streamed.payload["shops"], Rows) and streamed.rows == listed.rows
+    cells = [*HOSTILE, None, "a\x00b", "c\x01d", "S"]
+    rows = [{"shop_id": f"S{i}", "operator_id": cells[i % len(cells)],
+             "community_id": cells[(i * 7) % len(cells)] if i % 3 else f"C{i}"}
+            for i in range(2500)]
+    lazy = Rows(len(rows), lambda a, b: [dict(r) for r in rows[a:b]])
+    columns = ["shop_id", "operator_id", "community_id"]
+    pairs = [(listed, streamed),
+             (Report("t", {"schema": "graphlink.clusters/1", "shops": rows}, rows, columns),
+              Report("t", {"schema": "graphlink.clusters/1", "shops": lazy}, lazy, columns)),
+             (Report("t", {"schema": "x/1", "shops": []}, [], columns),
+              Report("t", {"schema": "x/1", "shops": Rows(0, list)}, Rows(0, list), columns))]
+    for one, other in pairs:
+        for fmt in ("json", "html"):
+            write(one, fmt, tmp_path / f"a.{fmt}")
+            write(other, fmt, tmp_path / f"b.{fmt}")
+            assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
+        for fmt in ("json", "csv", "table", "html"):
+            assert render(one, fmt) == render(other, fmt), fmt
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_cli_builds_no_page_for_other_formats(hostile_world, monkeypatch, tmp_path, fmt):
     from graphlink.reports import payloads
