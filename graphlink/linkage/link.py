@@ -191,6 +191,51 @@ class Links:
     keys: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+#: the columns of :attr:`Links.keys`, as a saved state's ``keys.parquet`` holds them
+KEY_COLUMNS = ("key", "text", "value", "key_shops", "pass", "kind")
+
+
+def _keys_schema():
+    import pyarrow as pa
+
+    return pa.schema([(c, pa.int64() if c == "key_shops" else pa.string())
+                      for c in KEY_COLUMNS])
+
+
+class CompactLinks(Links):
+    """:class:`Links` whose ``keys`` (every blocking pass's keyed values: the largest
+    table of an analysis, read only to save a state or link new values to it) are
+    held as one Arrow table: their texts in contiguous buffers, not one Python
+    string per cell (a third of the memory). Each read of ``keys`` converts them
+    afresh; :meth:`keys_table` hands the Arrow table to a writer as it is. Keys set
+    (the constructor, ``dataclasses.replace``) as a DataFrame are held as given.
+
+    >>> import pyarrow as pa
+    >>> links = CompactLinks(pd.DataFrame(), keys=pa.table({"key": ["k"], "key_shops": [2]}))
+    >>> links.keys.to_dict("records")
+    [{'key': 'k', 'key_shops': 2}]
+    """
+
+    _table = None  # the keys as a pyarrow.Table, or None: a DataFrame is held
+    _held: pd.DataFrame | None = None
+
+    @property
+    def keys(self) -> pd.DataFrame:  # type: ignore[override]
+        """Every pass's keyed values (a new DataFrame at each read of an Arrow table)."""
+        return self._held if self._table is None else self._table.to_pandas()
+
+    @keys.setter
+    def keys(self, frame) -> None:
+        if isinstance(frame, pd.DataFrame):
+            self._held, self._table = frame, None
+        else:
+            self._held, self._table = None, frame
+
+    def keys_table(self):
+        """The keys as a :class:`pyarrow.Table` (None when a DataFrame is held)."""
+        return self._table
+
+
 def _apply(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """``fn`` of each distinct value, once (the normalisers memoise what the rules read
     later)."""
@@ -492,8 +537,19 @@ def _find_links(ids: Identifiers, passes, window: int) -> Links:
         keys.append(pass_keys)
         comparisons += compared
         candidates += pairs
-    return Links(_links_frame(found), comparisons, candidates, pd.DataFrame(hubs),
-                 pd.concat(keys, ignore_index=True))
+    return CompactLinks(_links_frame(found), comparisons, candidates, pd.DataFrame(hubs),
+                        _concat_keys(keys))
+
+
+def _concat_keys(tables: list):
+    """The passes' key tables as one (a DataFrame when there are none: its columns and
+    dtypes as the passes' frames concatenated always had)."""
+    import pyarrow as pa
+
+    if not sum(t.num_rows for t in tables):
+        return pd.concat([t.to_pandas() for t in tables], ignore_index=True) if tables else \
+            pd.DataFrame(columns=list(KEY_COLUMNS))
+    return pa.concat_tables(tables)
 
 
 def _pass_groups(passes, by_kind: dict) -> list[list[int]]:
@@ -535,8 +591,8 @@ def _run_passes(passes, by_kind: dict, window: int) -> list[tuple]:
     memo, out = _Memo(passes), []
     for bp in passes:
         keyed, hub_keys = _keyed(by_kind.get(bp.kind, by_kind[None]), bp)
-        keys = keyed[["key", "text", "value", "key_shops"]].assign(
-            **{"pass": bp.name, "kind": bp.kind})
+        keys = _key_table(keyed[["key", "text", "value", "key_shops"]].assign(
+            **{"pass": bp.name, "kind": bp.kind}))
         found, compared, pairs = [], 0, []
         if len(keyed) >= 2:
             pairs, compared = _window_pairs(keyed, bp, window)
@@ -544,6 +600,14 @@ def _run_passes(passes, by_kind: dict, window: int) -> list[tuple]:
         memo.done(bp)
         out.append((found, hub_keys, keys, compared, len(pairs)))
     return out
+
+
+def _key_table(keys: pd.DataFrame):
+    """A pass's keys as an Arrow table (compact, and cheap to send from a worker)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(keys, schema=_keys_schema(), preserve_index=False
+                                ).replace_schema_metadata(None)
 
 
 class _Memo:

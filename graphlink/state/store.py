@@ -182,6 +182,20 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
                    path, compression="zstd")
 
 
+def _write_keys(links, path: Path) -> None:
+    """``links.keys`` written as :func:`_write` writes a DataFrame; keys held as an
+    Arrow table (:class:`graphlink.linkage.link.CompactLinks`) are written as they are,
+    with the pandas metadata their DataFrame would carry (never converted whole)."""
+    table = links.keys_table() if hasattr(links, "keys_table") else None
+    if table is None:
+        _write(links.keys, path)
+        return
+    head = pa.Table.from_pandas(table.slice(0, 1).to_pandas(), schema=table.schema,
+                                preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(head.schema.metadata), path,
+                   compression="zstd")
+
+
 def _shops_table(analysis) -> pd.DataFrame:
     from graphlink.linkage.link import entity_labels
     from graphlink.linkage.model import shop_kinds
@@ -294,7 +308,7 @@ def _write_tables(analysis, staging: Path) -> int:
     _write(analysis.evidence, staging / "evidence.parquet")
     _write(_pairs_table(analysis.resolution.pairs, shops["shop_id"]), staging / "pairs.parquet")
     _write(links.similar, staging / "similar.parquet")
-    _write(links.keys, staging / "keys.parquet")
+    _write_keys(links, staging / "keys.parquet")
     _write(links.hub_blocks.reindex(columns=["kind", "pass", "key", "values", "shops"]),
            staging / "hubs.parquet")
     if getattr(analysis, "model", None) is not None:

@@ -9,6 +9,9 @@ function of :mod:`graphlink.linkage.link`: blocking (:func:`find_links`,
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -301,3 +304,30 @@ def test_template_shop_name_weighs_only_between_shops_paired_otherwise():
     assert names[["shop_a", "shop_b"]].values.tolist() == [["S00", "S01"]]
     assert names["shops"].tolist() == [12.0] and names["method"].tolist() == ["exact"]
     assert len(ev[ev["kind"] == "phone"]) == 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(PHONES)
+def test_keys_held_as_arrow_read_and_save_as_the_passes_frames(phones):
+    """find_links holds its keys as one Arrow table (CompactLinks): read back they equal
+    the passes' keyed rows concatenated, and a state writes the same Parquet table
+    (values, types and pandas metadata) as from that DataFrame."""
+    import pyarrow.parquet as pq
+
+    from graphlink.state.store import _write, _write_keys
+
+    ids = ids_of([(f"S{i}", "phone", p) for i, p in enumerate(phones)])
+    found = link.find_links(ids, PHONE_PASSES)
+    expected = pd.concat([link._keyed(ids.values, bp)[0][["key", "text", "value", "key_shops"]]
+                          .assign(**{"pass": bp.name, "kind": bp.kind})
+                          for bp in PHONE_PASSES], ignore_index=True)
+    pd.testing.assert_frame_equal(found.keys, expected, check_index_type=False)
+    if not len(expected):
+        return
+    plain = link.Links(found.similar, keys=expected)
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_keys(found, Path(tmp) / "a.parquet")
+        _write(plain.keys, Path(tmp) / "b.parquet")
+        a, b = pq.read_table(Path(tmp) / "a.parquet"), pq.read_table(Path(tmp) / "b.parquet")
+    assert isinstance(found, link.CompactLinks) and found.keys_table() is not None
+    assert a.equals(b, check_metadata=True)
