@@ -15,6 +15,7 @@ from typing import NamedTuple
 import pandas as pd
 
 import loaders
+from graphlink.core.allocator import fix_mmap_threshold
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import ConfigError
 from graphlink.detection.detect import communities, join_factories
@@ -176,6 +177,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     components run on Spark (:mod:`graphlink.spark`), EM and the later stages here.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
+    fix_mmap_threshold()  # freed buffers go back to the system (graphlink.core.allocator)
     stage = _stages(progress, ANALYSE_STAGES)
     stage("loading")
     dataset, forms = _prepared(source, load_options)
