@@ -316,10 +316,12 @@ def from_state(folder: Path, since: str, push: bool, keep: Path | None = None) -
     rows = []
     with (contextlib.nullcontext(str(keep)) if keep is not None
           else tempfile.TemporaryDirectory(prefix="graphlink-scale-")) as tmp:
-        if keep is not None and keep.exists():
-            raise SystemExit(f"{keep}: exists (--keep-state analyses into a new folder)")
         if keep is not None:
-            keep.mkdir(parents=True)
+            try:
+                keep.mkdir(parents=True)
+            except FileExistsError:
+                raise SystemExit(f"{keep}: exists (--keep-state analyses into a new "
+                                 "folder)") from None
         state, out = Path(tmp) / "state", Path(tmp) / "out"
         runs = [("analyse --state", ["analyse", str(folder), "--state", str(state)])]
         read = ["--state", str(state), "--require-fresh", "--format", "json", "--quiet"]
