@@ -26,9 +26,10 @@ import pandas as pd
 
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import HUB_SHOPS, Links, _users, hub_limit
-from graphlink.linkage.model import Vectors, comparison_levels
+from graphlink.linkage.model import MatchModel, Vectors, comparison_levels, evidence_weights
 
-__all__ = ["pair_evidence", "vector_frame", "comparison_vectors"]
+__all__ = ["pair_evidence", "evidence_frame", "weighed", "release", "vector_frame",
+           "comparison_vectors", "EVIDENCE_ORDER"]
 
 _EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",
                      "shops", "users", "weight"]
@@ -94,15 +95,17 @@ def _fuzzy(uses, found):
         F.greatest("users_1", "users_2", "block").alias("users"))
 
 
-def pair_evidence(ids: Identifiers, links: Links, spark=None) -> pd.DataFrame:
-    """:func:`graphlink.linkage.link.pair_evidence` on Spark: the same rows in the same
-    order (``weight`` is the score until the match model weighs it)."""
+def evidence_frame(ids: Identifiers, links: Links, spark=None):
+    """:func:`graphlink.linkage.link.pair_evidence` on Spark, lazy: its rows with the
+    columns that order them as the embedded engine does (``a``, ``b``, ``source``; see
+    :data:`EVIDENCE_ORDER`), None when there are no uses. The uses are persisted until
+    :func:`release` (every later read of the frame joins them again otherwise)."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
     spark = spark or SparkSession.getActiveSession()
     if not len(ids.uses):
-        return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+        return None
     uses, found = _frames(spark, ids, links)
     uses = uses.persist()
     exact = _shared(uses, (F.col("shops") >= 2) & (F.col("shops") <= F.col("limit")))
@@ -111,9 +114,52 @@ def pair_evidence(ids: Identifiers, links: Links, spark=None) -> pd.DataFrame:
     templates = templates.join(paired.select("shop_a", "shop_b").distinct(),
                                ["shop_a", "shop_b"], "left_semi")
     rows = (paired.withColumn("source", F.when(F.col("a") == 0, 0).otherwise(1))
-            .unionByName(templates.withColumn("source", F.lit(2)))).toPandas()
-    uses.unpersist()
-    return _sorted(rows)
+            .unionByName(templates.withColumn("source", F.lit(2)))).persist()
+    _held.extend([uses, rows])  # read twice: for the vectors, then weighed and written
+    return rows
+
+
+#: the evidence's order (the embedded engine's): by shop pair, kind, link and side;
+#: exact rows of one kind before template rows, each by value
+EVIDENCE_ORDER = ("shop_a", "shop_b", "kind", "a", "b", "source", "value_a")
+_held: list = []  # frames persisted for the evidence, until release()
+
+
+def release() -> None:
+    """Unpersist what :func:`evidence_frame` persisted (once the evidence is written)."""
+    while _held:
+        _held.pop().unpersist()
+
+
+def pair_evidence(ids: Identifiers, links: Links, spark=None) -> pd.DataFrame:
+    """:func:`graphlink.linkage.link.pair_evidence` on Spark, collected: the same rows in
+    the same order (``weight`` is the score until the match model weighs it)."""
+    rows = evidence_frame(ids, links, spark)
+    if rows is None:
+        return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+    local = rows.toPandas()
+    release()
+    return _sorted(local)
+
+
+_WEIGHED = ("shop_a string, shop_b string, kind string, value_a string, value_b string, "
+            "score double, method string, shops double, users double, weight double")
+
+
+def weighed(rows, model: MatchModel, shops: int | None = None):
+    """The evidence frame of :func:`evidence_frame` in the embedded engine's order, its
+    columns those of :func:`pair_evidence`, ``weight`` each row's
+    :func:`graphlink.linkage.model.evidence_weights` (lazy; pandas rows are weighed as
+    they are)."""
+    if isinstance(rows, pd.DataFrame):
+        return rows.assign(weight=evidence_weights(model, rows, shops))
+
+    def weigh(batches):
+        for batch in batches:
+            yield batch[_EVIDENCE_COLUMNS[:-1]].assign(
+                weight=evidence_weights(model, batch, shops))
+
+    return rows.orderBy(*EVIDENCE_ORDER).mapInPandas(weigh, _WEIGHED)
 
 
 def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
@@ -224,11 +270,14 @@ def vector_frame(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
             yield _vector_rows(comparison_levels(batch[_VECTOR_INPUT], mine, table))
 
     # value_a too: a shared masked card is read as masked-compatible (model._method)
-    frame = spark.createDataFrame(
-        evidence[_VECTOR_INPUT].astype({c: object for c in ("shop_a", "shop_b", "kind",
-                                                           "value_a", "method")}),
-        "shop_a string, shop_b string, kind string, value_a string, score double, "
-        "method string, users double")
+    if isinstance(evidence, pd.DataFrame):
+        frame = spark.createDataFrame(
+            evidence[_VECTOR_INPUT].astype({c: object for c in ("shop_a", "shop_b", "kind",
+                                                               "value_a", "method")}),
+            "shop_a string, shop_b string, kind string, value_a string, score double, "
+            "method string, users double")
+    else:  # the evidence frame of evidence_frame, on Spark
+        frame = evidence.select(*_VECTOR_INPUT)
     info = spark.createDataFrame(_shop_rows(kinds, shops), _SHOP_SCHEMA)
     for side in ("a", "b"):
         frame = frame.join(info.select(F.col("shop_id").alias(f"shop_{side}"), *(

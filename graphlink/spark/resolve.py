@@ -24,10 +24,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphlink.core.codes import operator_ids
-from graphlink.linkage.resolve import MERGE, Resolution
+from graphlink.core.codes import OPERATOR, operator_ids
+from graphlink.linkage.model import NAMES, MatchModel
+from graphlink.linkage.resolve import MERGE, Resolution, _combined
 
-__all__ = ["CHECKPOINT_EVERY", "components", "resolve_operators"]
+__all__ = ["CHECKPOINT_EVERY", "components", "resolve_operators", "resolve_frame",
+           "resolve_scored", "strong_pairs"]
 
 CHECKPOINT_EVERY = 4
 MAX_ROUNDS = 10_000  # a path of that many shops; never reached by real operators
@@ -74,8 +76,7 @@ def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = M
 
     spark = spark or SparkSession.getActiveSession()
     strong = pairs[pairs["p"] >= merge]
-    operators = pd.DataFrame({"shop_id": shop_ids.to_numpy()})
-    smallest = operators["shop_id"].to_numpy(dtype=object).copy()
+    found = pd.DataFrame({"id": pd.Series(dtype=object), "label": pd.Series(dtype=object)})
     if len(strong):
         edges = spark.createDataFrame(pd.DataFrame({
             "a": strong["shop_a"].astype(str).to_numpy(dtype=object),
@@ -83,14 +84,94 @@ def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = M
         labels, _ = components(edges)
         found = labels.select("id", "label").toPandas()
         labels.unpersist()
-        label = pd.Series(found["label"].to_numpy(dtype=object),
-                          index=found["id"].to_numpy(dtype=object))
-        hit = pd.Series(smallest).map(label)
-        known = hit.notna().to_numpy()
-        smallest[known] = hit[known].to_numpy(dtype=object)
+    return Resolution(_operators(shop_ids, found), pairs, merge)
+
+
+def _operators(shop_ids: pd.Series, found: pd.DataFrame) -> pd.DataFrame:
+    """shop_id, operator_id of every shop: ``OP-`` and its component's label (``found``:
+    id, label of the shops in a component; every other shop is its own)."""
+    operators = pd.DataFrame({"shop_id": shop_ids.to_numpy()})
+    smallest = operators["shop_id"].to_numpy(dtype=object).copy()
+    label = pd.Series(found["label"].to_numpy(dtype=object),
+                      index=found["id"].to_numpy(dtype=object))
+    hit = pd.Series(smallest).map(label)
+    known = hit.notna().to_numpy()
+    smallest[known] = hit[known].to_numpy(dtype=object)
     operators["operator_id"] = operator_ids(pd.Series(smallest, dtype=object)).astype(
         operators["shop_id"].dtype)
-    return Resolution(operators, pairs, merge)
+    return operators
+
+
+def resolve_frame(shop_ids: pd.Series, pairs, model: MatchModel, shops: int,
+                  banned: set[str], merge: float = MERGE) -> Resolution:
+    """The embedded engine's two passes (``workflow.analyse._resolved``) with the scored
+    pairs left on Spark: components of the MERGE-strength pairs, each shop compared with
+    whole operators (:func:`graphlink.linkage.resolve.against_operators`: the ties are
+    found by joins and only they are collected, to be combined by the embedded code),
+    the combined pairs put in place of the pairs they beat, components again. Returns a
+    :class:`Resolution` whose ``pairs`` is that Spark frame (checkpointed, with ``via``)."""
+    from pyspark.sql import functions as F
+
+    labels = _labels(pairs, merge)
+    ties = _tie_rows(pairs, labels.select("id", "label"))
+    labels.unpersist()
+    combined = _combined(ties, model, shops, banned) if len(ties) else ties
+    final = pairs.withColumn("via", F.lit(""))
+    if len(combined):
+        spark = pairs.sparkSession
+        fresh = spark.createDataFrame(combined[final.columns], final.schema)
+        final = final.join(fresh.select("shop_a", "shop_b"), ["shop_a", "shop_b"],
+                           "left_anti").unionByName(fresh)
+    final = final.checkpoint()  # on disk, its lineage cut: read by every round below
+    labels = _labels(final, merge)
+    found = labels.select("id", "label").toPandas()
+    labels.unpersist()
+    return Resolution(_operators(shop_ids, found), final, merge)
+
+
+def _labels(pairs, merge: float):
+    """:func:`components` of the pairs scored at least ``merge`` (unpersist it)."""
+    from pyspark.sql import functions as F
+
+    strong = pairs.where(F.col("p") >= merge)
+    return components(strong.select(F.col("shop_a").alias("a"), F.col("shop_b").alias("b")))[0]
+
+
+def _tie_rows(pairs, labels) -> pd.DataFrame:
+    """:func:`graphlink.linkage.resolve._ties` on Spark, collected: each pair seen from
+    both shops (``x``, ``y``) where ``x`` is tied to two or more shops of ``y``'s
+    operator ``op`` (of two shops or more, not ``x``'s own), with ``tries`` its size."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    columns = [c for c in pairs.columns if c != "tries"]  # the pair's own: 1
+    size = labels.groupBy("label").agg(F.count("*").cast("int").alias("tries"))
+    theirs = labels.join(size, "label").select(F.col("id").alias("y"),
+                                               F.col("label").alias("of_y"), "tries")
+    own = labels.select(F.col("id").alias("x"), F.col("label").alias("of_x"))
+    sides = pairs.select(*columns, F.col("shop_a").alias("x"), F.col("shop_b").alias("y")) \
+        .unionByName(pairs.select(*columns, F.col("shop_b").alias("x"),
+                                  F.col("shop_a").alias("y")))
+    tied = sides.join(theirs, "y").join(own, "x", "left").where(
+        F.col("of_x").isNull() | (F.col("of_x") != F.col("of_y")))
+    tied = tied.withColumn("n", F.count("*").over(Window.partitionBy("x", "of_y")))
+    rows = tied.where(F.col("n") >= 2).select(
+        *columns, "x", "y", F.concat(F.lit(OPERATOR), F.col("of_y")).alias("op"),
+        "tries").toPandas()
+    return _typed(rows)
+
+
+def _typed(rows: pd.DataFrame) -> pd.DataFrame:
+    """Collected pair rows with the embedded engine's column types."""
+    for col in ("shop_a", "shop_b", "kinds", "x", "y", "op", "via"):
+        if col in rows:
+            rows[col] = rows[col].astype(object)
+    rows["context"] = rows["context"].astype(np.int8)
+    rows["tries"] = rows["tries"].astype(np.int32)
+    for name in NAMES:
+        rows[f"level_{name}"] = rows[f"level_{name}"].astype(np.int8)
+        rows[f"users_{name}"] = rows[f"users_{name}"].astype(np.float32)
+    return rows
 
 
 def _chain(n: int) -> pd.DataFrame:
@@ -101,3 +182,26 @@ def _chain(n: int) -> pd.DataFrame:
     """
     ids = np.array([f"S{i:04d}" for i in range(n)], dtype=object)
     return pd.DataFrame({"a": ids[:-1], "b": ids[1:]})
+
+
+def resolve_scored(shops: pd.DataFrame, vectors, model: MatchModel, n: int) -> Resolution:
+    """Every pair of the vector frame scored on Spark (:func:`graphlink.spark.model.score_frame`)
+    and resolved by :func:`resolve_frame`; a banned shop is the representative of its
+    operator first, as in the embedded engine."""
+    from graphlink.spark.model import score_frame
+
+    # on disk, the lineage cut: label propagation plans a query per round over them
+    pairs = score_frame(model, vectors, n).checkpoint()
+    banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
+    return resolve_frame(shops["shop_id"], pairs, model, n, banned)
+
+
+def strong_pairs(pairs, minimum: float) -> pd.DataFrame:
+    """shop_a, shop_b, p of the pairs of a Spark frame scored at least ``minimum``,
+    collected in (shop_a, shop_b) order (what :func:`graphlink.detection.detect.communities`
+    reads of them)."""
+    from pyspark.sql import functions as F
+
+    rows = (pairs.where(F.col("p") >= minimum).select("shop_a", "shop_b", "p")
+            .orderBy("shop_a", "shop_b").toPandas())
+    return rows.astype({"shop_a": object, "shop_b": object})

@@ -698,7 +698,8 @@ def _read(path: Path, error: type[Exception], columns: list[str] | None = None,
     :mod:`graphlink.core.frames`), in the file's order. A column it lacks: KeyError,
     as a DataFrame says."""
     try:
-        schema = pq.read_schema(path)
+        # a folder of part files (the Spark engine's tables) has no one footer
+        schema = pq.ParquetDataset(path).schema if Path(path).is_dir() else pq.read_schema(path)
         for column in [*(columns or []), *(c for t in dnf(filters) or [] for c, _, _ in t)]:
             if column not in schema.names:
                 raise KeyError(column)

@@ -18,7 +18,7 @@ import loaders
 from graphlink.core.allocator import fix_mmap_threshold
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import ConfigError
-from graphlink.detection.detect import communities, join_factories
+from graphlink.detection.detect import COMMUNITY_MIN, communities, join_factories
 from graphlink.linkage.identifiers import extract
 from graphlink.linkage.link import count_entities, entity_labels, find_links, pair_evidence
 from graphlink.linkage.model import (
@@ -203,19 +203,22 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops)
-    evidence["weight"] = evidence_weights(model, evidence, n)
+    evidence = engine.weighed(evidence, model, n)
     if pseudonyms is not None:
-        dataset, ids, links, evidence = pseudonyms.analysis_parts(dataset, ids, links, evidence)
+        dataset, ids, links, evidence = pseudonyms.analysis_parts(
+            dataset, ids, links, engine.collected(evidence))
     stage("resolving operators")
-    resolution = _resolved(dataset.shops, vectors, model, n, engine)
+    resolution = engine.resolve(dataset.shops, vectors, model, n)
     if hasattr(vectors, "unpersist"):  # Spark's vectors: not read after the operators
         vectors.unpersist()
     stage("detecting communities")
-    shops = communities(resolution.operators, resolution.pairs, seed=seed)
-    analysis = Analysis(dataset, ids, links, evidence, resolution, shops, model)
+    shops = communities(resolution.operators, engine.strong_pairs(resolution.pairs,
+                                                                  COMMUNITY_MIN), seed=seed)
+    analysis = engine.analysis(dataset, ids, links, evidence, resolution, shops, model)
     # a factory lead's independent dealers are one dealer network
     analysis.shops = join_factories(shops, analysis.factory_leads.leads)
-    analysis.index_pages()  # as a saved run writes its page index (state.saved)
+    if not on_spark:  # the Spark engine's tables are on disk: a page reads its rows there
+        analysis.index_pages()  # as a saved run writes its page index (state.saved)
     stage("done")
     return analysis
 
@@ -229,31 +232,70 @@ class _Engine(NamedTuple):
     second_look: Callable
     train_vectors: Callable
     score_vectors: Callable
-    resolve_operators: Callable
+    weighed: Callable
+    collected: Callable
+    resolve: Callable
+    strong_pairs: Callable
+    analysis: Callable
 
 
 def _stages_on(on_spark: bool) -> _Engine:
-    """The engine's :func:`find_links`, :func:`pair_evidence`, :func:`comparison_levels`,
-    :func:`second_look`, :func:`train_vectors`, :func:`score_vectors` and
-    :func:`resolve_operators`: these, or their Spark versions (in the session ``prepare``
-    started; the same results: :mod:`graphlink.spark.blocking`,
-    :mod:`graphlink.spark.evidence`, :mod:`graphlink.spark.recompare`: the vectors stay
-    on Spark; :mod:`graphlink.spark.model`: EM on the driver from the fitted pairs, up to
-    a sample of them, every pair scored on Spark; :mod:`graphlink.spark.resolve`:
-    connected components by label propagation)."""
+    """The engine's stage functions: the embedded ones, or their Spark versions (in the
+    session ``prepare`` started; the same results: :mod:`graphlink.spark.blocking`;
+    :mod:`graphlink.spark.evidence`: the evidence stays on Spark, weighed there;
+    :mod:`graphlink.spark.recompare`: the vectors stay on Spark;
+    :mod:`graphlink.spark.model`: EM on the driver from the fitted pairs, up to a sample
+    of them; :mod:`graphlink.spark.resolve`: every pair scored and the operators
+    resolved on Spark, connected components by label propagation, the pairs staying
+    there; :mod:`graphlink.spark.analysis`: the evidence and the pairs written by Spark,
+    read by the analysis as a saved run's)."""
     if not on_spark:
         return _Engine(find_links, pair_evidence, comparison_levels, second_look, train_vectors,
-                       score_vectors, resolve_operators)
+                       score_vectors, _weighed, _as_is, _resolved, _as_is, _analysis)
+    from graphlink.spark.analysis import spark_analysis
     from graphlink.spark.blocking import find_links as links_on_spark
-    from graphlink.spark.evidence import pair_evidence as evidence_on_spark
-    from graphlink.spark.evidence import vector_frame
+    from graphlink.spark.evidence import evidence_frame, vector_frame, weighed
     from graphlink.spark.model import score_vectors_on_spark
     from graphlink.spark.model import train_vectors as train_on_spark
     from graphlink.spark.recompare import second_look as second_look_on_spark
-    from graphlink.spark.resolve import resolve_operators as resolve_on_spark
+    from graphlink.spark.resolve import resolve_scored, strong_pairs
 
-    return _Engine(links_on_spark, evidence_on_spark, vector_frame, second_look_on_spark,
-                   train_on_spark, score_vectors_on_spark, resolve_on_spark)
+    return _Engine(links_on_spark, _or_empty(evidence_frame), vector_frame,
+                   second_look_on_spark, train_on_spark, score_vectors_on_spark, weighed,
+                   _collected, resolve_scored, strong_pairs, spark_analysis)
+
+
+def _weighed(evidence: pd.DataFrame, model: MatchModel, n: int) -> pd.DataFrame:
+    """``evidence`` with each row's weight (in place: no copy of the largest table)."""
+    evidence["weight"] = evidence_weights(model, evidence, n)
+    return evidence
+
+
+def _as_is(frame, *_):
+    return frame
+
+
+def _analysis(*parts) -> Analysis:
+    return Analysis(*parts)
+
+
+def _or_empty(evidence_frame: Callable) -> Callable:
+    """Spark's evidence frame, or the embedded engine's empty evidence without uses."""
+    def evidence(ids, links):
+        found = evidence_frame(ids, links)
+        return pair_evidence(ids, links) if found is None else found
+
+    return evidence
+
+
+def _collected(evidence) -> pd.DataFrame:
+    """The weighed evidence of the Spark engine collected (what pseudonymising rewrites)."""
+    if isinstance(evidence, pd.DataFrame):
+        return evidence
+    local = evidence.toPandas()
+    for column in ("shop_a", "shop_b", "kind", "value_a", "value_b", "method"):
+        local[column] = local[column].astype(object)
+    return local
 
 
 def _learned(model: MatchModel, scored: pd.DataFrame, verdicts: pd.DataFrame) -> MatchModel:
@@ -266,16 +308,15 @@ def _learned(model: MatchModel, scored: pd.DataFrame, verdicts: pd.DataFrame) ->
     return refine(model, pairs, labels)
 
 
-def _resolved(shops: pd.DataFrame, vectors, model: MatchModel, n: int, engine: _Engine
-              ) -> Resolution:
+def _resolved(shops: pd.DataFrame, vectors, model: MatchModel, n: int) -> Resolution:
     """Operators from the pairs ``model`` scores, then again once each shop is also
     compared with the operators of the first pass
-    (:func:`graphlink.linkage.resolve.against_operators`), on ``engine``."""
-    pairs, resolve = engine.score_vectors(model, vectors, n), engine.resolve_operators
-    first = resolve(shops["shop_id"], pairs)
+    (:func:`graphlink.linkage.resolve.against_operators`)."""
+    pairs = score_vectors(model, vectors, n)
+    first = resolve_operators(shops["shop_id"], pairs)
     owner = first.operators.set_index("shop_id")["operator_id"]
     banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
-    return resolve(shops["shop_id"], against_operators(pairs, owner, model, n, banned))
+    return resolve_operators(shops["shop_id"], against_operators(pairs, owner, model, n, banned))
 
 
 def _model(model: MatchModel | str | Path | None) -> MatchModel | None:

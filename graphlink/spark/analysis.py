@@ -1,0 +1,96 @@
+"""The Spark engine's :class:`~graphlink.Analysis`: its large tables written by Spark.
+
+The pair evidence and the scored pairs never come to the driver whole: Spark writes
+them, in the embedded engine's order, as Parquet folders (one file per partition) in
+a folder of the run's own, and the analysis reads them as an analysis read from a
+state does (:func:`graphlink.state.saved.read_analysis`): a report reads the rows it
+filters for (a sign-up's matches, a page's evidence), a notebook that asks for
+``analysis.evidence`` reads the whole table then. The folder is removed when the
+process exits, unless the caller names one (``tables=``).
+
+>>> ORDER["pairs"]
+('shop_a', 'shop_b')
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from graphlink.spark.evidence import EVIDENCE_ORDER, release
+
+__all__ = ["ORDER", "spark_analysis", "scratch_tables", "write_table"]
+
+#: the order each table is written in: the embedded engine's
+ORDER = {"evidence": EVIDENCE_ORDER, "pairs": ("shop_a", "shop_b")}
+
+
+def scratch_tables() -> Path:
+    """A temporary folder for one analysis's tables, removed when the process exits.
+
+    >>> folder = scratch_tables()
+    >>> folder.is_dir(), folder.name.startswith("graphlink-spark-tables-")
+    (True, True)
+    """
+    folder = Path(tempfile.mkdtemp(prefix="graphlink-spark-tables-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def write_table(frame, path: Path) -> Path:
+    """``frame`` (a Spark DataFrame, already in its order; or pandas) as Parquet at
+    ``path``: a folder of part files in partition order for Spark, one file for pandas.
+
+    >>> import tempfile
+    >>> out = write_table(pd.DataFrame({"a": [1]}), Path(tempfile.mkdtemp()) / "t.parquet")
+    >>> pq.read_table(out).to_pandas()["a"].tolist()
+    [1]
+    """
+    if isinstance(frame, pd.DataFrame):
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path,
+                       compression="zstd")
+    else:
+        frame.write.option("compression", "zstd").parquet(str(path))
+    return path
+
+
+def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
+                   tables: str | Path | None = None):
+    """The :class:`~graphlink.Analysis` of the Spark engine: ``evidence`` (the weighed
+    evidence frame of :func:`graphlink.spark.evidence.weighed`) and ``resolution.pairs``
+    (:func:`graphlink.spark.resolve.resolve_frame`) written to ``tables`` (default: a
+    temporary folder) and read from there when a report asks; the rest held."""
+    from graphlink.linkage.resolve import Resolution
+    from graphlink.scoring.analysis import Analysis
+    from graphlink.state.saved import _read, _saved_type
+    from graphlink.state.store import StateError
+
+    folder = Path(tables) if tables is not None else scratch_tables()
+    files = {"evidence": ("evidence", write_table(evidence, folder / "evidence.parquet")),
+             "pairs": ("resolution", write_table(_in_order(resolution.pairs, "pairs"),
+                                                 folder / "pairs.parquet")),
+             "uses": ("identifiers", None), "values": ("identifiers", None)}
+    release()
+    if hasattr(resolution.pairs, "unpersist"):
+        resolution.pairs.unpersist()
+    operators, merge = resolution.operators, resolution.merge
+    parts = {"identifiers": lambda: ids, "links": lambda: links, "shops": lambda: shops,
+             "evidence": lambda: _read(files["evidence"][1], StateError),
+             "resolution": lambda: Resolution(operators, _read(files["pairs"][1], StateError),
+                                              merge),
+             "factory_leads": lambda: Analysis.factory_leads.func(analysis)}
+    analysis = _saved_type()(dataset, parts, model, files)
+    for held in ("identifiers", "links", "shops"):
+        getattr(analysis, held)
+    return analysis
+
+
+def _in_order(frame, table: str):
+    """A Spark frame sorted as the embedded engine's table (pandas: as it is)."""
+    return frame if isinstance(frame, pd.DataFrame) else frame.orderBy(*ORDER[table])
