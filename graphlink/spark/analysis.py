@@ -17,15 +17,17 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graphlink.linkage.resolve import Resolution
 from graphlink.spark.evidence import EVIDENCE_ORDER, release
 
-__all__ = ["ORDER", "spark_analysis", "scratch_tables", "write_table"]
+__all__ = ["ORDER", "PairsOnDisk", "spark_analysis", "scratch_tables", "write_table"]
 
 #: the order each table is written in: the embedded engine's
 ORDER = {"evidence": EVIDENCE_ORDER, "pairs": ("shop_a", "shop_b")}
@@ -66,29 +68,43 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
     evidence frame of :func:`graphlink.spark.evidence.weighed`) and ``resolution.pairs``
     (:func:`graphlink.spark.resolve.resolve_frame`) written to ``tables`` (default: a
     temporary folder) and read from there when a report asks; the rest held."""
-    from graphlink.linkage.resolve import Resolution
     from graphlink.scoring.analysis import Analysis
     from graphlink.state.saved import _read, _saved_type
     from graphlink.state.store import StateError
 
     folder = Path(tables) if tables is not None else scratch_tables()
+    # "pairs" is no part: the resolution is held, its pairs read when asked
     files = {"evidence": ("evidence", write_table(evidence, folder / "evidence.parquet")),
-             "pairs": ("resolution", write_table(_in_order(resolution.pairs, "pairs"),
-                                                 folder / "pairs.parquet")),
+             "pairs": ("pairs", write_table(_in_order(resolution.pairs, "pairs"),
+                                            folder / "pairs.parquet")),
              "uses": ("identifiers", None), "values": ("identifiers", None)}
     release()
     if hasattr(resolution.pairs, "unpersist"):
         resolution.pairs.unpersist()
-    operators, merge = resolution.operators, resolution.merge
     parts = {"identifiers": lambda: ids, "links": lambda: links, "shops": lambda: shops,
              "evidence": lambda: _read(files["evidence"][1], StateError),
-             "resolution": lambda: Resolution(operators, _read(files["pairs"][1], StateError),
-                                              merge),
+             "resolution": lambda: PairsOnDisk(resolution.operators, files["pairs"][1],
+                                               resolution.merge),
              "factory_leads": lambda: Analysis.factory_leads.func(analysis)}
     analysis = _saved_type()(dataset, parts, model, files)
-    for held in ("identifiers", "links", "shops"):
+    for held in ("identifiers", "links", "shops", "resolution"):
         getattr(analysis, held)
     return analysis
+
+
+class PairsOnDisk(Resolution):
+    """A :class:`~graphlink.linkage.resolve.Resolution` whose pairs are read from their
+    Parquet file when first asked for (the operators are held)."""
+
+    def __init__(self, operators: pd.DataFrame, path: Path, merge: float):
+        self.operators, self.merge, self.path = operators, merge, Path(path)
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:  # type: ignore[override]
+        from graphlink.state.saved import _read
+        from graphlink.state.store import StateError
+
+        return _read(self.path, StateError)
 
 
 def _in_order(frame, table: str):

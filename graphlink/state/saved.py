@@ -73,12 +73,19 @@ def write_analysis(analysis, tables: Path) -> None:
     for name, frame in dataset.tables.items():
         _write(frame, folder / f"dataset.{name}.parquet")
     leads = analysis.factory_leads  # computed here once (seconds at 30,000 shops), not per read
+    from graphlink.state.store import copy_parquet
+
+    on_disk = analysis.table_file("pairs") if hasattr(analysis, "table_file") else None
+    if on_disk is not None:  # the Spark engine's: copied, never whole in memory
+        copy_parquet(on_disk, folder / "pairs.parquet")
     frames = {"uses": analysis.identifiers.uses, "values": analysis.identifiers.values,
-              "pairs": analysis.resolution.pairs, "operators": analysis.resolution.operators,
+              "pairs": analysis.resolution.pairs if on_disk is None else None,
+              "operators": analysis.resolution.operators,
               "shops": analysis.shops, "hub_blocks": analysis.links.hub_blocks,
               "factory_leads": leads.leads, "factory_context": leads.context}
     for name, frame in frames.items():
-        _write(frame, folder / f"{name}.parquet")
+        if frame is not None:
+            _write(frame, folder / f"{name}.parquet")
     write_linked(Path(tables))
     write_page_index(analysis, Path(tables))
     meta = {"schema": SCHEMA, "tables": sorted(dataset.tables), "source": str(dataset.source),
@@ -120,29 +127,45 @@ def write_linked(tables: Path) -> None:
     from graphlink.scoring.score import WEAK
 
     folder = Path(tables) / FOLDER
-    pairs = pq.read_table(folder / "pairs.parquet")
-    keep = pc.greater_equal(pairs["p"], WEAK)
-    if "via" in pairs.column_names:
-        keep = pc.or_(keep, pc.fill_null(pc.not_equal(pairs["via"], ""), False))
-    pairs = pairs.filter(pc.fill_null(keep, False))
+
+    def linked(rows: pa.Table) -> pa.Array:
+        keep = pc.greater_equal(rows["p"], WEAK)
+        if "via" in rows.column_names:
+            keep = pc.or_(keep, pc.fill_null(pc.not_equal(rows["via"], ""), False))
+        return pc.fill_null(keep, False)
+
+    pairs = _filtered(folder / "pairs.parquet", linked)
     shops = set(pairs["shop_a"].to_pylist()) | set(pairs["shop_b"].to_pylist())
     if "via" in pairs.column_names:
         shops |= {s for via in pairs["via"].to_pylist() if via for s in via.split(",")}
     among = pa.array(sorted(shops), type=pa.string())
-    evidence = pq.read_table(Path(tables) / "evidence.parquet")
-    evidence = evidence.filter(pc.and_(pc.is_in(evidence["shop_a"], among),
-                                       pc.is_in(evidence["shop_b"], among)))
-    uses = pq.read_table(folder / "uses.parquet")
-    uses = uses.filter(pc.is_in(uses["shop_id"], among))
+    evidence = _filtered(Path(tables) / "evidence.parquet", lambda rows: pc.and_(
+        pc.is_in(rows["shop_a"], among), pc.is_in(rows["shop_b"], among)))
+    uses = _filtered(folder / "uses.parquet", lambda rows: pc.is_in(rows["shop_id"], among))
     named = pa.array(sorted(set(evidence["value_a"].to_pylist())
                             | set(evidence["value_b"].to_pylist()) - {None}), type=pa.string())
-    values = pq.read_table(folder / "values.parquet")
-    values = values.filter(pc.is_in(values["value"], named))
+    values = _filtered(folder / "values.parquet", lambda rows: pc.is_in(rows["value"], named))
     pairs = pairs.replace_schema_metadata({**(pairs.schema.metadata or {}),
                                            _FLOOR: repr(WEAK).encode()})
     for name, rows in (("pairs", pairs), ("evidence", evidence), ("uses", uses),
                        ("values", values)):
         pq.write_table(rows, folder / f"{LINKED[name]}.parquet", compression="zstd")
+
+
+def _filtered(path: Path, keep) -> pa.Table:
+    """The rows of the Parquet file at ``path`` that ``keep`` (Arrow table -> mask)
+    keeps, read one row group at a time (a large table is never whole in memory).
+
+    >>> import tempfile, pyarrow.compute as pc
+    >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pq.write_table(pa.table({"a": [1, 2, 3]}), path, row_group_size=2)
+    >>> _filtered(path, lambda rows: pc.greater(rows["a"], 1))["a"].to_pylist()
+    [2, 3]
+    """
+    part = pq.ParquetFile(path)
+    kept = [rows.filter(keep(rows)) for rows in
+            (part.read_row_group(i) for i in range(part.num_row_groups))]
+    return pa.concat_tables(kept) if kept else part.schema_arrow.empty_table()
 
 
 #: the files of the page index (see write_page_index), by the part of the page they hold

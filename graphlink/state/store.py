@@ -54,7 +54,7 @@ from graphlink.core.errors import GraphlinkError
 from graphlink.state.lock import holds
 
 __all__ = ["SCHEMA", "State", "StateError", "fingerprint", "fingerprint_matches", "next_run",
-           "save"]
+           "save", "copy_parquet"]
 
 SCHEMA = "graphlink.state/1"
 _USES = ["shop_id", "kind", "value", "first_seen", "last_seen"]
@@ -182,6 +182,51 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
                    path, compression="zstd")
 
 
+def _write_large(analysis, table: str, path: Path, convert=None) -> None:
+    """One of the analysis's large tables (``evidence``, ``pairs``; ``convert``: what to
+    make of its rows) at ``path``: copied from the file the analysis reads it from
+    where it has one (the Spark engine's: never whole on the driver), else written
+    from memory."""
+    source = analysis.table_file(table) if hasattr(analysis, "table_file") else None
+    if source is not None:
+        copy_parquet(source, path, convert)
+        return
+    frame = analysis.evidence if table == "evidence" else analysis.resolution.pairs
+    _write(frame if convert is None else convert(frame), path)
+
+
+def copy_parquet(source: Path, path: Path, convert=None) -> None:
+    """The Parquet file or folder of part files ``source`` (in its order) as one file at
+    ``path``, one row group in memory at a time; ``convert`` (DataFrame -> DataFrame)
+    applied to each.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _write(pd.DataFrame({"a": [1, 2]}), folder / "t.parquet")
+    >>> copy_parquet(folder / "t.parquet", folder / "u.parquet", lambda f: f.assign(b=f["a"]))
+    >>> pq.read_table(folder / "u.parquet").to_pandas().values.tolist()
+    [[1, 1], [2, 2]]
+    """
+    source = Path(source)
+    files = sorted(source.glob("*.parquet")) if source.is_dir() else [source]
+    writer = None
+    try:
+        for file in files:
+            part = pq.ParquetFile(file)
+            groups = [part.read_row_group(i) for i in range(part.num_row_groups)] or \
+                [part.schema_arrow.empty_table()]
+            for table in groups:
+                if convert is not None:
+                    table = pa.Table.from_pandas(convert(table.to_pandas()).reset_index(
+                        drop=True), preserve_index=False)
+                writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+                writer.write_table(table)
+                del table
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def _write_keys(links, path: Path) -> None:
     """``links.keys`` written as :func:`_write` writes a DataFrame; keys held as an
     Arrow table (:class:`graphlink.linkage.link.CompactLinks`) are written as they are,
@@ -210,8 +255,9 @@ def _shops_table(analysis) -> pd.DataFrame:
     return shops.astype({"shop_id": object, "operator_id": object, "community_id": object})
 
 
-def _pairs_table(pairs: pd.DataFrame, shop_ids: pd.Series) -> pd.DataFrame:
-    position = pd.Index(shop_ids)  # a hash lookup: fast on millions of pairs
+def _pairs_table(pairs: pd.DataFrame, position: pd.Index) -> pd.DataFrame:
+    """The pairs as the state keeps them: the columns incremental scoring reads and
+    each shop's row in the shops table (``position``: its shop ids, a hash look-up)."""
     # the comparison vector too: waterfalls read from the state equal a fresh run's
     vector = [c for c in pairs.columns
               if c.startswith(("level_", "users_")) or c in ("context", "tries", "via")]
@@ -305,8 +351,10 @@ def _write_tables(analysis, staging: Path) -> int:
     _write(shops, staging / "shops.parquet")
     _write(ids.uses[_USES], staging / "uses.parquet")
     _write(ids.values.reindex(columns=_VALUES), staging / "values.parquet")
-    _write(analysis.evidence, staging / "evidence.parquet")
-    _write(_pairs_table(analysis.resolution.pairs, shops["shop_id"]), staging / "pairs.parquet")
+    _write_large(analysis, "evidence", staging / "evidence.parquet")
+    position = pd.Index(shops["shop_id"])  # a hash lookup: fast on millions of pairs
+    _write_large(analysis, "pairs", staging / "pairs.parquet",
+                 lambda pairs: _pairs_table(pairs, position))
     _write(links.similar, staging / "similar.parquet")
     _write_keys(links, staging / "keys.parquet")
     _write(links.hub_blocks.reindex(columns=["kind", "pass", "key", "values", "shops"]),

@@ -353,6 +353,14 @@ def test_a_state_analysed_on_spark_is_fresh_for_the_embedded_engine(small_datase
     embedded = runner.invoke(cli, ["clusters", str(small_dataset), "--format", "csv", "-q"])
     assert fresh.exit_code == 0, fresh.output
     assert fresh.stdout == embedded.stdout and "S1," in embedded.stdout
+    # the evidence and the pairs were copied from Spark's files into the state, part by
+    # part: a sign-up report from it (matches, evidence, waterfalls) is the embedded one's
+    signups = ["report", "signups", str(small_dataset), "--since", "2000-01-01", "--format",
+               "json"]
+    from_state = runner.invoke(cli, [*signups, "--state", state, "--require-fresh"])
+    embedded = runner.invoke(cli, [*signups, "-q"])
+    assert from_state.exit_code == 0, from_state.output
+    assert from_state.stdout == embedded.stdout and '"banned_shop_id"' in embedded.stdout
 
 
 @pytest.mark.spark
