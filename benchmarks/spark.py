@@ -413,7 +413,6 @@ def _stage_at(marks: list[tuple[float, str]], when: float) -> str:
     return "after" if found == "done" else found
 
 
-# long: one pass over the event log's lines, each event kind beside what is read of it
 def read_event_logs(folder: str | Path, marks: list[tuple[float, str]]) -> dict:
     """Shuffle read and write bytes (and spill, input, executor CPU seconds, tasks, Spark
     jobs) in every Spark event log under ``folder``: ``total``, per graphlink stage
