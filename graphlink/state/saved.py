@@ -207,30 +207,38 @@ def write_page_index(analysis, tables: Path) -> None:
     _write(pd.DataFrame({"shop_id": sorted(drawn) + sorted(path),
                          "role": ["drawn"] * len(drawn) + ["path"] * len(path)}),
            folder / f"{PAGE['shops']}.parquet")
-    pairs = analysis.resolution.pairs
-    by_a, by_b = pairs["shop_a"].isin(drawn | path), pairs["shop_b"].isin(drawn)
-    _write_keyed(pairs, ["shop_a", "shop_b", "p", "kinds"],
-                 [(by_a, pairs["shop_a"]), (by_b, pairs["shop_b"])], folder / "page.pairs")
-    evidence = analysis.evidence
-    by_a, by_b = evidence["shop_a"].isin(drawn), evidence["shop_b"].isin(drawn)
-    _write_keyed(evidence, list(EVIDENCE_DRAWN),
-                 [(by_a, evidence["shop_a"]), (by_b, evidence["shop_b"])],
+    _write_keyed(_chunks(analysis, "pairs"), ["shop_a", "shop_b", "p", "kinds"],
+                 lambda rows: [(rows["shop_a"].isin(drawn | path), rows["shop_a"]),
+                               (rows["shop_b"].isin(drawn), rows["shop_b"])],
+                 folder / "page.pairs")
+    theirs = []  # the evidence of the drawn shops, part by part
+
+    def evidence_keys(rows: pd.DataFrame) -> list[tuple]:
+        by_a, by_b = rows["shop_a"].isin(drawn), rows["shop_b"].isin(drawn)
+        theirs.append(rows[by_a | by_b])
+        return [(by_a, rows["shop_a"]), (by_b, rows["shop_b"])]
+
+    _write_keyed(_chunks(analysis, "evidence"), list(EVIDENCE_DRAWN), evidence_keys,
                  folder / "page.evidence")
-    mine = evidence[by_a | by_b]
-    uses = analysis.identifiers.uses
-    by_shop = uses["shop_id"].isin(drawn).to_numpy().copy()
-    near = uses["shop_id"].isin(set(mine["shop_a"]) | set(mine["shop_b"])).to_numpy()
-    by_shop[near] |= seen_uses(uses[near], mine)  # the (shop, kind, value) named only
-    _write_keyed(uses, ["shop_id", "kind", "value", "account_id", "first_seen"],
-                 [(by_shop, uses["shop_id"])], folder / "page.uses")
-    shown = (set(uses["value"][uses["shop_id"].isin(drawn)]) | set(mine["value_a"])
-             | set(mine["value_b"]))
-    values = analysis.identifiers.values
-    _write_keyed(values, ["kind", "value", "display", "shops"],
-                 [(values["value"].isin(shown), values["value"])], folder / "page.values")
+    mine = pd.concat(theirs, ignore_index=True)
+    named, shown = set(mine["shop_a"]) | set(mine["shop_b"]), set(mine["value_a"]) | set(
+        mine["value_b"])
+
+    def use_keys(uses: pd.DataFrame) -> list[tuple]:
+        by_shop = uses["shop_id"].isin(drawn).to_numpy().copy()
+        shown.update(uses["value"][by_shop])
+        near = uses["shop_id"].isin(named).to_numpy()
+        by_shop[near] |= seen_uses(uses[near], mine)  # the (shop, kind, value) named only
+        return [(by_shop, uses["shop_id"])]
+
+    _write_keyed(_chunks(analysis, "uses"), ["shop_id", "kind", "value", "account_id",
+                                              "first_seen"], use_keys, folder / "page.uses")
+    _write_keyed(_chunks(analysis, "values"), ["kind", "value", "display", "shops"],
+                 lambda values: [(values["value"].isin(shown), values["value"])],
+                 folder / "page.values")
     accounts = analysis.dataset.accounts
-    _write_keyed(accounts, ["shop_id", "account_id"],
-                 [(accounts["shop_id"].isin(drawn), accounts["shop_id"])],
+    _write_keyed([(accounts, 0)], ["shop_id", "account_id"],
+                 lambda rows: [(rows["shop_id"].isin(drawn), rows["shop_id"])],
                  folder / "page.accounts")
     # the factory maps: the points of every placed lead's map (a map reads the points
     # within its own frame and of its own shops: the same from these)
@@ -268,21 +276,40 @@ def _high_signups(analysis) -> list[dict]:
     return [r for r in records if r["flag"] == "high"]
 
 
-def _write_keyed(frame: pd.DataFrame, columns: list[str], keys: list[tuple], stem: Path
-                 ) -> None:
-    """``frame``'s rows picked by each ``(mask, key column)`` of ``keys``, with
+def _write_keyed(chunks, columns: list[str], keys, stem: Path) -> None:
+    """The rows of a table (``chunks``: its parts and the row each begins at, see
+    :func:`_chunks`) picked by each ``(mask, key column)`` that ``keys(part)`` gives, with
     ``columns``, ``_key`` and ``_row``, sorted by key then row, at ``stem``.parquet."""
     parts = []
-    for mask, key in keys:
-        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
-        part = frame[columns].iloc[rows].reset_index(drop=True)
-        part[_KEY] = np.asarray(key)[rows]
-        part[_ROW] = rows.astype(np.int64)
-        parts.append(part)
+    for frame, offset in chunks:
+        for mask, key in keys(frame):
+            rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+            part = frame[columns].iloc[rows].reset_index(drop=True)
+            part[_KEY] = np.asarray(key)[rows]
+            part[_ROW] = rows.astype(np.int64) + offset
+            parts.append(part)
     rows = pd.concat(parts, ignore_index=True).sort_values([_KEY, _ROW], kind="stable")
     # flat columns only (no JSON text to name): straight to Arrow
     pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), f"{stem}.parquet",
                    compression="zstd", row_group_size=PAGE_GROUP)
+
+
+def _chunks(analysis, table: str):
+    """``(part, first row)`` of one of the analysis's large tables: the whole table in
+    memory, or each row group of the file it reads the table from (the Spark engine's
+    tables: never whole on the driver)."""
+    source = analysis.table_file(table) if hasattr(analysis, "table_file") else None
+    if source is None:
+        yield analysis._table(table), 0
+        return
+    source = Path(source)
+    offset = 0
+    for file in sorted(source.glob("*.parquet")) if source.is_dir() else [source]:
+        part = pq.ParquetFile(file)
+        for group in range(part.num_row_groups):
+            rows = _decoded(part.read_row_group(group))
+            yield rows, offset
+            offset += len(rows)
 
 
 def _page_files(folder: Path) -> dict[str, Path] | None:
