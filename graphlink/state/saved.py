@@ -75,12 +75,13 @@ def write_analysis(analysis, tables: Path) -> None:
     leads = analysis.factory_leads  # computed here once (seconds at 30,000 shops), not per read
     from graphlink.state.store import copy_parquet
 
-    on_disk = analysis.table_file("pairs") if hasattr(analysis, "table_file") else None
-    if on_disk is not None:  # the Spark engine's: copied, never whole in memory
-        copy_parquet(on_disk, folder / "pairs.parquet")
-    frames = {"uses": analysis.identifiers.uses, "values": analysis.identifiers.values,
-              "pairs": analysis.resolution.pairs if on_disk is None else None,
-              "operators": analysis.resolution.operators,
+    large = {}
+    for name in ("uses", "values", "pairs"):
+        on_disk = analysis.table_file(name)
+        if on_disk is not None:  # the Spark engine's: copied, never whole in memory
+            copy_parquet(on_disk, folder / f"{name}.parquet")
+        large[name] = analysis.rows(name) if on_disk is None else None
+    frames = {**large, "operators": analysis.resolution.operators,
               "shops": analysis.shops, "hub_blocks": analysis.links.hub_blocks,
               "factory_leads": leads.leads, "factory_context": leads.context}
     for name, frame in frames.items():

@@ -183,15 +183,15 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_large(analysis, table: str, path: Path, convert=None) -> None:
-    """One of the analysis's large tables (``evidence``, ``pairs``; ``convert``: what to
-    make of its rows) at ``path``: copied from the file the analysis reads it from
-    where it has one (the Spark engine's: never whole on the driver), else written
-    from memory."""
-    source = analysis.table_file(table) if hasattr(analysis, "table_file") else None
+    """One of the analysis's large tables (those of :meth:`graphlink.Analysis.rows`;
+    ``convert``: what to make of its rows) at ``path``: copied from the file the
+    analysis reads it from where it has one (the Spark engine's: never whole on the
+    driver), else written from memory."""
+    source = analysis.table_file(table)
     if source is not None:
         copy_parquet(source, path, convert)
         return
-    frame = analysis.evidence if table == "evidence" else analysis.resolution.pairs
+    frame = analysis.rows(table)  # held: the table itself
     _write(frame if convert is None else convert(frame), path)
 
 
@@ -347,10 +347,11 @@ def _write_tables(analysis, staging: Path) -> int:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     shops = _shops_table(analysis)
-    ids, links = analysis.identifiers, analysis.links
+    links = analysis.links
     _write(shops, staging / "shops.parquet")
-    _write(ids.uses[_USES], staging / "uses.parquet")
-    _write(ids.values.reindex(columns=_VALUES), staging / "values.parquet")
+    _write_large(analysis, "uses", staging / "uses.parquet", lambda uses: uses[_USES])
+    _write_large(analysis, "values", staging / "values.parquet",
+                 lambda values: values.reindex(columns=_VALUES))
     _write_large(analysis, "evidence", staging / "evidence.parquet")
     position = pd.Index(shops["shop_id"])  # a hash lookup: fast on millions of pairs
     _write_large(analysis, "pairs", staging / "pairs.parquet",
