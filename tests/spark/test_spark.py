@@ -402,3 +402,42 @@ def test_a_gb18030_file_fails_unless_its_encoding_is_given(tmp_path):
     for name, frame in reference.tables.items():
         pd.testing.assert_frame_equal(dataset.tables[name].drop(columns="_line"),
                                       frame.drop(columns="_line"))
+
+
+@pytest.mark.spark
+def test_shops_compared_with_whole_operators_on_spark_as_embedded(spark_analysis):
+    """The second pass of the operators on Spark: a shop tied to two shops of a banned
+    operator (its phone to one, its IP to the other) is scored against the operator as
+    a whole, as the embedded engine does (``via``), and joins it."""
+    from graphlink.linkage.model import COMPARISONS, NAMES, MatchModel
+    from graphlink.linkage.resolve import _vectors
+    from graphlink.spark.model import vector_frame
+    from graphlink.spark.resolve import _typed, resolve_scored
+    from graphlink.workflow.analyse import _resolved
+
+    def levels(c: str) -> int:
+        return len(COMPARISONS[c][1])
+
+    modes = ("reuse", "evasion", "trace")
+    model = MatchModel({mode: {c: [0.3] * levels(c) + [0.3] for c in NAMES} for mode in modes},
+                       {c: [1e-3] * levels(c) + [1.0] for c in NAMES},
+                       {mode: [1e-4, 1e-3] for mode in modes}, shops=1000)
+
+    def row(a: str, b: str, **agree) -> dict:
+        return {"shop_a": a, "shop_b": b, "context": 0,
+                **{f"level_{c}": agree.get(c, levels(c) + 1) for c in NAMES},
+                **{f"users_{c}": 1.0 for c in NAMES}}
+
+    vectors = _vectors(pd.DataFrame([
+        row("B1", "B2", device=1, phone=1, payment=1), row("B1", "X", phone=1),
+        row("B2", "X", ip=1), row("Y", "Z", device=1, phone=1, payment=1),
+        row("X", "Z", email=1)]))
+    shops = pd.DataFrame({"shop_id": ["B1", "B2", "X", "Y", "Z"],
+                          "status": ["banned", "active", "active", "active", "active"]})
+    embedded = _resolved(shops, vectors, model, 1000)
+    assert embedded.pairs["via"].tolist() == ["", "B2", "", "", ""]  # B1-X combined
+    got = resolve_scored(shops, vector_frame(vectors), model, 1000)
+    pd.testing.assert_frame_equal(got.operators, embedded.operators)
+    pairs = _typed(got.pairs.orderBy("shop_a", "shop_b").toPandas())
+    pd.testing.assert_frame_equal(pairs, embedded.pairs[pairs.columns])
+    assert list(pairs.columns) == list(embedded.pairs.columns)
