@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphlink.linkage.resolve import Resolution
-from graphlink.spark.evidence import EVIDENCE_ORDER, release
+from graphlink.spark.evidence import EVIDENCE_ORDER
 
 __all__ = ["ORDER", "PairsOnDisk", "spark_analysis", "scratch_tables", "write_table"]
 
@@ -78,7 +78,6 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
              "pairs": ("pairs", write_table(_in_order(resolution.pairs, "pairs"),
                                             folder / "pairs.parquet")),
              "uses": ("identifiers", None), "values": ("identifiers", None)}
-    release()
     if hasattr(resolution.pairs, "unpersist"):
         resolution.pairs.unpersist()
     parts = {"identifiers": lambda: ids, "links": lambda: links, "shops": lambda: shops,

@@ -28,7 +28,7 @@ from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import HUB_SHOPS, Links, _users, hub_limit
 from graphlink.linkage.model import MatchModel, Vectors, comparison_levels, evidence_weights
 
-__all__ = ["pair_evidence", "evidence_frame", "weighed", "release", "vector_frame",
+__all__ = ["pair_evidence", "evidence_frame", "weighed", "vector_frame",
            "comparison_vectors", "EVIDENCE_ORDER"]
 
 _EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",
@@ -98,8 +98,7 @@ def _fuzzy(uses, found):
 def evidence_frame(ids: Identifiers, links: Links, spark=None):
     """:func:`graphlink.linkage.link.pair_evidence` on Spark, lazy: its rows with the
     columns that order them as the embedded engine does (``a``, ``b``, ``source``; see
-    :data:`EVIDENCE_ORDER`), None when there are no uses. The uses are persisted until
-    :func:`release` (every later read of the frame joins them again otherwise)."""
+    :data:`EVIDENCE_ORDER`), checkpointed; None when there are no uses."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -114,21 +113,18 @@ def evidence_frame(ids: Identifiers, links: Links, spark=None):
     templates = templates.join(paired.select("shop_a", "shop_b").distinct(),
                                ["shop_a", "shop_b"], "left_semi")
     rows = (paired.withColumn("source", F.when(F.col("a") == 0, 0).otherwise(1))
-            .unionByName(templates.withColumn("source", F.lit(2)))).persist()
-    _held.extend([uses, rows])  # read twice: for the vectors, then weighed and written
+            .unionByName(templates.withColumn("source", F.lit(2))))
+    # read twice (for the vectors, then weighed and written) and by the plans of every
+    # later query: on disk, its lineage cut (a persisted frame's plan is analysed again
+    # by each query over it, and the planning threads' CPU doubled at 30,000 shops)
+    rows = rows.checkpoint()
+    uses.unpersist()
     return rows
 
 
 #: the evidence's order (the embedded engine's): by shop pair, kind, link and side;
 #: exact rows of one kind before template rows, each by value
 EVIDENCE_ORDER = ("shop_a", "shop_b", "kind", "a", "b", "source", "value_a")
-_held: list = []  # frames persisted for the evidence, until release()
-
-
-def release() -> None:
-    """Unpersist what :func:`evidence_frame` persisted (once the evidence is written)."""
-    while _held:
-        _held.pop().unpersist()
 
 
 def pair_evidence(ids: Identifiers, links: Links, spark=None) -> pd.DataFrame:
@@ -137,9 +133,7 @@ def pair_evidence(ids: Identifiers, links: Links, spark=None) -> pd.DataFrame:
     rows = evidence_frame(ids, links, spark)
     if rows is None:
         return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    local = rows.toPandas()
-    release()
-    return _sorted(local)
+    return _sorted(rows.toPandas())
 
 
 _WEIGHED = ("shop_a string, shop_b string, kind string, value_a string, value_b string, "
