@@ -1,12 +1,12 @@
 """The Spark engine's :class:`~graphlink.Analysis`: its large tables written by Spark.
 
-The pair evidence and the scored pairs never come to the driver whole: Spark writes
-them, in the embedded engine's order, as Parquet folders (one file per partition) in
-a folder of the run's own, and the analysis reads them as an analysis read from a
-state does (:func:`graphlink.state.saved.read_analysis`): a report reads the rows it
-filters for (a sign-up's matches, a page's evidence), a notebook that asks for
-``analysis.evidence`` reads the whole table then. The folder is removed when the
-process exits, unless the caller names one (``tables=``).
+The pair evidence, the scored pairs and the similarity links never come to the
+driver whole: Spark writes them, in the embedded engine's order, as Parquet folders
+(one file per partition) in a folder of the run's own, and the analysis reads them
+as an analysis read from a state does (:func:`graphlink.state.saved.read_analysis`):
+a report reads the rows it filters for (a sign-up's matches, a page's evidence), a
+notebook that asks for ``analysis.evidence`` reads the whole table then. The folder
+is removed when the process exits, unless the caller names one (``tables=``).
 
 >>> ORDER["pairs"]
 ('shop_a', 'shop_b')
@@ -65,8 +65,9 @@ def write_table(frame, path: Path) -> Path:
 def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
                    tables: str | Path | None = None):
     """The :class:`~graphlink.Analysis` of the Spark engine: ``evidence`` (the weighed
-    evidence frame of :func:`graphlink.spark.evidence.weighed`) and ``resolution.pairs``
-    (:func:`graphlink.spark.resolve.resolve_frame`) written to ``tables`` (default: a
+    evidence frame of :func:`graphlink.spark.evidence.weighed`), ``resolution.pairs``
+    (:func:`graphlink.spark.resolve.resolve_frame`) and ``links.similar``
+    (:func:`graphlink.spark.blocking.find_links`) written to ``tables`` (default: a
     temporary folder) and read from there when a report asks; the rest held."""
     from graphlink.scoring.analysis import Analysis
     from graphlink.state.saved import _read, _saved_type
@@ -77,6 +78,7 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
     files = {"evidence": ("evidence", write_table(evidence, folder / "evidence.parquet")),
              "pairs": ("pairs", write_table(_in_order(resolution.pairs, "pairs"),
                                             folder / "pairs.parquet")),
+             "similar": ("similar", write_table(_links(links), folder / "similar.parquet")),
              "uses": ("identifiers", None), "values": ("identifiers", None)}
     if hasattr(resolution.pairs, "unpersist"):
         resolution.pairs.unpersist()
@@ -104,6 +106,12 @@ class PairsOnDisk(Resolution):
         from graphlink.state.store import StateError
 
         return _read(self.path, StateError)
+
+
+def _links(links):
+    """The similarity links as Spark holds them, in their order (or as held here)."""
+    frame = links.similar_frame() if hasattr(links, "similar_frame") else None
+    return links.similar if frame is None else frame.orderBy("idx").drop("idx")
 
 
 def _in_order(frame, table: str):

@@ -182,6 +182,7 @@ def find_links(ids: Identifiers, spark=None, passes=PASSES, window: int = WINDOW
     :data:`PASSES`, in their order.
     """
     from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
 
     spark = spark or SparkSession.getActiveSession()
     chosen = [PASSES.index(bp) for bp in passes]
@@ -194,23 +195,43 @@ def find_links(ids: Identifiers, spark=None, passes=PASSES, window: int = WINDOW
     hubs, sizes, kept, stats = _capped(keyed)
     indexed, ranked = _numbered(kept, ["pass", "key", "text", "value"])
     indexed = indexed.persist()
+    # each row numbered in the order the driver would have collected them: "first found"
     found = (_window(indexed, window).mapInPandas(_compared_batches(chosen), _FOUND_SCHEMA)
-             .where("link or method = '#count'").toPandas())
+             .where("link or method = '#count'")
+             .withColumn("found", F.monotonically_increasing_id()).checkpoint())
     # on disk, not on the driver: only a saved state reads the keys (SparkLinks.keys)
     keys = indexed.select("idx", "pass", "kind", "key", "text", "value", "key_shops").checkpoint()
     for frame in (indexed, ranked, stats, keyed):
         frame.unpersist()
-    counted = found["method"] == _COUNT
-    links = found[~counted].sort_values("pass", kind="stable")
-    rows = zip([passes[i].kind for i in links["pass"]], links["value_a"], links["value_b"],
-               links["score"].astype(float), links["method"], links["shops"].astype(int),
-               strict=True)
+    candidates = found.where(F.col("method") == _COUNT).agg(F.sum("shops")).first()[0]
+    similar, count = _similar(found.where(~(F.col("method") == _COUNT)), passes)
     comparisons = sum(sum(n - d for d in range(1, min(window, n))) for n in sizes.values())
-    links = SparkLinks(_links_frame(list(rows)), comparisons,
-                       int(found.loc[counted, "shops"].sum()),
+    links = SparkLinks(_links_frame([]), comparisons, int(candidates or 0),
                        pd.DataFrame(_hub_blocks(hubs, passes)))
     links.keep_on_spark(keys, passes, dtype)
+    links.similar_on_spark(similar, count)
     return links
+
+
+def _similar(found, passes):
+    """:func:`graphlink.linkage.link._links_frame` on Spark: one link per (kind, value_a,
+    value_b), the best score, then the smallest block, then the first found (by pass,
+    then as found), numbered ``idx`` in (kind, value_a, value_b) order; checkpointed.
+    Returns it and its count."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    kind = F.create_map(*[F.lit(x) for i, bp in enumerate(passes) for x in (i, bp.kind)])
+    links = found.select(kind[F.col("pass")].alias("kind"), "value_a", "value_b", "score",
+                         "method", F.col("shops").alias("block_shops"), "pass", "found")
+    first = Window.partitionBy("kind", "value_a", "value_b").orderBy(
+        F.desc("score"), "block_shops", "pass", "found")
+    best = links.withColumn("r", F.row_number().over(first)).where("r = 1").drop(
+        "r", "pass", "found")
+    indexed, ranked = _numbered(best, ["kind", "value_a", "value_b"])
+    similar = indexed.checkpoint()
+    ranked.unpersist()
+    return similar, similar.count()
 
 
 class SparkLinks(Links):
@@ -228,6 +249,35 @@ class SparkLinks(Links):
     _frame = None  # the checkpointed keys (idx, pass, kind, key, text, value, key_shops)
     _passes: tuple = ()
     _dtype = object
+    _links = None  # the checkpointed links (idx and the columns of similar)
+    _count = 0
+
+    def similar_on_spark(self, frame, count: int) -> None:
+        """Read ``similar`` from ``frame`` (:func:`_similar`'s, ``count`` rows) from now on,
+        once, when first asked for."""
+        self._links, self._count = frame, count
+        self.__dict__.pop("_similar", None)
+
+    def similar_frame(self):
+        """The links on Spark (``idx`` and the columns of ``similar``), or None when they
+        are held here."""
+        return self._links
+
+    def similar_count(self) -> int:
+        """How many links there are (without reading them)."""
+        return self._count if self._links is not None else len(self.similar)
+
+    @property
+    def similar(self) -> pd.DataFrame:  # type: ignore[override]
+        """The links, as :func:`graphlink.linkage.link._links_frame` gives them: collected
+        from Spark on first use, then held."""
+        if "_similar" not in self.__dict__:
+            self.__dict__["_similar"] = _collected_links(self._links)
+        return self.__dict__["_similar"]
+
+    @similar.setter
+    def similar(self, frame: pd.DataFrame) -> None:
+        self.__dict__["_similar"], self._links = frame, None
 
     def keep_on_spark(self, frame, passes, dtype) -> None:
         """Read ``keys`` from ``frame`` (find_links' numbered keys) from now on."""
@@ -243,6 +293,18 @@ class SparkLinks(Links):
     @keys.setter
     def keys(self, frame: pd.DataFrame) -> None:
         self._held, self._frame = frame, None
+
+
+def _collected_links(frame) -> pd.DataFrame:
+    """The links of :func:`_similar` collected, typed as the embedded engine's."""
+    local = frame.orderBy("idx").drop("idx").toPandas()
+    if not len(local):
+        return _links_frame([])
+    for column in ("kind", "value_a", "value_b", "method"):
+        local[column] = local[column].astype(object)
+    local["score"] = local["score"].astype(float)
+    local["block_shops"] = local["block_shops"].astype(np.int64)
+    return local
 
 
 def _values(spark, values: pd.DataFrame, users: str):

@@ -48,6 +48,19 @@ def _frames(spark, ids: Identifiers, links: Links):
                           "limit": hub_limit(values["kind"]).astype(np.int64)})
     uses = spark.createDataFrame(ids.uses[["shop_id", "kind", "value"]].astype(object)).join(
         spark.createDataFrame(local), ["kind", "value"])
+    return uses, _links(spark, links)
+
+
+def _links(spark, links: Links):
+    """The similarity links on Spark, numbered ``link`` in their order: left there by
+    :func:`graphlink.spark.blocking.find_links`, or shipped from the driver's table."""
+    from pyspark.sql import functions as F
+
+    frame = links.similar_frame() if hasattr(links, "similar_frame") else None
+    if frame is not None:
+        return frame.select(F.col("idx").alias("link"), "kind",
+                            F.col("value_a").alias("value_1"), F.col("value_b").alias("value_2"),
+                            "score", "method", F.col("block_shops").cast("double").alias("block"))
     similar = links.similar
     found = pd.DataFrame({"link": np.arange(len(similar), dtype=np.int64),
                           "kind": similar["kind"].astype(object),
@@ -58,7 +71,7 @@ def _frames(spark, ids: Identifiers, links: Links):
                           "block": similar["block_shops"].to_numpy(float)})
     schema = ("link long, kind string, value_1 string, value_2 string, score double, "
               "method string, block double")
-    return uses, spark.createDataFrame(found, schema)
+    return spark.createDataFrame(found, schema)
 
 
 def _shared(uses, where):
@@ -108,7 +121,8 @@ def evidence_frame(ids: Identifiers, links: Links, spark=None):
     uses, found = _frames(spark, ids, links)
     uses = uses.persist()
     exact = _shared(uses, (F.col("shops") >= 2) & (F.col("shops") <= F.col("limit")))
-    paired = exact.unionByName(_fuzzy(uses, found)) if len(links.similar) else exact
+    count = links.similar_count() if hasattr(links, "similar_count") else len(links.similar)
+    paired = exact.unionByName(_fuzzy(uses, found)) if count else exact
     templates = _shared(uses, (F.col("shops") > F.col("limit")) & (F.col("shops") <= HUB_SHOPS))
     templates = templates.join(paired.select("shop_a", "shop_b").distinct(),
                                ["shop_a", "shop_b"], "left_semi")

@@ -191,7 +191,8 @@ def _write_large(analysis, table: str, path: Path, convert=None) -> None:
     if source is not None:
         copy_parquet(source, path, convert)
         return
-    frame = analysis.rows(table)  # held: the table itself
+    # held: the table itself
+    frame = analysis.links.similar if table == "similar" else analysis.rows(table)
     _write(frame if convert is None else convert(frame), path)
 
 
@@ -356,7 +357,7 @@ def _write_tables(analysis, staging: Path) -> int:
     position = pd.Index(shops["shop_id"])  # a hash lookup: fast on millions of pairs
     _write_large(analysis, "pairs", staging / "pairs.parquet",
                  lambda pairs: _pairs_table(pairs, position))
-    _write(links.similar, staging / "similar.parquet")
+    _write_large(analysis, "similar", staging / "similar.parquet")
     _write_keys(links, staging / "keys.parquet")
     _write(links.hub_blocks.reindex(columns=["kind", "pass", "key", "values", "shops"]),
            staging / "hubs.parquet")
