@@ -41,6 +41,17 @@ BASE = {
 }
 
 
+def benchmark_module(name: str):
+    """``benchmarks/<name>.py`` imported as a module (the benchmarks are scripts, no package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_dataset(folder: Path, files: dict[str, str], encoding: str = "utf-8") -> Path:
     """Write ``files`` (name -> text; None removes a file) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)

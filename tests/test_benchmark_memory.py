@@ -3,24 +3,17 @@ unnoticed: the stage functions had moved out of graphlink.api)."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+from conftest import benchmark_module
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _memory_module():
-    spec = importlib.util.spec_from_file_location("memory_benchmark",
-                                                  ROOT / "benchmarks" / "memory.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_every_stage_it_wraps_exists():
-    memory = _memory_module()
+    memory = benchmark_module("memory")
     modules = memory.stage_modules()
     missing = [(m, n) for m, n in memory.STAGES if not callable(getattr(modules[m], n, None))]
     assert missing == []

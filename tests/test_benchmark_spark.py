@@ -3,12 +3,12 @@ parts a saved analysis reads lazily, and the shuffle bytes of a real Spark event
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import benchmark_module
 
 import graphlink as gl
 from graphlink import api
@@ -17,16 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAZY = ("identifiers", "links", "evidence", "resolution", "shops")
 
 
-def _spark_benchmark():
-    spec = importlib.util.spec_from_file_location("spark_benchmark",
-                                                  ROOT / "benchmarks" / "spark.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_held_sizes_every_large_frame_of_an_analysis(analysis):
-    found = _spark_benchmark().held(analysis)
+    found = benchmark_module("spark").held(analysis)
     sizes = {k: v for k, v in found.items() if k != "total"}
     assert all(isinstance(v, float) for v in sizes.values()), found
     for part in ("dataset.shops", "dataset.devices", "identifiers.uses", "identifiers.values",
@@ -40,7 +32,7 @@ def test_held_sizes_every_large_frame_of_an_analysis(analysis):
 def test_held_reads_nothing_a_saved_analysis_reads_lazily(world, tmp_path):
     api.analyse_into_state(world, tmp_path / "state")
     again = gl.open_state(tmp_path / "state")
-    held = _spark_benchmark().held
+    held = benchmark_module("spark").held
     found = held(again)
     assert not set(LAZY) & set(again.__dict__)  # no part read by measuring it
     assert dict.keys(again.dataset.tables) == set()  # nor any table of the dataset
@@ -54,7 +46,7 @@ def test_held_reads_nothing_a_saved_analysis_reads_lazily(world, tmp_path):
 @pytest.mark.spark
 def test_shuffle_bytes_are_read_from_sparks_event_log(tmp_path):
     pytest.importorskip("pyspark")  # tests/spark's marker fails CI without it
-    bench = _spark_benchmark()
+    bench = benchmark_module("spark")
     logs = tmp_path / "events"
     logs.mkdir()
     conf = [f"--conf={c}" for c in bench.shuffle_conf(logs)]

@@ -43,7 +43,7 @@ from graphlink.linkage.model import (
 )
 
 __all__ = ["EM_SAMPLE", "VECTOR_SCHEMA", "as_vectors", "vector_frame", "train_vectors",
-           "score_frame", "score_vectors_on_spark"]
+           "score_frame", "score_vectors_on_spark", "typed_pairs"]
 
 #: the fitted pairs EM reads at most (the driver holds them: ~150 bytes a pair)
 EM_SAMPLE = 1_000_000
@@ -213,12 +213,18 @@ def score_vectors_on_spark(model: MatchModel, vec: Vectors | object, shops: int 
     same rows, columns and types, in (shop_a, shop_b) order."""
     frame = vector_frame(vec) if isinstance(vec, Vectors) else vec
     got = score_frame(model, frame, shops).toPandas()
-    got = got.sort_values(["shop_a", "shop_b"], ignore_index=True)
-    for col in ("shop_a", "shop_b", "kinds"):
-        got[col] = got[col].astype(object)
-    got["context"] = got["context"].astype(np.int8)
-    got["tries"] = got["tries"].astype(np.int32)
+    return typed_pairs(got.sort_values(["shop_a", "shop_b"], ignore_index=True))
+
+
+def typed_pairs(rows: pd.DataFrame) -> pd.DataFrame:
+    """Scored pair rows collected from Spark with the embedded engine's column types
+    (in place; text columns as objects, levels int8, users float32)."""
+    for col in ("shop_a", "shop_b", "kinds", "x", "y", "op", "via"):
+        if col in rows:
+            rows[col] = rows[col].astype(object)
+    rows["context"] = rows["context"].astype(np.int8)
+    rows["tries"] = rows["tries"].astype(np.int32)
     for name in NAMES:
-        got[f"level_{name}"] = got[f"level_{name}"].astype(np.int8)
-        got[f"users_{name}"] = got[f"users_{name}"].astype(np.float32)
-    return got
+        rows[f"level_{name}"] = rows[f"level_{name}"].astype(np.int8)
+        rows[f"users_{name}"] = rows[f"users_{name}"].astype(np.float32)
+    return rows

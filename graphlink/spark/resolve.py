@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from graphlink.core.codes import OPERATOR, operator_ids
-from graphlink.linkage.model import NAMES, MatchModel
+from graphlink.linkage.model import MatchModel
 from graphlink.linkage.resolve import MERGE, Resolution, _combined
+from graphlink.spark.model import typed_pairs
 
 __all__ = ["CHECKPOINT_EVERY", "components", "resolve_operators", "resolve_frame",
            "resolve_scored", "strong_pairs"]
@@ -158,20 +159,7 @@ def _tie_rows(pairs, labels) -> pd.DataFrame:
     rows = tied.where(F.col("n") >= 2).select(
         *columns, "x", "y", F.concat(F.lit(OPERATOR), F.col("of_y")).alias("op"),
         "tries").toPandas()
-    return _typed(rows)
-
-
-def _typed(rows: pd.DataFrame) -> pd.DataFrame:
-    """Collected pair rows with the embedded engine's column types."""
-    for col in ("shop_a", "shop_b", "kinds", "x", "y", "op", "via"):
-        if col in rows:
-            rows[col] = rows[col].astype(object)
-    rows["context"] = rows["context"].astype(np.int8)
-    rows["tries"] = rows["tries"].astype(np.int32)
-    for name in NAMES:
-        rows[f"level_{name}"] = rows[f"level_{name}"].astype(np.int8)
-        rows[f"users_{name}"] = rows[f"users_{name}"].astype(np.float32)
-    return rows
+    return typed_pairs(rows)
 
 
 def _chain(n: int) -> pd.DataFrame:

@@ -411,8 +411,8 @@ def test_shops_compared_with_whole_operators_on_spark_as_embedded(spark_analysis
     a whole, as the embedded engine does (``via``), and joins it."""
     from graphlink.linkage.model import COMPARISONS, NAMES, MatchModel
     from graphlink.linkage.resolve import _vectors
-    from graphlink.spark.model import vector_frame
-    from graphlink.spark.resolve import _typed, resolve_scored
+    from graphlink.spark.model import typed_pairs, vector_frame
+    from graphlink.spark.resolve import resolve_scored
     from graphlink.workflow.analyse import _resolved
 
     def levels(c: str) -> int:
@@ -438,6 +438,6 @@ def test_shops_compared_with_whole_operators_on_spark_as_embedded(spark_analysis
     assert embedded.pairs["via"].tolist() == ["", "B2", "", "", ""]  # B1-X combined
     got = resolve_scored(shops, vector_frame(vectors), model, 1000)
     pd.testing.assert_frame_equal(got.operators, embedded.operators)
-    pairs = _typed(got.pairs.orderBy("shop_a", "shop_b").toPandas())
+    pairs = typed_pairs(got.pairs.orderBy("shop_a", "shop_b").toPandas())
     pd.testing.assert_frame_equal(pairs, embedded.pairs[pairs.columns])
     assert list(pairs.columns) == list(embedded.pairs.columns)
