@@ -287,17 +287,31 @@ def _values(uses: pd.DataFrame, dataset: Dataset, memo: dict, codes: np.ndarray 
     """One row per (kind, value), sorted: shops using it, the first spelling, a display."""
     if codes is None:
         codes, n = value_codes(uses)
-    order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(n))
-    first = order[starts]  # uses has one row per (shop, kind, value): shops = rows
-    values = uses.iloc[first][["kind", "value", "raw"]].reset_index(drop=True)
-    values.insert(2, "shops", np.bincount(codes, minlength=n).astype(np.int64))
+    values = value_table(uses, codes, n)
     display = values["value"].to_numpy(dtype=object, copy=True)
     sensitive = np.flatnonzero(values["kind"].isin(SENSITIVE).to_numpy())
     display[sensitive] = [mask(k, v) for k, v in zip(values["kind"].to_numpy()[sensitive],
                                                      display[sensitive], strict=True)]
     values["display"] = display
     return _with_geo(values, dataset, memo)
+
+
+def value_table(uses: pd.DataFrame, codes: np.ndarray, n: int) -> pd.DataFrame:
+    """``kind``, ``value``, ``shops``, ``raw`` of each of the ``n`` (kind, value) pairs of
+    ``uses`` (``codes``: :func:`value_codes`), in code order: the raw form of its first
+    use, the same string objects as ``uses`` holds.
+
+    >>> uses = pd.DataFrame({"kind": ["phone", "phone"], "value": ["1", "1"],
+    ...                      "raw": ["01", "1"]})
+    >>> value_table(uses, *value_codes(uses)).values.tolist()
+    [['phone', '1', 2, '01']]
+    """
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(n))
+    first = order[starts]  # uses has one row per (shop, kind, value): shops = rows
+    values = uses.iloc[first][["kind", "value", "raw"]].reset_index(drop=True)
+    values.insert(2, "shops", np.bincount(codes, minlength=n).astype(np.int64))
+    return values
 
 
 def _with_geo(values: pd.DataFrame, dataset: Dataset, memo: dict) -> pd.DataFrame:

@@ -404,8 +404,16 @@ def load_model(path: str | Path) -> MatchModel:
 
 def _pairs_with(kinds: pd.Series) -> np.ndarray:
     """Per comparison: the number of shop pairs where both shops carry its kinds."""
-    present = _present(kinds, kinds.index.to_numpy(dtype=object)).sum(axis=0).astype(float)
-    present = np.maximum(present, 2.0)
+    return _pairs_among(_present(kinds, kinds.index.to_numpy(dtype=object)).sum(axis=0))
+
+
+def _pairs_among(carriers: np.ndarray) -> np.ndarray:
+    """Per comparison: the shop pairs among its ``carriers`` shops (at least one pair).
+
+    >>> _pairs_among(np.array([4, 0])).tolist()
+    [6.0, 1.0]
+    """
+    present = np.maximum(carriers.astype(float), 2.0)
     return present * (present - 1) / 2
 
 

@@ -40,7 +40,7 @@ from rapidfuzz import fuzz, process
 
 from graphlink.linkage.model import COMPARISONS, NAMES, Vectors
 
-__all__ = ["RESEMBLING", "SAMPLE", "second_look", "sampled_u"]
+__all__ = ["RESEMBLING", "SAMPLE", "SAMPLED_LEVELS", "second_look", "sampled_u", "sample_pairs"]
 
 RESEMBLING = 60  # token-sort ratio (0-100) of two address texts
 SAMPLE = 50_000  # random shop pairs for u
@@ -144,6 +144,11 @@ def _resemble(uses: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     return _ratios(uses, pairs) >= RESEMBLING
 
 
+#: the levels :func:`sampled_u` estimates: (comparison, kind, level, the test of a pair)
+SAMPLED_LEVELS = (("name", "holder_name", "surname", _same_surname),
+                  ("address", "address", "resembling", _resemble))
+
+
 def sampled_u(uses: pd.DataFrame, size: int = SAMPLE, seed: int = 0) -> dict[str, dict[str, float]]:
     """Chance agreement of the second-look levels among random pairs of the shops
     that carry the kind: ``{"name": {"surname": u}, "address": {"resembling": u}}``.
@@ -153,13 +158,22 @@ def sampled_u(uses: pd.DataFrame, size: int = SAMPLE, seed: int = 0) -> dict[str
     """
     rng = np.random.default_rng(seed)
     out = {}
-    for comparison, kind, level, test in (("name", "holder_name", "surname", _same_surname),
-                                          ("address", "address", "resembling", _resemble)):
+    for comparison, kind, level, test in SAMPLED_LEVELS:
         shops = np.sort(uses.loc[uses["kind"] == kind, "shop_id"].unique().astype(object))
         if len(shops) < 2:
             continue
-        a = rng.integers(0, len(shops), size)
-        b = (a + rng.integers(1, len(shops), size)) % len(shops)  # never a itself
+        a, b = sample_pairs(rng, len(shops), size)
         pairs = pd.DataFrame({"a": shops[a], "b": shops[b]})
         out[comparison] = {level: max(float(test(uses, pairs).mean()), 1.0 / size)}
     return out
+
+
+def sample_pairs(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` random pairs of ``n`` shops, as ranks (never a shop with itself).
+
+    >>> a, b = sample_pairs(np.random.default_rng(0), 3, 5)
+    >>> bool((a != b).all()), int(max(a.max(), b.max())) < 3
+    (True, True)
+    """
+    a = rng.integers(0, n, size)
+    return a, (a + rng.integers(1, n, size)) % n

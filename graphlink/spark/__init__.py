@@ -1,20 +1,24 @@
 """The Spark engine (``--engine spark``, the ``graphlink[spark]`` extra).
 
 The same analysis as the embedded engine, its stages run on Spark DataFrames
-(issue 16). This first slice runs on Spark the loading of the standard
-layout (CSV or Parquet at any path Spark reads), its validation and the
-normalisation of every identifying value (the normalisers of
-:mod:`graphlink.normalise`, in vectorised pandas UDFs); the hand-over point is
-:func:`graphlink.spark.engine.prepare`: the canonical dataset and the
-canonical form of every distinct raw value are collected to the driver, where
-the embedded stages from :func:`graphlink.linkage.identifiers.extract` on run
-unchanged, except blocking and value comparison
+(issue 16): the loading of the standard layout (CSV or Parquet at any path
+Spark reads) and its validation; the hand-over
+(:func:`graphlink.spark.engine.prepare`) collects the canonical tables the
+driver's stages read, all but devices and payments (collected only when a saved
+state reads them), and passes on the validated tables on Spark, where
+:mod:`graphlink.spark.extract` builds the identifier uses and values (the
+normalisers of :mod:`graphlink.normalise` in vectorised pandas UDFs) and the
+entity labels; then blocking and value comparison
 (:func:`graphlink.spark.blocking.find_links`: joins on Spark, the same links),
-pair evidence and comparison vectors (:mod:`graphlink.spark.evidence`).
+pair evidence and comparison vectors (:mod:`graphlink.spark.evidence`), the
+second look, the match model's counts and scoring, the operators' components.
+The driver collects the identifiers once, for the ``Analysis``.
 
 Modules: ``session`` (the SparkSession: master, conf, checkpoint folder),
 ``load`` (reading and validation), ``identifiers`` (normalisation),
-``blocking`` (blocking and value comparison), ``evidence`` (pair evidence,
-comparison vectors), ``engine`` (the stages joined).
+``extract`` (identifier uses, values, entity labels), ``blocking`` (blocking
+and value comparison), ``evidence`` (pair evidence, comparison vectors),
+``recompare`` (the second look), ``model`` (the match model), ``resolve``
+(operators), ``engine`` (the stages joined).
 PySpark is imported only when one runs.
 """

@@ -49,6 +49,7 @@ from graphlink.linkage.link import (
     _links_frame,
     _users,
 )
+from graphlink.spark.extract import is_empty
 
 __all__ = ["find_links", "SparkLinks"]
 
@@ -187,8 +188,8 @@ def find_links(ids: Identifiers, spark=None, passes=PASSES, window: int = WINDOW
     spark = spark or SparkSession.getActiveSession()
     chosen = [PASSES.index(bp) for bp in passes]
     users = _users(ids.values)
-    dtype = ids.values[users].dtype
-    if not len(ids.values):
+    dtype = _users_dtype(ids.values, users)
+    if is_empty(ids):
         return Links(_links_frame([]), 0, 0, pd.DataFrame(), _keys(pd.DataFrame(), passes, dtype))
     keyed = _values(spark, ids.values, users).mapInPandas(
         _keyed_batches(chosen, users), _KEYED_SCHEMA).persist()
@@ -307,12 +308,27 @@ def _collected_links(frame) -> pd.DataFrame:
     return local
 
 
-def _values(spark, values: pd.DataFrame, users: str):
-    """The columns of the values table the passes read, as a Spark DataFrame."""
-    cols = ["kind", "value", "shops", users] + [c for c in ("lat", "lon") if c in values]
+def _users_dtype(values, users: str) -> np.dtype:
+    """The dtype of the values' ``users`` column (on Spark: as collected)."""
+    if isinstance(values, pd.DataFrame):
+        return values[users].dtype
+    return np.dtype(np.int64 if values.schema[users].dataType.typeName() == "long" else float)
+
+
+def _values(spark, values, users: str):
+    """The columns of the values table the passes read, as a Spark DataFrame (``values``:
+    the identifiers' own on Spark, or shipped from the driver's table)."""
+    cols = ["kind", "value", "shops", users] + [c for c in ("lat", "lon") if c in values.columns]
+    floats = {users, "lat", "lon"}
+    if not isinstance(values, pd.DataFrame):
+        from pyspark.sql import functions as F
+
+        return values.select(*(F.col(c).cast("double" if c in floats else "long").alias(c)
+                               if c not in ("kind", "value") else c
+                               for c in dict.fromkeys(cols)))
     local = values[list(dict.fromkeys(cols))].copy()
     local["shops"] = local["shops"].astype(np.int64)
-    for c in {users, "lat", "lon"} & set(local.columns):
+    for c in floats & set(local.columns):
         local[c] = local[c].astype(float)
     return spark.createDataFrame(local)
 

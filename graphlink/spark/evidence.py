@@ -27,6 +27,7 @@ import pandas as pd
 from graphlink.linkage.identifiers import Identifiers
 from graphlink.linkage.link import HUB_SHOPS, Links, _users, hub_limit
 from graphlink.linkage.model import MatchModel, Vectors, comparison_levels, evidence_weights
+from graphlink.spark.extract import SparkIdentifiers, hub_limit_column, is_empty
 
 __all__ = ["pair_evidence", "evidence_frame", "weighed", "vector_frame",
            "comparison_vectors", "EVIDENCE_ORDER"]
@@ -38,16 +39,25 @@ _ROWS = ("shop_a string, shop_b string, kind string, value_a string, value_b str
          "users double")
 
 
-def _frames(spark, ids: Identifiers, links: Links):
-    """The uses (with their value's shops, users and hub limit) and the links, on Spark."""
+def _frames(spark, ids: Identifiers | SparkIdentifiers, links: Links):
+    """The uses (with their value's shops, users and hub limit) and the links, on Spark
+    (the identifiers' own frames, or shipped from the driver's tables)."""
     values = ids.values
-    local = pd.DataFrame({"kind": values["kind"].astype(object),
-                          "value": values["value"].astype(object),
-                          "shops": values["shops"].to_numpy(float),
-                          "users": values[_users(values)].to_numpy(float),
-                          "limit": hub_limit(values["kind"]).astype(np.int64)})
-    uses = spark.createDataFrame(ids.uses[["shop_id", "kind", "value"]].astype(object)).join(
-        spark.createDataFrame(local), ["kind", "value"])
+    if isinstance(ids, SparkIdentifiers):
+        from pyspark.sql import functions as F
+
+        uses = ids.uses.select("shop_id", "kind", "value").join(values.select(
+            "kind", "value", F.col("shops").cast("double").alias("shops"),
+            F.col(_users(values)).cast("double").alias("users"),
+            hub_limit_column().alias("limit")), ["kind", "value"])
+    else:
+        local = pd.DataFrame({"kind": values["kind"].astype(object),
+                              "value": values["value"].astype(object),
+                              "shops": values["shops"].to_numpy(float),
+                              "users": values[_users(values)].to_numpy(float),
+                              "limit": hub_limit(values["kind"]).astype(np.int64)})
+        uses = spark.createDataFrame(ids.uses[["shop_id", "kind", "value"]].astype(object)).join(
+            spark.createDataFrame(local), ["kind", "value"])
     return uses, _links(spark, links)
 
 
@@ -116,7 +126,7 @@ def evidence_frame(ids: Identifiers, links: Links, spark=None):
     from pyspark.sql import functions as F
 
     spark = spark or SparkSession.getActiveSession()
-    if not len(ids.uses):
+    if is_empty(ids):
         return None
     uses, found = _frames(spark, ids, links)
     uses = uses.persist()
@@ -241,6 +251,19 @@ def _shop_rows(kinds: pd.Series, shops: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _shop_info(spark, kinds, shops: pd.DataFrame):
+    """:func:`_shop_rows` on Spark (:data:`_SHOP_SCHEMA`): ``kinds`` a Series, or the
+    Spark frame of :func:`graphlink.spark.extract.shop_kinds` (joined there)."""
+    from pyspark.sql import functions as F
+
+    if isinstance(kinds, pd.Series):
+        return spark.createDataFrame(_shop_rows(kinds, shops), _SHOP_SCHEMA)
+    listed = spark.createDataFrame(_shop_rows(pd.Series(dtype=object), shops), _SHOP_SCHEMA)
+    return listed.drop("kinds").join(kinds, "shop_id", "full_outer").select(
+        "shop_id", "kinds", F.coalesce(F.col("listed"), F.lit(False)).alias("listed"),
+        "created_at", "status", "banned_at")
+
+
 def _batch_shops(batch: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     """The kinds and the shops table of the shops of one batch of evidence that carries
     them on its rows (``<column>_a``, ``<column>_b``; :func:`vector_frame`)."""
@@ -258,13 +281,15 @@ _SHOP_SCHEMA_COLUMNS = ["kinds", "listed", "created_at", "status", "banned_at"]
 _VECTOR_INPUT = ["shop_a", "shop_b", "kind", "value_a", "score", "method", "users"]
 
 
-def vector_frame(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
+def vector_frame(evidence: pd.DataFrame, kinds, shops: pd.DataFrame,
                  spark=None, partitions: int | None = None):
     """The comparison vectors of ``evidence`` on Spark (persisted; the schema of
     :func:`graphlink.spark.model.vector_frame`): :func:`comparison_levels` run on each
     partition of shop pairs. What it reads of the two shops of a pair (their kinds, and
     creation, status and ban for the context) is joined to the evidence rows on Spark:
-    the function carries no shops table in its closure (which every task would ship)."""
+    the function carries no shops table in its closure (which every task would ship).
+    ``kinds``: the shops' kinds as a Series, or as the Spark frame of
+    :func:`graphlink.spark.extract.shop_kinds`."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -286,7 +311,7 @@ def vector_frame(evidence: pd.DataFrame, kinds: pd.Series, shops: pd.DataFrame,
             "method string, users double")
     else:  # the evidence frame of evidence_frame, on Spark
         frame = evidence.select(*_VECTOR_INPUT)
-    info = spark.createDataFrame(_shop_rows(kinds, shops), _SHOP_SCHEMA)
+    info = _shop_info(spark, kinds, shops)
     for side in ("a", "b"):
         frame = frame.join(info.select(F.col("shop_id").alias(f"shop_{side}"), *(
             F.col(c).alias(f"{c}_{side}") for c in _SHOP_SCHEMA_COLUMNS)), f"shop_{side}", "left")

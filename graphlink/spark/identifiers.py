@@ -4,10 +4,9 @@ For each identifier source of :data:`graphlink.linkage.identifiers.SOURCES`
 the distinct raw values are found by Spark and given their canonical forms
 by :func:`graphlink.linkage.identifiers.canonical` (the normalisers of
 :mod:`graphlink.normalise`) in a vectorised pandas function
-(``mapInPandas``), one batch of values at a time. The result, collected to
-the driver as ``{kind: {raw: canonical}}``, is what
-:func:`graphlink.linkage.identifiers.extract` takes as ``canonical_forms``:
-the embedded stages from there on run unchanged.
+(``mapInPandas``), one batch of values at a time. The result,
+:func:`forms_frame`, stays on Spark: :mod:`graphlink.spark.extract` joins it to
+the identifying columns (never collected).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import pandas as pd
 from graphlink.linkage.identifiers import SOURCES, canonical
 from graphlink.spark.load import union_all
 
-__all__ = ["canonical_forms", "distinct_values"]
+__all__ = ["forms_frame", "distinct_values"]
 
 
 def distinct_values(tables: dict):
@@ -40,12 +39,10 @@ def _normalised(batches):
         yield batch.assign(value=value)
 
 
-def canonical_forms(tables: dict) -> dict[str, dict[str, str | None]]:
-    """``{kind: {raw: canonical form}}`` of every identifying value, computed on Spark."""
+def forms_frame(tables: dict):
+    """``(kind, raw, value)``: the canonical form of every distinct identifying value
+    (``value`` null: not an identifier), computed on Spark (lazy; None without sources)."""
     values = distinct_values(tables)
     if values is None:
-        return {}
-    local = values.mapInPandas(_normalised, "kind string, raw string, value string").toPandas()
-    local = local.astype(object).where(local.notna(), None)
-    return {kind: dict(zip(part["raw"], part["value"], strict=True))
-            for kind, part in local.groupby("kind")}
+        return None
+    return values.mapInPandas(_normalised, "kind string, raw string, value string")

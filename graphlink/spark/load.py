@@ -12,14 +12,16 @@ aggregations and joins. Spark reads a file in splits and knows no line
 numbers, so a problem names its file, its column and the row by its id (or
 its key column's value) or the bad value itself, never a line.
 
-:func:`to_dataset` is the hand-over of this first slice: the validated tables
-are collected to the driver in read order and become the canonical
+:func:`to_dataset` is the hand-over: the validated tables are collected to the
+driver in read order and become the canonical
 :class:`~graphlink.core.dataset.Dataset` (a row's ``_line`` is its number in
-the file's read order, unit "row").
+the file's read order, unit "row"); tables it is told to leave on Spark are
+collected only when read (:class:`SparkTables`).
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from functools import reduce
 
 import numpy as np
@@ -31,6 +33,7 @@ from graphlink.core.schema import TABLES, Table
 from loaders.raw import RawDataset, RawTable
 from loaders.validate import (
     _blank_checks,
+    _canonical,
     _choice_checks,
     _date_checks,
     _float_checks,
@@ -39,7 +42,8 @@ from loaders.validate import (
     validate,
 )
 
-__all__ = ["read_tables", "check_tables", "to_dataset", "SparkDatasetError", "NO_LINES"]
+__all__ = ["read_tables", "check_tables", "to_dataset", "SparkTables", "SparkDatasetError",
+           "NO_LINES"]
 
 ROW = "_row"  # the read order: increasing within and across a file's splits
 CORRUPT = "_corrupt_record"
@@ -278,18 +282,80 @@ def check_tables(tables: dict, files: dict) -> None:
         raise SparkDatasetError(problems)
 
 
-def to_dataset(tables: dict, files: dict, source: str) -> Dataset:
+def to_dataset(tables: dict, files: dict, source: str, on_spark: tuple[str, ...] = ()
+               ) -> Dataset:
     """The hand-over: the validated tables collected in read order, made canonical on the
-    driver by the loaders' own :func:`loaders.validate.validate` (``_line``: row number)."""
+    driver by the loaders' own :func:`loaders.validate.validate` (``_line``: row number).
+
+    The tables named in ``on_spark`` are not collected: the dataset's
+    :class:`SparkTables` collect one (in read order, made canonical by the loaders'
+    ``_canonical``) each time it is read, and keep no copy."""
     raw = RawDataset(source=str(source))
     for name, frame in tables.items():
-        data = [c for c in frame.columns if c not in (ROW, CORRUPT)]
-        local = frame.orderBy(ROW).select(*data).toPandas().astype(object)
-        local = local.where(local.notna(), None)
-        lines = np.arange(1, len(local) + 1, dtype=np.int64)
-        raw.tables[name] = RawTable(name, files[name], local, lines, unit="row",
-                                    header_line=None, nul_free=True)
-    return validate(raw)
+        if name not in on_spark:
+            raw.tables[name] = _raw_table(name, frame, files[name])
+    dataset = validate(raw)
+    later = {name: _later(name, tables[name], files[name]) for name in on_spark
+             if name in tables}
+    if later:
+        dataset.files = {name: files[name] for name in TABLES if name in files}
+        dataset.tables = SparkTables(dataset.tables, later)
+    return dataset
+
+
+def _raw_table(name: str, frame, file: str) -> RawTable:
+    """A validated Spark table collected in read order, as the loaders' raw table."""
+    data = [c for c in frame.columns if c not in (ROW, CORRUPT)]
+    local = frame.orderBy(ROW).select(*data).toPandas().astype(object)
+    local = local.where(local.notna(), None)
+    lines = np.arange(1, len(local) + 1, dtype=np.int64)
+    return RawTable(name, file, local, lines, unit="row", header_line=None, nul_free=True)
+
+
+def _later(name: str, frame, file: str):
+    """A function collecting the canonical table ``name`` (validated on Spark already)."""
+    def collect() -> pd.DataFrame:
+        rt = _raw_table(name, frame, file)
+        return _canonical(TABLES[name], rt, np.ones(len(rt.frame), dtype=bool))
+    return collect
+
+
+class SparkTables(MutableMapping):
+    """A dataset's tables: pandas DataFrames, and tables left on Spark, each collected
+    afresh when read and not kept (only a saved state or pseudonyms read the devices and
+    payments; the analysis reads their identifiers on Spark). Iterates in the tables'
+    order.
+
+    >>> tables = SparkTables({"shops": pd.DataFrame(), "devices": None},
+    ...                      {"devices": lambda: pd.DataFrame({"a": [1]})})
+    >>> list(tables), tables["devices"]["a"].tolist()
+    (['shops', 'devices'], [1])
+    """
+
+    def __init__(self, local: dict, later: dict):
+        self._local, self._later = dict(local), dict(later)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in self._later:
+            return self._later[name]()
+        return self._local[name]
+
+    def __setitem__(self, name: str, frame: pd.DataFrame) -> None:
+        self._later.pop(name, None)
+        self._local[name] = frame
+
+    def __delitem__(self, name: str) -> None:
+        self._later.pop(name, None)
+        del self._local[name]
+
+    def __iter__(self):
+        return iter(self._local)
+
+    def __len__(self) -> int:
+        return len(self._local)
+
+    def __repr__(self) -> str:
+        return f"SparkTables({list(self._local)}, on Spark: {list(self._later)})"
 
 
 def union_all(frames: list):

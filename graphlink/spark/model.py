@@ -36,7 +36,9 @@ from graphlink.linkage.model import (
     _fitted,
     _initial,
     _level_counts,
+    _pairs_among,
     _pairs_with,
+    _present,
     context_pairs,
     expectation_maximisation,
     score_vectors,
@@ -97,18 +99,22 @@ def vector_frame(vec: Vectors, spark=None):
     return frame
 
 
-def _with_entities(frame, entity: pd.Series | None):
+def _with_entities(frame, entity):
     """``frame`` (vectors) with the entity label of each pair's two shops (``ea``, ``eb``;
     null: none), joined on Spark, so that the functions reading them carry no labels in
     their closure (pickled with the query, unpickled by every task); as it is without
-    ``entity``."""
+    ``entity`` (a Series, or the Spark frame of
+    :func:`graphlink.spark.extract.entity_labels`)."""
     from pyspark.sql import functions as F
 
     if entity is None:
         return frame
-    labels = frame.sparkSession.createDataFrame(pd.DataFrame({
-        "shop": entity.index.to_numpy(dtype=object), "entity": entity.to_numpy(dtype=object)}),
-        "shop string, entity string")
+    if isinstance(entity, pd.Series):
+        labels = frame.sparkSession.createDataFrame(pd.DataFrame({
+            "shop": entity.index.to_numpy(dtype=object),
+            "entity": entity.to_numpy(dtype=object)}), "shop string, entity string")
+    else:  # graphlink.spark.extract.entity_labels: already on Spark
+        labels = entity.select(F.col("shop_id").alias("shop"), "entity")
     for side in ("a", "b"):
         frame = frame.join(labels.select(F.col("shop").alias(f"shop_{side}"),
                                          F.col("entity").alias(f"e{side}")),
@@ -177,7 +183,19 @@ def _fitted_pairs(frame, entity: pd.Series | None, fraction: float, seed: int) -
     return as_vectors(rows.sort_values(["shop_a", "shop_b"], ignore_index=True))
 
 
-def train_vectors(vec: Vectors | object, kinds: pd.Series, shops: int,
+def _kinds_pairs(kinds) -> np.ndarray:
+    """:func:`graphlink.linkage.model._pairs_with` of ``kinds``: a Series, or the Spark
+    frame of :func:`graphlink.spark.extract.shop_kinds` (the shops of each set of kinds
+    counted there: a few hundred rows reach the driver)."""
+    if isinstance(kinds, pd.Series):
+        return _pairs_with(kinds)
+    sets = kinds.groupBy("kinds").count().toPandas()
+    texts = pd.Series(sets["kinds"].to_numpy(dtype=object))
+    present = _present(texts, texts.index.to_numpy())
+    return _pairs_among(sets["count"].to_numpy(dtype=np.int64) @ present.astype(np.int64))
+
+
+def train_vectors(vec: Vectors | object, kinds, shops: int,
                   entity: pd.Series | None = None, table: pd.DataFrame | None = None,
                   iterations: int = EM_ITERATIONS,
                   sampled: dict[str, dict[str, float]] | None = None,
@@ -188,7 +206,7 @@ def train_vectors(vec: Vectors | object, kinds: pd.Series, shops: int,
     frame = vector_frame(vec) if isinstance(vec, Vectors) else vec
     counts, pairs, fitted = _counts(frame, entity)
     fraction = min(1.0, limit / fitted) if fitted else 1.0
-    model = _initial(counts, _pairs_with(kinds), shops, sampled or {})
+    model = _initial(counts, _kinds_pairs(kinds), shops, sampled or {})
     sample = _fitted_pairs(frame, entity, fraction, seed)
     model = expectation_maximisation(model, sample, context_pairs(table, shops) * fraction,
                                      shops, iterations)

@@ -4,11 +4,18 @@ Names: each shop's name parts (``recompare._surnames`` per Arrow batch of holder
 names), the shops per part counted, and the pairs whose name comparison is
 ``other`` joined with the parts of both shops: the rarest shared part's count is
 the ``surname`` level's frequency. Addresses: each shop's first three distinct
-Latin addresses in the uses' order (a row number kept from the driver's table),
-the pairs whose address comparison is ``other`` joined with both shops' addresses
-and their token-sort ratio computed in a pandas function (rapidfuzz, as
-``recompare._ratios``); the best ratio of a pair of at least ``RESEMBLING`` makes
-it ``resembling``. The result is the vector frame with those levels, on Spark.
+Latin addresses in the uses' order (uses are sorted by shop, kind and value: a
+shop's smallest values), the pairs whose address comparison is ``other`` joined
+with both shops' addresses and their token-sort ratio computed in a pandas
+function (rapidfuzz, as ``recompare._ratios``); the best ratio of a pair of at
+least ``RESEMBLING`` makes it ``resembling``. The result is the vector frame with
+those levels, on Spark.
+
+:func:`sampled_u` is :func:`graphlink.linkage.recompare.sampled_u` of uses on
+Spark: the same random pairs (ranks among the shops carrying the kind, sorted:
+counted and numbered on Spark), and the embedded tests run on the driver over the
+holder names or addresses of the sampled shops only (at most ``2 * SAMPLE`` shops,
+however large the data).
 
 >>> _PER_SHOP
 3
@@ -27,23 +34,31 @@ from graphlink.linkage.recompare import (
     _RESEMBLING,
     _SURNAME,
     RESEMBLING,
+    SAMPLE,
+    SAMPLED_LEVELS,
     _surnames,
+    sample_pairs,
 )
+from graphlink.linkage.recompare import sampled_u as sampled_here
 
-__all__ = ["second_look"]
+__all__ = ["second_look", "sampled_u"]
 
 _HANZI = "[\u4e00-\u9fff]"
 
 
-def _uses_frame(spark, uses: pd.DataFrame):
-    """The holder names and addresses of ``uses`` on Spark, with their row order."""
-    keep = uses[uses["kind"].isin(["holder_name", "address"])]
-    rows = pd.DataFrame({"row": np.flatnonzero(uses["kind"].isin(["holder_name", "address"])
-                                               .to_numpy()).astype(np.int64),
-                         "shop_id": keep["shop_id"].astype(object).to_numpy(),
+def _uses_frame(spark, uses):
+    """The holder names and addresses of ``uses`` on Spark (a Spark frame read as it is,
+    or the driver's table shipped)."""
+    kinds = ["holder_name", "address"]
+    if not isinstance(uses, pd.DataFrame):
+        from pyspark.sql import functions as F
+
+        return uses.where(F.col("kind").isin(*kinds)).select("shop_id", "kind", "value")
+    keep = uses[uses["kind"].isin(kinds)]
+    rows = pd.DataFrame({"shop_id": keep["shop_id"].astype(object).to_numpy(),
                          "kind": keep["kind"].astype(object).to_numpy(),
                          "value": keep["value"].astype(object).to_numpy()})
-    return spark.createDataFrame(rows, "row long, shop_id string, kind string, value string")
+    return spark.createDataFrame(rows, "shop_id string, kind string, value string")
 
 
 def _shared_surnames(frame, uses):
@@ -74,8 +89,8 @@ def _resembling(frame, uses):
 
     places = uses.where((F.col("kind") == "address") & F.col("value").isNotNull()
                         & ~F.col("value").rlike(_HANZI))
-    first = places.groupBy("shop_id", "value").agg(F.min("row").alias("row"))
-    order = Window.partitionBy("shop_id").orderBy("row")
+    first = places.select("shop_id", "value").distinct()
+    order = Window.partitionBy("shop_id").orderBy("value")
     first = first.withColumn("n", F.row_number().over(order)).where(F.col("n") <= _PER_SHOP)
     other = len(COMPARISONS["address"][1])
     pairs = frame.where(F.col(f"l{_ADDRESS}") == other).select("shop_a", "shop_b")
@@ -95,11 +110,12 @@ def _resembling(frame, uses):
     return both.mapInPandas(ratios, "shop_a string, shop_b string").distinct()
 
 
-def second_look(frame, uses: pd.DataFrame, spark=None):
+def second_look(frame, uses, spark=None):
     """The vector frame (:func:`graphlink.spark.model.vector_frame`'s schema) with
     ``surname`` and ``resembling`` levels where the name or address comparison was
     ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (persisted and
-    materialised; ``frame`` is unpersisted)."""
+    materialised; ``frame`` is unpersisted). ``uses``: a Spark frame
+    (:class:`graphlink.spark.extract.SparkIdentifiers`' own) or the driver's table."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -120,4 +136,39 @@ def second_look(frame, uses: pd.DataFrame, spark=None):
     out = out.select(*frame.columns).persist()
     out.count()  # materialised: the vectors before the second look are not needed again
     frame.unpersist()
+    return out
+
+
+def sampled_u(uses, size: int = SAMPLE, seed: int = 0) -> dict[str, dict[str, float]]:
+    """:func:`graphlink.linkage.recompare.sampled_u` of ``uses`` on Spark (the driver's
+    table: the embedded function): the same pairs drawn, the same tests, the same u."""
+    from pyspark.sql import functions as F
+
+    from graphlink.spark.blocking import _numbered
+
+    if isinstance(uses, pd.DataFrame):
+        return sampled_here(uses, size, seed)
+    spark = uses.sparkSession
+    rng = np.random.default_rng(seed)
+    out = {}
+    for comparison, kind, level, test in SAMPLED_LEVELS:
+        carriers = uses.where(F.col("kind") == kind).select("shop_id").distinct()
+        indexed, ranked = _numbered(carriers, ["shop_id"])
+        n = ranked.count()
+        if n < 2:
+            ranked.unpersist()
+            continue
+        a, b = sample_pairs(rng, n, size)
+        ranks = np.unique(np.r_[a, b])
+        wanted = spark.createDataFrame(pd.DataFrame({"idx": ranks}), "idx long")
+        found = indexed.join(wanted, "idx").select("idx", "shop_id").toPandas()
+        ranked.unpersist()
+        shops = found.sort_values("idx")["shop_id"].to_numpy(dtype=object)
+        pairs = pd.DataFrame({"a": shops[np.searchsorted(ranks, a)],
+                              "b": shops[np.searchsorted(ranks, b)]})
+        sampled = spark.createDataFrame(found[["shop_id"]], "shop_id string")
+        mine = (uses.where(F.col("kind") == kind).join(sampled, "shop_id")
+                .select("shop_id", "kind", "value").orderBy("shop_id", "kind", "value")
+                .toPandas())
+        out[comparison] = {level: max(float(test(mine, pairs).mean()), 1.0 / size)}
     return out

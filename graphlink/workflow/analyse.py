@@ -101,10 +101,9 @@ def _dataset(source: str | Path | Dataset, load_options: dict) -> Dataset:
 _SPARK_OPTIONS = ("engine", "spark_master", "spark_conf")
 
 
-def _prepared(source: str | Path | Dataset, load_options: dict
-              ) -> tuple[Dataset, dict[str, dict] | None]:
-    """The dataset and, with ``engine="spark"``, the canonical forms of its identifying
-    values computed on Spark (:func:`graphlink.spark.engine.prepare`, the hand-over)."""
+def _prepared(source: str | Path | Dataset, load_options: dict) -> tuple[Dataset, dict | None]:
+    """The dataset and, with ``engine="spark"``, its validated tables on Spark, which
+    extraction reads there (:func:`graphlink.spark.engine.prepare`, the hand-over)."""
     options = dict(load_options)
     engine, master, conf = (options.pop(k, None) for k in _SPARK_OPTIONS)
     if isinstance(source, Dataset) or _engine(engine, master, conf) != "spark":
@@ -173,40 +172,41 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     (:func:`graphlink.state.review.apply_verdicts`).
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
-    loading to the vectors' second look, the model's counts and scoring, the operators'
-    components run on Spark (:mod:`graphlink.spark`), EM and the later stages here.
+    loading, identifier extraction and entity labels, linking to the vectors' second
+    look, the model's counts and scoring, the operators' two passes run on Spark
+    (:mod:`graphlink.spark`), EM, communities and factories here; the evidence, the
+    pairs and the links are written by Spark and read by the analysis when asked.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     fix_mmap_threshold()  # freed buffers go back to the system (graphlink.core.allocator)
     stage = _stages(progress, ANALYSE_STAGES)
     stage("loading")
-    dataset, forms = _prepared(source, load_options)
-    on_spark = forms is not None
-    stage("extracting identifiers")
-    ids = extract(dataset, forms)
-    forms = None  # Spark's canonical forms: read by the extraction only, not kept
-    entity = entity_labels(ids)
-    ids = count_entities(ids, entity)
-    stage("linking")
+    dataset, tables = _prepared(source, load_options)
+    on_spark = tables is not None
     engine = _stages_on(on_spark)
+    stage("extracting identifiers")
+    ids = engine.extract(dataset, tables)  # on Spark: Spark DataFrames until collected
+    entity = engine.entity_labels(ids)
+    ids = engine.count_entities(ids, entity)
+    stage("linking")
     links = engine.find_links(ids)
     stage("weighing evidence")
     evidence = engine.pair_evidence(ids, links)
     # in clear: a masked card shown alike on two shops must be seen as masked
-    kinds, n = shop_kinds(ids.uses), len(dataset.shops)
+    kinds, n = engine.shop_kinds(ids.uses), len(dataset.shops)
     vectors = engine.second_look(engine.comparison_levels(evidence, kinds, dataset.shops), ids.uses)
     given = _model(model)
     model = given or engine.train_vectors(vectors, kinds, n, entity, dataset.shops,
-                                          sampled=sampled_u(ids.uses, seed=seed))
+                                          sampled=engine.sampled_u(ids.uses, seed=seed))
     if given is None and verdicts is not None and len(verdicts):
         model = _learned(model, engine.score_vectors(model, vectors, n), verdicts)
     # a given model scores a small sample as its own marketplace would: a value's
     # frequency among three shops says nothing
     n = max(n, model.shops)
     evidence = engine.weighed(evidence, model, n)
-    if pseudonyms is not None:
+    if pseudonyms is not None:  # (on Spark the identifiers are collected here, not below)
         dataset, ids, links, evidence = pseudonyms.analysis_parts(
-            dataset, ids, links, engine.collected(evidence))
+            dataset, engine.collected(ids), links, engine.collected_evidence(evidence))
     stage("resolving operators")
     resolution = engine.resolve(dataset.shops, vectors, model, n)
     if hasattr(vectors, "unpersist"):  # Spark's vectors: not read after the operators
@@ -214,7 +214,9 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("detecting communities")
     shops = communities(resolution.operators, engine.strong_pairs(resolution.pairs,
                                                                   COMMUNITY_MIN), seed=seed)
-    analysis = engine.analysis(dataset, ids, links, evidence, resolution, shops, model)
+    # on Spark the driver collects the identifiers here, once: the Analysis reads them
+    analysis = engine.analysis(dataset, engine.collected(ids), links, evidence, resolution,
+                               shops, model)
     # a factory lead's independent dealers are one dealer network
     analysis.shops = join_factories(shops, analysis.factory_leads.leads)
     if not on_spark:  # the Spark engine's tables are on disk: a page reads its rows there
@@ -226,14 +228,20 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
 class _Engine(NamedTuple):
     """The stage functions that run on one engine (same signatures, same results)."""
 
+    extract: Callable
+    entity_labels: Callable
+    count_entities: Callable
+    collected: Callable
     find_links: Callable
     pair_evidence: Callable
     comparison_levels: Callable
     second_look: Callable
     train_vectors: Callable
     score_vectors: Callable
+    shop_kinds: Callable
+    sampled_u: Callable
     weighed: Callable
-    collected: Callable
+    collected_evidence: Callable
     resolve: Callable
     strong_pairs: Callable
     analysis: Callable
@@ -241,28 +249,37 @@ class _Engine(NamedTuple):
 
 def _stages_on(on_spark: bool) -> _Engine:
     """The engine's stage functions: the embedded ones, or their Spark versions (in the
-    session ``prepare`` started; the same results: :mod:`graphlink.spark.blocking`;
+    session ``prepare`` started; the same results: :mod:`graphlink.spark.extract`: the
+    uses, values and entity labels as Spark DataFrames, ``collected`` once for the
+    Analysis; :mod:`graphlink.spark.blocking`: the links stay on Spark;
     :mod:`graphlink.spark.evidence`: the evidence stays on Spark, weighed there;
     :mod:`graphlink.spark.recompare`: the vectors stay on Spark;
     :mod:`graphlink.spark.model`: EM on the driver from the fitted pairs, up to a sample
     of them; :mod:`graphlink.spark.resolve`: every pair scored and the operators
     resolved on Spark, connected components by label propagation, the pairs staying
-    there; :mod:`graphlink.spark.analysis`: the evidence and the pairs written by Spark,
-    read by the analysis as a saved run's)."""
+    there; :mod:`graphlink.spark.analysis`: the evidence, the pairs and the links
+    written by Spark, read by the analysis as a saved run's)."""
     if not on_spark:
-        return _Engine(find_links, pair_evidence, comparison_levels, second_look, train_vectors,
-                       score_vectors, _weighed, _as_is, _resolved, _as_is, _analysis)
+        return _Engine(extract, entity_labels, count_entities, _as_is, find_links,
+                       pair_evidence, comparison_levels, second_look, train_vectors,
+                       score_vectors, shop_kinds, sampled_u, _weighed, _as_is, _resolved,
+                       _as_is, _analysis)
+    from graphlink.spark import extract as on_spark_ids
     from graphlink.spark.analysis import spark_analysis
     from graphlink.spark.blocking import find_links as links_on_spark
     from graphlink.spark.evidence import evidence_frame, vector_frame, weighed
     from graphlink.spark.model import score_vectors_on_spark
     from graphlink.spark.model import train_vectors as train_on_spark
+    from graphlink.spark.recompare import sampled_u as sampled_on_spark
     from graphlink.spark.recompare import second_look as second_look_on_spark
     from graphlink.spark.resolve import resolve_scored, strong_pairs
 
-    return _Engine(links_on_spark, _or_empty(evidence_frame), vector_frame,
-                   second_look_on_spark, train_on_spark, score_vectors_on_spark, weighed,
-                   _collected, resolve_scored, strong_pairs, spark_analysis)
+    return _Engine(on_spark_ids.extract, on_spark_ids.entity_labels,
+                   on_spark_ids.count_entities, on_spark_ids.collected, links_on_spark,
+                   _or_empty(evidence_frame), vector_frame, second_look_on_spark,
+                   train_on_spark, score_vectors_on_spark, on_spark_ids.shop_kinds,
+                   sampled_on_spark, weighed, _collected, resolve_scored, strong_pairs,
+                   spark_analysis)
 
 
 def _weighed(evidence: pd.DataFrame, model: MatchModel, n: int) -> pd.DataFrame:

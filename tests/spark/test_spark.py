@@ -1,7 +1,8 @@
-"""The Spark engine (issue 16): loading, validation, normalisation, blocking, value
-comparison, pair evidence, comparison vectors and their second look, the match model's
-counts and scoring (EM on the driver) and the operators' connected components on
-Spark, the later stages on the driver; its outputs equal the embedded engine's.
+"""The Spark engine (issue 16): loading, validation, normalisation, identifier extraction
+and entity labels, blocking, value comparison, pair evidence, comparison vectors and
+their second look, the match model's counts and scoring (EM on the driver) and the
+operators' connected components on Spark, the later stages on the driver; its outputs
+equal the embedded engine's.
 
 Marked ``spark``: local[2] with 4 shuffle partitions; without PySpark the tests skip
 on a developer machine and fail in CI (``CI=true``).
@@ -24,6 +25,13 @@ from graphlink.core.errors import ConfigError, DatasetError
 # small Arrow batches: a pandas function must not care where a batch ends
 CONF = ["spark.sql.shuffle.partitions=4", "spark.sql.execution.arrow.maxRecordsPerBatch=200"]
 OPTIONS = {"engine": "spark", "spark_master": "local[2]", "spark_conf": CONF}
+
+
+try:  # the classes the module fixture watches (the tests skip or fail without PySpark)
+    from pyspark.sql import SparkSession
+    from pyspark.sql.classic.dataframe import DataFrame
+except ImportError:
+    SparkSession = DataFrame = None
 
 
 def _need_pyspark() -> None:
@@ -90,23 +98,41 @@ def embedded(embedded_analysis) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def spark_analysis(spark_world):
-    """One analysis of the world on Spark, shared by the tests that read it, and what its
-    hand-over (:func:`graphlink.spark.engine.prepare`) gave: the canonical dataset and
-    forms (one prepare less than asking for them again)."""
+    """One analysis of the world on Spark, shared by the tests that read it, and what the
+    driver exchanged with Spark while it ran: the columns and rows of every table
+    collected (``toPandas``, ``toArrow``) and the rows of every pandas table shipped to Spark
+    (``createDataFrame``). The embedded extraction must not run."""
     import graphlink as gl
-    from graphlink.spark import engine
+    from graphlink.workflow import analyse as workflow
 
-    handed, prepare = [], engine.prepare
+    collected, shipped = [], []
+    to_pandas, to_arrow = DataFrame.toPandas, DataFrame.toArrow
+    create = SparkSession.createDataFrame
 
-    def kept(*args, **kwargs):
-        handed.append(prepare(*args, **kwargs))
-        return handed[-1]
+    def collect(frame):
+        local = to_pandas(frame)
+        collected.append((tuple(local.columns), len(local)))
+        return local
+
+    def collect_arrow(frame):
+        local = to_arrow(frame)
+        collected.append((tuple(local.column_names), local.num_rows))
+        return local
+
+    def ship(spark, data, *args, **kwargs):
+        shipped.append(len(data) if isinstance(data, pd.DataFrame) else None)
+        return create(spark, data, *args, **kwargs)
+
+    def embedded_extract(*args, **kwargs):
+        raise AssertionError("the embedded extraction ran on engine='spark'")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine, "prepare", kept)
+        patch.setattr(DataFrame, "toPandas", collect)
+        patch.setattr(DataFrame, "toArrow", collect_arrow)
+        patch.setattr(SparkSession, "createDataFrame", ship)
+        patch.setattr(workflow, "extract", embedded_extract)
         analysis = gl.analyse(spark_world, **OPTIONS)
-    assert len(handed) == 1
-    return analysis, handed[0]
+    return analysis, collected, shipped
 
 
 def _same_links(got, expected) -> None:
@@ -206,19 +232,22 @@ def test_operators_on_spark_are_connected_components_by_label_propagation(spark_
 
 @pytest.mark.spark
 def test_spark_engine_reads_parquet_as_the_embedded_engine_reads_csv(spark_world, tmp_path):
-    """Only the reading differs from CSV: the hand-over (canonical tables and forms) is
-    the embedded engine's; the stages after it are the CSV test's."""
+    """Only the reading differs from CSV: the hand-over (canonical tables, the devices
+    and payments collected when read) is the embedded engine's, and so are the canonical
+    forms computed on Spark; the stages after it are the CSV test's."""
     import graphlink as gl
     from graphlink.linkage.identifiers import canonical
     from graphlink.spark.engine import prepare
+    from graphlink.spark.identifiers import forms_frame
 
     parquet = _parquet_copy(spark_world, tmp_path / "parquet")
-    dataset, forms = prepare(parquet, master="local[2]", conf=CONF)
+    dataset, tables = prepare(parquet, master="local[2]", conf=CONF)
     for name, frame in gl.load(spark_world).tables.items():
         pd.testing.assert_frame_equal(dataset.tables[name].drop(columns="_line"),
                                       frame.drop(columns="_line"), check_dtype=True)
-    assert all(canonical(kind)(raw) == form for kind, pairs in forms.items()
-               for raw, form in pairs.items())
+    forms = forms_frame(tables).toPandas()
+    assert len(forms) > 1000
+    assert all(canonical(kind)(raw) == form for kind, raw, form in forms.itertuples(index=False))
 
 
 @pytest.mark.spark
@@ -241,15 +270,56 @@ def test_blocking_on_spark_caps_blocks_as_the_embedded_engine(spark_world, monke
 
 
 @pytest.mark.spark
-def test_normalisation_on_spark_is_the_normalisers(spark_analysis):
-    from graphlink.linkage.identifiers import canonical
+def test_identifiers_on_spark_are_the_embedded_engines(spark_analysis, embedded_analysis):
+    """Extraction and entity labels on Spark (graphlink.spark.extract): the uses and values
+    of the embedded engine (dtypes, order, None and NaN alike; ``entities`` counted over
+    the entity labels found on Spark), a use's ``line`` the row's number in read order
+    (the embedded loaders give the line in the file); and the embedded extraction of the
+    Spark hand-over gives them too, line and all."""
+    import warnings
 
-    dataset, forms = spark_analysis[1]  # the analysis's own hand-over
-    phones = dataset.accounts["phone"].dropna()
-    assert len(forms["phone"]) == phones.nunique()
-    assert all(forms["phone"][raw] == canonical("phone")(raw) for raw in phones)
-    addresses = dataset.addresses["address"]
-    assert all(forms["address"][raw] == canonical("address")(raw) for raw in addresses)
+    from graphlink.linkage.identifiers import canonical, extract
+    from graphlink.linkage.link import count_entities
+
+    analysis = spark_analysis[0]
+    got, expected = analysis.identifiers, embedded_analysis.identifiers
+    assert len(got.uses) > 6000 and got.values["entities"].lt(got.values["shops"]).any()
+    lines = {name: frame["_line"].to_numpy() for name, frame in
+             embedded_analysis.dataset.tables.items()}
+    file_lines = [lines[source][row - 1] for source, row in zip(got.uses["source"],
+                                                                 got.uses["line"], strict=True)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # None against NaN is a difference
+        pd.testing.assert_frame_equal(got.values, expected.values)
+        pd.testing.assert_frame_equal(got.uses.assign(line=file_lines), expected.uses)
+        here = count_entities(extract(analysis.dataset))  # devices, payments: read now
+        pd.testing.assert_frame_equal(got.uses, here.uses)
+        pd.testing.assert_frame_equal(got.values, here.values)
+    forms = got.uses.drop_duplicates(["kind", "raw"])
+    assert all(canonical(kind)(raw) == value for kind, raw, value in
+               zip(forms["kind"], forms["raw"], forms["value"], strict=True))
+
+
+@pytest.mark.spark
+def test_the_driver_holds_no_event_table_and_ships_no_identifiers(spark_analysis):
+    """On Spark the driver collects the identifiers once, for the Analysis (the uses, and
+    of the values what the uses do not give), and never the devices, the payments or the
+    canonical forms; it ships nothing as large as the identifiers back to Spark (the
+    shops table, links, evidence and sampled shops go)."""
+    from graphlink.core.schema import TABLES
+    from graphlink.linkage.identifiers import _USES_COLUMNS
+    from graphlink.spark.load import SparkTables
+
+    analysis, collected, shipped = spark_analysis
+    ids = analysis.identifiers
+    columns = [c for c, _ in collected]
+    assert [c for c, n in collected if n >= len(ids.values)] == [
+        tuple(_USES_COLUMNS), ("shown", "lat", "lon", "entities")]
+    assert ("kind", "raw", "value") not in columns
+    for name in ("devices", "payments"):
+        assert not any(set(TABLES[name].columns) <= set(c) for c in columns), name
+    assert isinstance(analysis.dataset.tables, SparkTables)
+    assert max(n for n in shipped if n is not None) < len(ids.values) / 2
 
 
 @pytest.mark.spark
