@@ -1,12 +1,12 @@
 """Pair evidence and comparison vectors on Spark.
 
-:func:`pair_evidence` is :func:`graphlink.linkage.link.pair_evidence` as joins:
+:func:`evidence_frame` is :func:`graphlink.linkage.link.pair_evidence` as joins:
 shops sharing a value with 2..its kind's hub limit of shops (a self-join of the
 uses on the value), shops on the two values of a similarity link (the links
 joined with the uses twice), and template values (over their kind's limit, at
 most ``HUB_SHOPS`` shops) only between shops the other evidence paired (a
-semi-join). The driver receives the evidence rows, sorted as the embedded
-engine sorts them.
+semi-join). The rows stay on Spark, checkpointed; :func:`weighed` weighs them there
+and puts them in the embedded engine's order (:data:`EVIDENCE_ORDER`).
 
 :func:`comparison_vectors` is :func:`graphlink.linkage.model.comparison_levels`
 in a pandas function: the evidence is partitioned by shop pair, and each
@@ -29,7 +29,7 @@ from graphlink.linkage.link import HUB_SHOPS, Links, _users, hub_limit
 from graphlink.linkage.model import MatchModel, Vectors, comparison_levels, evidence_weights
 from graphlink.spark.extract import SparkIdentifiers, hub_limit_column, is_empty
 
-__all__ = ["pair_evidence", "evidence_frame", "weighed", "vector_frame",
+__all__ = ["evidence_frame", "weighed", "vector_frame",
            "comparison_vectors", "EVIDENCE_ORDER"]
 
 _EVIDENCE_COLUMNS = ["shop_a", "shop_b", "kind", "value_a", "value_b", "score", "method",
@@ -151,22 +151,13 @@ def evidence_frame(ids: Identifiers, links: Links, spark=None):
 EVIDENCE_ORDER = ("shop_a", "shop_b", "kind", "a", "b", "source", "value_a")
 
 
-def pair_evidence(ids: Identifiers, links: Links, spark=None) -> pd.DataFrame:
-    """:func:`graphlink.linkage.link.pair_evidence` on Spark, collected: the same rows in
-    the same order (``weight`` is the score until the match model weighs it)."""
-    rows = evidence_frame(ids, links, spark)
-    if rows is None:
-        return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    return _sorted(rows.toPandas())
-
-
 _WEIGHED = ("shop_a string, shop_b string, kind string, value_a string, value_b string, "
             "score double, method string, shops double, users double, weight double")
 
 
 def weighed(rows, model: MatchModel, shops: int | None = None):
     """The evidence frame of :func:`evidence_frame` in the embedded engine's order, its
-    columns those of :func:`pair_evidence`, ``weight`` each row's
+    columns those of :func:`graphlink.linkage.link.pair_evidence`, ``weight`` each row's
     :func:`graphlink.linkage.model.evidence_weights` (lazy; pandas rows are weighed as
     they are)."""
     if isinstance(rows, pd.DataFrame):
@@ -178,25 +169,6 @@ def weighed(rows, model: MatchModel, shops: int | None = None):
                 weight=evidence_weights(model, batch, shops))
 
     return rows.orderBy(*EVIDENCE_ORDER).mapInPandas(weigh, _WEIGHED)
-
-
-def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
-    """The evidence in the embedded engine's order: by shop pair, kind, link and side;
-    exact rows of one kind before template rows, each by value."""
-    if not len(rows):
-        return pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    codes = [pd.factorize(rows[c], sort=True)[0] for c in ("shop_a", "shop_b", "kind")]
-    value = pd.factorize(rows["value_a"], sort=True)[0]
-    order = np.lexsort((value, rows["source"].to_numpy(), rows["b"].to_numpy(),
-                        rows["a"].to_numpy(), *reversed(codes)))
-    rows = rows.iloc[order].reset_index(drop=True)
-    out = pd.DataFrame({c: rows[c].astype(object) for c in _EVIDENCE_COLUMNS[:5]})
-    out["kind"] = out["kind"].to_numpy(dtype=object)
-    for c in ("score", "shops", "users"):
-        out[c] = rows[c].astype(float)
-    out["method"] = rows["method"].to_numpy(dtype=object)
-    out["weight"] = out["score"].to_numpy()
-    return out[_EVIDENCE_COLUMNS]
 
 
 def _whole_pairs(batches):
