@@ -63,6 +63,16 @@ class Analysis:
         """One row per shop: shop_id, operator_id, community_id."""
         return self.shops[["shop_id", "operator_id", "community_id"]].copy()
 
+    def shop_labels(self) -> tuple[pd.Series, pd.Series]:
+        """Each shop's entity (:func:`graphlink.linkage.link.entity_labels`: the shops an
+        entity lists) and the identifier kinds it carries
+        (:func:`graphlink.linkage.model.shop_kinds`), both indexed by shop_id: what a
+        saved state keeps per shop."""
+        from graphlink.linkage.link import entity_labels
+        from graphlink.linkage.model import shop_kinds
+
+        return entity_labels(self.identifiers), shop_kinds(self.identifiers.uses)
+
     def hubs(self) -> pd.DataFrame:
         """Identifier values and blocks kept as context, with their type."""
         return hubs(self.identifiers)

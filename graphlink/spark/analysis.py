@@ -66,9 +66,11 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
                    tables: str | Path | None = None):
     """The :class:`~graphlink.Analysis` of the Spark engine: ``evidence`` (the weighed
     evidence frame of :func:`graphlink.spark.evidence.weighed`), ``resolution.pairs``
-    (:func:`graphlink.spark.resolve.resolve_frame`) and ``links.similar``
-    (:func:`graphlink.spark.blocking.find_links`) written to ``tables`` (default: a
-    temporary folder) and read from there when a report asks; the rest held."""
+    (:func:`graphlink.spark.resolve.resolve_frame`), ``links.similar``
+    (:func:`graphlink.spark.blocking.find_links`) and the identifiers (Spark's:
+    :func:`graphlink.spark.extract.written`) written to ``tables`` (default: a
+    temporary folder) and read from there when a report asks; the rest held, with
+    each shop's entity and kinds (what a saved state keeps per shop)."""
     from graphlink.scoring.analysis import Analysis
     from graphlink.state.saved import _read, _saved_type
     from graphlink.state.store import StateError
@@ -78,19 +80,37 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
     files = {"evidence": ("evidence", write_table(evidence, folder / "evidence.parquet")),
              "pairs": ("pairs", write_table(_in_order(resolution.pairs, "pairs"),
                                             folder / "pairs.parquet")),
-             "similar": ("similar", write_table(_links(links), folder / "similar.parquet")),
-             "uses": ("identifiers", None), "values": ("identifiers", None)}
+             "similar": ("similar", write_table(_links(links), folder / "similar.parquet"))}
     if hasattr(resolution.pairs, "unpersist"):
         resolution.pairs.unpersist()
-    parts = {"identifiers": lambda: ids, "links": lambda: links, "shops": lambda: shops,
+    parts = {"links": lambda: links, "shops": lambda: shops,
              "evidence": lambda: _read(files["evidence"][1], StateError),
              "resolution": lambda: PairsOnDisk(resolution.operators, files["pairs"][1],
                                                resolution.merge),
-             "factory_leads": lambda: Analysis.factory_leads.func(analysis)}
+             "factory_leads": lambda: Analysis.factory_leads.func(analysis),
+             **_identifier_parts(ids, folder, files)}
     analysis = _saved_type()(dataset, parts, model, files)
-    for held in ("identifiers", "links", "shops", "resolution"):
+    for held in ("links", "shops", "resolution", *(["identifiers"] if files["uses"][1] is None
+                                                    else [])):
         getattr(analysis, held)
     return analysis
+
+
+def _identifier_parts(ids, folder: Path, files: dict) -> dict:
+    """The analysis's ``identifiers`` part, and ``shop_labels`` where Spark holds them:
+    written by Spark (their files added to ``files``) and read when asked; identifiers
+    already on the driver (pseudonymised there) are held as they are."""
+    from graphlink.spark import extract
+
+    if not isinstance(ids, extract.SparkIdentifiers) or ids.empty:
+        ids = extract.collected(ids)  # (no use: the embedded engine's empty tables)
+        files.update({"uses": ("identifiers", None), "values": ("identifiers", None)})
+        return {"identifiers": lambda: ids}
+    uses, values = extract.written(ids, folder)
+    labels = extract.shop_labels(ids)
+    extract.release()  # the Spark frames: nothing reads them after this
+    files.update({"uses": ("identifiers", uses), "values": ("identifiers", values)})
+    return {"identifiers": lambda: extract.read(uses, values), "shop_labels": lambda: labels}
 
 
 class PairsOnDisk(Resolution):

@@ -27,8 +27,10 @@ them row for row once collected (:func:`collected`):
    the distinct entities among each value's shops.
 
 The frames stay on Spark (persisted), where blocking, the pair evidence, the shops'
-kinds, the second look and its sampled chance agreement read them; the driver
-collects them once, at the end of the analysis (:func:`collected`).
+kinds, the second look and its sampled chance agreement read them. At the end of the
+analysis Spark writes them (:func:`written`) and the driver collects only each shop's
+entity and kinds (:func:`shop_labels`); :func:`collected` brings them whole to the
+driver where they must be rewritten there (pseudonymising).
 
 >>> bool(_NAT == np.datetime64("NaT").astype(np.int64))
 True
@@ -60,7 +62,7 @@ from graphlink.spark.resolve import components
 from loaders.validate import _parse_dates
 
 __all__ = ["SparkIdentifiers", "extract", "entity_labels", "count_entities", "shop_kinds",
-           "collected", "is_empty", "hub_limit_column"]
+           "collected", "is_empty", "hub_limit_column", "shop_labels", "written", "read"]
 
 _NAT = np.iinfo(np.int64).min  # NaT's nanoseconds: a date the data does not give
 _SOURCE_TABLES = tuple(_TIME)  # the tables identifiers come from
@@ -79,6 +81,7 @@ class SparkIdentifiers:
     uses: object
     values: object
     empty: bool = False
+    entity: object = None  # (shop_id, entity) of entity_labels, once count_entities ran
 
 
 def is_empty(ids) -> bool:
@@ -346,7 +349,7 @@ def count_entities(ids: SparkIdentifiers, labels=None) -> SparkIdentifiers:
     counts = who.groupBy("kind", "value").agg(F.countDistinct("who").alias("entities"))
     values = _kept(ids.values.join(counts, ["kind", "value"], "left").select(
         *ids.values.columns, "entities"))
-    return SparkIdentifiers(ids.uses, values, ids.empty)
+    return SparkIdentifiers(ids.uses, values, ids.empty, labels)
 
 
 def shop_kinds(uses):
@@ -356,6 +359,53 @@ def shop_kinds(uses):
 
     return uses.groupBy("shop_id").agg(
         F.array_join(F.array_sort(F.collect_set("kind")), ",").alias("kinds"))
+
+
+def shop_labels(ids: SparkIdentifiers) -> tuple[pd.Series, pd.Series]:
+    """Each shop's entity (of the shops an entity lists) and kinds, collected: what
+    :meth:`graphlink.Analysis.shop_labels` gives (one row per shop with a use)."""
+    labels = _local(shop_kinds(ids.uses).join(ids.entity, "shop_id", "left")
+                    .orderBy("shop_id").select("shop_id", "entity", "kinds"))
+    listed = labels[labels["entity"].notna()]
+    entity = pd.Series(listed["entity"].to_numpy(dtype=object), dtype=object, name="entity",
+                       index=pd.Index(listed["shop_id"].to_numpy(dtype=object), name="shop_id"))
+    kinds = pd.Series(labels["kinds"].to_numpy(dtype=object), name="kind",
+                      index=pd.Index(labels["shop_id"].to_numpy(dtype=object), name="shop_id"))
+    return entity, kinds
+
+
+def written(ids: SparkIdentifiers, folder) -> tuple:
+    """``ids`` written by Spark as two Parquet folders in ``folder``, ``uses.parquet``
+    (sorted by shop_id, kind, value) and ``values.parquet`` (by kind, value), the
+    columns and order of the embedded engine's tables (dates as timestamps, to the
+    microsecond: Spark's precision); their paths. :func:`read` gives them back as the
+    embedded engine's :class:`Identifiers`."""
+    from pyspark.sql import functions as F
+
+    from graphlink.spark.analysis import write_table
+
+    epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"  # no time zone: the data's own clock
+    dated = {c: F.expr(f"timestampadd(MICROSECOND, {c} div 1000, {epoch})").alias(c)
+             for c in ("first_seen", "last_seen")}
+    uses = ids.uses.orderBy("shop_id", "kind", "value").select(
+        *(dated.get(c, F.col(c)) for c in _USES_COLUMNS))
+    more = [c for c in ("entities",) if c in ids.values.columns]
+    values = ids.values.orderBy("kind", "value").select(*_VALUES_COLUMNS, *more)
+    return (write_table(uses, folder / "uses.parquet"),
+            write_table(values, folder / "values.parquet"))
+
+
+def read(uses, values) -> Identifiers:
+    """The :class:`Identifiers` :func:`written` wrote: the embedded engine's frames
+    (``account_id`` NaN where a use has none, as there)."""
+    from graphlink.state.saved import _read
+    from graphlink.state.store import StateError
+
+    uses, values = _read(uses, StateError), _read(values, StateError)
+    account = uses["account_id"].to_numpy(dtype=object)
+    account[pd.isna(account)] = np.nan
+    uses["account_id"] = account
+    return Identifiers(uses, values)
 
 
 def hub_limit_column(kind="kind"):

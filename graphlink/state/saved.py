@@ -484,6 +484,15 @@ def _table_file(analysis, table: str) -> Path | None:
     return None if part in parts else Path(path)
 
 
+def _shop_labels(analysis) -> tuple[pd.Series, pd.Series]:
+    """``SavedAnalysis.shop_labels`` (:meth:`graphlink.Analysis.shop_labels`): the Spark
+    engine's are held (collected from Spark), its identifiers left unread."""
+    from graphlink.scoring.analysis import Analysis
+
+    held = analysis.__dict__["_parts"].get("shop_labels")
+    return Analysis.shop_labels(analysis) if held is None else held()
+
+
 @functools.cache
 def _saved_type() -> type:
     """``SavedAnalysis``: an :class:`~graphlink.Analysis` whose parts are read when
@@ -512,6 +521,7 @@ def _saved_type() -> type:
             return _read(path, StateError, columns, filters)
 
         table_file = _table_file  # as graphlink.Analysis.table_file
+        shop_labels = _shop_labels  # as graphlink.Analysis.shop_labels
 
         def page_rows(self, drawn: set[str], on_paths: set[str]) -> dict[str, pd.DataFrame]:
             """As :meth:`graphlink.Analysis.page_rows`; from the run's page index
@@ -713,7 +723,8 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 def _decoded(table: pa.Table) -> pd.DataFrame:
     nested = json.loads((table.schema.metadata or {}).get(_JSON_COLUMNS, b"[]"))
-    frame = table.to_pandas()
+    # nanoseconds, as pandas parses dates (Spark writes microseconds)
+    frame = table.to_pandas(coerce_temporal_nanoseconds=True)
     for c in nested:
         if c in frame:
             frame[c] = _json_cells(frame[c].tolist())

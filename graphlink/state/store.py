@@ -243,16 +243,14 @@ def _write_keys(links, path: Path) -> None:
 
 
 def _shops_table(analysis) -> pd.DataFrame:
-    from graphlink.linkage.link import entity_labels
-    from graphlink.linkage.model import shop_kinds
-
     base = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]]
     shops = base.merge(analysis.shops[["shop_id", "operator_id", "community_id"]], on="shop_id")
     shops = shops.sort_values("shop_id", ignore_index=True)
-    entity = shops["shop_id"].map(entity_labels(analysis.identifiers)).astype(object)
+    labels, kinds = analysis.shop_labels()
+    entity = shops["shop_id"].map(labels).astype(object)
     shops["entity"] = entity.where(entity.notna(), shops["shop_id"])
     # the identifier kinds each shop carries: what tells "other" from "missing"
-    shops["kinds"] = shops["shop_id"].map(shop_kinds(analysis.identifiers.uses)).fillna("")
+    shops["kinds"] = shops["shop_id"].map(kinds).fillna("")
     return shops.astype({"shop_id": object, "operator_id": object, "community_id": object})
 
 

@@ -214,9 +214,8 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     stage("detecting communities")
     shops = communities(resolution.operators, engine.strong_pairs(resolution.pairs,
                                                                   COMMUNITY_MIN), seed=seed)
-    # on Spark the driver collects the identifiers here, once: the Analysis reads them
-    analysis = engine.analysis(dataset, engine.collected(ids), links, evidence, resolution,
-                               shops, model)
+    # on Spark the identifiers are written there, and read when a report asks
+    analysis = engine.analysis(dataset, ids, links, evidence, resolution, shops, model)
     # a factory lead's independent dealers are one dealer network
     analysis.shops = join_factories(shops, analysis.factory_leads.leads)
     if not on_spark:  # the Spark engine's tables are on disk: a page reads its rows there

@@ -302,19 +302,22 @@ def test_identifiers_on_spark_are_the_embedded_engines(spark_analysis, embedded_
 
 @pytest.mark.spark
 def test_the_driver_holds_no_event_table_and_ships_no_identifiers(spark_analysis):
-    """On Spark the driver collects the identifiers once, for the Analysis (the uses, and
-    of the values what the uses do not give), and never the devices, the payments or the
-    canonical forms; it ships nothing as large as the identifiers back to Spark (the
-    shops table, links, evidence and sampled shops go)."""
+    """On Spark the driver never collects the identifiers: Spark writes them, and the
+    analysis reads them from its files when asked (here: whole, equal to the embedded
+    engine's, above); the driver collects each shop's entity and kinds, and never the
+    devices, the payments or the canonical forms; it ships nothing as large as the
+    identifiers back to Spark (the shops table, links, evidence and sampled shops go)."""
     from graphlink.core.schema import TABLES
-    from graphlink.linkage.identifiers import _USES_COLUMNS
     from graphlink.spark.load import SparkTables
 
     analysis, collected, shipped = spark_analysis
     ids = analysis.identifiers
     columns = [c for c, _ in collected]
-    assert [c for c, n in collected if n >= len(ids.values)] == [
-        tuple(_USES_COLUMNS), ("shown", "lat", "lon", "entities")]
+    assert [c for c, n in collected if n >= len(ids.values)] == []
+    assert [n for c, n in collected if c == ("shop_id", "entity", "kinds")] == [
+        ids.uses["shop_id"].nunique()]
+    files = analysis.__dict__["_files"]  # (table_file: None once read whole)
+    assert files["uses"][1].is_dir() and files["values"][1].is_dir()
     assert ("kind", "raw", "value") not in columns
     for name in ("devices", "payments"):
         assert not any(set(TABLES[name].columns) <= set(c) for c in columns), name
