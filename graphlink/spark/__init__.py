@@ -12,7 +12,8 @@ entity labels; then blocking and value comparison
 (:func:`graphlink.spark.blocking.find_links`: joins on Spark, the same links),
 pair evidence and comparison vectors (:mod:`graphlink.spark.evidence`), the
 second look, the match model's counts and scoring, the operators' components.
-The driver collects the identifiers once, for the ``Analysis``.
+Spark writes the identifiers, the evidence, the pairs and the links; the
+``Analysis`` reads them when a report asks (:mod:`graphlink.spark.analysis`).
 
 Modules: ``session`` (the SparkSession: master, conf, checkpoint folder),
 ``load`` (reading and validation), ``identifiers`` (normalisation),
