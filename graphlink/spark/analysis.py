@@ -1,12 +1,13 @@
 """The Spark engine's :class:`~graphlink.Analysis`: its large tables written by Spark.
 
-The pair evidence, the scored pairs and the similarity links never come to the
-driver whole: Spark writes them, in the embedded engine's order, as Parquet folders
+The identifier uses and values, the pair evidence, the scored pairs and the
+similarity links never come to the driver whole: Spark writes them, in the embedded engine's order, as Parquet folders
 (one file per partition) in a folder of the run's own, and the analysis reads them
 as an analysis read from a state does (:func:`graphlink.state.saved.read_analysis`):
 a report reads the rows it filters for (a sign-up's matches, a page's evidence), a
 notebook that asks for ``analysis.evidence`` reads the whole table then. The folder
-is removed when the process exits, unless the caller names one (``tables=``).
+is removed once the analysis is let go (or when the process exits), unless the caller
+names one (``tables=``).
 
 >>> ORDER["pairs"]
 ('shop_a', 'shop_b')
@@ -14,9 +15,9 @@ is removed when the process exits, unless the caller names one (``tables=``).
 
 from __future__ import annotations
 
-import atexit
 import shutil
 import tempfile
+import weakref
 from functools import cached_property
 from pathlib import Path
 
@@ -27,22 +28,29 @@ import pyarrow.parquet as pq
 from graphlink.linkage.resolve import Resolution
 from graphlink.spark.evidence import EVIDENCE_ORDER
 
-__all__ = ["ORDER", "PairsOnDisk", "spark_analysis", "scratch_tables", "write_table"]
+__all__ = ["ORDER", "PairsOnDisk", "spark_analysis", "ScratchTables", "write_table"]
 
 #: the order each table is written in: the embedded engine's
 ORDER = {"evidence": EVIDENCE_ORDER, "pairs": ("shop_a", "shop_b")}
 
 
-def scratch_tables() -> Path:
-    """A temporary folder for one analysis's tables, removed when the process exits.
+class ScratchTables:
+    """A temporary folder for one analysis's tables, removed once nothing holds this
+    object (the analysis and its pairs hold it) or when the process exits: a notebook
+    that analyses again and again does not fill the disk.
 
-    >>> folder = scratch_tables()
+    >>> scratch = ScratchTables()
+    >>> folder = scratch.path
     >>> folder.is_dir(), folder.name.startswith("graphlink-spark-tables-")
     (True, True)
+    >>> del scratch
+    >>> folder.exists()
+    False
     """
-    folder = Path(tempfile.mkdtemp(prefix="graphlink-spark-tables-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="graphlink-spark-tables-"))
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
 
 
 def write_table(frame, path: Path) -> Path:
@@ -75,7 +83,8 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
     from graphlink.state.saved import _read, _saved_type
     from graphlink.state.store import StateError
 
-    folder = Path(tables) if tables is not None else scratch_tables()
+    scratch = ScratchTables() if tables is None else None
+    folder = Path(tables) if tables is not None else scratch.path
     # "pairs" is no part: the resolution is held, its pairs read when asked
     files = {"evidence": ("evidence", write_table(evidence, folder / "evidence.parquet")),
              "pairs": ("pairs", write_table(_in_order(resolution.pairs, "pairs"),
@@ -86,10 +95,11 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
     parts = {"links": lambda: links, "shops": lambda: shops,
              "evidence": lambda: _read(files["evidence"][1], StateError),
              "resolution": lambda: PairsOnDisk(resolution.operators, files["pairs"][1],
-                                               resolution.merge),
+                                               resolution.merge, scratch),
              "factory_leads": lambda: Analysis.factory_leads.func(analysis),
              **_identifier_parts(ids, folder, files)}
     analysis = _saved_type()(dataset, parts, model, files)
+    analysis.__dict__["_scratch"] = scratch  # the folder lives as long as the analysis
     for held in ("links", "shops", "resolution", *(["identifiers"] if files["uses"][1] is None
                                                     else [])):
         getattr(analysis, held)
@@ -115,10 +125,12 @@ def _identifier_parts(ids, folder: Path, files: dict) -> dict:
 
 class PairsOnDisk(Resolution):
     """A :class:`~graphlink.linkage.resolve.Resolution` whose pairs are read from their
-    Parquet file when first asked for (the operators are held)."""
+    Parquet file when first asked for (the operators are held; ``folder``: what keeps
+    that file, a :class:`ScratchTables`)."""
 
-    def __init__(self, operators: pd.DataFrame, path: Path, merge: float):
+    def __init__(self, operators: pd.DataFrame, path: Path, merge: float, folder=None):
         self.operators, self.merge, self.path = operators, merge, Path(path)
+        self._folder = folder
 
     @cached_property
     def pairs(self) -> pd.DataFrame:  # type: ignore[override]

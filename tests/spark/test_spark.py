@@ -10,6 +10,7 @@ on a developer machine and fail in CI (``CI=true``).
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -420,9 +421,15 @@ def test_a_state_analysed_on_spark_is_fresh_for_the_embedded_engine(small_datase
     runner, state = CliRunner(), str(tmp_path / "state")
     analysis, _ = analyse_into_state(small_dataset, state, engine="spark",
                                      spark_conf=["spark.sql.shuffle.partitions=4"])
-    # saving it read neither the evidence nor the pairs whole: copied from Spark's files
-    # and indexed part by part
+    # saving it read neither the identifiers, the evidence nor the pairs whole: copied
+    # from Spark's files and indexed part by part
     assert "evidence" not in analysis.__dict__ and "pairs" not in analysis.resolution.__dict__
+    assert "identifiers" not in analysis.__dict__
+    tables = analysis.__dict__["_scratch"].path
+    assert (tables / "uses.parquet").is_dir()
+    del analysis  # Spark's files are removed with the analysis that reads them
+    gc.collect()
+    assert not tables.exists()
     fresh = runner.invoke(cli, ["clusters", str(small_dataset), "--state", state,
                                 "--require-fresh", "--format", "csv"])
     embedded = runner.invoke(cli, ["clusters", str(small_dataset), "--format", "csv", "-q"])
