@@ -1,11 +1,12 @@
 """The Spark engine's :class:`~graphlink.Analysis`: its large tables written by Spark.
 
 The identifier uses and values, the pair evidence, the scored pairs and the
-similarity links never come to the driver whole: Spark writes them, in the embedded engine's order, as Parquet folders
-(one file per partition) in a folder of the run's own, and the analysis reads them
-as an analysis read from a state does (:func:`graphlink.state.saved.read_analysis`):
-a report reads the rows it filters for (a sign-up's matches, a page's evidence), a
-notebook that asks for ``analysis.evidence`` reads the whole table then. The folder
+similarity links never come to the driver whole: Spark writes them, in the embedded
+engine's order, as Parquet folders (one file per partition) in a folder of the run's
+own, and the analysis reads them as an analysis read from a state does
+(:func:`graphlink.state.saved.read_analysis`): a report reads the rows it filters for
+(a sign-up's matches, a page's evidence), a notebook that asks for
+``analysis.evidence`` reads the whole table then. The folder
 is removed once the analysis is let go (or when the process exits), unless the caller
 names one (``tables=``).
 
@@ -116,10 +117,11 @@ def _identifier_parts(ids, folder: Path, files: dict) -> dict:
         ids = extract.collected(ids)  # (no use: the embedded engine's empty tables)
         files.update({"uses": ("identifiers", None), "values": ("identifiers", None)})
         return {"identifiers": lambda: ids}
-    uses, values = extract.written(ids, folder)
+    uses, values, points = extract.written(ids, folder)
     labels = extract.shop_labels(ids)
     extract.release()  # the Spark frames: nothing reads them after this
-    files.update({"uses": ("identifiers", uses), "values": ("identifiers", values)})
+    files.update({"uses": ("identifiers", uses), "values": ("identifiers", values),
+                  "points": ("identifiers", points)})
     return {"identifiers": lambda: extract.read(uses, values), "shop_labels": lambda: labels}
 
 

@@ -493,6 +493,18 @@ def _shop_labels(analysis) -> tuple[pd.Series, pd.Series]:
     return Analysis.shop_labels(analysis) if held is None else held()
 
 
+def _address_points(analysis) -> pd.DataFrame:
+    """``SavedAnalysis.address_points`` (:meth:`graphlink.Analysis.address_points`): from
+    the Spark engine's own table of them while the identifiers are unread."""
+    from graphlink.scoring.analysis import Analysis
+    from graphlink.state.store import StateError
+
+    points = analysis.__dict__["_files"].get("points")
+    if points is None or points[0] in analysis.__dict__:
+        return Analysis.address_points(analysis)
+    return _read(points[1], StateError)
+
+
 @functools.cache
 def _saved_type() -> type:
     """``SavedAnalysis``: an :class:`~graphlink.Analysis` whose parts are read when
@@ -522,6 +534,7 @@ def _saved_type() -> type:
 
         table_file = _table_file  # as graphlink.Analysis.table_file
         shop_labels = _shop_labels  # as graphlink.Analysis.shop_labels
+        address_points = _address_points  # as graphlink.Analysis.address_points
 
         def page_rows(self, drawn: set[str], on_paths: set[str]) -> dict[str, pd.DataFrame]:
             """As :meth:`graphlink.Analysis.page_rows`; from the run's page index

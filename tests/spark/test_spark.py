@@ -425,6 +425,12 @@ def test_a_state_analysed_on_spark_is_fresh_for_the_embedded_engine(small_datase
     # from Spark's files and indexed part by part
     assert "evidence" not in analysis.__dict__ and "pairs" not in analysis.resolution.__dict__
     assert "identifiers" not in analysis.__dict__
+    # the factory leads' address points: Spark's own table, as read from the uses
+    from graphlink.scoring.analysis import Analysis
+
+    points = analysis.address_points()
+    assert len(points) and points["lat"].notna().any()
+    pd.testing.assert_frame_equal(points, Analysis.address_points(analysis))
     tables = analysis.__dict__["_scratch"].path
     assert (tables / "uses.parquet").is_dir()
     del analysis  # Spark's files are removed with the analysis that reads them
