@@ -527,3 +527,25 @@ def test_shops_compared_with_whole_operators_on_spark_as_embedded(spark_analysis
     pairs = typed_pairs(got.pairs.orderBy("shop_a", "shop_b").toPandas())
     pd.testing.assert_frame_equal(pairs, embedded.pairs[pairs.columns])
     assert list(pairs.columns) == list(embedded.pairs.columns)
+
+
+@pytest.mark.spark
+def test_pseudonymised_on_spark_as_embedded(small_dataset):
+    """Pseudonymising rewrites the identifiers on the driver: on Spark they are collected
+    for it (``spark.extract.collected``) and held; the reports equal the embedded
+    engine's with the same key, and no phone is left in clear."""
+    _need_pyspark()
+    import graphlink as gl
+
+    key = "a test key of thirty-two bytes.."
+    on_spark = gl.analyse(small_dataset, pseudonymise=key,
+                          spark_conf=["spark.sql.shuffle.partitions=4"], engine="spark")
+    embedded = gl.analyse(small_dataset, pseudonymise=key)
+    assert "identifiers" in on_spark.__dict__  # held, not written by Spark
+    assert _outputs(on_spark) == _outputs(embedded)
+    uses = on_spark.identifiers.uses
+    phones = uses.loc[uses["kind"] == "phone", "value"]
+    assert len(phones) and not phones.str.startswith("+").any()
+    # (a use's line: its row in read order on Spark, its line in the file here)
+    pd.testing.assert_frame_equal(uses.drop(columns="line"),
+                                  embedded.identifiers.uses.drop(columns="line"))
