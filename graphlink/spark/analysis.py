@@ -6,9 +6,9 @@ engine's order, as Parquet folders (one file per partition) in a folder of the r
 own, and the analysis reads them as an analysis read from a state does
 (:func:`graphlink.state.saved.read_analysis`): a report reads the rows it filters for
 (a sign-up's matches, a page's evidence), a notebook that asks for
-``analysis.evidence`` reads the whole table then. The folder
-is removed once the analysis is let go (or when the process exits), unless the caller
-names one (``tables=``).
+``analysis.evidence`` reads the whole table then. The folder is removed once the
+analysis is let go (or when the process exits), unless the caller names one
+(``tables=``).
 
 >>> ORDER["pairs"]
 ('shop_a', 'shop_b')
