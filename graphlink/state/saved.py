@@ -532,9 +532,7 @@ def _saved_type() -> type:
 
             return _read(path, StateError, columns, filters)
 
-        table_file = _table_file  # as graphlink.Analysis.table_file
-        shop_labels = _shop_labels  # as graphlink.Analysis.shop_labels
-        address_points = _address_points  # as graphlink.Analysis.address_points
+        table_file, shop_labels, address_points = _table_file, _shop_labels, _address_points
 
         def page_rows(self, drawn: set[str], on_paths: set[str]) -> dict[str, pd.DataFrame]:
             """As :meth:`graphlink.Analysis.page_rows`; from the run's page index
