@@ -9,12 +9,14 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphlink as gl
 from graphlink.api import factories_report, spotcheck_report
 from graphlink.detection.detect import join_factories
 from graphlink.detection.factories import factory_leads
-from graphlink.detection.places import address_keys, distance_m, sites
+from graphlink.detection.places import _street_pairs, address_keys, distance_m, sites
 from graphlink.reports.report import load_schema, render
 from graphlink.synth.evaluate import group_match, precision_at
 
@@ -121,6 +123,26 @@ def test_place_keys_survive_writings():
     assert keys["street"].nunique() == 1 and keys["number"].tolist() == [379.0, 381.0, 375.0]
     assert keys["building"].str.endswith(("|3", "|5", "|2")).all()
     assert sites(keys, [True, False, False])["site"].nunique() == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "jln", None]),
+                          st.one_of(st.none(), st.integers(1, 90)), st.booleans()), max_size=40),
+       st.integers(1, 50))
+def test_street_pairs_in_chunks_are_the_pairs_made_at_once(rows, limit):
+    """The street pairs are made a bounded number at a time; together they are the same
+    pairs in the same order, whatever the bound."""
+    street = pd.Series([r[0] for r in rows], dtype=object)
+    number = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
+    seeds = np.array([r[2] for r in rows], dtype=bool)
+    at_once = list(_street_pairs(street, number, seeds, limit=10**9))
+    chunks = list(_street_pairs(street, number, seeds, limit=limit))
+    assert len(at_once) == 1 and all(len(c) <= limit + 2 * 40 for c in chunks)
+    assert np.concatenate(chunks).tolist() == at_once[0].tolist()
+    brute = [[s, o] for s in np.flatnonzero(seeds) for o in range(len(rows))
+             if street[s] is not None and street[o] == street[s]
+             and not abs(number[s] - number[o]) > 30]
+    assert sorted(at_once[0].tolist()) == sorted(brute)
 
 
 def test_radius_is_haversine():

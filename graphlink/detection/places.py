@@ -40,6 +40,7 @@ neighbours). Sites are the connected parts of that graph.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,8 @@ RADIUS_M = 300.0
 #: house numbers further apart than this on one street are not one place (no coordinates)
 NUMBER_SPAN = 30
 _EARTH_M = 6_371_000.0
+#: street pairs made and filtered at a time (about 100 MB of work)
+_PAIRS_AT_ONCE = 2_000_000
 _ZH_NUMBER = re.compile(r"(\d+)号$")
 _STREET_TYPES = frozenset("st rd ave blvd dr ln ct pl sq hwy pkwy ter cres way jln lrg".split())
 _ALIASES = {"wy": "way", "lane": "ln", "street": "st", "road": "rd"}
@@ -169,13 +172,14 @@ def _same_street(x: str, y: str) -> bool:
         x.split())
 
 
-def _agree(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Localities agree (:func:`_same_locality`): a dropped city, district or street
-    office does not part two writings of one place."""
-    a, b = a.fillna("").to_numpy(dtype=object), b.fillna("").to_numpy(dtype=object)
-    deepest = {x: _deepest(x) for x in set(a) | set(b)}
-    return np.fromiter((x in y or y in x or _ends_alike(deepest[x], deepest[y])
-                        for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
+def _agree(locality: np.ndarray, deepest: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Localities agree (:func:`_same_locality`) for row pairs: a dropped city,
+    district or street office does not part two writings of one place.
+    ``locality``: one text per row ('' when none); ``deepest``: its :func:`_deepest`."""
+    a, b = pairs[:, 0], pairs[:, 1]
+    return np.fromiter((x in y or y in x or _ends_alike(dx, dy) for x, y, dx, dy
+                        in zip(locality[a], locality[b], deepest[a], deepest[b], strict=True)),
+                       dtype=bool, count=len(pairs))
 
 
 _UNIT = re.compile(r".*?(?:街道|市|区|县|旗|镇|乡|盟)")
@@ -203,27 +207,25 @@ def _same_locality(x: str, y: str) -> bool:
 
 
 def _street_links(keys: pd.DataFrame, seeds: np.ndarray, radius: float) -> np.ndarray:
-    """Pairs (seed, other) of addresses on one street, close in number and space."""
-    pairs = _street_pairs(keys["street"], keys["number"].to_numpy(dtype=float), seeds)
-    if not len(pairs):
-        return np.empty((0, 2), dtype=np.int64)
+    """Pairs (seed, other) of addresses on one street, close in number and space.
+    The candidates are made and filtered a bounded number at a time: one street
+    name many addresses share ("jln") makes them with the square of the data."""
     lat, lon = keys["lat"].to_numpy(dtype=float), keys["lon"].to_numpy(dtype=float)
-    a, b = pairs[:, 0], pairs[:, 1]
-    pairs = pairs[~(distance_m(lat[a], lon[a], lat[b], lon[b]) > 2 * radius)]  # NaN: not far
-    locality = keys["locality"].reset_index(drop=True)
-    return pairs[_agree(locality.iloc[pairs[:, 0]], locality.iloc[pairs[:, 1]])]
+    locality = keys["locality"].fillna("").to_numpy(dtype=object)
+    deepest = pd.Series(locality).map({x: _deepest(x) for x in pd.unique(locality)}).to_numpy(
+        dtype=object)
+    kept = [np.empty((0, 2), dtype=np.int64)]
+    for pairs in _street_pairs(keys["street"], keys["number"].to_numpy(dtype=float), seeds):
+        a, b = pairs[:, 0], pairs[:, 1]
+        pairs = pairs[~(distance_m(lat[a], lon[a], lat[b], lon[b]) > 2 * radius)]  # NaN: near
+        kept.append(pairs[_agree(locality, deepest, pairs)])
+    return np.concatenate(kept)
 
 
-def _street_pairs(street: pd.Series, number: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """Pairs (seed, other) of row numbers on one street (the seed with itself too) whose
-    house numbers lie within ``NUMBER_SPAN`` or one has none. Only those pairs are made:
-    a street name many addresses share ("jln") would otherwise make seeds times
-    addresses of them.
-
-    >>> _street_pairs(pd.Series(["a", "a", "a", None]), np.array([1.0, 40.0, np.nan, 1.0]),
-    ...               np.array([True, False, False, True])).tolist()
-    [[0, 0], [0, 2]]
-    """
+def _street_spans(street: pd.Series, number: np.ndarray,
+                  seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(owners, starts, stops, order): seed ``owners[i]`` is paired with the rows
+    ``order[starts[i]:stops[i]]`` of its street (see :func:`_street_pairs`)."""
     code = pd.factorize(street)[0]  # -1: no street
     rows = np.flatnonzero(code >= 0)
     blank = np.isnan(number[rows])
@@ -248,10 +250,30 @@ def _street_pairs(street: pd.Series, number: np.ndarray, seeds: np.ndarray) -> n
             stops += [first[c] + np.searchsorted(block, x + NUMBER_SPAN, side="right"), end[c]]
             owners.append(s)
         owners.append(s)
-    starts, stops = np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+    return (np.asarray(owners, dtype=np.int64), np.asarray(starts, dtype=np.int64),
+            np.asarray(stops, dtype=np.int64), order)
+
+
+def _street_pairs(street: pd.Series, number: np.ndarray, seeds: np.ndarray,
+                  limit: int = _PAIRS_AT_ONCE) -> Iterator[np.ndarray]:
+    """Pairs (seed, other) of row numbers on one street (the seed with itself too) whose
+    house numbers lie within ``NUMBER_SPAN`` or one has none, in seed order, in
+    chunks of about ``limit`` pairs. Only those pairs are made: a street name many
+    addresses share ("jln") would otherwise make seeds times addresses of them.
+
+    >>> chunks = _street_pairs(pd.Series(["a", "a", "a", None]), np.array([1.0, 40.0, np.nan, 1.0]),
+    ...                        np.array([True, False, False, True]))
+    >>> np.concatenate(list(chunks)).tolist()
+    [[0, 0], [0, 2]]
+    """
+    owners, starts, stops, order = _street_spans(street, number, seeds)
     sizes = stops - starts
-    at = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
-    return np.c_[np.repeat(np.asarray(owners, dtype=np.int64), sizes), order[at]]
+    chunk = (np.cumsum(sizes) - sizes) // limit  # spans go with the chunk they start in
+    cuts = np.r_[0, np.flatnonzero(np.diff(chunk)) + 1, len(sizes)]
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        size = sizes[lo:hi]
+        at = np.repeat(starts[lo:hi] - (np.cumsum(size) - size), size) + np.arange(size.sum())
+        yield np.c_[np.repeat(owners[lo:hi], size), order[at]]
 
 
 def sites(keys: pd.DataFrame, seeds, radius: float = RADIUS_M) -> pd.DataFrame:
