@@ -26,7 +26,7 @@ from graphlink.core.paths import PairGraph, smallest_in_component
 from graphlink.linkage.model import NAMES, MatchModel, Vectors, score_vectors
 
 __all__ = ["MERGE", "Resolution", "resolve_operators", "against_operators", "combined_with",
-           "evidence_chain"]
+           "combined_groups", "strongest", "evidence_chain"]
 
 MERGE = 0.7
 
@@ -142,7 +142,22 @@ def _ties(pairs: pd.DataFrame, operator_of: pd.Series) -> pd.DataFrame:
 
 def _combined(ties: pd.DataFrame, model: MatchModel, shops: int, banned: set[str] | frozenset
               ) -> pd.DataFrame:
-    """One scored pair per (shop, operator) from the best level per comparison."""
+    """One scored pair per (shop, operator) from the best level per comparison, where
+    it beats the group's best pair; of a pair two groups made, the stronger."""
+    return strongest(combined_groups(ties, model, shops, banned))
+
+
+def strongest(scored: pd.DataFrame) -> pd.DataFrame:
+    """Of each (shop_a, shop_b) of :func:`combined_groups`'s rows (in (x, op) order), the
+    one scored highest."""
+    return scored.sort_values("p", ascending=False).drop_duplicates(["shop_a", "shop_b"])
+
+
+def combined_groups(ties: pd.DataFrame, model: MatchModel, shops: int,
+                    banned: set[str] | frozenset) -> pd.DataFrame:
+    """Per (``x``, ``op``) group of tie rows, the combined pair when it beats the group's
+    best, in (x, op) order: each group is read alone, so any split of the groups gives
+    the same rows."""
     ties = ties.assign(banned=ties["y"].isin(banned))
     ties = ties.sort_values(["x", "op", "banned", "p", "y"], ascending=[True, True, False,
                                                                          False, True])
@@ -165,8 +180,8 @@ def _combined(ties: pd.DataFrame, model: MatchModel, shops: int, banned: set[str
     scored = score_vectors(model, _vectors(best), shops)
     scored["via"] = [",".join(v for v in ys if v != r) for ys, r in zip(best["via"], best["rep"],
                                                                       strict=True)]
-    scored = scored[scored["p"].to_numpy() > best["top"].to_numpy()]
-    return scored.sort_values("p", ascending=False).drop_duplicates(["shop_a", "shop_b"])
+    scored["x"], scored["op"] = best["x"].to_numpy(), best["op"].to_numpy()
+    return scored[scored["p"].to_numpy() > best["top"].to_numpy()]
 
 
 def _sorted_groups(ties: pd.DataFrame) -> list[np.ndarray]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from graphlink.core.codes import OPERATOR, operator_ids
 from graphlink.linkage.model import MatchModel
-from graphlink.linkage.resolve import MERGE, Resolution, _combined
+from graphlink.linkage.resolve import MERGE, Resolution, combined_groups, strongest
 from graphlink.spark.model import typed_pairs
 
 __all__ = ["CHECKPOINT_EVERY", "components", "resolve_operators", "resolve_frame",
@@ -108,16 +108,17 @@ def resolve_frame(shop_ids: pd.Series, pairs, model: MatchModel, shops: int,
     """The embedded engine's two passes (``workflow.analyse._resolved``) with the scored
     pairs left on Spark: components of the MERGE-strength pairs, each shop compared with
     whole operators (:func:`graphlink.linkage.resolve.against_operators`: the ties are
-    found by joins and only they are collected, to be combined by the embedded code),
-    the combined pairs put in place of the pairs they beat, components again. Returns a
-    :class:`Resolution` whose ``pairs`` is that Spark frame (checkpointed, with ``via``)."""
+    found by joins and combined by the embedded code in Python workers, a few shops'
+    groups at a time; only the combined pairs are collected), the combined pairs put in
+    place of the pairs they beat, components again. Returns a :class:`Resolution` whose
+    ``pairs`` is that Spark frame (checkpointed, with ``via``)."""
     from pyspark.sql import functions as F
 
     labels = _labels(pairs, merge)
-    ties = _tie_rows(pairs, labels.select("id", "label"))
-    labels.unpersist()
-    combined = _combined(ties, model, shops, banned) if len(ties) else ties
     final = pairs.withColumn("via", F.lit(""))
+    combined = _combined(_tie_rows(pairs, labels.select("id", "label")), final.schema, model,
+                         shops, banned)
+    labels.unpersist()
     if len(combined):
         spark = pairs.sparkSession
         fresh = spark.createDataFrame(combined[final.columns], final.schema)
@@ -138,8 +139,31 @@ def _labels(pairs, merge: float):
     return components(strong.select(F.col("shop_a").alias("a"), F.col("shop_b").alias("b")))[0]
 
 
-def _tie_rows(pairs, labels) -> pd.DataFrame:
-    """:func:`graphlink.linkage.resolve._ties` on Spark, collected: each pair seen from
+def _combined(tied, schema, model: MatchModel, shops: int, banned: set[str]) -> pd.DataFrame:
+    """:func:`graphlink.linkage.resolve._combined` of the tie rows of a Spark frame:
+    the groups of a shop ``x`` are combined together in a Python worker (buckets of
+    shops by a hash of ``x``), the combined pairs collected, and the strongest of each
+    pair kept as the embedded engine keeps it (its rows in (x, op) order)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    out = StructType([*schema.fields, StructField("x", StringType()),
+                      StructField("op", StringType())])
+    names = out.fieldNames()
+
+    def combine(rows: pd.DataFrame) -> pd.DataFrame:
+        rows = typed_pairs(rows.drop(columns="bucket"))
+        return combined_groups(rows, model, shops, banned)[names]
+
+    buckets = 4 * int(tied.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    rows = tied.withColumn("bucket", F.abs(F.xxhash64("x")) % buckets).groupBy(
+        "bucket").applyInPandas(combine, out).toPandas()
+    rows = typed_pairs(rows).sort_values(["x", "op"], ignore_index=True)
+    return strongest(rows)
+
+
+def _tie_rows(pairs, labels):
+    """:func:`graphlink.linkage.resolve._ties` on Spark: each pair seen from
     both shops (``x``, ``y``) where ``x`` is tied to two or more shops of ``y``'s
     operator ``op`` (of two shops or more, not ``x``'s own), with ``tries`` its size."""
     from pyspark.sql import Window
@@ -156,10 +180,8 @@ def _tie_rows(pairs, labels) -> pd.DataFrame:
     tied = sides.join(theirs, "y").join(own, "x", "left").where(
         F.col("of_x").isNull() | (F.col("of_x") != F.col("of_y")))
     tied = tied.withColumn("n", F.count("*").over(Window.partitionBy("x", "of_y")))
-    rows = tied.where(F.col("n") >= 2).select(
-        *columns, "x", "y", F.concat(F.lit(OPERATOR), F.col("of_y")).alias("op"),
-        "tries").toPandas()
-    return typed_pairs(rows)
+    return tied.where(F.col("n") >= 2).select(
+        *columns, "x", "y", F.concat(F.lit(OPERATOR), F.col("of_y")).alias("op"), "tries")
 
 
 def _chain(n: int) -> pd.DataFrame:
