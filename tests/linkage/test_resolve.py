@@ -175,6 +175,38 @@ def test_one_trace_per_operator_is_not_combined():
     assert resolve.combined_with(out) == {}
 
 
+TRACES = [("device", "exact"), ("phone", "exact"), ("ip", "exact"),
+          ("address", "same-building")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.sampled_from(TRACES),
+                          st.sampled_from([1.0, 3.0, 40.0])), min_size=4, max_size=30),
+       st.lists(st.integers(0, 2), min_size=8, max_size=8), st.integers(1, 4))
+def test_ties_combined_in_any_split_of_the_shops_are_the_ties_combined_at_once(
+        rows, owners, buckets):
+    """The Spark engine combines the ties a bucket of shops ``x`` at a time
+    (``combined_groups``) and keeps the strongest of each pair over all buckets
+    (``strongest``, on rows in (x, op) order): the embedded ``_combined`` exactly."""
+    shops = [f"S{i}" for i in range(8)]
+    ev = evidence(*[(shops[min(a, b)], shops[max(a, b)], kind, method, users)
+                    for a, b, (kind, method), users in rows if a != b])
+    model = toy_model()
+    pairs = score(model, ev, kinds_of(shops), SHOPS) if len(ev) else ev
+    ties = resolve._ties(pairs, pd.Series({s: f"OP-{o}" for s, o in zip(shops, owners,
+                                                                        strict=True)}))
+    if not len(ties):  # against_operators stops here
+        return
+    banned = {"S0", "S5"}
+    at_once = resolve._combined(ties, model, SHOPS, banned)
+    parts = [resolve.combined_groups(part, model, SHOPS, banned)
+             for _, part in ties.groupby(ties["x"].str[1:].astype(int) % buckets)]
+    split = resolve.strongest(pd.concat([at_once.iloc[:0], *parts]).sort_values(
+        ["x", "op"], ignore_index=True))
+    pd.testing.assert_frame_equal(split.reset_index(drop=True),
+                                  at_once.reset_index(drop=True))
+
+
 # --- evidence_chain ---------------------------------------------------------------------
 
 def test_evidence_chain_takes_the_strongest_path_and_quotes_each_hop():
