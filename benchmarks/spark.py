@@ -205,9 +205,22 @@ def _fingerprints(analysis) -> dict[str, str]:
     scores, the operators and the communities (equal hashes: identical)."""
     from graphlink.linkage.model import model_version
 
+    leads = analysis.factory_leads
     return {"model": model_version(analysis.model), "pairs_sha": digest_of(_scored(analysis)),
             "operators_sha": digest_of(analysis.resolution.operators),
-            "shops_sha": digest_of(analysis.shops[["shop_id", "operator_id", "community_id"]])}
+            "shops_sha": digest_of(analysis.shops[["shop_id", "operator_id", "community_id"]]),
+            "leads_sha": digest_of(leads.leads.drop(columns=["evidence"])),
+            "context_sha": digest_of(leads.context)}
+
+
+def leads_as_embedded(analysis) -> bool:
+    """Whether a Spark run's factory leads (sites found on Spark) are the ones the
+    embedded engine finds in the same run's address points (on the driver: run it after
+    the figures)."""
+    from graphlink.scoring.analysis import Analysis
+
+    embedded, found = Analysis.factory_leads.func(analysis), analysis.factory_leads
+    return embedded.leads.equals(found.leads) and embedded.context.equals(found.context)
 
 
 def digest_of(frame, rows: int = 500_000) -> str:
@@ -519,7 +532,7 @@ def _rate_per_hour(count: int, cpu_s: float | None) -> float | None:
     return round(count * 3600 / cpu_s, 0) if cpu_s else None
 
 
-def child(engine: str, shops: int, conf: list[str]) -> dict:
+def child(engine: str, shops: int, conf: list[str], check_leads: bool = False) -> dict:
     """One analysis in this process: its figures. graphlink is imported from the folder
     the benchmark was started in, as Spark's Python workers import it (``python -m
     pyspark.daemon`` in that folder): not from the editable install, which may be another
@@ -568,6 +581,8 @@ def child(engine: str, shops: int, conf: list[str]) -> dict:
     memory.stop()
     out["python_stage_peak_mb"] = {k: round(v) for k, v in memory.python.items()}
     out["jvm_stage_peak_mb"] = {k: round(v) for k, v in memory.jvm.items()}
+    if check_leads and engine == "spark":
+        out["leads_as_embedded"] = leads_as_embedded(analysis)
     logs = _event_log_folder(conf)
     if logs is not None:
         _stop_spark()  # the log is complete once the context stops
@@ -659,17 +674,22 @@ def main() -> None:
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write every run's figures to FILE (a JSON list, "
                              "rewritten after each run)")
+    parser.add_argument("--check-leads", action="store_true",
+                        help="Spark runs also find the factory leads as the embedded engine "
+                             "does, after the figures, and say whether they are the same")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "SHOPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     conf = args.conf or CONF
     if args.child:
-        print(json.dumps(child(args.child[0], int(args.child[1]), conf)), flush=True)
+        print(json.dumps(child(args.child[0], int(args.child[1]), conf, args.check_leads)),
+              flush=True)
         return
     runs = []
     for shops in args.sizes:
         for _ in range(args.rounds):
             for engine in args.engines:
-                run = _run(engine, shops, conf, args.shuffle and engine == "spark")
+                run = _run(engine, shops, conf, args.shuffle and engine == "spark",
+                           args.check_leads)
                 if run is None:
                     continue
                 print(json.dumps(run), flush=True)
@@ -679,13 +699,15 @@ def main() -> None:
                     args.json.write_text(json.dumps(runs, indent=1) + "\n")
 
 
-def _run(engine: str, shops: int, conf: list[str], shuffle: bool) -> dict | None:
+def _run(engine: str, shops: int, conf: list[str], shuffle: bool,
+         check_leads: bool = False) -> dict | None:
     """One run in a fresh process (None, with its error printed, when it failed)."""
     import shutil
     import tempfile
 
     logs = tempfile.mkdtemp(prefix="graphlink-events-") if shuffle else None
-    cmd = [sys.executable, __file__, "--child", engine, str(shops)]
+    cmd = [sys.executable, __file__, "--child", engine, str(shops),
+           *(["--check-leads"] if check_leads else [])]
     for setting in conf + (shuffle_conf(logs) if logs else []):
         cmd += ["--conf", setting]
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -43,7 +43,8 @@ from graphlink.core.codes import factory_id
 from graphlink.core.period import day
 from graphlink.detection.places import RADIUS_M, address_keys, distance_m, sites
 
-__all__ = ["FactoryLeads", "MIN_OPERATORS", "HONEST_MAX", "factory_leads", "shop_record"]
+__all__ = ["FactoryLeads", "FLAGGED", "MIN_OPERATORS", "HONEST_MAX", "factory_leads", "judged",
+           "operator_uses", "shop_record"]
 
 MIN_OPERATORS = 3
 HONEST_MAX = 0.5
@@ -115,23 +116,48 @@ def factory_leads(points: pd.DataFrame, operators: pd.DataFrame, record: pd.Data
     >>> found[["factory_id", "shops", "operators"]].values.tolist()
     [['F-S1', ['S1', 'S2', 'S3'], 3]]
     """
-    owner = operators.set_index("shop_id")["operator_id"]
     rec = record.set_index("shop_id")
-    op_signal = rec["signal"].groupby(owner.reindex(rec.index).to_numpy()).max()
-    uses = points[["shop_id", "value"]].assign(operator_id=points["shop_id"].map(owner))
-    uses["op_signal"] = uses["operator_id"].map(op_signal).fillna(0.0).to_numpy()
-    uses["signal"] = uses["shop_id"].map(rec["signal"]).fillna(0.0).to_numpy()
+    uses = operator_uses(points, operators, rec)
     values = (points.groupby("value", sort=True)[["lat", "lon"]].first().reset_index())
     flagged_values = set(uses.loc[uses["op_signal"] >= FLAGGED, "value"])
     keys = sites(address_keys(values), values["value"].isin(flagged_values).to_numpy(), radius)
     rows = uses.merge(keys, on="value")
     flagged = rows[rows["op_signal"] >= FLAGGED].groupby("site")["operator_id"].nunique()
     rows = rows[rows["site"].isin(flagged.index[flagged >= MIN_OPERATORS])]
+    return judged(rows, rec, written if written is not None else points)
+
+
+def operator_uses(points: pd.DataFrame, operators: pd.DataFrame,
+                  rec: pd.DataFrame) -> pd.DataFrame:
+    """``points``' shop_id and value with each shop's operator_id, its operator's
+    strongest signal (op_signal) and its own (signal); ``rec``: :func:`shop_record`
+    indexed by shop_id.
+
+    >>> rec = pd.DataFrame({"signal": [1.0, 0.0]}, index=pd.Index(["S1", "S2"], name="shop_id"))
+    >>> ops = pd.DataFrame({"shop_id": ["S1", "S2"], "operator_id": ["OP-1", "OP-1"]})
+    >>> pts = pd.DataFrame({"shop_id": ["S2"], "value": ["a"]})
+    >>> operator_uses(pts, ops, rec).values.tolist()
+    [['S2', 'a', 'OP-1', 1.0, 0.0]]
+    """
+    owner = operators.set_index("shop_id")["operator_id"]
+    op_signal = rec["signal"].groupby(owner.reindex(rec.index).to_numpy()).max()
+    uses = points[["shop_id", "value"]].assign(operator_id=points["shop_id"].map(owner))
+    uses["op_signal"] = uses["operator_id"].map(op_signal).fillna(0.0).to_numpy()
+    uses["signal"] = uses["shop_id"].map(rec["signal"]).fillna(0.0).to_numpy()
+    return uses
+
+
+def judged(rows: pd.DataFrame, rec: pd.DataFrame, written: pd.DataFrame) -> FactoryLeads:
+    """The leads and context of the candidate sites' ``rows`` (:func:`operator_uses`
+    with the address keys and ``site`` of :func:`graphlink.detection.places.sites`, in
+    the points' order; only sites with ``MIN_OPERATORS`` flagged operators or more need
+    be there); ``rec``: :func:`shop_record` indexed by shop_id; ``written``: the
+    addresses as written, for the evidence."""
     rows = rows.join(rec[["created_at", "banned_at"]], on="shop_id")
     leads, context = [], []
     for _, site in rows.groupby("site", sort=True):
         _judge(site, "site", leads, context)
-    return FactoryLeads(_lead_frame(leads, rec, written if written is not None else points),
+    return FactoryLeads(_lead_frame(leads, rec, written),
                         pd.DataFrame(context, columns=CONTEXT_COLUMNS))
 
 

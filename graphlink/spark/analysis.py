@@ -80,7 +80,6 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
     :func:`graphlink.spark.extract.written`) written to ``tables`` (default: a
     temporary folder) and read from there when a report asks; the rest held, with
     each shop's entity and kinds (what a saved state keeps per shop)."""
-    from graphlink.scoring.analysis import Analysis
     from graphlink.state.saved import _read, _saved_type
     from graphlink.state.store import StateError
 
@@ -97,7 +96,7 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
              "evidence": lambda: _read(files["evidence"][1], StateError),
              "resolution": lambda: PairsOnDisk(resolution.operators, files["pairs"][1],
                                                resolution.merge, scratch),
-             "factory_leads": lambda: Analysis.factory_leads.func(analysis),
+             "factory_leads": lambda: _factory_leads(analysis, files),
              **_identifier_parts(ids, folder, files)}
     analysis = _saved_type()(dataset, parts, model, files)
     analysis.__dict__["_scratch"] = scratch  # the folder lives as long as the analysis
@@ -105,6 +104,19 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
                                                     else [])):
         getattr(analysis, held)
     return analysis
+
+
+def _factory_leads(analysis, files: dict):
+    """The factory leads: their sites found on Spark from the points Spark wrote
+    (:mod:`graphlink.spark.factories`), else as the embedded engine finds them."""
+    from graphlink.scoring.analysis import Analysis
+    from graphlink.spark import factories
+
+    points = files.get("points", (None, None))[1]
+    if points is None:
+        return Analysis.factory_leads.func(analysis)
+    written = analysis.dataset.addresses[["shop_id", "address", "lat", "lon"]]
+    return factories.factory_leads(points, analysis.shops, analysis.shop_record, written)
 
 
 def _identifier_parts(ids, folder: Path, files: dict) -> dict:

@@ -23,7 +23,7 @@ ON_SPARK = ("devices", "payments")
 
 
 def _read(path: str | Path, master, conf, checkpoint, encoding):
-    spark = spark_session(master, conf, checkpoint)
+    spark = spark_session(master, conf, checkpoint, source=path)
     tables, files = read_tables(spark, str(path), encoding)
     check_tables(tables, files)
     return tables, files

@@ -549,3 +549,49 @@ def test_pseudonymised_on_spark_as_embedded(small_dataset):
     # (a use's line: its row in read order on Spark, its line in the file here)
     pd.testing.assert_frame_equal(uses.drop(columns="line"),
                                   embedded.identifiers.uses.drop(columns="line"))
+
+
+#: addresses the generated world has few of: a seed reached from no street and no
+#: coordinates, a shared Malaysian street type, coordinates only, and coordinates near a
+#: seed on another street (the texts contradict them)
+ODD_ADDRESSES = [("no fixed abode", None, None),
+                 ("No. 12, Jalan Ampang, 50450 Kuala Lumpur", 3.1579, 101.7123),
+                 ("No. 30, Jalan Ampang, 50450 Kuala Lumpur", None, None),
+                 ("No. 40, Jalan Klang Lama, 58000 Kuala Lumpur", 3.1180, 101.6770),
+                 ("3.158000,101.712500", 3.1580, 101.7125),
+                 ("泉州鲤城区松岗工业区振兴路350号", 24.90, 118.58),
+                 ("鲤城区松岗工业区振兴路三六二号7幢", 24.9005, 118.5803),
+                 ("泉州鲤城区松岗工业区振兴路900号", 24.90, 118.5806)]
+
+
+@pytest.mark.spark
+def test_sites_on_spark_are_the_embedded_sites(spark_world):
+    """Every address of a world (a third of them seeds) and the odd ones above: the
+    sites found by joins on Spark group the addresses as the embedded engine's
+    :func:`graphlink.detection.places.sites`, and name each by its smallest address."""
+    import numpy as np
+
+    from graphlink.detection.places import address_keys, sites
+    from graphlink.spark import factories
+    from graphlink.spark.session import spark_session
+
+    spark = spark_session("local[2]", CONF)
+    given = pd.read_csv(spark_world / "addresses.csv")[["address", "lat", "lon"]]
+    odd = pd.DataFrame(ODD_ADDRESSES, columns=["address", "lat", "lon"])
+    values = (pd.concat([given, odd]).rename(columns={"address": "value"})
+              .groupby("value", sort=True)[["lat", "lon"]].first().reset_index())
+    seeds = np.random.default_rng(3).random(len(values)) < 0.33
+    seeds[values["value"].isin(odd["address"].iloc[[0, 1, 2, 5]]).to_numpy()] = True
+    seeds[values["value"].isin(odd["address"].iloc[[3, 4]]).to_numpy()] = False
+    expected = sites(address_keys(values), seeds)
+    keyed = spark.createDataFrame(values).mapInPandas(factories._keyed, factories._KEYS)
+    keyed = keyed.join(spark.createDataFrame(values[["value"]].assign(seed=seeds)), "value")
+    got = factories._sites(keyed, factories.RADIUS_M).toPandas().set_index("value")["site"]
+    want = pd.Series(values["value"].to_numpy()[expected["site"]], index=values["value"])
+    assert got.sort_index().to_dict() == want.to_dict()
+    shared = want.value_counts()
+    assert (shared > 1).sum() > 20 and shared.max() >= 4  # many-address sites, not only singles
+    assert want["No. 30, Jalan Ampang, 50450 Kuala Lumpur"] == want[
+        "No. 12, Jalan Ampang, 50450 Kuala Lumpur"] != want[
+        "No. 40, Jalan Klang Lama, 58000 Kuala Lumpur"]  # one street key, two localities
+    assert want["3.158000,101.712500"] == want["No. 12, Jalan Ampang, 50450 Kuala Lumpur"]
