@@ -532,6 +532,9 @@ def _rate_per_hour(count: int, cpu_s: float | None) -> float | None:
     return round(count * 3600 / cpu_s, 0) if cpu_s else None
 
 
+STAGE_MARK = "#stage "
+
+
 def child(engine: str, shops: int, conf: list[str], check_leads: bool = False) -> dict:
     """One analysis in this process: its figures. graphlink is imported from the folder
     the benchmark was started in, as Spark's Python workers import it (``python -m
@@ -558,6 +561,10 @@ def child(engine: str, shops: int, conf: list[str], check_leads: bool = False) -
         if last[1] is not None:
             stages[last[1]] = round(now - last[0], 1)
             stage_cpu[last[1]] = round(cpu - last[2], 1)
+            # as it goes: a long run that dies late still tells where it was
+            print(f"{STAGE_MARK}{time.strftime('%H:%M:%S')} {last[1]} done: "
+                  f"{stages[last[1]]} s, {stage_cpu[last[1]]} CPU s, driver "
+                  f"{_status_mb(os.getpid()):.0f} MB", file=sys.stderr, flush=True)
         last[:] = [now, stage, cpu]
 
     options = {"engine": "spark", "spark_conf": conf} if engine == "spark" else {}
@@ -713,16 +720,40 @@ def _run(engine: str, shops: int, conf: list[str], shuffle: bool,
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load_before = os.getloadavg()[0]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        code, out, err = _watched(cmd)
     finally:
         if logs:
             shutil.rmtree(logs, ignore_errors=True)
-    lines = [x for x in done.stdout.splitlines() if x.startswith("{")]
-    if done.returncode or not lines:
-        print(f"{engine} {shops}: failed\n{done.stderr[-3000:]}", flush=True)
+    lines = [x for x in out.splitlines() if x.startswith("{")]
+    if code or not lines:
+        print(f"{engine} {shops}: failed\n{err[-3000:]}", flush=True)
         return None
     return {**json.loads(lines[-1]), "load": round(os.getloadavg()[0], 1),
             "load_before": round(load_before, 1), "started": started}
+
+
+def _watched(cmd: list[str]) -> tuple[int, str, str]:
+    """Run ``cmd``: its return code, stdout and stderr; the stage lines of its stderr
+    (:data:`STAGE_MARK`) are printed as they come."""
+    import threading
+
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+
+    def relay() -> None:
+        for line in child.stderr:
+            if line.startswith(STAGE_MARK):
+                print(f"  {child.args[3]} {child.args[4]}: {line[len(STAGE_MARK):]}", end="",
+                      flush=True)
+            else:
+                err.append(line)
+
+    reader = threading.Thread(target=relay, daemon=True)
+    reader.start()
+    out = child.stdout.read()
+    code = child.wait()
+    reader.join()
+    return code, out, "".join(err)
 
 
 if __name__ == "__main__":

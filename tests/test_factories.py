@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import graphlink as gl
 from graphlink.api import factories_report, spotcheck_report
 from graphlink.detection.detect import join_factories
-from graphlink.detection.factories import factory_leads
+from graphlink.detection.factories import _chains, factory_leads
 from graphlink.detection.places import _street_pairs, address_keys, distance_m, sites
 from graphlink.reports.report import load_schema, render
 from graphlink.synth.evaluate import group_match, precision_at
@@ -123,6 +123,46 @@ def test_place_keys_survive_writings():
     assert keys["street"].nunique() == 1 and keys["number"].tolist() == [379.0, 381.0, 375.0]
     assert keys["building"].str.endswith(("|3", "|5", "|2")).all()
     assert sites(keys, [True, False, False])["site"].nunique() == 1
+
+
+def _chains_by_definition(rows: pd.DataFrame) -> dict:
+    """Tenancy chains as the module notes define them, pair by pair (the oracle)."""
+    start = rows.groupby("operator_id")["created_at"].min().to_dict()
+    open_ = rows["banned_at"].isna().groupby(rows["operator_id"]).any()
+    end = rows.groupby("operator_id")["banned_at"].max().where(~open_).to_dict()
+    head = {op: op for op in start}
+
+    def root(op):
+        while head[op] != op:
+            op = head[op]
+        return op
+
+    pairs = rows[["building", "operator_id"]].drop_duplicates()
+    for ops in pairs.groupby("building", sort=True)["operator_id"].agg(list):
+        ops = sorted(ops, key=lambda o: (start[o], o))
+        for op in ops:
+            before = [e for e in ops if e != op and pd.notna(end[e]) and end[e] < start[op]]
+            if before:
+                head[root(op)] = root(before[-1])
+    return {op: root(op) for op in head}
+
+
+_DAY = st.one_of(st.none(), st.integers(0, 12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["b1", "b2"]), st.integers(0, 7), _DAY, _DAY),
+                min_size=1, max_size=30))
+def test_tenancy_chains_compared_at_once_are_the_chains_by_definition(rows):
+    """Operators' shops at buildings with missing and out-of-order dates: the chains
+    found with one comparison of all pairs are the ones found pair by pair."""
+    month = {None: pd.NaT, **{k: pd.Timestamp(2025, 1, 1) + pd.DateOffset(months=k)
+                              for k in range(13)}}
+    frame = pd.DataFrame({"building": [r[0] for r in rows],
+                          "operator_id": [f"OP-{r[1]}" for r in rows],
+                          "created_at": pd.to_datetime([month[r[2]] for r in rows]),
+                          "banned_at": pd.to_datetime([month[r[3]] for r in rows])})
+    assert _chains(frame) == _chains_by_definition(frame)
 
 
 @settings(max_examples=60, deadline=None)

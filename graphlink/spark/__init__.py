@@ -11,7 +11,8 @@ normalisers of :mod:`graphlink.normalise` in vectorised pandas UDFs) and the
 entity labels; then blocking and value comparison
 (:func:`graphlink.spark.blocking.find_links`: joins on Spark, the same links),
 pair evidence and comparison vectors (:mod:`graphlink.spark.evidence`), the
-second look, the match model's counts and scoring, the operators' components.
+second look, the match model's counts and scoring, the operators' components, the
+factory leads' sites (:mod:`graphlink.spark.factories`).
 Spark writes the identifiers, the evidence, the pairs and the links; the
 ``Analysis`` reads them when a report asks (:mod:`graphlink.spark.analysis`).
 
@@ -20,6 +21,7 @@ Modules: ``session`` (the SparkSession: master, conf, checkpoint folder),
 ``extract`` (identifier uses, values, entity labels), ``blocking`` (blocking
 and value comparison), ``evidence`` (pair evidence, comparison vectors),
 ``recompare`` (the second look), ``model`` (the match model), ``resolve``
-(operators), ``engine`` (the stages joined).
+(operators), ``factories`` (the factory leads' sites), ``analysis`` (the
+``Analysis`` of a run), ``engine`` (the stages joined).
 PySpark is imported only when one runs.
 """

@@ -173,9 +173,10 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
     loading, identifier extraction and entity labels, linking to the vectors' second
-    look, the model's counts and scoring, the operators' two passes run on Spark
-    (:mod:`graphlink.spark`), EM, communities and factories here; the evidence, the
-    pairs and the links are written by Spark and read by the analysis when asked.
+    look, the model's counts and scoring, the operators' two passes and the factory
+    leads' sites run on Spark (:mod:`graphlink.spark`), EM, communities and the judging
+    of candidate factory sites here; the evidence, the pairs and the links are written
+    by Spark and read by the analysis when asked.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     fix_mmap_threshold()  # freed buffers go back to the system (graphlink.core.allocator)
