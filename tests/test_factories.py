@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import graphlink as gl
 from graphlink.api import factories_report, spotcheck_report
 from graphlink.detection.detect import join_factories
-from graphlink.detection.factories import _chains, factory_leads
+from graphlink.detection.factories import _chains, _last_ended, factory_leads
 from graphlink.detection.places import _street_pairs, address_keys, distance_m, sites
 from graphlink.reports.report import load_schema, render
 from graphlink.synth.evaluate import group_match, precision_at
@@ -125,44 +125,33 @@ def test_place_keys_survive_writings():
     assert sites(keys, [True, False, False])["site"].nunique() == 1
 
 
-def _chains_by_definition(rows: pd.DataFrame) -> dict:
-    """Tenancy chains as the module notes define them, pair by pair (the oracle)."""
-    start = rows.groupby("operator_id")["created_at"].min().to_dict()
-    open_ = rows["banned_at"].isna().groupby(rows["operator_id"]).any()
-    end = rows.groupby("operator_id")["banned_at"].max().where(~open_).to_dict()
-    head = {op: op for op in start}
-
-    def root(op):
-        while head[op] != op:
-            op = head[op]
-        return op
-
-    pairs = rows[["building", "operator_id"]].drop_duplicates()
-    for ops in pairs.groupby("building", sort=True)["operator_id"].agg(list):
-        ops = sorted(ops, key=lambda o: (start[o], o))
-        for op in ops:
-            before = [e for e in ops if e != op and pd.notna(end[e]) and end[e] < start[op]]
-            if before:
-                head[root(op)] = root(before[-1])
-    return {op: root(op) for op in head}
-
-
 _DAY = st.one_of(st.none(), st.integers(0, 12))
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["b1", "b2"]), st.integers(0, 7), _DAY, _DAY),
-                min_size=1, max_size=30))
-def test_tenancy_chains_compared_at_once_are_the_chains_by_definition(rows):
-    """Operators' shops at buildings with missing and out-of-order dates: the chains
-    found with one comparison of all pairs are the ones found pair by pair."""
+@given(st.lists(st.tuples(_DAY, _DAY), min_size=1, max_size=30))
+def test_the_last_operator_ended_before_each_began_as_defined_pair_by_pair(dates):
+    """Operators with missing and out-of-order dates: for each, the last other operator
+    whose tenancy ended before its own began, found with one comparison of all pairs,
+    is the one the tenancy chains' definition finds pair by pair."""
     month = {None: pd.NaT, **{k: pd.Timestamp(2025, 1, 1) + pd.DateOffset(months=k)
                               for k in range(13)}}
-    frame = pd.DataFrame({"building": [r[0] for r in rows],
-                          "operator_id": [f"OP-{r[1]}" for r in rows],
-                          "created_at": pd.to_datetime([month[r[2]] for r in rows]),
-                          "banned_at": pd.to_datetime([month[r[3]] for r in rows])})
-    assert _chains(frame) == _chains_by_definition(frame)
+    ops = [f"OP-{k}" for k in range(len(dates))]
+    start = {op: month[d[0]] for op, d in zip(ops, dates, strict=True)}
+    end = {op: month[d[1]] for op, d in zip(ops, dates, strict=True)}
+    want = [max((k for k, e in enumerate(ops)
+                 if e != op and pd.notna(end[e]) and end[e] < start[op]), default=-1)
+            for op in ops]
+    assert _last_ended(ops, start, end).tolist() == want
+
+
+def test_a_later_tenant_follows_the_last_one_banned_before_it():
+    day = pd.Timestamp
+    rows = pd.DataFrame({"building": ["b"] * 4, "operator_id": ["A", "B", "C", "D"],
+                         "created_at": [day("2025-01-01"), day("2025-02-01"),
+                                        day("2025-06-01"), day("2025-02-15")],
+                         "banned_at": [day("2025-03-01"), day("2025-04-01"), pd.NaT, pd.NaT]})
+    assert _chains(rows) == {"A": "A", "B": "B", "C": "B", "D": "D"}
 
 
 @settings(max_examples=60, deadline=None)
