@@ -563,7 +563,12 @@ def _saved_type() -> type:
 
         @functools.cached_property
         def factory_leads(self):
-            return self.__getattr__("factory_leads")
+            # the maker is kept: a state renames a fresh run's operators, drops the
+            # leads found and asks again (graphlink.workflow.with_state)
+            make = self.__dict__.get("_parts", {}).get("factory_leads")
+            if make is None:
+                raise AttributeError("factory_leads")
+            return make()
 
     return SavedAnalysis
 

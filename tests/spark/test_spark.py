@@ -595,3 +595,24 @@ def test_sites_on_spark_are_the_embedded_sites(spark_world):
         "No. 12, Jalan Ampang, 50450 Kuala Lumpur"] != want[
         "No. 40, Jalan Klang Lama, 58000 Kuala Lumpur"]  # one street key, two localities
     assert want["3.158000,101.712500"] == want["No. 12, Jalan Ampang, 50450 Kuala Lumpur"]
+
+
+@pytest.mark.spark
+def test_factory_leads_of_a_spark_run_are_found_again_for_renamed_operators(spark_analysis,
+                                                                              embedded_analysis):
+    """A state renames a fresh run's operators and asks for its factory leads again
+    (``with_state``): a Spark run's leads are found again, with the new operator ids,
+    as the embedded engine's are."""
+    analysis = spark_analysis[0]
+    found = analysis.factory_leads
+    assert len(found.leads) and found.leads.equals(embedded_analysis.factory_leads.leads)
+    before = analysis.shops["operator_id"].copy()
+    try:
+        analysis.__dict__.pop("factory_leads")
+        analysis.shops["operator_id"] = "X" + before
+        again = analysis.factory_leads
+        assert all(op.startswith("XOP-") for ops in again.leads["operator_ids"] for op in ops)
+        assert again.leads["shops"].equals(found.leads["shops"])
+    finally:
+        analysis.shops["operator_id"] = before
+        analysis.__dict__["factory_leads"] = found
