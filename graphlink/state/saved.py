@@ -563,14 +563,19 @@ def _saved_type() -> type:
 
         @functools.cached_property
         def factory_leads(self):
-            # the maker is kept: a state renames a fresh run's operators, drops the
-            # leads found and asks again (graphlink.workflow.with_state)
-            make = self.__dict__.get("_parts", {}).get("factory_leads")
-            if make is None:
-                raise AttributeError("factory_leads")
-            return make()
+            return _kept_part(self, "factory_leads")
 
     return SavedAnalysis
+
+
+def _kept_part(analysis, name: str):
+    """The part ``name`` of a :class:`SavedAnalysis`, its maker kept (not dropped once
+    read, as the other parts are): a state renames a fresh run's operators, drops the
+    factory leads found and asks for them again (:mod:`graphlink.workflow.with_state`)."""
+    make = analysis.__dict__.get("_parts", {}).get(name)
+    if make is None:
+        raise AttributeError(name)
+    return make()
 
 
 def _covers(shops: Path, drawn: set[str], on_paths: set[str]) -> bool:
