@@ -155,6 +155,7 @@ def judged(rows: pd.DataFrame, rec: pd.DataFrame, written: pd.DataFrame) -> Fact
     addresses as written, for the evidence."""
     rows = rows.join(rec[["created_at", "banned_at"]], on="shop_id")
     leads, context = [], []
+    rows = rows[_promising(rows, rows["site"])]
     for _, site in rows.groupby("site", sort=True):
         _judge(site, "site", leads, context)
     return FactoryLeads(_lead_frame(leads, rec, written),
@@ -184,8 +185,25 @@ def _judge(rows: pd.DataFrame, level: str, leads: list, context: list) -> None:
         return
     if level != "building":
         context.append(_context_record(tenants, ops, honest))
-        for _, building in tenants.groupby("building", sort=True):
+        tried = tenants[_promising(tenants, tenants["building"])]
+        for _, building in tried.groupby("building", sort=True):
             _judge(building, "building", leads, context)
+
+
+def _promising(rows: pd.DataFrame, key: pd.Series) -> np.ndarray:
+    """The rows of the groups of ``key`` where ``MIN_OPERATORS`` operators or more have a
+    flagged shop. Only those are judged: a group with fewer can neither be a lead nor
+    hold one (a row with a flagged shop is never a successor, so its independent
+    operators are at most these), and a park's many buildings are each a pandas call.
+
+    >>> rows = pd.DataFrame({"operator_id": ["A", "B", "C", "A", "D"],
+    ...                      "signal": [1.0, 1.0, 0.6, 1.0, 0.0]})
+    >>> _promising(rows, pd.Series(["x", "x", "x", "y", "y"])).tolist()
+    [True, True, True, False, False]
+    """
+    strong = rows["signal"].to_numpy() >= FLAGGED
+    count = rows.loc[strong, "operator_id"].groupby(key[strong]).nunique()
+    return key.isin(count.index[count >= MIN_OPERATORS]).to_numpy()
 
 
 def _split_by_street(rows: pd.DataFrame, leads: list, context: list) -> bool:
@@ -196,7 +214,8 @@ def _split_by_street(rows: pd.DataFrame, leads: list, context: list) -> bool:
     flagged = rows[rows["signal"] >= FLAGGED].groupby(street)["operator_id"].nunique()
     if (flagged >= MIN_OPERATORS).sum() < 2:
         return False
-    for _, part in rows.groupby(street, sort=True):
+    tried = _promising(rows, street)
+    for _, part in rows[tried].groupby(street[tried], sort=True):
         _judge(part, "street", leads, context)
     return True
 
