@@ -14,8 +14,9 @@ Python workers:
 3. the coordinate links: the addresses' 3-D points in cells of the radius's size, each
    seed joined with its cell and the 26 around it, then the embedded engine's distance
    and text checks (:func:`~graphlink.detection.places._consistent`);
-4. the seeds' components by label propagation
-   (:func:`graphlink.spark.resolve.components`), each other address with its nearest
+4. the seeds' components (their links collected and joined on the driver up to
+   :data:`COLLECT_LINKS`, else by label propagation,
+   :func:`graphlink.spark.resolve.components`), each other address with its nearest
    seed, a site named by its smallest address (the embedded engine numbers addresses in
    that order, so the sites come in its order).
 
@@ -50,13 +51,15 @@ from graphlink.detection.places import (
     projected,
 )
 
-__all__ = ["NEIGHBOURS", "factory_leads"]
+__all__ = ["COLLECT_LINKS", "NEIGHBOURS", "factory_leads"]
 
 #: a cell and the 26 around it: every point within the radius of a seed is in one
 NEIGHBOURS = list(product((-1, 0, 1), repeat=3))
 _KEYS = ("value string, lat double, lon double, street string, locality string, "
          "number double, building string, room string, x double, y double, z double")
 _LINKS = "seed string, other string, far double"
+#: links between seeds up to this many are collected for their components (tens of MB)
+COLLECT_LINKS = 2_000_000
 
 
 def factory_leads(points_path, operators: pd.DataFrame, record: pd.DataFrame,
@@ -106,17 +109,16 @@ def _keyed(frames):
         yield keys.assign(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2])
 
 
-def _sites(keys, radius: float):
-    """value, site of every address: the smallest address of its site."""
+def _sites(keys, radius: float, collect: int = COLLECT_LINKS):
+    """value, site of every address: the smallest address of its site (the seeds'
+    components: :func:`_seed_labels`, ``collect`` as there)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
-
-    from graphlink.spark.resolve import components
 
     links = _street(keys, radius).unionByName(_geo(keys, radius)).persist()
     seeds = keys.where("seed").select(F.col("value").alias("other"))
     inner = links.join(seeds, "other").select(F.col("seed").alias("a"), F.col("other").alias("b"))
-    labels, _ = components(inner)
+    labels = _seed_labels(keys.sparkSession, inner.where("a != b"), collect)
     seed_label = labels.select(F.col("id").alias("seed"), "label")
     outer = links.join(seeds, "other", "left_anti")
     nearest = Window.partitionBy("other").orderBy("far", "seed")
@@ -132,6 +134,30 @@ def _sites(keys, radius: float):
     links.unpersist()
     labels.unpersist()
     return site
+
+
+def _seed_labels(spark, edges, collect: int):
+    """id, label of the seeds linked to another seed (``edges``: a, b): the smallest seed
+    of their component. Up to ``collect`` links are collected and their components found
+    on the driver (scipy): seeds within walking distance chain across a dense city, and
+    label propagation then takes dozens of rounds, each a join of every link (5 minutes
+    at 1,000,000 shops). More links: label propagation on Spark
+    (:func:`graphlink.spark.resolve.components`)."""
+    from graphlink.core.paths import component_labels
+    from graphlink.spark.resolve import components
+
+    if edges.count() > collect:
+        return components(edges)[0]
+    local = edges.toPandas()
+    names, codes = np.unique(np.r_[local["a"].to_numpy(dtype=object),
+                                   local["b"].to_numpy(dtype=object)].astype(str),
+                             return_inverse=True)
+    part = component_labels(len(names), codes[:len(local)], codes[len(local):])
+    # names are sorted (code point order: Spark's UTF-8 byte order), so a part's first
+    # name is its smallest, the label label propagation gives it
+    first = pd.Series(np.arange(len(names))).groupby(part).transform("min").to_numpy()
+    found = pd.DataFrame({"id": names, "label": names[first]}).astype(object)
+    return spark.createDataFrame(found, "id string, label string").checkpoint()
 
 
 def _street(keys, radius: float):

@@ -567,7 +567,8 @@ ODD_ADDRESSES = [("no fixed abode", None, None),
 @pytest.mark.spark
 def test_sites_on_spark_are_the_embedded_sites(spark_world):
     """Every address of a world (a third of them seeds) and the odd ones above: the
-    sites found by joins on Spark group the addresses as the embedded engine's
+    sites found by joins on Spark (the seeds' components collected, or by label
+    propagation) group the addresses as the embedded engine's
     :func:`graphlink.detection.places.sites`, and name each by its smallest address."""
     import numpy as np
 
@@ -586,9 +587,10 @@ def test_sites_on_spark_are_the_embedded_sites(spark_world):
     expected = sites(address_keys(values), seeds)
     keyed = spark.createDataFrame(values).mapInPandas(factories._keyed, factories._KEYS)
     keyed = keyed.join(spark.createDataFrame(values[["value"]].assign(seed=seeds)), "value")
-    got = factories._sites(keyed, factories.RADIUS_M).toPandas().set_index("value")["site"]
     want = pd.Series(values["value"].to_numpy()[expected["site"]], index=values["value"])
-    assert got.sort_index().to_dict() == want.to_dict()
+    for collect in (factories.COLLECT_LINKS, 0):  # components on the driver, on Spark
+        got = factories._sites(keyed, factories.RADIUS_M, collect).toPandas()
+        assert got.set_index("value")["site"].sort_index().to_dict() == want.to_dict()
     shared = want.value_counts()
     assert (shared > 1).sum() > 20 and shared.max() >= 4  # many-address sites, not only singles
     assert want["No. 30, Jalan Ampang, 50450 Kuala Lumpur"] == want[
