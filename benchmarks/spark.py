@@ -240,6 +240,22 @@ def digest_of(frame, rows: int = 500_000) -> str:
     return found.hexdigest()[:12]
 
 
+def _pairs_count(analysis) -> int:
+    """How many scored pairs: of a Spark run, from its pairs file's metadata (reading
+    them took the driver past 8 GB at 1M shops, and the machine out of memory)."""
+    path = getattr(analysis.resolution, "path", None)
+    if path is None:
+        return len(analysis.resolution.pairs)
+    import pyarrow.dataset as ds
+
+    return ds.dataset(str(path), format="parquet").count_rows()
+
+
+def _links_count(links) -> int:
+    """How many similarity links, without collecting a Spark run's."""
+    return links.similar_count() if hasattr(links, "similar_count") else len(links.similar)
+
+
 def _scored(analysis):
     """shop_a, shop_b, p of every pair: of a Spark run only those three columns are read
     from its pairs file (all 29 of 1M shops' pairs took the driver to 9.4 GB)."""
@@ -582,7 +598,7 @@ def child(engine: str, shops: int, conf: list[str], check_leads: bool = False) -
                                                      stage_cpu.get("linking")),
            # first: the hashes below read the pairs, operators and shops whole
            "held_mb": held(analysis)}
-    out.update({"pairs": len(analysis.resolution.pairs), "links": len(links.similar),
+    out.update({"pairs": _pairs_count(analysis), "links": _links_count(links),
                 **_fingerprints(analysis)})
     out.update(_process_figures(sampler))
     memory.stop()
