@@ -596,7 +596,7 @@ def child(engine: str, shops: int, conf: list[str], check_leads: bool = False) -
                                                       stage_cpu.get("linking")),
            "candidates_per_cpu_hour": _rate_per_hour(links.candidates,
                                                      stage_cpu.get("linking")),
-           # first: the hashes below read the pairs, operators and shops whole
+           # first: the hashes below read the pairs' scores, operators and shops whole
            "held_mb": held(analysis)}
     out.update({"pairs": _pairs_count(analysis), "links": _links_count(links),
                 **_fingerprints(analysis)})
@@ -742,7 +742,9 @@ def _run(engine: str, shops: int, conf: list[str], shuffle: bool,
             shutil.rmtree(logs, ignore_errors=True)
     lines = [x for x in out.splitlines() if x.startswith("{")]
     if code or not lines:
-        print(f"{engine} {shops}: failed\n{err[-3000:]}", flush=True)
+        # without the JVM's stack frames: the last run's cause was lost behind them
+        said = "".join(x for x in err.splitlines(True) if not x.lstrip().startswith("at "))
+        print(f"{engine} {shops}: failed (exit {code})\n{said[-3000:]}", flush=True)
         return None
     return {**json.loads(lines[-1]), "load": round(os.getloadavg()[0], 1),
             "load_before": round(load_before, 1), "started": started}
