@@ -10,13 +10,16 @@ same candidate pairs as the embedded engine, computed on Spark DataFrames:
    ``MAX_BLOCK`` values is a hub block, reported and not compared (the cap);
 3. the values are sorted by (pass, key, text, value) and numbered 0, 1, 2, ...
    across partitions (each partition's count, summed on the driver: no single
-   partition holds a pass), so the sorted neighbourhood is a join of each value
-   with the ``WINDOW - 1`` values after it (an equi-join on the number), kept
-   to equal keys where the pass blocks on them;
-4. each candidate's prefilter (rapidfuzz ``cpdist``) and rule
-   (:mod:`graphlink.linkage.compare`) run in a pandas function; what the driver
-   receives is the links (pairs scoring at least the pass's minimum), the hub
-   blocks and the count of comparisons and candidates.
+   partition holds a pass), then cut into chunks of ``CHUNK`` consecutive
+   numbers, each chunk with a copy of the ``WINDOW - 1`` values after it, so
+   that a chunk holds every neighbour its values meet (each value travels once,
+   not once per neighbour);
+4. in a pandas function per chunk, each value meets the ``WINDOW - 1`` values
+   after it in its pass (with equal keys where the pass blocks on them), then
+   each candidate's prefilter (rapidfuzz ``cpdist``) and rule
+   (:mod:`graphlink.linkage.compare`); what the driver receives is the links
+   (pairs scoring at least the pass's minimum), the hub blocks and the count of
+   comparisons and candidates.
 
 The driver then builds :class:`graphlink.linkage.link.Links` exactly as the
 embedded engine does (one link per pair of values: the best score, then the
@@ -146,6 +149,9 @@ def _compared_batches(chosen: list[int]):
     return compared
 
 
+#: consecutive numbered values compared in one pandas call (plus the ``WINDOW - 1`` after)
+CHUNK = 20_000
+
 _COUNT = "#count"  # the method of a row counting a batch's candidates (in ``shops``)
 
 
@@ -196,8 +202,10 @@ def find_links(ids: Identifiers, spark=None, passes=PASSES, window: int = WINDOW
     hubs, sizes, kept, stats = _capped(keyed)
     indexed, ranked = _numbered(kept, ["pass", "key", "text", "value"])
     indexed = indexed.persist()
-    # each row numbered in the order the driver would have collected them: "first found"
-    found = (_window(indexed, window).mapInPandas(_compared_batches(chosen), _FOUND_SCHEMA)
+    # "found" numbers the rows as a last tie-break; a pass meets a pair once at most, and
+    # _similar orders by pass before it, so it never decides
+    found = (_chunked(indexed, window).groupBy("chunk")
+             .applyInPandas(_window_compared(chosen, window), _FOUND_SCHEMA)
              .where("link or method = '#count'")
              .withColumn("found", F.monotonically_increasing_id()).checkpoint())
     # on disk, not on the driver: only a saved state reads the keys (SparkLinks.keys)
@@ -356,20 +364,48 @@ def _capped(keyed):
     return hubs, sizes, kept, stats
 
 
-def _window(indexed, window: int):
-    """Sorted-neighbourhood candidates: each value with the ``window - 1`` after it in its
-    pass's order (an equi-join on the number), with equal keys where the pass blocks."""
+def _chunked(indexed, window: int):
+    """The numbered values in chunks of ``CHUNK`` numbers (``chunk``), each chunk with a
+    copy of the ``window - 1`` values after it (``tail``: compared with, not from)."""
     from pyspark.sql import functions as F
 
-    right = indexed.select("pass", F.col("idx").alias("target"), F.col("key").alias("key_b"),
-                           F.col("text").alias("text_b"), F.col("value").alias("value_b"),
-                           F.col("key_shops").alias("shops_b"))
-    return (indexed.withColumn("d", F.explode(F.sequence(F.lit(1), F.lit(max(window - 1, 1)))))
-            .where(F.col("d") < window)
-            .withColumn("target", F.col("idx") + F.col("d"))
-            .join(right, ["pass", "target"])
-            .where(~F.col("same_key") | (F.col("key") == F.col("key_b")))
-            .select("pass", "value", "text", "key_shops", "value_b", "text_b", "shops_b"))
+    columns = ["idx", "pass", "key", "text", "value", "key_shops", "same_key"]
+    chunk = F.expr(f"idx div {CHUNK}")
+    own = indexed.select(*columns, chunk.alias("chunk"), F.lit(False).alias("tail"))
+    # the chunks whose last value is fewer than ``window`` values before this one
+    first = F.greatest(F.lit(0), F.floor((F.col("idx") - (window - 1)) / CHUNK).cast("long"))
+    after = (indexed.where(first < chunk)
+             .select(*columns, F.explode(F.sequence(first, chunk - 1)).alias("chunk"),
+                     F.lit(True).alias("tail")))
+    return own.unionByName(after)
+
+
+def _window_compared(chosen: list[int], window: int):
+    """An ``applyInPandas`` function on one chunk of :func:`_chunked`: each of its own values
+    with the ``window - 1`` after it in its pass (equal keys where the pass blocks on them),
+    compared as :func:`_compared_batches` does."""
+    compared = _compared_batches(chosen)
+
+    def windowed(chunk: pd.DataFrame) -> pd.DataFrame:
+        chunk = chunk.sort_values("idx", ignore_index=True)
+        own = ~chunk["tail"].to_numpy(dtype=bool)
+        passes, keys = chunk["pass"].to_numpy(), chunk["key"].to_numpy(dtype=object)
+        same_key = chunk["same_key"].to_numpy(dtype=bool)
+        lefts = [np.flatnonzero(own[: max(len(chunk) - d, 0)]) for d in range(1, window)]
+        left = np.concatenate(lefts or [np.zeros(0, np.int64)])
+        right = left + np.repeat(np.arange(1, window), [len(i) for i in lefts])
+        keep = (passes[left] == passes[right]) & (~same_key[left] | (keys[left] == keys[right]))
+        left, right = left[keep], right[keep]
+        pairs = pd.DataFrame({
+            "pass": passes[left], "value": chunk["value"].to_numpy(dtype=object)[left],
+            "text": chunk["text"].to_numpy(dtype=object)[left],
+            "key_shops": chunk["key_shops"].to_numpy()[left],
+            "value_b": chunk["value"].to_numpy(dtype=object)[right],
+            "text_b": chunk["text"].to_numpy(dtype=object)[right],
+            "shops_b": chunk["key_shops"].to_numpy()[right]})
+        found = list(compared(iter([pairs])))
+        return pd.concat(found, ignore_index=True) if found else _counted(0, 0).iloc[:0]
+    return windowed
 
 
 def _hub_blocks(rows, passes) -> list[dict]:

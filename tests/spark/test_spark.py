@@ -254,7 +254,8 @@ def test_spark_engine_reads_parquet_as_the_embedded_engine_reads_csv(spark_world
 @pytest.mark.spark
 def test_blocking_on_spark_caps_blocks_as_the_embedded_engine(spark_world, monkeypatch):
     """With blocks capped at 3 values the 600-shop world has hub blocks in most passes
-    (a park, a /24, half of an ID number): the same ones, and the same links, on Spark."""
+    (a park, a /24, half of an ID number): the same ones, and the same links, on Spark;
+    in chunks of 7 values, so that most windows cross a chunk's end."""
     import graphlink as gl
     from graphlink.linkage import link
     from graphlink.linkage.identifiers import extract
@@ -263,6 +264,7 @@ def test_blocking_on_spark_caps_blocks_as_the_embedded_engine(spark_world, monke
 
     monkeypatch.setattr(link, "MAX_BLOCK", 3)
     monkeypatch.setattr(blocking, "MAX_BLOCK", 3)
+    monkeypatch.setattr(blocking, "CHUNK", 7)
     ids = extract(gl.load(spark_world))
     ids = link.count_entities(ids, link.entity_labels(ids))
     expected = link.find_links(ids)
