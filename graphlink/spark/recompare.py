@@ -91,23 +91,55 @@ def _resembling(frame, uses):
                         & ~F.col("value").rlike(_HANZI))
     first = places.select("shop_id", "value").distinct()
     order = Window.partitionBy("shop_id").orderBy("value")
-    first = first.withColumn("n", F.row_number().over(order)).where(F.col("n") <= _PER_SHOP)
+    first = (first.withColumn("n", F.row_number().over(order)).where(F.col("n") <= _PER_SHOP)
+             .groupBy("shop_id").agg(F.collect_list("value").alias("values")))
     other = len(COMPARISONS["address"][1])
     pairs = frame.where(F.col(f"l{_ADDRESS}") == other).select("shop_a", "shop_b")
+    # one row per pair with both shops' addresses (not one per pair of addresses)
     both = (pairs.join(first.select(F.col("shop_id").alias("shop_a"),
-                                    F.col("value").alias("value_a")), "shop_a")
+                                    F.col("values").alias("values_a")), "shop_a")
             .join(first.select(F.col("shop_id").alias("shop_b"),
-                               F.col("value").alias("value_b")), "shop_b"))
+                               F.col("values").alias("values_b")), "shop_b"))
+    return both.select("shop_a", "shop_b", "values_a", "values_b").mapInArrow(
+        _resembling_batches, "shop_a string, shop_b string")
 
-    def ratios(batches):
-        from rapidfuzz import fuzz, process
 
-        for batch in batches:
-            score = process.cpdist(batch["value_a"].tolist(), batch["value_b"].tolist(),
-                                   scorer=fuzz.token_sort_ratio, workers=1)
-            yield batch.loc[np.asarray(score) >= RESEMBLING, ["shop_a", "shop_b"]]
+def _resembling_batches(batches):
+    """A ``mapInArrow`` function: the rows (shop_a, shop_b, values_a, values_b) whose best
+    token-sort ratio over the two lists' pairs of values is at least ``RESEMBLING``."""
+    import pyarrow as pa
+    from rapidfuzz import fuzz, process
 
-    return both.mapInPandas(ratios, "shop_a string, shop_b string").distinct()
+    for batch in batches:
+        row, a, b = _every_pair(batch.column("values_a"), batch.column("values_b"))
+        score = process.cpdist(a.tolist(), b.tolist(), scorer=fuzz.token_sort_ratio, workers=1)
+        best = np.zeros(batch.num_rows)
+        np.maximum.at(best, row, np.asarray(score, dtype=float))
+        keep = pa.array(best >= RESEMBLING)
+        yield pa.RecordBatch.from_arrays([batch.column("shop_a").filter(keep),
+                                          batch.column("shop_b").filter(keep)],
+                                         names=["shop_a", "shop_b"])
+
+
+def _every_pair(left, right) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's every (left item, right item) of two Arrow list columns, flattened:
+    (row, left item, right item).
+
+    >>> import pyarrow as pa
+    >>> row, a, b = _every_pair(pa.array([["x", "y"], ["z"]]), pa.array([["p"], ["q", "r"]]))
+    >>> row.tolist(), a.tolist(), b.tolist()
+    ([0, 0, 1, 1], ['x', 'y', 'z', 'z'], ['p', 'p', 'q', 'r'])
+    """
+    # a sliced batch's offsets start where the slice does
+    starts_a, starts_b = (np.asarray(c.offsets) - c.offsets[0].as_py() for c in (left, right))
+    lengths_a, lengths_b = np.diff(starts_a), np.diff(starts_b)
+    counts = lengths_a * lengths_b
+    row = np.repeat(np.arange(len(counts)), counts)
+    at = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    flat_a = left.flatten().to_numpy(zero_copy_only=False)
+    flat_b = right.flatten().to_numpy(zero_copy_only=False)
+    return (row, flat_a[starts_a[row] + at // lengths_b[row]],
+            flat_b[starts_b[row] + at % lengths_b[row]])
 
 
 def second_look(frame, uses, spark=None):

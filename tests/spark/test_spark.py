@@ -20,6 +20,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import BASE, write_dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphlink.core.errors import ConfigError, DatasetError
 
@@ -386,6 +388,24 @@ def test_spark_options_need_the_spark_engine(small_dataset):
                                     "local[2]"])
     assert done.exit_code != 0
     assert "--spark-master and --spark-conf need --engine spark" in done.output
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.text("ab", max_size=2), max_size=3),
+                          st.lists(st.text("ab", max_size=2), max_size=3)), max_size=6),
+       st.integers(0, 2))
+def test_every_pair_of_two_list_columns_row_by_row(rows, skip):
+    """The second look's address pairs (``recompare._every_pair``, pyarrow only): each row's
+    every pair of items, in order, also for a sliced batch (offsets not starting at 0)."""
+    import pyarrow as pa
+
+    from graphlink.spark.recompare import _every_pair
+
+    left = pa.array([a for a, _ in rows], pa.list_(pa.string())).slice(min(skip, len(rows)))
+    right = pa.array([b for _, b in rows], pa.list_(pa.string())).slice(min(skip, len(rows)))
+    row, a, b = _every_pair(left, right)
+    expected = [(i, x, y) for i, (xs, ys) in enumerate(rows[skip:]) for x in xs for y in ys]
+    assert list(zip(row.tolist(), a.tolist(), b.tolist(), strict=True)) == expected
 
 
 def test_a_missing_extra_says_how_to_install_it(monkeypatch):
