@@ -8,11 +8,14 @@ the operators of one factory lead (:func:`join_factories`).
 Operators are the nodes; two operators are joined by the sum of the combined
 scores of their shop pairs that reach ``COMMUNITY_MIN`` (weaker than an
 operator merge: a shared residential IP, a neighbouring address, a name).
-Leiden optimising modularity (igraph, seeded) partitions that graph: the
-pure-Python Louvain of networkx took 20 s at 100,000 shops and minutes at a
-million; igraph's C implementation takes about a second. Leiden also
-guarantees well-connected communities; each is split into its connected
-parts all the same.
+Leiden optimising modularity (igraph, seeded) partitions that graph, a batch of
+its connected parts at a time (:func:`batch_communities`: the whole graph's
+modularity all the same), so that Spark's workers can take the batches
+(:mod:`graphlink.spark.detect`) and give what this engine gives: the pure-Python
+Louvain of networkx took 20 s at 100,000 shops and minutes at a million;
+igraph's C implementation takes about a second. Leiden also guarantees
+well-connected communities; each is split into its connected parts all the
+same.
 
 Every operator lies inside exactly one community; a community id is ``C-``
 plus the smallest shop id in it.
@@ -26,72 +29,149 @@ plus the smallest shop id in it.
 
 from __future__ import annotations
 
+import math
 import random
+import zlib
 
 import numpy as np
 import pandas as pd
 
 from graphlink.core.codes import COMMUNITY, community_ids
-from graphlink.core.paths import smallest_in_component, smallest_per_group
+from graphlink.core.paths import component_labels, smallest_in_component, smallest_per_group
 
-__all__ = ["COMMUNITY_MIN", "communities", "join_factories"]
+__all__ = ["BATCHES", "COMMUNITY_MIN", "batch_communities", "batch_of_parts", "batch_weight",
+           "communities", "community_of", "join_factories", "operator_edges"]
 
 COMMUNITY_MIN = 0.25
 
 
 def communities(operators: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0,
                 minimum: float = COMMUNITY_MIN) -> pd.DataFrame:
-    """Add ``community_id`` to the shop -> operator table."""
-    op_code, op_names = pd.factorize(operators["operator_id"], sort=True)
+    """Add ``community_id`` to the shop -> operator table: each batch of the operator
+    graph's connected parts (:func:`batch_of_parts`) partitioned by
+    :func:`batch_communities`."""
+    edges = operator_edges(operators, pairs, minimum)
+    edges["batch"] = batch_of_parts(edges)
+    batches = [rows for _, rows in edges.groupby("batch", sort=True)]
+    total = math.fsum(batch_weight(rows) for rows in batches)
+    found = [batch_communities(rows, total, seed) for rows in batches]
+    return community_of(operators, pd.concat(found) if found else None)
+
+
+def operator_edges(operators: pd.DataFrame, pairs: pd.DataFrame,
+                   minimum: float = COMMUNITY_MIN) -> pd.DataFrame:
+    """``a``, ``b``, ``p``: the operators of each pair of shops scored at least
+    ``minimum`` (``a`` < ``b``; pairs inside one operator left out), a row per pair.
+
+    >>> ops = pd.DataFrame({"shop_id": ["S1", "S2"], "operator_id": ["OP-S1", "OP-S2"]})
+    >>> operator_edges(ops, pd.DataFrame({"shop_a": ["S2"], "shop_b": ["S1"], "p": [0.5]}))
+           a      b    p
+    0  OP-S1  OP-S2  0.5
+    """
     links = pairs[pairs["p"] >= minimum]
-    where = pd.Index(operators["shop_id"]).get_indexer(
-        np.r_[links["shop_a"].to_numpy(dtype=object), links["shop_b"].to_numpy(dtype=object)])
-    ops = op_code[where].astype(np.int64)
-    a, b = np.minimum(ops[:len(links)], ops[len(links):]), np.maximum(
-        ops[:len(links)], ops[len(links):])
-    keep = a != b
-    # one edge per operator pair, weights summed, in (a, b) order
-    key = a[keep] * len(op_names) + b[keep]
-    order = np.argsort(key, kind="stable")
-    key, weight = key[order], links["p"].to_numpy(dtype=float)[keep][order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
-    key, weight = key[starts], np.add.reduceat(weight, starts) if len(key) else weight
-    part = _leiden(key // len(op_names), key % len(op_names), weight, seed)
-    community = np.arange(len(op_names))  # alone: its own community
-    community[part.index] = part.to_numpy()
-    names = np.asarray(op_names, dtype=object)
-    result = operators.copy()
-    result["community_id"] = community_ids(pd.Series(names[community[op_code]], dtype=object)
-                                           ).astype(operators["operator_id"].dtype)
-    return result
+    index = pd.Index(operators["shop_id"])
+    ops = operators["operator_id"].to_numpy(dtype=object)
+    a = ops[index.get_indexer(links["shop_a"])]
+    b = ops[index.get_indexer(links["shop_b"])]
+    swap, keep = a > b, a != b
+    return pd.DataFrame({"a": np.where(swap, b, a)[keep], "b": np.where(swap, a, b)[keep],
+                         "p": links["p"].to_numpy(dtype=float)[keep]})
+
+
+# Leiden takes the connected parts in batches: a call per part would be a million calls
+# at a million shops (most parts are two operators); a part's batch is the CRC-32 of its
+# smallest operator id (zlib's, as Spark's crc32 computes it) modulo BATCHES
+BATCHES = 64
+
+
+def batch_of_parts(edges: pd.DataFrame) -> np.ndarray:
+    """The batch of each operator edge's connected part (:data:`BATCHES`).
+
+    >>> edges = pd.DataFrame({"a": ["OP-S1", "OP-S2"], "b": ["OP-S2", "OP-S3"]})
+    >>> batch_of_parts(edges).tolist() == [zlib.crc32(b"OP-S1") % BATCHES] * 2
+    True
+    """
+    n = len(edges)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    codes, names = pd.factorize(np.r_[edges["a"].to_numpy(dtype=object),
+                                      edges["b"].to_numpy(dtype=object)], sort=True)
+    part = component_labels(len(names), codes[:n], codes[n:])
+    # names are sorted: a part's smallest code is its smallest operator id
+    first = pd.Series(np.arange(len(names))).groupby(part).transform("min").to_numpy()
+    heads = np.unique(first)
+    batch = np.zeros(len(names), dtype=np.int64)
+    batch[heads] = [zlib.crc32(name.encode()) % BATCHES for name in names[heads]]
+    return batch[first[codes[:n]]]
+
+
+def batch_weight(rows: pd.DataFrame) -> float:
+    """The summed weight of one batch's edges (:func:`math.fsum`: the same float in
+    whatever order the rows and the batches come)."""
+    return math.fsum(_weighed_edges(rows)[3])
 
 
 # igraph's default; "until stable" (-1) ran for minutes on a million operators
 LEIDEN_ITERATIONS = 2
 
 
-def _leiden(a: np.ndarray, b: np.ndarray, weight: np.ndarray, seed: int) -> pd.Series:
-    """Communities of the operator graph (edges a-b, weighted; codes numbered in name
-    order): Leiden optimising modularity (igraph, C: minutes of pure-Python Louvain
-    become seconds at a million operators), each split into connected parts, seeded.
-    Returns each operator's part as the smallest operator code in it."""
+def batch_communities(rows: pd.DataFrame, total: float, seed: int) -> pd.DataFrame:
+    """``operator_id``, ``community``: the communities of one batch of parts (rows of
+    :func:`operator_edges` with their ``batch``), each named by its smallest operator.
+
+    Leiden optimising the whole graph's modularity (igraph, seeded per batch): with
+    the resolution ``weight of the batch / total``, the batch's modularity is its share
+    of the whole graph's, so batching changes the search, not what it optimises. Each
+    community is then split into its connected parts. The rows may come in any order.
+    """
     # imported here: igraph imports matplotlib (a second or more), and every report
     # read from a state imports this module without detecting anything
     import igraph as ig
 
-    nodes = np.unique(np.r_[a, b])
-    ea, eb = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
-    graph = ig.Graph(n=len(nodes), edges=np.c_[ea, eb].tolist())
-    rng = random.Random(seed)
-    ig.set_random_number_generator(rng)
+    names, a, b, weight = _weighed_edges(rows)
+    graph = ig.Graph(n=len(names), edges=np.c_[a, b].tolist())
+    ig.set_random_number_generator(random.Random(f"{seed}/{rows['batch'].iloc[0]}"))
     try:
-        found = graph.community_leiden(objective_function="modularity",
-                                       weights=weight.tolist(), n_iterations=LEIDEN_ITERATIONS)
+        found = graph.community_leiden(objective_function="modularity", weights=weight.tolist(),
+                                       resolution=math.fsum(weight) / total,
+                                       n_iterations=LEIDEN_ITERATIONS)
     finally:
         ig.set_random_number_generator(random)
     member = np.asarray(found.membership)
-    inside = member[ea] == member[eb]  # the connected parts of each community
-    return pd.Series(smallest_in_component(nodes, ea[inside], eb[inside]), index=nodes)
+    inside = member[a] == member[b]
+    return pd.DataFrame({"operator_id": names,
+                         "community": smallest_in_component(names, a[inside], b[inside])})
+
+
+def _weighed_edges(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted operator ids of ``rows``, and one edge per operator pair (codes
+    ``a`` < ``b`` in that order) weighing its rows' ``p`` summed smallest first."""
+    n = len(rows)
+    codes, names = pd.factorize(np.r_[rows["a"].to_numpy(dtype=object),
+                                      rows["b"].to_numpy(dtype=object)], sort=True)
+    key = codes[:n].astype(np.int64) * len(names) + codes[n:]
+    p = rows["p"].to_numpy(dtype=float)
+    order = np.lexsort((p, key))
+    key, p = key[order], p[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    key = key[starts]
+    return (np.asarray(names, dtype=object), key // len(names), key % len(names),
+            np.add.reduceat(p, starts))
+
+
+def community_of(operators: pd.DataFrame, found: pd.DataFrame | None) -> pd.DataFrame:
+    """``operators`` with the ``community_id`` of each operator ``found``
+    (:func:`batch_communities`); an operator without edges is its own community."""
+    names = operators["operator_id"].to_numpy(dtype=object)
+    chosen = names
+    if found is not None and len(found):
+        at = pd.Index(found["operator_id"]).get_indexer(names)
+        chosen = np.where(at >= 0, found["community"].to_numpy(dtype=object)[at], names)
+    result = operators.copy()
+    result["community_id"] = community_ids(pd.Series(chosen, index=operators.index,
+                                                     dtype=object)
+                                           ).astype(operators["operator_id"].dtype)
+    return result
 
 
 # --- communities around factories --------------------------------------------

@@ -15,8 +15,8 @@ Python workers:
    seed joined with its cell and the 26 around it, then the embedded engine's distance
    and text checks (:func:`~graphlink.detection.places._consistent`);
 4. the seeds' components (their links collected and joined on the driver up to
-   :data:`COLLECT_LINKS`, else by label propagation,
-   :func:`graphlink.spark.resolve.components`), each other address with its nearest
+   :data:`COLLECT_LINKS`, else by label propagation:
+   :func:`graphlink.spark.resolve.collected_components`), each other address with its nearest
    seed, a site named by its smallest address (the embedded engine numbers addresses in
    that order, so the sites come in its order).
 
@@ -111,14 +111,16 @@ def _keyed(frames):
 
 def _sites(keys, radius: float, collect: int = COLLECT_LINKS):
     """value, site of every address: the smallest address of its site (the seeds'
-    components: :func:`_seed_labels`, ``collect`` as there)."""
+    components: :func:`~graphlink.spark.resolve.collected_components`)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
+
+    from graphlink.spark.resolve import collected_components
 
     links = _street(keys, radius).unionByName(_geo(keys, radius)).persist()
     seeds = keys.where("seed").select(F.col("value").alias("other"))
     inner = links.join(seeds, "other").select(F.col("seed").alias("a"), F.col("other").alias("b"))
-    labels = _seed_labels(keys.sparkSession, inner.where("a != b"), collect)
+    labels = collected_components(keys.sparkSession, inner.where("a != b"), collect)
     seed_label = labels.select(F.col("id").alias("seed"), "label")
     outer = links.join(seeds, "other", "left_anti")
     nearest = Window.partitionBy("other").orderBy("far", "seed")
@@ -134,30 +136,6 @@ def _sites(keys, radius: float, collect: int = COLLECT_LINKS):
     links.unpersist()
     labels.unpersist()
     return site
-
-
-def _seed_labels(spark, edges, collect: int):
-    """id, label of the seeds linked to another seed (``edges``: a, b): the smallest seed
-    of their component. Up to ``collect`` links are collected and their components found
-    on the driver (scipy): seeds within walking distance chain across a dense city, and
-    label propagation then takes dozens of rounds, each a join of every link (5 minutes
-    at 1,000,000 shops). More links: label propagation on Spark
-    (:func:`graphlink.spark.resolve.components`)."""
-    from graphlink.core.paths import component_labels
-    from graphlink.spark.resolve import components
-
-    if edges.count() > collect:
-        return components(edges)[0]
-    local = edges.toPandas()
-    names, codes = np.unique(np.r_[local["a"].to_numpy(dtype=object),
-                                   local["b"].to_numpy(dtype=object)].astype(str),
-                             return_inverse=True)
-    part = component_labels(len(names), codes[:len(local)], codes[len(local):])
-    # names are sorted (code point order: Spark's UTF-8 byte order), so a part's first
-    # name is its smallest, the label label propagation gives it
-    first = pd.Series(np.arange(len(names))).groupby(part).transform("min").to_numpy()
-    found = pd.DataFrame({"id": names, "label": names[first]}).astype(object)
-    return spark.createDataFrame(found, "id string, label string").checkpoint()
 
 
 def _street(keys, radius: float):

@@ -29,8 +29,8 @@ from graphlink.linkage.model import MatchModel
 from graphlink.linkage.resolve import MERGE, Resolution, combined_groups, strongest
 from graphlink.spark.model import typed_pairs
 
-__all__ = ["CHECKPOINT_EVERY", "components", "resolve_operators", "resolve_frame",
-           "resolve_scored", "strong_pairs"]
+__all__ = ["CHECKPOINT_EVERY", "collected_components", "components", "resolve_operators",
+           "resolve_frame", "resolve_scored"]
 
 CHECKPOINT_EVERY = 4
 MAX_ROUNDS = 10_000  # a path of that many shops; never reached by real operators
@@ -66,6 +66,28 @@ def components(edges, checkpoint_every: int = CHECKPOINT_EVERY):
             break
     both.unpersist()
     return labels, rounds
+
+
+def collected_components(spark, edges, collect: int):
+    """id, label of the vertices of ``edges`` (a, b): the smallest vertex of their
+    component. Up to ``collect`` edges are collected and their components found on the
+    driver (scipy): where paths are long (addresses within walking distance chain across
+    a dense city) label propagation takes dozens of rounds, each a join of every edge
+    (5 minutes at 1,000,000 shops). More edges: :func:`components`."""
+    from graphlink.core.paths import component_labels
+
+    if edges.count() > collect:
+        return components(edges)[0]
+    local = edges.toPandas()
+    names, codes = np.unique(np.r_[local["a"].to_numpy(dtype=object),
+                                   local["b"].to_numpy(dtype=object)].astype(str),
+                             return_inverse=True)
+    part = component_labels(len(names), codes[:len(local)], codes[len(local):])
+    # names are sorted (code point order: Spark's UTF-8 byte order), so a part's first
+    # name is its smallest, the label label propagation gives it
+    first = pd.Series(np.arange(len(names))).groupby(part).transform("min").to_numpy()
+    found = pd.DataFrame({"id": names, "label": names[first]}).astype(object)
+    return spark.createDataFrame(found, "id string, label string").checkpoint()
 
 
 def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = MERGE,
@@ -204,14 +226,3 @@ def resolve_scored(shops: pd.DataFrame, vectors, model: MatchModel, n: int) -> R
     pairs = score_frame(model, vectors, n).checkpoint()
     banned = set(shops.loc[shops["status"] == "banned", "shop_id"])
     return resolve_frame(shops["shop_id"], pairs, model, n, banned)
-
-
-def strong_pairs(pairs, minimum: float) -> pd.DataFrame:
-    """shop_a, shop_b, p of the pairs of a Spark frame scored at least ``minimum``,
-    collected in (shop_a, shop_b) order (what :func:`graphlink.detection.detect.communities`
-    reads of them)."""
-    from pyspark.sql import functions as F
-
-    rows = (pairs.where(F.col("p") >= minimum).select("shop_a", "shop_b", "p")
-            .orderBy("shop_a", "shop_b").toPandas())
-    return rows.astype({"shop_a": object, "shop_b": object})

@@ -18,7 +18,7 @@ import loaders
 from graphlink.core.allocator import fix_mmap_threshold
 from graphlink.core.dataset import Dataset
 from graphlink.core.errors import ConfigError
-from graphlink.detection.detect import COMMUNITY_MIN, communities, join_factories
+from graphlink.detection.detect import communities, join_factories
 from graphlink.linkage.identifiers import extract
 from graphlink.linkage.link import count_entities, entity_labels, find_links, pair_evidence
 from graphlink.linkage.model import (
@@ -173,10 +173,11 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
 
     ``engine="spark"`` (with ``spark_master``, ``spark_conf``, among the load options):
     loading, identifier extraction and entity labels, linking to the vectors' second
-    look, the model's counts and scoring, the operators' two passes and the factory
-    leads' sites run on Spark (:mod:`graphlink.spark`), EM, communities and the judging
-    of candidate factory sites here; the evidence, the pairs and the links are written
-    by Spark and read by the analysis when asked.
+    look, the model's counts and scoring, the operators' two passes, the communities
+    (a batch of connected parts per Python worker) and the factory leads' sites run on
+    Spark (:mod:`graphlink.spark`), EM and the judging of candidate factory sites
+    here; the evidence, the pairs and the links are written by Spark and read by the
+    analysis when asked.
     """
     pseudonyms = pseudonymiser(pseudonymise)  # a missing key fails before the work
     fix_mmap_threshold()  # freed buffers go back to the system (graphlink.core.allocator)
@@ -213,8 +214,7 @@ def analyse(source: str | Path | Dataset, *, seed: int = 0, progress: Progress |
     if hasattr(vectors, "unpersist"):  # Spark's vectors: not read after the operators
         vectors.unpersist()
     stage("detecting communities")
-    shops = communities(resolution.operators, engine.strong_pairs(resolution.pairs,
-                                                                  COMMUNITY_MIN), seed=seed)
+    shops = engine.communities(resolution.operators, resolution.pairs, seed=seed)
     # on Spark the identifiers are written there, and read when a report asks
     analysis = engine.analysis(dataset, ids, links, evidence, resolution, shops, model)
     # a factory lead's independent dealers are one dealer network
@@ -243,7 +243,7 @@ class _Engine(NamedTuple):
     weighed: Callable
     collected_evidence: Callable
     resolve: Callable
-    strong_pairs: Callable
+    communities: Callable
     analysis: Callable
 
 
@@ -257,28 +257,30 @@ def _stages_on(on_spark: bool) -> _Engine:
     :mod:`graphlink.spark.model`: EM on the driver from the fitted pairs, up to a sample
     of them; :mod:`graphlink.spark.resolve`: every pair scored and the operators
     resolved on Spark, connected components by label propagation, the pairs staying
-    there; :mod:`graphlink.spark.analysis`: the evidence, the pairs and the links
+    there; :mod:`graphlink.spark.detect`: the communities of each batch of parts in a
+    Python worker; :mod:`graphlink.spark.analysis`: the evidence, the pairs and the links
     written by Spark, read by the analysis as a saved run's)."""
     if not on_spark:
         return _Engine(extract, entity_labels, count_entities, _as_is, find_links,
                        pair_evidence, comparison_levels, second_look, train_vectors,
                        score_vectors, shop_kinds, sampled_u, _weighed, _as_is, _resolved,
-                       _as_is, _analysis)
+                       communities, _analysis)
     from graphlink.spark import extract as on_spark_ids
     from graphlink.spark.analysis import spark_analysis
     from graphlink.spark.blocking import find_links as links_on_spark
+    from graphlink.spark.detect import communities as communities_on_spark
     from graphlink.spark.evidence import evidence_frame, vector_frame, weighed
     from graphlink.spark.model import score_vectors_on_spark
     from graphlink.spark.model import train_vectors as train_on_spark
     from graphlink.spark.recompare import sampled_u as sampled_on_spark
     from graphlink.spark.recompare import second_look as second_look_on_spark
-    from graphlink.spark.resolve import resolve_scored, strong_pairs
+    from graphlink.spark.resolve import resolve_scored
 
     return _Engine(on_spark_ids.extract, on_spark_ids.entity_labels,
                    on_spark_ids.count_entities, on_spark_ids.collected, links_on_spark,
                    _or_empty(evidence_frame), vector_frame, second_look_on_spark,
                    train_on_spark, score_vectors_on_spark, on_spark_ids.shop_kinds,
-                   sampled_on_spark, weighed, _collected, resolve_scored, strong_pairs,
+                   sampled_on_spark, weighed, _collected, resolve_scored, communities_on_spark,
                    spark_analysis)
 
 

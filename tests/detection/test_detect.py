@@ -7,9 +7,11 @@ repeat), then small worlds with a known answer.
 
 from __future__ import annotations
 
+import random
+
 import networkx as nx
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from graphlink.detection import detect
@@ -103,3 +105,48 @@ def test_join_factories_merges_the_communities_of_one_leads_operators():
                                  "S5": "C-S3"}
     assert result["operator_id"].tolist() == shops["operator_id"].tolist()
     assert detect.join_factories(shops, leads.iloc[:0]) is shops
+
+
+def test_a_small_part_is_weighed_against_the_whole_graph_in_its_own_batch():
+    """A path of four operators, alone in its batch beside a large part in another:
+    on its own (its modularity, resolution 1) it would split in two; against the whole
+    graph's weight (the resolution its batch gets) it stays one community, as in one
+    Leiden call over the whole graph."""
+    path = [("P1", "P2", 0.5), ("P2", "P3", 0.5), ("P3", "P4", 0.5)]
+    rings = [(f"R{r}{i}", f"R{r}{j}", 0.9) for r in range(20) for i in range(5)
+             for j in range(i + 1, 5)]
+    rings += [(f"R{r}0", f"R{r + 1}0", 0.3) for r in range(19)]
+    shops = sorted({s for a, b, _ in path + rings for s in (a, b)})
+    ops = operators_of({f"OP-{s}": [s] for s in shops})
+    edges = detect.operator_edges(ops, pairs(*path, *rings))
+    batch = detect.batch_of_parts(edges)
+    assert len(set(batch[:3])) == 1 and batch[0] not in set(batch[3:])  # batches apart
+    result = community(detect.communities(ops, pairs(*path, *rings)))
+    assert {result[s] for s in ["P1", "P2", "P3", "P4"]} == {"C-P1"}
+    assert len({result[s] for s in shops if s.startswith("R")}) > 1
+
+
+# few operators, many rows: an edge sums several rows' scores
+BATCH_ROWS = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.floats(0.25, 1)),
+                      min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(BATCH_ROWS, st.integers(0, 5), st.randoms(use_true_random=False))
+# numpy sums 0.32, 0.74, 0.84 to 1.9000000000000001, and 0.74, 0.84, 0.32 to 1.9
+@example([(0, 1, 0.32), (0, 1, 0.74), (0, 1, 0.84)], 0, random.Random(3))
+def test_a_batch_gives_the_same_communities_whatever_the_order_of_its_rows(rows, seed, rng):
+    """Spark hands a worker a batch's rows in any order: the weights (summed smallest
+    first, fsum) and the communities must not depend on it."""
+    edges = pd.DataFrame([(f"OP-S{a}", f"OP-S{b}", p) for a, b, p in rows if a < b],
+                         columns=["a", "b", "p"])
+    if not len(edges):
+        return
+    edges["batch"] = 7  # one batch (of one or more parts)
+    order = list(range(len(edges)))
+    rng.shuffle(order)
+    shuffled = edges.iloc[order].reset_index(drop=True)
+    assert detect.batch_weight(shuffled) == detect.batch_weight(edges)
+    total = detect.batch_weight(edges) * 3
+    pd.testing.assert_frame_equal(detect.batch_communities(edges, total, seed),
+                                  detect.batch_communities(shuffled, total, seed))

@@ -234,6 +234,51 @@ def test_operators_on_spark_are_connected_components_by_label_propagation(spark_
 
 
 @pytest.mark.spark
+@pytest.mark.parametrize("batches", [2, 64])
+def test_communities_on_spark_are_the_embedded_communities(embedded_analysis, monkeypatch,
+                                                           batches):
+    """The world's pairs, two more parts where Leiden splits something (rings joined
+    by weak ties) and a random graph where its seed matters, in no order: each batch of
+    parts partitioned in a Python worker gives the embedded engine's communities, the
+    parts' components found on the driver or by label propagation; with 2 batches each
+    holds many parts."""
+    import numpy as np
+
+    from graphlink.detection import detect
+    from graphlink.spark import detect as on_spark
+    from graphlink.spark.session import spark_session
+
+    monkeypatch.setattr(detect, "BATCHES", batches)
+    monkeypatch.setattr(on_spark, "BATCHES", batches)
+    spark = spark_session("local[2]", CONF)
+    done = embedded_analysis.resolution
+    rings = [(f"{k}{r}{i}", f"{k}{r}{j}", 0.9) for k in "QR" for r in range(6)
+             for i in range(4) for j in range(i + 1, 4)]
+    rings += [(f"{k}{r}0", f"{k}{r + 1}0", 0.3) for k in "QR" for r in range(5)]
+    rng = np.random.default_rng(0)  # and a random graph, where Leiden's draw matters
+    rings += [(f"T{a:03d}", f"T{b:03d}", round(p, 2)) for a, b, p in zip(
+        rng.integers(0, 300, 900), rng.integers(0, 300, 900), rng.uniform(0.3, 1, 900),
+        strict=True) if a != b]
+    pairs = pd.concat([done.pairs[["shop_a", "shop_b", "p"]],
+                       pd.DataFrame(rings, columns=["shop_a", "shop_b", "p"])])
+    pairs = pairs.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    new = sorted({s for a, b, _ in rings for s in (a, b)})
+    ops = pd.concat([done.operators, pd.DataFrame({"shop_id": new,
+                                                   "operator_id": ["OP-" + s for s in new]})],
+                    ignore_index=True)
+    want = detect.communities(ops, pairs, seed=3)
+    if batches == 2:  # both batches hold parts
+        assert len(np.unique(detect.batch_of_parts(detect.operator_edges(ops, pairs)))) == 2
+    split = want[want["shop_id"].str.match("[QR]")]["community_id"].nunique()
+    assert split > 2  # Leiden split the rings' two parts
+    assert not want.equals(detect.communities(ops, pairs, seed=4))  # the seed matters
+    frame = spark.createDataFrame(pairs, "shop_a string, shop_b string, p double")
+    for collect in (on_spark.COLLECT_EDGES, 0):  # components on the driver, on Spark
+        got = on_spark.communities(ops, frame, seed=3, collect=collect)
+        pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.spark
 def test_spark_engine_reads_parquet_as_the_embedded_engine_reads_csv(spark_world, tmp_path):
     """Only the reading differs from CSV: the hand-over (canonical tables, the devices
     and payments collected when read) is the embedded engine's, and so are the canonical
