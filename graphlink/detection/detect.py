@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from graphlink.core.codes import COMMUNITY, community_ids
-from graphlink.core.paths import component_labels, smallest_in_component, smallest_per_group
+from graphlink.core.paths import smallest_in_component, smallest_per_group
 
 __all__ = ["BATCHES", "COMMUNITY_MIN", "batch_communities", "batch_of_parts", "batch_weight",
            "communities", "community_of", "join_factories", "operator_edges"]
@@ -95,14 +95,11 @@ def batch_of_parts(edges: pd.DataFrame) -> np.ndarray:
     if not n:
         return np.zeros(0, dtype=np.int64)
     codes, names = pd.factorize(np.r_[edges["a"].to_numpy(dtype=object),
-                                      edges["b"].to_numpy(dtype=object)], sort=True)
-    part = component_labels(len(names), codes[:n], codes[n:])
-    # names are sorted: a part's smallest code is its smallest operator id
-    first = pd.Series(np.arange(len(names))).groupby(part).transform("min").to_numpy()
-    heads = np.unique(first)
-    batch = np.zeros(len(names), dtype=np.int64)
-    batch[heads] = [zlib.crc32(name.encode()) % BATCHES for name in names[heads]]
-    return batch[first[codes[:n]]]
+                                      edges["b"].to_numpy(dtype=object)])
+    first = smallest_in_component(np.asarray(names, dtype=object), codes[:n], codes[n:])
+    heads, at = np.unique(first[codes[:n]], return_inverse=True)
+    return np.array([zlib.crc32(head.encode()) % BATCHES for head in heads],
+                    dtype=np.int64)[at]
 
 
 def batch_weight(rows: pd.DataFrame) -> float:

@@ -74,19 +74,17 @@ def collected_components(spark, edges, collect: int):
     driver (scipy): where paths are long (addresses within walking distance chain across
     a dense city) label propagation takes dozens of rounds, each a join of every edge
     (5 minutes at 1,000,000 shops). More edges: :func:`components`."""
-    from graphlink.core.paths import component_labels
+    from graphlink.core.paths import smallest_in_component
 
     if edges.count() > collect:
         return components(edges)[0]
     local = edges.toPandas()
-    names, codes = np.unique(np.r_[local["a"].to_numpy(dtype=object),
-                                   local["b"].to_numpy(dtype=object)].astype(str),
-                             return_inverse=True)
-    part = component_labels(len(names), codes[:len(local)], codes[len(local):])
-    # names are sorted (code point order: Spark's UTF-8 byte order), so a part's first
-    # name is its smallest, the label label propagation gives it
-    first = pd.Series(np.arange(len(names))).groupby(part).transform("min").to_numpy()
-    found = pd.DataFrame({"id": names, "label": names[first]}).astype(object)
+    codes, names = pd.factorize(np.r_[local["a"].to_numpy(dtype=object),
+                                      local["b"].to_numpy(dtype=object)])
+    names = np.asarray(names, dtype=object)
+    # Python orders text by code point, as Spark by UTF-8 bytes: label propagation's label
+    label = smallest_in_component(names, codes[:len(local)], codes[len(local):])
+    found = pd.DataFrame({"id": names, "label": label}).astype(object)
     return spark.createDataFrame(found, "id string, label string").checkpoint()
 
 
