@@ -14,7 +14,9 @@ tasks, py4j's threads that plan and collect each query), the CPU of each stage,
 the Python driver's peak RSS and the JVM's (``VmHWM``: in local mode the JVM is
 the driver and the executors at once), the seconds of each stage of
 :data:`graphlink.workflow.analyse.ANALYSE_STAGES`, and hashes of the model, the pair
-scores, the operators and the communities (the engines agree where they are equal).
+scores, the operators, the communities, the factory leads and the sign-ups and spot
+checks scored from the pairs each engine gives them (the engines agree where they are
+equal).
 
 Also per run: the Python driver's peak RSS in each stage (``VmRSS`` sampled every 0.1 s;
 ``start`` is before the first stage, ``after`` the benchmark's own reading once the
@@ -202,7 +204,8 @@ def _cpu_of_task(task: Path) -> float:
 
 def _fingerprints(analysis) -> dict[str, str]:
     """Short hashes of what the engines must agree on: the model (its version), the pair
-    scores, the operators and the communities (equal hashes: identical)."""
+    scores, the operators, the communities, the factory leads, the sign-ups and spot
+    checks' searches (equal hashes: identical)."""
     from graphlink.linkage.model import model_version
 
     leads = analysis.factory_leads
@@ -210,7 +213,27 @@ def _fingerprints(analysis) -> dict[str, str]:
             "operators_sha": digest_of(analysis.resolution.operators),
             "shops_sha": digest_of(analysis.shops[["shop_id", "operator_id", "community_id"]]),
             "leads_sha": digest_of(leads.leads.drop(columns=["evidence"])),
-            "context_sha": digest_of(leads.context)}
+            "context_sha": digest_of(leads.context), **_signups_fingerprints(analysis)}
+
+
+def _signups_fingerprints(analysis) -> dict[str, str]:
+    """Hashes of the sign-ups of the last tenth of the shops' creation times scored from
+    the pairs the analysis gives the searches (risk, flag, each match's banned shop,
+    score and path) and of the spot checks' nearest banned shops."""
+    import pandas as pd
+
+    from graphlink.scoring.score import nearest_banned, score_signups
+
+    shops = analysis.dataset.shops[["shop_id", "created_at", "status", "banned_at"]].merge(
+        analysis.shops, on="shop_id")
+    pairs = analysis._linked_pairs()
+    records = score_signups(shops, pairs, shops["created_at"].quantile(0.9), None)
+    rows = pd.DataFrame([(r["shop_id"], r["risk"], r["flag"], ";".join(
+        f"{m['banned_shop_id']}:{m['score']}:{'/'.join(m['path'])}" for m in r["matches"]))
+        for r in records], columns=["shop_id", "risk", "flag", "matches"])
+    near = nearest_banned(pairs, analysis.dataset.banned_shop_ids())
+    return {"signups_sha": digest_of(rows), "flagged": int((rows["flag"] != "none").sum()),
+            "nearest_sha": digest_of(near)}
 
 
 def leads_as_embedded(analysis) -> bool:
@@ -225,18 +248,23 @@ def leads_as_embedded(analysis) -> bool:
 
 def digest_of(frame, rows: int = 500_000) -> str:
     """A short hash of ``frame`` as CSV (17 significant digits), written ``rows`` rows at a
-    time: the same hash as the whole frame's CSV, without its whole text in memory.
+    time (``frame`` may also be an iterable of frames, the table's slices in order): the
+    same hash as the whole frame's CSV, without its whole text in memory.
 
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"a": ["x", "y", "z"], "p": [0.1, 1 / 3, 2.0]})
     >>> digest_of(frame, rows=2) == digest_of(frame) == hashlib.sha256(
     ...     frame.to_csv(index=False, float_format="%.17g").encode()).hexdigest()[:12]
     True
+    >>> digest_of(iter([frame[:1], frame[1:]])) == digest_of(frame)
+    True
     """
-    found = hashlib.sha256()
-    for start in range(0, max(len(frame), 1), rows):
-        found.update(frame.iloc[start:start + rows].to_csv(
-            index=False, header=not start, float_format="%.17g").encode())
+    slices = (frame.iloc[start:start + rows] for start in range(0, max(len(frame), 1), rows)
+              ) if hasattr(frame, "iloc") else frame
+    found, first = hashlib.sha256(), True
+    for part in slices:
+        found.update(part.to_csv(index=False, header=first, float_format="%.17g").encode())
+        first = False
     return found.hexdigest()[:12]
 
 
@@ -257,14 +285,17 @@ def _links_count(links) -> int:
 
 
 def _scored(analysis):
-    """shop_a, shop_b, p of every pair: of a Spark run only those three columns are read
-    from its pairs file (all 29 of 1M shops' pairs took the driver to 9.4 GB)."""
+    """shop_a, shop_b, p of every pair: of a Spark run those three columns read from its
+    pairs file a batch at a time (every column of 1M shops' pairs took the driver to
+    9.4 GB; the three whole, at 3M, would take about 12 GB)."""
     path = getattr(analysis.resolution, "path", None)
     if path is None:
         return analysis.resolution.pairs[["shop_a", "shop_b", "p"]]
-    from graphlink.state.saved import _read
+    import pyarrow.parquet as pq
 
-    return _read(path, OSError, columns=["shop_a", "shop_b", "p"])
+    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
+    return (batch.to_pandas() for file in files for batch in pq.ParquetFile(file).iter_batches(
+        500_000, columns=["shop_a", "shop_b", "p"]))
 
 
 def _status_mb(pid: int | str, field: str = "VmRSS") -> float:

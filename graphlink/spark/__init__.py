@@ -21,7 +21,8 @@ Modules: ``session`` (the SparkSession: master, conf, checkpoint folder),
 ``extract`` (identifier uses, values, entity labels), ``blocking`` (blocking
 and value comparison), ``evidence`` (pair evidence, comparison vectors),
 ``recompare`` (the second look), ``model`` (the match model), ``resolve``
-(operators), ``factories`` (the factory leads' sites), ``analysis`` (the
+(operators), ``detect`` (communities), ``factories`` (the factory leads' sites),
+``scoring`` (the banned shops' neighbourhood for sign-ups), ``analysis`` (the
 ``Analysis`` of a run), ``engine`` (the stages joined).
 PySpark is imported only when one runs.
 """

@@ -89,7 +89,8 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
     files = {"evidence": ("evidence", write_table(evidence, folder / "evidence.parquet")),
              "pairs": ("pairs", write_table(_in_order(resolution.pairs, "pairs"),
                                             folder / "pairs.parquet")),
-             "similar": ("similar", write_table(_links(links), folder / "similar.parquet"))}
+             "similar": ("similar", write_table(_links(links), folder / "similar.parquet")),
+             "near banned": ("pairs", _near_banned(resolution.pairs, dataset, folder))}
     if hasattr(resolution.pairs, "unpersist"):
         resolution.pairs.unpersist()
     parts = {"links": lambda: links, "shops": lambda: shops,
@@ -104,6 +105,19 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
                                                     else [])):
         getattr(analysis, held)
     return analysis
+
+
+def _near_banned(pairs, dataset, folder: Path) -> Path:
+    """The pairs of the banned shops' neighbourhood (:mod:`graphlink.spark.scoring`),
+    written: what the sign-up and spot-check searches read (``_linked_pairs``)."""
+    from graphlink.spark.scoring import neighbourhood
+
+    if isinstance(pairs, pd.DataFrame):  # (pairs already on the driver: all of them)
+        return write_table(pairs, folder / "near_banned.parquet")
+    near, _ = neighbourhood(pairs, dataset.banned_shop_ids())
+    path = write_table(_in_order(near, "pairs"), folder / "near_banned.parquet")
+    near.unpersist()
+    return path
 
 
 def _factory_leads(analysis, files: dict):

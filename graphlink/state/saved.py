@@ -505,6 +505,19 @@ def _address_points(analysis) -> pd.DataFrame:
     return _read(points[1], StateError)
 
 
+def _linked_pairs(analysis) -> pd.DataFrame:
+    """As :meth:`graphlink.Analysis._linked_pairs`; the pairs of the banned shops'
+    neighbourhood where the run wrote them (the Spark engine's:
+    :mod:`graphlink.spark.scoring`): every search from a banned shop stays in it."""
+    from graphlink.scoring.analysis import Analysis
+    from graphlink.state.store import StateError
+
+    near = analysis.__dict__["_files"].get("near banned")
+    if near is None:
+        return Analysis._linked_pairs(analysis)
+    return _read(near[1], StateError, ["shop_a", "shop_b", "p"])
+
+
 @functools.cache
 def _saved_type() -> type:
     """``SavedAnalysis``: an :class:`~graphlink.Analysis` whose parts are read when
@@ -533,6 +546,7 @@ def _saved_type() -> type:
             return _read(path, StateError, columns, filters)
 
         table_file, shop_labels, address_points = _table_file, _shop_labels, _address_points
+        _linked_pairs = _linked_pairs
 
         def page_rows(self, drawn: set[str], on_paths: set[str]) -> dict[str, pd.DataFrame]:
             """As :meth:`graphlink.Analysis.page_rows`; from the run's page index
@@ -561,9 +575,7 @@ def _saved_type() -> type:
             self.__dict__[name] = value = parts.pop(name)()
             return value
 
-        @functools.cached_property
-        def factory_leads(self):
-            return _kept_part(self, "factory_leads")
+        factory_leads = functools.cached_property(lambda self: _kept_part(self, "factory_leads"))
 
     return SavedAnalysis
 

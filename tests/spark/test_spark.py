@@ -278,6 +278,70 @@ def test_communities_on_spark_are_the_embedded_communities(embedded_analysis, mo
         pd.testing.assert_frame_equal(got, want)
 
 
+def _banned_world(rng):
+    """Pairs of a random graph (ties of equal p among them) around 5 banned shops, a
+    chain of 8 pairs from B0 (within the weak tie's cost: more rounds than 3 hops),
+    pairs under WEAK, and the shops: the banned shops' ties and 40 more signed up after
+    the bans."""
+    import numpy as np
+
+    a, b = rng.integers(0, 300, 700), rng.integers(0, 300, 700)
+    p = np.round(np.exp(rng.uniform(np.log(0.0005), 0, 700)), 2).clip(0.001, 1.0)
+    rows = [(f"S{x:03d}", f"S{y:03d}", q) for x, y, q in zip(a, b, p, strict=True) if x != y]
+    ties = zip(rng.integers(0, 300, 5), (0.97, 0.95, 0.6, 0.3, 0.05), strict=True)
+    rows += [(f"B{k}", f"S{x:03d}", q) for k, (x, q) in enumerate(ties)]
+    chain = ["B0", *(f"C{i}" for i in range(9))]
+    rows += [(u, v, 0.6) for u, v in zip(chain, chain[1:], strict=False)]
+    pairs = pd.DataFrame(rows, columns=["shop_a", "shop_b", "p"])
+    pairs[["shop_a", "shop_b"]] = np.sort(pairs[["shop_a", "shop_b"]].to_numpy(), axis=1)
+    pairs = pairs.drop_duplicates(["shop_a", "shop_b"]).reset_index(drop=True)
+    ids = sorted(set(pairs["shop_a"]) | set(pairs["shop_b"]))
+    banned = [s.startswith("B") for s in ids]
+    shops = pd.DataFrame({"shop_id": ids, "status": np.where(banned, "banned", "active"),
+                          "banned_at": pd.to_datetime(np.where(banned, "2026-01-01", None)),
+                          "created_at": pd.Timestamp("2025-01-01"), "operator_id": ids,
+                          "community_id": "C-1"})
+    tied = pairs["shop_b"][pairs["shop_a"].str.startswith("B")]  # and the banned shops' ties
+    new = shops["shop_id"].isin(tied) | shops.index.isin(shops.sample(40, random_state=1).index)
+    shops.loc[new, "created_at"] = pd.Timestamp("2026-03-01")
+    return pairs, shops
+
+
+@pytest.mark.spark
+def test_sign_ups_and_spot_checks_from_the_banned_shops_neighbourhood(monkeypatch):
+    """The pairs kept by the neighbourhood found by joins are those among the shops
+    within the weak tie's cost of a banned shop (PairGraph's search, any number of
+    hops); sign-ups, weak ties and spot checks scored on them alone are those scored
+    on every pair."""
+    import numpy as np
+
+    from graphlink.core.paths import PairGraph
+    from graphlink.scoring import score
+    from graphlink.spark.scoring import CUTOFF, neighbourhood
+    from graphlink.spark.session import spark_session
+
+    spark = spark_session("local[2]", CONF)
+    pairs, shops = _banned_world(np.random.default_rng(5))
+    banned = shops["shop_id"][shops["status"] == "banned"].tolist()
+    frame = spark.createDataFrame(pairs, "shop_a string, shop_b string, p double")
+    kept, rounds = neighbourhood(frame, banned)
+    kept = kept.toPandas().sort_values(["shop_a", "shop_b"], ignore_index=True)
+    near = PairGraph.of(pairs, score.WEAK).near(set(banned), CUTOFF)
+    want = pairs[(pairs["p"] >= score.WEAK) & pairs["shop_a"].isin(near)
+                 & pairs["shop_b"].isin(near)].sort_values(["shop_a", "shop_b"],
+                                                            ignore_index=True)
+    pd.testing.assert_frame_equal(kept, want)
+    assert {"C7", "C8"} <= near and rounds > 8  # 8 pairs from B0: not only 3 hops
+    assert 0 < len(kept) < (pairs["p"] >= score.WEAK).sum() // 2  # a part of the graph
+    monkeypatch.setattr(score, "PRUNE_ABOVE", 10)  # the sign-ups' own pruning search too
+    whole = score.score_signups(shops, pairs, pd.Timestamp("2026-02-01"), None)
+    assert {r["flag"] for r in whole} >= {"high", "low", "none"}
+    assert any(r["flag"] == "none" and r["risk"] > 0 for r in whole)  # a weak tie
+    assert score.score_signups(shops, kept, pd.Timestamp("2026-02-01"), None) == whole
+    pd.testing.assert_frame_equal(score.nearest_banned(kept, banned),
+                                  score.nearest_banned(pairs, banned))
+
+
 @pytest.mark.spark
 def test_spark_engine_reads_parquet_as_the_embedded_engine_reads_csv(spark_world, tmp_path):
     """Only the reading differs from CSV: the hand-over (canonical tables, the devices
