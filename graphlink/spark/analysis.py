@@ -110,10 +110,12 @@ def spark_analysis(dataset, ids, links, evidence, resolution, shops, model,
 def _near_banned(pairs, dataset, folder: Path) -> Path:
     """The pairs of the banned shops' neighbourhood (:mod:`graphlink.spark.scoring`),
     written: what the sign-up and spot-check searches read (``_linked_pairs``)."""
+    from graphlink.scoring.score import WEAK
     from graphlink.spark.scoring import neighbourhood
 
-    if isinstance(pairs, pd.DataFrame):  # (pairs already on the driver: all of them)
-        return write_table(pairs, folder / "near_banned.parquet")
+    if isinstance(pairs, pd.DataFrame):  # pairs on the driver: the searches' own floor
+        return write_table(pairs.loc[pairs["p"] >= WEAK, ["shop_a", "shop_b", "p"]],
+                           folder / "near_banned.parquet")
     near, _ = neighbourhood(pairs, dataset.banned_shop_ids())
     path = write_table(_in_order(near, "pairs"), folder / "near_banned.parquet")
     near.unpersist()

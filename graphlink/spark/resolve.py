@@ -11,9 +11,8 @@ the plan does not grow with the rounds. A component's label is then its
 smallest shop id (Spark compares strings by their UTF-8 bytes, which orders
 them as Python does), the operator id the embedded engine gives it.
 
-:func:`resolve_operators` is :func:`graphlink.linkage.resolve.resolve_operators`
-with the components found on Spark: the driver receives one label per shop in a
-strong pair.
+:func:`resolve_scored` is the embedded engine's two passes with the components
+found on Spark: the driver receives one label per shop in a strong pair.
 
 >>> CHECKPOINT_EVERY
 4
@@ -29,7 +28,7 @@ from graphlink.linkage.model import MatchModel
 from graphlink.linkage.resolve import MERGE, Resolution, combined_groups, strongest
 from graphlink.spark.model import typed_pairs
 
-__all__ = ["CHECKPOINT_EVERY", "collected_components", "components", "resolve_operators",
+__all__ = ["CHECKPOINT_EVERY", "collected_components", "components",
            "resolve_frame", "resolve_scored"]
 
 CHECKPOINT_EVERY = 4
@@ -86,26 +85,6 @@ def collected_components(spark, edges, collect: int):
     label = smallest_in_component(names, codes[:len(local)], codes[len(local):])
     found = pd.DataFrame({"id": names, "label": label}).astype(object)
     return spark.createDataFrame(found, "id string, label string").checkpoint()
-
-
-def resolve_operators(shop_ids: pd.Series, pairs: pd.DataFrame, merge: float = MERGE,
-                      spark=None) -> Resolution:
-    """:func:`graphlink.linkage.resolve.resolve_operators` with the connected components
-    found on Spark: every shop once, its operator ``OP-`` plus its component's smallest
-    shop id."""
-    from pyspark.sql import SparkSession
-
-    spark = spark or SparkSession.getActiveSession()
-    strong = pairs[pairs["p"] >= merge]
-    found = pd.DataFrame({"id": pd.Series(dtype=object), "label": pd.Series(dtype=object)})
-    if len(strong):
-        edges = spark.createDataFrame(pd.DataFrame({
-            "a": strong["shop_a"].astype(str).to_numpy(dtype=object),
-            "b": strong["shop_b"].astype(str).to_numpy(dtype=object)}), "a string, b string")
-        labels, _ = components(edges)
-        found = labels.select("id", "label").toPandas()
-        labels.unpersist()
-    return Resolution(_operators(shop_ids, found), pairs, merge)
 
 
 def _operators(shop_ids: pd.Series, found: pd.DataFrame) -> pd.DataFrame:

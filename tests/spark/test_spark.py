@@ -228,9 +228,9 @@ def test_operators_on_spark_are_connected_components_by_label_propagation(spark_
     pairs = pd.DataFrame({"shop_a": [*chain["b"], "T1"], "shop_b": [*chain["a"], "T2"]})
     pairs["p"] = np.r_[np.full(len(chain), 0.9), 0.5]
     shops = pd.Series(["T2", "T1", "T0", *reversed(chain["a"].tolist()), "S0006"])
-    got = resolve.resolve_operators(shops, pairs, spark=spark)
-    pd.testing.assert_frame_equal(got.operators, resolve_operators(shops, pairs).operators)
-    assert got.operators["operator_id"].nunique() == 4
+    got = resolve._operators(shops, labels.select("id", "label").toPandas())
+    pd.testing.assert_frame_equal(got, resolve_operators(shops, pairs).operators)
+    assert got["operator_id"].nunique() == 4
 
 
 @pytest.mark.spark
