@@ -32,7 +32,6 @@ __all__ = ["CUTOFF", "neighbourhood"]
 #: search adds up a path's costs (Spark's and the driver's sums may differ in the last
 #: digit; the slack only admits more shops, which changes no search)
 CUTOFF = -math.log(WEAK) * (1 + 1e-6) + 1e-9
-CHECKPOINT_EVERY = 4
 
 
 def neighbourhood(pairs, banned: list[str], cutoff: float = CUTOFF):
