@@ -145,8 +145,8 @@ def _every_pair(left, right) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def second_look(frame, uses, spark=None):
     """The vector frame (:func:`graphlink.spark.model.vector_frame`'s schema) with
     ``surname`` and ``resembling`` levels where the name or address comparison was
-    ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (persisted and
-    materialised; ``frame`` is unpersisted). ``uses``: a Spark frame
+    ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (checkpointed;
+    ``frame`` is unpersisted). ``uses``: a Spark frame
     (:class:`graphlink.spark.extract.SparkIdentifiers`' own) or the driver's table."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
@@ -155,8 +155,9 @@ def second_look(frame, uses, spark=None):
     names = _uses_frame(spark, uses)
     shared = _shared_surnames(frame, names)
     alike = _resembling(frame, names).withColumn("alike", F.lit(True))
-    out = frame.join(shared, ["shop_a", "shop_b"], "left").join(alike, ["shop_a", "shop_b"],
-                                                                 "left")
+    # one join of every pair (the hits are few): each is a shuffle of the whole frame
+    hits = shared.join(alike, ["shop_a", "shop_b"], "full_outer")
+    out = frame.join(hits, ["shop_a", "shop_b"], "left")
     hit = F.col("shared").isNotNull() & (F.col("shared") > 0)
     name, address = f"l{_NAME}", f"l{_ADDRESS}"
     out = out.withColumn(name, F.when(hit, F.lit(_SURNAME)).otherwise(F.col(name))
@@ -165,8 +166,9 @@ def second_look(frame, uses, spark=None):
                          .otherwise(F.col(f"u{_NAME}")))
     out = out.withColumn(address, F.when(F.col("alike").isNotNull(), F.lit(_RESEMBLING))
                          .otherwise(F.col(address)).cast("tinyint"))
-    out = out.select(*frame.columns).persist()
-    out.count()  # materialised: the vectors before the second look are not needed again
+    # written (its lineage cut): the shuffles that made the vectors can be freed, and
+    # the vectors before the second look are not needed again
+    out = out.select(*frame.columns).checkpoint()
     frame.unpersist()
     return out
 
