@@ -522,6 +522,8 @@ def read_event_logs(folder: str | Path, marks: list[tuple[float, str]]) -> dict:
                     event = json.loads(line)
                 except ValueError:  # the last line of a log Spark was still writing
                     continue
+                if not isinstance(event, dict):  # (a compressed log's bytes: not read)
+                    continue
                 kind = event.get("Event")
                 if kind == "SparkListenerJobStart":
                     stage = _stage_at(marks, event.get("Submission Time", 0) / 1000)
