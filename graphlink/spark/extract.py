@@ -120,8 +120,12 @@ def extract(dataset: Dataset, tables: dict) -> SparkIdentifiers:
 
 def _kept(frame):
     """``frame`` checkpointed (computed once, written to the session's checkpoint folder:
-    the stages reading it plan a scan, not extraction's whole lineage) and persisted."""
-    kept = frame.checkpoint().persist()
+    the stages reading it plan a scan, not extraction's whole lineage) and persisted in
+    memory only: a partition the memory does not hold is read from its checkpoint again,
+    not spilled as a second copy on disk."""
+    from pyspark import StorageLevel
+
+    kept = frame.checkpoint().persist(StorageLevel.MEMORY_ONLY)
     _held.append(kept)
     return kept
 

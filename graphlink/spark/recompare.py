@@ -145,9 +145,10 @@ def _every_pair(left, right) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def second_look(frame, uses, spark=None):
     """The vector frame (:func:`graphlink.spark.model.vector_frame`'s schema) with
     ``surname`` and ``resembling`` levels where the name or address comparison was
-    ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (checkpointed;
-    ``frame`` is unpersisted). ``uses``: a Spark frame
+    ``other``, as :func:`graphlink.linkage.recompare.second_look` gives them (checkpointed and
+    persisted; ``frame`` is unpersisted). ``uses``: a Spark frame
     (:class:`graphlink.spark.extract.SparkIdentifiers`' own) or the driver's table."""
+    from pyspark import StorageLevel
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -155,9 +156,8 @@ def second_look(frame, uses, spark=None):
     names = _uses_frame(spark, uses)
     shared = _shared_surnames(frame, names)
     alike = _resembling(frame, names).withColumn("alike", F.lit(True))
-    # one join of every pair (the hits are few): each is a shuffle of the whole frame
-    hits = shared.join(alike, ["shop_a", "shop_b"], "full_outer")
-    out = frame.join(hits, ["shop_a", "shop_b"], "left")
+    out = frame.join(shared, ["shop_a", "shop_b"], "left").join(alike, ["shop_a", "shop_b"],
+                                                                 "left")
     hit = F.col("shared").isNotNull() & (F.col("shared") > 0)
     name, address = f"l{_NAME}", f"l{_ADDRESS}"
     out = out.withColumn(name, F.when(hit, F.lit(_SURNAME)).otherwise(F.col(name))
@@ -167,8 +167,9 @@ def second_look(frame, uses, spark=None):
     out = out.withColumn(address, F.when(F.col("alike").isNotNull(), F.lit(_RESEMBLING))
                          .otherwise(F.col(address)).cast("tinyint"))
     # written (its lineage cut): the shuffles that made the vectors can be freed, and
-    # the vectors before the second look are not needed again
-    out = out.select(*frame.columns).checkpoint()
+    # the vectors before the second look are not needed again; held in memory where it
+    # fits, else read from the checkpoint (not spilled as a second copy)
+    out = out.select(*frame.columns).checkpoint().persist(StorageLevel.MEMORY_ONLY)
     frame.unpersist()
     return out
 
